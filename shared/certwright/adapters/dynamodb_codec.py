@@ -1,0 +1,255 @@
+"""Domain objects to and from the JSON stored in the table's `data` attribute (never a private key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState
+from certwright.domain.audit import AuditRecord
+from certwright.domain.authority import (
+    CaConfigType,
+    CaRules,
+    CaVersion,
+    CertificateAuthority,
+    LifecycleState,
+    NameConstraint,
+    Validity,
+)
+from certwright.domain.certificate import (
+    Certificate,
+    CertificateConfigType,
+    CertificateVersion,
+    Profile,
+    Revocation,
+    RevocationReason,
+)
+from certwright.domain.durations import Duration
+from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.names import SanType, Subject, SubjectAlternativeName
+from certwright.domain.renewal import RenewalRule
+from certwright.domain.stages import Stage
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _validity(v: Validity) -> dict[str, str]:
+    return {"notBefore": iso(v.not_before), "notAfter": iso(v.not_after)}
+
+
+def _validity_from(raw: dict[str, str]) -> Validity:
+    return Validity(parse_time(raw["notBefore"]), parse_time(raw["notAfter"]))
+
+
+def _sans(sans: tuple[SubjectAlternativeName, ...]) -> list[dict[str, str]]:
+    return [s.as_dict() for s in sans]
+
+
+def _sans_from(raw: list[dict[str, str]]) -> tuple[SubjectAlternativeName, ...]:
+    return tuple(SubjectAlternativeName(SanType(s["type"]), s["value"]) for s in raw)
+
+
+def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
+    version = ca.current_version
+    return {
+        "id": ca.id,
+        "name": ca.name,
+        "configType": ca.config_type.value,
+        "subject": ca.subject.as_dict(),
+        "keyAlgorithm": ca.key_algorithm.value,
+        "kmsKeyId": ca.kms_key_id,
+        "rules": ca.rules.as_dict(),
+        "lifecycleState": ca.lifecycle_state.value,
+        "createdBy": ca.created_by,
+        "createdAt": iso(ca.created_at),
+        "issuerId": ca.issuer_id,
+        "depth": ca.depth,
+        "chainPems": list(ca.chain_pems),
+        "inheritedConstraints": [c.as_dict() for c in ca.inherited_constraints],
+        "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
+        "currentVersion": None if version is None else {
+            "versionNumber": version.version_number,
+            "serialNumber": version.serial_number,
+            "validity": _validity(version.validity),
+            "certificatePem": version.certificate_pem,
+            "stages": list(version.stages),
+        },
+    }
+
+
+def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAuthority:
+    version = raw.get("currentVersion")
+    return CertificateAuthority(
+        id=raw["id"],
+        name=raw["name"],
+        config_type=CaConfigType(raw["configType"]),
+        subject=Subject.from_dict(raw["subject"]),
+        key_algorithm=KeyAlgorithm(raw["keyAlgorithm"]),
+        kms_key_id=raw["kmsKeyId"],
+        rules=CaRules.from_dict(raw.get("rules")),
+        lifecycle_state=LifecycleState(raw["lifecycleState"]),
+        created_by=raw["createdBy"],
+        created_at=parse_time(raw["createdAt"]),
+        issuer_id=raw.get("issuerId"),
+        depth=raw.get("depth", 0),
+        chain_pems=tuple(raw.get("chainPems", [])),
+        inherited_constraints=tuple(NameConstraint.from_dict(c) for c in raw.get("inheritedConstraints", [])),
+        deletion_time=parse_time(raw["deletionTime"]) if raw.get("deletionTime") else None,
+        current_version=None if version is None else CaVersion(
+            version_number=version["versionNumber"],
+            serial_number=version["serialNumber"],
+            validity=_validity_from(version["validity"]),
+            certificate_pem=version["certificatePem"],
+            stages=tuple(version["stages"]),
+        ),
+        row_version=row_version,
+    )
+
+
+def certificate_to_data(c: Certificate) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "configType": c.config_type.value,
+        "profile": c.profile.value if c.profile else None,
+        "issuerCertificateAuthorityId": c.issuer_ca_id,
+        "subject": c.subject.as_dict(),
+        "subjectAlternativeNames": _sans(c.sans),
+        "keyAlgorithm": c.key_algorithm.value,
+        "validityDuration": c.validity_duration.text if c.validity_duration else None,
+        "renewalRule": c.renewal_rule.as_dict() if c.renewal_rule else None,
+        "lifecycleState": c.lifecycle_state.value,
+        "createdBy": c.created_by,
+        "createdAt": iso(c.created_at),
+        "currentVersionNumber": c.current_version_number,
+        "latestVersionNumber": c.latest_version_number,
+        "associationCount": c.association_count,
+        "nextRenewalAt": iso(c.next_renewal_at) if c.next_renewal_at else None,
+        "deletionTime": iso(c.deletion_time) if c.deletion_time else None,
+        "description": c.description,
+    }
+
+
+def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
+    validity = Duration.parse(raw["validityDuration"]) if raw.get("validityDuration") else None
+    rule = raw.get("renewalRule")
+    return Certificate(
+        id=raw["id"],
+        name=raw["name"],
+        config_type=CertificateConfigType(raw["configType"]),
+        profile=Profile(raw["profile"]) if raw.get("profile") else None,
+        issuer_ca_id=raw.get("issuerCertificateAuthorityId"),
+        subject=Subject.from_dict(raw["subject"]),
+        sans=_sans_from(raw.get("subjectAlternativeNames", [])),
+        key_algorithm=KeyAlgorithm(raw["keyAlgorithm"]),
+        validity_duration=validity,
+        renewal_rule=RenewalRule.from_dict(rule, validity) if rule and validity else None,
+        lifecycle_state=LifecycleState(raw["lifecycleState"]),
+        created_by=raw["createdBy"],
+        created_at=parse_time(raw["createdAt"]),
+        current_version_number=raw.get("currentVersionNumber", 0),
+        latest_version_number=raw.get("latestVersionNumber", 0),
+        association_count=raw.get("associationCount", 0),
+        next_renewal_at=parse_time(raw["nextRenewalAt"]) if raw.get("nextRenewalAt") else None,
+        deletion_time=parse_time(raw["deletionTime"]) if raw.get("deletionTime") else None,
+        description=raw.get("description", ""),
+        row_version=row_version,
+    )
+
+
+def version_to_data(v: CertificateVersion) -> dict[str, Any]:
+    return {
+        "certificateId": v.certificate_id,
+        "versionNumber": v.version_number,
+        "stages": sorted(v.stages),
+        "serialNumber": v.serial_number,
+        "validity": _validity(v.validity),
+        "subject": v.subject.as_dict(),
+        "subjectAlternativeNames": _sans(v.sans),
+        "certificatePem": v.certificate_pem,
+        "chainPems": list(v.chain_pems),
+        "createdAt": iso(v.created_at),
+        "hasPrivateKey": v.has_private_key,
+        "issuerCertificateAuthorityId": v.issuer_ca_id,
+        "revocation": None if v.revocation is None else {
+            "reason": v.revocation.reason.value, "revokedAt": iso(v.revocation.revoked_at)
+        },
+    }
+
+
+def version_from_data(raw: dict[str, Any]) -> CertificateVersion:
+    revocation = raw.get("revocation")
+    return CertificateVersion(
+        certificate_id=raw["certificateId"],
+        version_number=raw["versionNumber"],
+        stages=frozenset(Stage(s) for s in raw["stages"]),
+        serial_number=raw["serialNumber"],
+        validity=_validity_from(raw["validity"]),
+        subject=Subject.from_dict(raw["subject"]),
+        sans=_sans_from(raw.get("subjectAlternativeNames", [])),
+        certificate_pem=raw.get("certificatePem", ""),
+        chain_pems=tuple(raw.get("chainPems", [])),
+        created_at=parse_time(raw["createdAt"]),
+        has_private_key=raw.get("hasPrivateKey", False),
+        issuer_ca_id=raw.get("issuerCertificateAuthorityId"),
+        revocation=None if revocation is None else Revocation(
+            RevocationReason(revocation["reason"]), parse_time(revocation["revokedAt"])
+        ),
+    )
+
+
+def association_to_data(a: Association) -> dict[str, Any]:
+    d = a.deployment
+    return {
+        "id": a.id,
+        "certificateId": a.certificate_id,
+        "associatedResourceId": a.associated_resource_id,
+        "associationType": a.association_type.value,
+        "createdBy": a.created_by,
+        "createdAt": iso(a.created_at),
+        "hostnames": list(a.hostnames),
+        "deployment": {
+            "desiredVersion": d.desired_version,
+            "deployedVersion": d.deployed_version,
+            "state": d.state.value,
+            "lastError": d.last_error,
+            "verifiedAt": iso(d.verified_at) if d.verified_at else None,
+        },
+    }
+
+
+def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
+    d = raw["deployment"]
+    return Association(
+        id=raw["id"],
+        certificate_id=raw["certificateId"],
+        associated_resource_id=raw["associatedResourceId"],
+        association_type=AssociationType(raw["associationType"]),
+        created_by=raw["createdBy"],
+        created_at=parse_time(raw["createdAt"]),
+        hostnames=tuple(raw.get("hostnames", [])),
+        deployment=Deployment(
+            desired_version=d["desiredVersion"],
+            deployed_version=d.get("deployedVersion"),
+            state=DeploymentState(d["state"]),
+            last_error=d.get("lastError"),
+            verified_at=parse_time(d["verifiedAt"]) if d.get("verifiedAt") else None,
+        ),
+        row_version=row_version,
+    )
+
+
+def audit_to_data(r: AuditRecord) -> dict[str, Any]:
+    return {"resourceId": r.resource_id, "action": r.action, "actor": r.actor, "at": iso(r.at),
+            "result": r.result, "details": dict(r.details)}
+
+
+def audit_from_data(raw: dict[str, Any]) -> AuditRecord:
+    return AuditRecord(raw["resourceId"], raw["action"], raw["actor"], parse_time(raw["at"]), raw["result"],
+                       dict(raw.get("details", {})))

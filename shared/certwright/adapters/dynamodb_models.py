@@ -1,0 +1,114 @@
+"""PynamoDB models of the single Certwright table; the only module that knows the table's layout.
+
+Keys:
+  CA#{id}        / A            certificate authority     (ByKind: CA, ByParent: CA#{issuer})
+  CA#{id}        / V#{n:08d}    CA version
+  CERT#{id}      / C            certificate               (ByKind: CERT, ByParent: CA#{issuer}, RenewalDue)
+  CERT#{id}      / V#{n:08d}    certificate version (sealed private key in `secret`)
+  SERIAL#{ca}#{serial} / S      serial claim, written before the CA signs
+  ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate})
+  AUDIT#{resource} / {iso}#{id} audit record
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class ByKindIndex(GlobalSecondaryIndex["Row"]):
+    class Meta:
+        index_name = "ByKind"
+        projection = AllProjection()
+
+    list_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
+
+
+class ByParentIndex(GlobalSecondaryIndex["Row"]):
+    class Meta:
+        index_name = "ByParent"
+        projection = AllProjection()
+
+    parent_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
+
+
+class RenewalDueIndex(GlobalSecondaryIndex["Row"]):
+    """Sparse: only certificates that renew themselves carry renewal_pk, so the sweep reads only due rows."""
+
+    class Meta:
+        index_name = "RenewalDue"
+        projection = AllProjection()
+
+    renewal_pk = UnicodeAttribute(hash_key=True)
+    renewal_at = UnicodeAttribute(range_key=True)
+
+
+class Row(Model):
+    class Meta:
+        table_name = "certwright"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    data = JSONAttribute()
+    secret = BinaryAttribute(null=True, legacy_encoding=False)
+    list_pk = UnicodeAttribute(null=True)
+    list_sk = UnicodeAttribute(null=True)
+    parent_pk = UnicodeAttribute(null=True)
+    renewal_pk = UnicodeAttribute(null=True)
+    renewal_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    row_version = VersionAttribute()
+
+    by_kind = ByKindIndex()
+    by_parent = ByParentIndex()
+    renewal_due = RenewalDueIndex()
+
+
+def bind(table_name: str, region: str, host: str | None = None) -> type[Row]:
+    """Point the model at a table (and an endpoint, for the embedded AWS); called once by the composition root."""
+    Row.Meta.table_name = table_name
+    Row.Meta.region = region
+    Row.Meta.host = host
+    Row._connection = None
+    for index in (Row.by_kind, Row.by_parent, Row.renewal_due):
+        index._connection = None  # type: ignore[attr-defined]
+    return Row
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments matching template.yaml, for the embedded AWS and adapter tests."""
+    def gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+        return {
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
+                          {"AttributeName": range_key, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "sk", "list_pk", "list_sk", "parent_pk", "renewal_pk", "renewal_at")
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            gsi("ByKind", "list_pk", "list_sk"),
+            gsi("ByParent", "parent_pk", "list_sk"),
+            gsi("RenewalDue", "renewal_pk", "renewal_at"),
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }

@@ -1,0 +1,315 @@
+"""The Store port on DynamoDB: conditional, version-guarded transactions so concurrent writers never lose updates."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.aws_errors import translate
+from certwright.adapters.dynamodb_models import Row
+from certwright.domain.association import Association
+from certwright.domain.audit import AuditRecord
+from certwright.domain.authority import CertificateAuthority
+from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.stages import Stage
+from certwright.errors import CertwrightError, ConflictError, DependencyError, InvalidInputError
+from certwright.ports import Page, SerialClaim
+
+RENEWAL_PARTITION = "RENEWAL"
+
+
+def _versioned(row_version: int) -> dict[str, int]:
+    """A stored row's version (the write is then conditional on it); nothing for a new row."""
+    return {"row_version": row_version} if row_version else {}
+
+
+def _version_sk(number: int) -> str:
+    return f"V#{number:08d}"
+
+
+class DynamoDbStore:
+    def __init__(self, model: type[Row], connection: Connection) -> None:
+        self._row = model
+        self._connection = connection
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except TransactWriteError as err:
+            reasons = [r.code for r in (err.cancellation_reasons or []) if r is not None and r.code]
+            if "ConditionalCheckFailed" in reasons:
+                raise ConflictError(f"{action}: the resource changed concurrently or already exists; retry",
+                                    code="ConcurrentModification") from err
+            raise _translate_pynamo(err, action) from err
+        except PynamoDBException as err:
+            raise _translate_pynamo(err, action) from err
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=self._connection)
+
+    def _audit_row(self, entry: AuditRecord) -> Row:
+        return self._row(f"AUDIT#{entry.resource_id}", f"{codec.iso(entry.at)}#{uuid.uuid4().hex[:12]}",
+                         kind="AUDIT", data=codec.audit_to_data(entry))
+
+    def _get(self, pk: str, sk: str) -> Row | None:
+        with self._errors("read"):
+            try:
+                return self._row.get(pk, sk, consistent_read=True)
+            except DoesNotExist:
+                return None
+
+    @staticmethod
+    def _page_token(last_key: dict[str, Any] | None) -> str | None:
+        if not last_key:
+            return None
+        return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode()
+
+    @staticmethod
+    def _start_key(token: str | None) -> dict[str, Any] | None:
+        if not token:
+            return None
+        try:
+            key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InvalidInputError("page token is not valid", code="InvalidPageToken") from err
+        if not isinstance(key, dict):
+            raise InvalidInputError("page token is not valid", code="InvalidPageToken")
+        return key
+
+    # -- authorities ----------------------------------------------------------------------------------
+
+    def _authority_row(self, ca: CertificateAuthority) -> Row:
+        return self._row(
+            f"CA#{ca.id}", "A", kind="CA", data=codec.authority_to_data(ca),
+            list_pk="CA", list_sk=f"{codec.iso(ca.created_at)}#{ca.id}",
+            parent_pk=f"CA#{ca.issuer_id}" if ca.issuer_id else None,
+            **_versioned(ca.row_version),
+        )
+
+    def begin_authority(self, ca: CertificateAuthority, claim: SerialClaim) -> CertificateAuthority:
+        with self._errors("create certificate authority"), self._transaction() as tx:
+            tx.save(self._authority_row(ca))
+            tx.save(self._serial_row(claim))
+        return replace(ca, row_version=1)
+
+    def complete_authority(self, ca: CertificateAuthority, audit: AuditRecord) -> CertificateAuthority:
+        version = ca.current_version
+        if version is None:
+            raise DependencyError("an authority is completed with its first version")
+        version_row = self._row(
+            f"CA#{ca.id}", _version_sk(version.version_number), kind="CA_VERSION",
+            data={"versionNumber": version.version_number, "serialNumber": version.serial_number,
+                  "validity": {"notBefore": codec.iso(version.validity.not_before),
+                               "notAfter": codec.iso(version.validity.not_after)},
+                  "certificatePem": version.certificate_pem, "stages": list(version.stages)},
+        )
+        with self._errors("activate certificate authority"), self._transaction() as tx:
+            tx.save(self._authority_row(ca))
+            tx.save(version_row)
+            tx.save(self._audit_row(audit))
+        return replace(ca, row_version=ca.row_version + 1)
+
+    def save_authority(self, ca: CertificateAuthority) -> CertificateAuthority:
+        with self._errors("update certificate authority"):
+            self._authority_row(ca).save()
+        return replace(ca, row_version=ca.row_version + 1)
+
+    def get_authority(self, ca_id: str) -> CertificateAuthority | None:
+        row = self._get(f"CA#{ca_id}", "A")
+        return None if row is None else codec.authority_from_data(row.data, row.row_version)
+
+    def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
+        with self._errors("list certificate authorities"):
+            result = self._row.by_kind.query("CA", limit=limit, last_evaluated_key=self._start_key(token))
+            items = [codec.authority_from_data(r.data, r.row_version) for r in result]
+            return Page(items, self._page_token(result.last_evaluated_key))
+
+    def list_authority_versions(self, ca_id: str) -> list[dict[str, Any]]:
+        with self._errors("list CA versions"):
+            return [r.data for r in self._row.query(f"CA#{ca_id}", self._row.sk.startswith("V#"))]
+
+    def _serial_row(self, claim: SerialClaim) -> Row:
+        return self._row(f"SERIAL#{claim.issuer_ca_id}#{claim.serial_number}", "S", kind="SERIAL",
+                         data={"issuer": claim.issuer_ca_id, "serialNumber": claim.serial_number})
+
+    # -- certificates ---------------------------------------------------------------------------------
+
+    def _certificate_row(self, c: Certificate) -> Row:
+        return self._row(
+            f"CERT#{c.id}", "C", kind="CERT", data=codec.certificate_to_data(c),
+            list_pk="CERT", list_sk=f"{codec.iso(c.created_at)}#{c.id}",
+            parent_pk=f"CA#{c.issuer_ca_id}" if c.issuer_ca_id else None,
+            renewal_pk=RENEWAL_PARTITION if c.renews_itself and c.next_renewal_at else None,
+            renewal_at=codec.iso(c.next_renewal_at) if c.renews_itself and c.next_renewal_at else None,
+            **_versioned(c.row_version),
+        )
+
+    def begin_version(self, certificate: Certificate, version: CertificateVersion, claim: SerialClaim | None,
+                      *, is_new_certificate: bool) -> Certificate:
+        action = "create certificate" if is_new_certificate else "reserve certificate version"
+        with self._errors(action), self._transaction() as tx:
+            tx.save(self._certificate_row(certificate))
+            tx.save(self._row(f"CERT#{certificate.id}", _version_sk(version.version_number), kind="CERT_VERSION",
+                              data=codec.version_to_data(version)))
+            if claim is not None:
+                tx.save(self._serial_row(claim))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def complete_version(self, certificate: Certificate, version: CertificateVersion,
+                         stage_changes: Mapping[int, frozenset[Stage]], sealed_key: bytes | None,
+                         audit: AuditRecord) -> Certificate:
+        others = {n: s for n, s in stage_changes.items() if n != version.version_number}
+        rows = self._version_rows(certificate.id, others)
+        with self._errors("complete certificate version"), self._transaction() as tx:
+            tx.save(self._certificate_row(certificate))
+            tx.update(
+                self._row(f"CERT#{certificate.id}", _version_sk(version.version_number), row_version=1),
+                actions=[self._row.data.set(codec.version_to_data(version)),
+                         self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove()],
+            )
+            for row, stages in rows:
+                tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def fail_version(self, certificate: Certificate, version_number: int, reason: str) -> None:
+        row = self._get(f"CERT#{certificate.id}", _version_sk(version_number))
+        if row is None:
+            return
+        data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
+        with self._errors("mark version failed"):
+            row.update(actions=[self._row.data.set(data)])
+
+    def change_stages(self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]],
+                      audit: AuditRecord) -> Certificate:
+        rows = self._version_rows(certificate.id, stage_changes)
+        with self._errors("change version stages"), self._transaction() as tx:
+            tx.save(self._certificate_row(certificate))
+            for row, stages in rows:
+                tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def _version_rows(self, certificate_id: str,
+                      changes: Mapping[int, frozenset[Stage]]) -> list[tuple[Row, frozenset[Stage]]]:
+        rows = []
+        for number, stages in sorted(changes.items()):
+            row = self._get(f"CERT#{certificate_id}", _version_sk(number))
+            if row is None:
+                raise ConflictError(f"version {number} vanished", code="ConcurrentModification")
+            rows.append((row, stages))
+        return rows
+
+    def save_certificate(self, certificate: Certificate, audit: AuditRecord,
+                         *, require_no_associations: bool = False) -> Certificate:
+        if require_no_associations and certificate.association_count:
+            raise ConflictError(f"certificate {certificate.id} is in use by {certificate.association_count} "
+                                "association(s)", code="CertificateInUse")
+        # The row-version condition makes the association count we checked the one we overwrite.
+        with self._errors("update certificate"), self._transaction() as tx:
+            tx.save(self._certificate_row(certificate))
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def get_certificate(self, certificate_id: str) -> Certificate | None:
+        row = self._get(f"CERT#{certificate_id}", "C")
+        return None if row is None else codec.certificate_from_data(row.data, row.row_version)
+
+    def list_certificates(self, limit: int, token: str | None) -> Page[Certificate]:
+        with self._errors("list certificates"):
+            result = self._row.by_kind.query("CERT", limit=limit, last_evaluated_key=self._start_key(token))
+            items = [codec.certificate_from_data(r.data, r.row_version) for r in result]
+            return Page(items, self._page_token(result.last_evaluated_key))
+
+    def list_versions(self, certificate_id: str) -> list[CertificateVersion]:
+        with self._errors("list certificate versions"):
+            rows = self._row.query(f"CERT#{certificate_id}", self._row.sk.startswith("V#"), consistent_read=True)
+            return [codec.version_from_data(r.data) for r in rows]
+
+    def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None:
+        row = self._get(f"CERT#{certificate_id}", _version_sk(version_number))
+        return None if row is None else codec.version_from_data(row.data)
+
+    def get_sealed_key(self, certificate_id: str, version_number: int) -> bytes | None:
+        row = self._get(f"CERT#{certificate_id}", _version_sk(version_number))
+        return None if row is None or row.secret is None else bytes(row.secret)
+
+    # -- associations ---------------------------------------------------------------------------------
+
+    def _association_row(self, a: Association) -> Row:
+        return self._row(
+            f"ASSOC#{a.id}", "A", kind="ASSOC", data=codec.association_to_data(a),
+            list_pk="ASSOC", list_sk=f"{codec.iso(a.created_at)}#{a.id}",
+            parent_pk=f"CERT#{a.certificate_id}", **_versioned(a.row_version),
+        )
+
+    def add_association(self, association: Association, audit: AuditRecord) -> Association:
+        certificate = self.get_certificate(association.certificate_id)
+        if certificate is None:
+            raise ConflictError("certificate vanished", code="ConcurrentModification")
+        certificate.ensure_active()
+        counted = replace(certificate, association_count=certificate.association_count + 1)
+        with self._errors("create association"), self._transaction() as tx:
+            tx.save(self._association_row(association))
+            tx.save(self._certificate_row(counted))
+            tx.save(self._audit_row(audit))
+        return replace(association, row_version=1)
+
+    def remove_association(self, association: Association, audit: AuditRecord) -> None:
+        certificate = self.get_certificate(association.certificate_id)
+        with self._errors("delete association"), self._transaction() as tx:
+            tx.delete(self._association_row(association))
+            if certificate is not None:
+                count = max(0, certificate.association_count - 1)
+                tx.save(self._certificate_row(replace(certificate, association_count=count)))
+            tx.save(self._audit_row(audit))
+
+    def get_association(self, association_id: str) -> Association | None:
+        row = self._get(f"ASSOC#{association_id}", "A")
+        return None if row is None else codec.association_from_data(row.data, row.row_version)
+
+    def list_associations(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
+        with self._errors("list associations"):
+            start = self._start_key(token)
+            if certificate_id:
+                result = self._row.by_parent.query(f"CERT#{certificate_id}", limit=limit, last_evaluated_key=start)
+            else:
+                result = self._row.by_kind.query("ASSOC", limit=limit, last_evaluated_key=start)
+            items = [codec.association_from_data(r.data, r.row_version) for r in result if r.kind == "ASSOC"]
+            return Page(items, self._page_token(result.last_evaluated_key))
+
+    def associations_of(self, certificate_id: str) -> list[Association]:
+        with self._errors("list associations"):
+            rows = self._row.by_parent.query(f"CERT#{certificate_id}")
+            return [codec.association_from_data(r.data, r.row_version) for r in rows if r.kind == "ASSOC"]
+
+    # -- audit ----------------------------------------------------------------------------------------
+
+    def record(self, entry: AuditRecord) -> None:
+        with self._errors("write audit record"):
+            self._audit_row(entry).save()
+
+    def list_for(self, resource_id: str, limit: int) -> list[AuditRecord]:
+        with self._errors("list audit records"):
+            rows = self._row.query(f"AUDIT#{resource_id}", limit=limit, scan_index_forward=False)
+            return [codec.audit_from_data(r.data) for r in rows]
+
+
+def _translate_pynamo(err: PynamoDBException, action: str) -> CertwrightError:
+    cause = err.cause
+    if isinstance(cause, Exception):
+        return translate(cause, action)
+    return DependencyError(f"{action} failed")

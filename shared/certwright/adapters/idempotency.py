@@ -1,0 +1,52 @@
+"""Create calls with an Idempotency-Key: Powertools idempotency on its own DynamoDB table, scoped per caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from certwright.errors import ConflictError, InvalidInputError
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotentRequests:
+    def __init__(self, table_name: str, dynamodb_client: Any, expires_after_seconds: int = 24 * 3600) -> None:
+        self._store = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb_client)
+        self._config = IdempotencyConfig(
+            event_key_jmespath="[caller, operation, key]",
+            payload_validation_jmespath="body",
+            expires_after_seconds=expires_after_seconds,
+            raise_on_no_idempotency_key=True,
+        )
+
+    def run(self, *, caller: str, operation: str, key: str | None, body: dict[str, Any],
+            action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run `action` once per (caller, operation, key); a repeat returns the first answer."""
+        if key is None:
+            return action()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise InvalidInputError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=self._store, config=self._config)
+        def once(request: dict[str, Any]) -> dict[str, Any]:
+            return action()
+
+        try:
+            return once(request={"caller": caller, "operation": operation, "key": key, "body": body})  # type: ignore[no-any-return]
+        except IdempotencyValidationError as err:
+            raise ConflictError("this Idempotency-Key was used with a different request body",
+                                code="IdempotencyKeyReused") from err
+        except IdempotencyAlreadyInProgressError as err:
+            raise ConflictError("a request with this Idempotency-Key is still in progress; retry shortly",
+                                code="RequestInProgress") from err

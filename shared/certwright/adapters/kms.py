@@ -1,0 +1,204 @@
+"""AWS KMS: CA signing keys as cryptography private-key objects, and the vault that seals leaf private keys."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, NoReturn
+
+from botocore.exceptions import BotoCoreError, ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
+
+from certwright.adapters.aws_errors import translate
+from certwright.domain.keys import KeyAlgorithm
+from certwright.errors import ConflictError, DependencyError
+
+KEY_SPECS = {
+    KeyAlgorithm.RSA2048: "RSA_2048",
+    KeyAlgorithm.RSA3072: "RSA_3072",
+    KeyAlgorithm.RSA4096: "RSA_4096",
+    KeyAlgorithm.ECDSA_P256: "ECC_NIST_P256",
+    KeyAlgorithm.ECDSA_P384: "ECC_NIST_P384",
+}
+_UNUSABLE_KEY = {"DisabledException", "KMSInvalidStateException", "NotFoundException"}
+
+
+def _digest(data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
+    return hashlib.new(algorithm.name, data).digest()
+
+
+class _KmsSigner:
+    """Calls KMS Sign with MessageType=DIGEST, so messages of any size (CRLs) can be signed."""
+
+    def __init__(self, kms: Any, key_id: str, public: PublicKeyTypes) -> None:
+        self._kms = kms
+        self.key_id = key_id
+        self._public = public
+
+    def _sign_digest(self, digest: bytes, signing_algorithm: str) -> bytes:
+        try:
+            response = self._kms.sign(KeyId=self.key_id, Message=digest, MessageType="DIGEST",
+                                      SigningAlgorithm=signing_algorithm)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in _UNUSABLE_KEY:
+                raise ConflictError(f"CA key {self.key_id} is not usable", code="CaKeyUnusable") from err
+            raise translate(err, "KMS Sign") from err
+        except BotoCoreError as err:
+            raise translate(err, "KMS Sign") from err
+        return bytes(response["Signature"])
+
+    def _refuse_export(self) -> NoReturn:
+        raise DependencyError("a KMS-held CA key cannot be exported")
+
+
+class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
+    def sign(self, data: bytes, padding: padding.AsymmetricPadding,
+             algorithm: utils.Prehashed | hashes.HashAlgorithm) -> bytes:
+        if not isinstance(padding, _PKCS1):
+            raise DependencyError("KMS-held RSA CA keys sign with PKCS#1 v1.5 only")
+        hash_algorithm = algorithm._algorithm if isinstance(algorithm, utils.Prehashed) else algorithm
+        digest = data if isinstance(algorithm, utils.Prehashed) else _digest(data, hash_algorithm)
+        return self._sign_digest(digest, f"RSASSA_PKCS1_V1_5_{_kms_hash(hash_algorithm)}")
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        assert isinstance(self._public, rsa.RSAPublicKey)
+        return self._public
+
+    @property
+    def key_size(self) -> int:
+        return self.public_key().key_size
+
+    def decrypt(self, ciphertext: bytes, padding: padding.AsymmetricPadding) -> bytes:
+        self._refuse_export()
+
+    def private_numbers(self) -> rsa.RSAPrivateNumbers:
+        self._refuse_export()
+
+    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
+                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
+        self._refuse_export()
+
+    def __copy__(self) -> KmsRsaSigningKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> KmsRsaSigningKey:
+        return self
+
+
+class KmsEcSigningKey(_KmsSigner, ec.EllipticCurvePrivateKey):
+    def sign(self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+        if not isinstance(signature_algorithm, ec.ECDSA):
+            raise DependencyError("KMS-held EC CA keys sign with ECDSA only")
+        algorithm = signature_algorithm.algorithm
+        if isinstance(algorithm, utils.Prehashed):
+            return self._sign_digest(data, f"ECDSA_{_kms_hash(algorithm._algorithm)}")
+        return self._sign_digest(_digest(data, algorithm), f"ECDSA_{_kms_hash(algorithm)}")
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        assert isinstance(self._public, ec.EllipticCurvePublicKey)
+        return self._public
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        return self.public_key().curve
+
+    @property
+    def key_size(self) -> int:
+        return self.curve.key_size
+
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
+        self._refuse_export()
+
+    def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
+        self._refuse_export()
+
+    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
+                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
+        self._refuse_export()
+
+    def __copy__(self) -> KmsEcSigningKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> KmsEcSigningKey:
+        return self
+
+
+_PKCS1 = padding.PKCS1v15
+
+
+def _kms_hash(algorithm: hashes.HashAlgorithm) -> str:
+    names = {"sha256": "SHA_256", "sha384": "SHA_384", "sha512": "SHA_512"}
+    if algorithm.name not in names:
+        raise DependencyError(f"KMS cannot sign with {algorithm.name}")
+    return names[algorithm.name]
+
+
+class KmsCaKeys:
+    """CaKeyProvider on KMS: asymmetric SIGN_VERIFY keys, one per CA."""
+
+    def __init__(self, kms: Any, tags: dict[str, str] | None = None) -> None:
+        self._kms = kms
+        self._tags = tags or {"certwright:purpose": "ca-signing"}
+        self._public_keys: dict[str, PublicKeyTypes] = {}
+
+    def create_key(self, algorithm: KeyAlgorithm, description: str) -> str:
+        try:
+            response = self._kms.create_key(
+                KeyUsage="SIGN_VERIFY", KeySpec=KEY_SPECS[algorithm], Description=description[:8192],
+                Tags=[{"TagKey": k, "TagValue": v} for k, v in self._tags.items()],
+            )
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "KMS CreateKey") from err
+        return str(response["KeyMetadata"]["Arn"])
+
+    def public_key(self, key_id: str) -> PublicKeyTypes:
+        cached = self._public_keys.get(key_id)
+        if cached is None:
+            try:
+                der = self._kms.get_public_key(KeyId=key_id)["PublicKey"]
+            except (ClientError, BotoCoreError) as err:
+                raise translate(err, "KMS GetPublicKey") from err
+            cached = self._public_keys[key_id] = serialization.load_der_public_key(bytes(der))
+        return cached
+
+    def signing_key(self, key_id: str, algorithm: KeyAlgorithm) -> CertificateIssuerPrivateKeyTypes:
+        public = self.public_key(key_id)
+        if algorithm.is_rsa:
+            return KmsRsaSigningKey(self._kms, key_id, public)
+        return KmsEcSigningKey(self._kms, key_id, public)
+
+    def schedule_key_deletion(self, key_id: str) -> None:
+        try:
+            # A key ID is accepted everywhere an ARN is; pass the bare ID.
+            self._kms.schedule_key_deletion(KeyId=key_id.rsplit("/", 1)[-1], PendingWindowInDays=7)
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "KMS ScheduleKeyDeletion") from err
+
+
+class KmsKeyVault:
+    """KeyVault on one symmetric KMS key; the encryption context binds ciphertext to certificate and version."""
+
+    def __init__(self, kms: Any, key_id: str) -> None:
+        self._kms = kms
+        self._key_id = key_id
+
+    @staticmethod
+    def _context(certificate_id: str, version_number: int) -> dict[str, str]:
+        return {"certwright:certificateId": certificate_id, "certwright:versionNumber": str(version_number)}
+
+    def seal(self, plaintext: bytes, certificate_id: str, version_number: int) -> bytes:
+        try:
+            response = self._kms.encrypt(KeyId=self._key_id, Plaintext=plaintext,
+                                         EncryptionContext=self._context(certificate_id, version_number))
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "KMS Encrypt") from err
+        return bytes(response["CiphertextBlob"])
+
+    def open(self, ciphertext: bytes, certificate_id: str, version_number: int) -> bytes:
+        try:
+            response = self._kms.decrypt(CiphertextBlob=ciphertext, KeyId=self._key_id,
+                                         EncryptionContext=self._context(certificate_id, version_number))
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "KMS Decrypt") from err
+        return bytes(response["Plaintext"])

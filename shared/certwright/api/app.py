@@ -1,0 +1,62 @@
+"""The issuance API: one Powertools REST resolver with pydantic validation, OpenAPI, and the error table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from certwright.api import associations, authorities, certificates
+from certwright.api.errors import error_response, to_response
+from certwright.errors import CertwrightError
+
+logger = Logger()
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(authorities.router)
+app.include_router(certificates.router)
+app.include_router(associations.router)
+MAX_BODY_BYTES = 64 * 1024
+
+
+@app.get("/openapi.json")
+def openapi() -> Response[str]:
+    schema = app.get_openapi_json_schema(title="Certwright", version="0.1.0")
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=schema)
+
+
+@app.exception_handler(CertwrightError)
+def handle_certwright_error(err: CertwrightError) -> Response[str]:
+    return to_response(err)
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(err: RequestValidationError) -> Response[str]:
+    first = err.errors()[0] if err.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return error_response(400, "InvalidJson", "request body is not valid JSON")
+    if kind == "extra_forbidden":
+        return error_response(400, "UnknownField", f"unknown field: {where}")
+    return error_response(400, "InvalidParameter", f"{where or 'body'}: {first.get('msg', 'invalid value')}")
+
+
+@app.not_found
+def handle_not_found(_: Exception) -> Response[str]:
+    return error_response(404, "NotFound", "no such route")
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    body = event.get("body") or ""
+    size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+    if size > MAX_BODY_BYTES:
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"code": "PayloadTooLarge", "message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)

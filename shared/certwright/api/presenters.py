@@ -1,0 +1,113 @@
+"""Domain objects to API JSON (camelCase, as in the API contract); never includes a private key unasked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certwright.domain.association import Association
+from certwright.domain.authority import CertificateAuthority, Validity
+from certwright.domain.certificate import Certificate, CertificateVersion
+
+
+def _validity(v: Validity) -> dict[str, str]:
+    return {"notBefore": v.not_before.isoformat(), "notAfter": v.not_after.isoformat()}
+
+
+def authority(ca: CertificateAuthority) -> dict[str, Any]:
+    version = ca.current_version
+    return {
+        "id": ca.id,
+        "name": ca.name,
+        "configType": ca.config_type.value,
+        "issuerCertificateAuthorityId": ca.issuer_id,
+        "subject": ca.subject.as_dict(),
+        "keyAlgorithm": ca.key_algorithm.value,
+        "signingAlgorithm": f"{ca.key_algorithm.hash_name}_WITH_{'RSA' if ca.key_algorithm.is_rsa else 'ECDSA'}",
+        "kmsKeyId": ca.kms_key_id,
+        "rules": ca.rules.as_dict(),
+        "lifecycleState": ca.lifecycle_state.value,
+        "timeOfDeletion": ca.deletion_time.isoformat() if ca.deletion_time else None,
+        "createdBy": ca.created_by,
+        "timeCreated": ca.created_at.isoformat(),
+        "currentVersion": None if version is None else {
+            "versionNumber": version.version_number,
+            "serialNumber": version.serial_number,
+            "stages": list(version.stages),
+            "validity": _validity(version.validity),
+        },
+    }
+
+
+def version(v: CertificateVersion) -> dict[str, Any]:
+    return {
+        "certificateId": v.certificate_id,
+        "versionNumber": v.version_number,
+        "serialNumber": v.serial_number,
+        "stages": sorted(s.value for s in v.stages),
+        "validity": _validity(v.validity),
+        "subject": v.subject.as_dict(),
+        "subjectAlternativeNames": [s.as_dict() for s in v.sans],
+        "timeCreated": v.created_at.isoformat(),
+        "revocationStatus": None if v.revocation is None else {
+            "revocationReason": v.revocation.reason.value, "timeOfRevocation": v.revocation.revoked_at.isoformat()
+        },
+    }
+
+
+def certificate(c: Certificate, current: CertificateVersion | None) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "description": c.description,
+        "configType": c.config_type.value,
+        "profile": c.profile.value if c.profile else None,
+        "issuerCertificateAuthorityId": c.issuer_ca_id,
+        "subject": c.subject.as_dict(),
+        "subjectAlternativeNames": [s.as_dict() for s in c.sans],
+        "keyAlgorithm": c.key_algorithm.value,
+        "validityDuration": c.validity_duration.text if c.validity_duration else None,
+        "renewalRule": c.renewal_rule.as_dict() if c.renewal_rule else None,
+        "nextRenewalAt": c.next_renewal_at.isoformat() if c.next_renewal_at else None,
+        "lifecycleState": c.lifecycle_state.value,
+        "timeOfDeletion": c.deletion_time.isoformat() if c.deletion_time else None,
+        "associationCount": c.association_count,
+        "createdBy": c.created_by,
+        "timeCreated": c.created_at.isoformat(),
+        "currentVersion": version(current) if current else None,
+    }
+
+
+def bundle(c: Certificate, v: CertificateVersion, private_key_pem: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "certificateId": c.id,
+        "certificateName": c.name,
+        "versionNumber": v.version_number,
+        "serialNumber": v.serial_number,
+        "stages": sorted(s.value for s in v.stages),
+        "validity": _validity(v.validity),
+        "certificatePem": v.certificate_pem,
+        "certChainPem": "".join(v.chain_pems),
+    }
+    if private_key_pem is not None:
+        body["privateKeyPem"] = private_key_pem
+    return body
+
+
+def association(a: Association) -> dict[str, Any]:
+    d = a.deployment
+    return {
+        "id": a.id,
+        "certificateId": a.certificate_id,
+        "associatedResourceId": a.associated_resource_id,
+        "associationType": a.association_type.value,
+        "hostnames": list(a.hostnames),
+        "createdBy": a.created_by,
+        "timeCreated": a.created_at.isoformat(),
+        "deployment": {
+            "desiredVersion": d.desired_version,
+            "deployedVersion": d.deployed_version,
+            "state": d.state.value,
+            "lastError": d.last_error,
+            "verifiedAt": d.verified_at.isoformat() if d.verified_at else None,
+        },
+    }

@@ -1,0 +1,53 @@
+"""Request helpers shared by the routers: caller identity, paging, idempotent creation, JSON answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel
+
+from certwright.bootstrap import Container, container
+from certwright.errors import AccessDeniedError, InvalidInputError
+
+MAX_PAGE = 100
+
+
+def services() -> Container:
+    return container()
+
+
+def caller(router: Router) -> str:
+    """The caller's ARN from API Gateway's IAM-authenticated request context; never from the body."""
+    identity = router.current_event.request_context.identity
+    arn = identity.user_arn or identity.caller
+    if not arn:
+        raise AccessDeniedError("request is not authenticated")
+    return arn
+
+
+def paging(router: Router) -> tuple[int, str | None]:
+    event = router.current_event
+    raw = event.get_query_string_value("limit", "50") or "50"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_PAGE}")
+    return int(raw), event.get_query_string_value("page")
+
+
+def page(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    return {"items": items, "nextPage": token}
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def create(router: Router, operation: str, command: BaseModel, action: Callable[[], dict[str, Any]]) -> Response[str]:
+    """Run a create call once per Idempotency-Key (if given) and answer 201."""
+    key = router.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
+    body = services().idempotency.run(caller=caller(router), operation=operation, key=key,
+                                      body=command.model_dump(mode="json"), action=action)
+    return json_response(body, 201)

@@ -1,0 +1,65 @@
+"""Composition root: builds clients, adapters and services once per Lambda container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from pynamodb.connection import Connection
+
+from certwright.adapters.dynamodb_models import bind
+from certwright.adapters.dynamodb_store import DynamoDbStore
+from certwright.adapters.idempotency import IdempotentRequests
+from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
+from certwright.config import Settings
+from certwright.services.associations import AssociationService
+from certwright.services.authorities import AuthorityService
+from certwright.services.bundles import BundleService
+from certwright.services.certificates import CertificateService
+from certwright.services.context import Runtime
+from certwright.services.issuance import IssuanceService
+
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    store: DynamoDbStore
+    authorities: AuthorityService
+    issuance: IssuanceService
+    certificates: CertificateService
+    bundles: BundleService
+    associations: AssociationService
+    idempotency: IdempotentRequests
+
+
+def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
+    session = session or boto3.session.Session(region_name=settings.region)
+    kms = session.client("kms", config=_RETRIES)
+    dynamodb = session.client("dynamodb", config=_RETRIES)
+    row = bind(settings.table_name, settings.region, dynamodb.meta.endpoint_url)
+    store = DynamoDbStore(row, Connection(region=settings.region, host=dynamodb.meta.endpoint_url))
+    rt = runtime or Runtime()
+    vault = KmsKeyVault(kms, settings.key_encryption_key_id)
+    authorities = AuthorityService(store, KmsCaKeys(kms), rt)
+    issuance = IssuanceService(store, authorities, vault, rt)
+    certificates = CertificateService(store, issuance, rt)
+    return Container(
+        settings=settings,
+        store=store,
+        authorities=authorities,
+        issuance=issuance,
+        certificates=certificates,
+        bundles=BundleService(store, certificates, vault, rt, settings.deployer_role_arn),
+        associations=AssociationService(store, certificates, rt),
+        idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
+    )
+
+
+@lru_cache(maxsize=1)
+def container() -> Container:
+    return build(Settings.from_env())

@@ -1,0 +1,85 @@
+"""Associations: which resource uses which certificate, and who may therefore read its private key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from certwright.domain.names import normalize_dns_name
+from certwright.errors import InvalidInputError
+
+_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$")
+_ASSUMED_ROLE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+$")
+
+
+class AssociationType(StrEnum):
+    LOAD_BALANCER_LISTENER = "LOAD_BALANCER_LISTENER"
+    ACM_CERTIFICATE = "ACM_CERTIFICATE"
+    HOST_PRINCIPAL = "HOST_PRINCIPAL"
+
+
+class DeploymentState(StrEnum):
+    PENDING = "PENDING"
+    DEPLOYING = "DEPLOYING"
+    DEPLOYED = "DEPLOYED"
+    FAILED = "FAILED"
+    UNDEPLOYING = "UNDEPLOYING"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    desired_version: int
+    deployed_version: int | None = None
+    state: DeploymentState = DeploymentState.PENDING
+    last_error: str | None = None
+    verified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Association:
+    id: str
+    certificate_id: str
+    associated_resource_id: str
+    association_type: AssociationType
+    created_by: str
+    created_at: datetime
+    deployment: Deployment
+    hostnames: tuple[str, ...] = field(default=())
+    row_version: int = 0
+
+
+def classify_resource(arn: str) -> AssociationType:
+    """The association type implied by the resource ARN; anything else is refused."""
+    match = _ARN.match(arn) if isinstance(arn, str) and len(arn) <= 1600 else None
+    if match is None:
+        raise InvalidInputError("associatedResourceId must be an ARN")
+    service, resource = match.group(2), match.group(5)
+    if service == "elasticloadbalancing" and resource.startswith("listener/"):
+        return AssociationType.LOAD_BALANCER_LISTENER
+    if service == "acm" and resource.startswith("certificate/"):
+        return AssociationType.ACM_CERTIFICATE
+    if service == "iam" and (resource.startswith("role/") or resource.startswith("user/")):
+        return AssociationType.HOST_PRINCIPAL
+    raise InvalidInputError(
+        "associatedResourceId must be an ELBv2 listener, an ACM certificate, or an IAM role or user ARN"
+    )
+
+
+def principal_arn(caller_arn: str) -> str:
+    """The IAM identity behind a caller ARN: an assumed-role session maps to its role."""
+    match = _ASSUMED_ROLE.match(caller_arn)
+    if match:
+        partition, account, role = match.groups()
+        return f"arn:{partition}:iam::{account}:role/{role}"
+    return caller_arn
+
+
+def validate_hostnames(raw: list[str]) -> tuple[str, ...]:
+    if len(raw) > 100:
+        raise InvalidInputError("at most 100 hostnames are allowed")
+    names = tuple(normalize_dns_name(h, field=f"hostnames[{i}]") for i, h in enumerate(raw))
+    if len(set(names)) != len(names):
+        raise InvalidInputError("hostnames contains duplicates")
+    return names

@@ -1,0 +1,281 @@
+"""Certificate authorities: config types, rules, name constraints, and the policy checks run before signing."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from certwright.domain.durations import Duration
+from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
+from certwright.errors import ConflictError, InvalidInputError, PolicyViolationError
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_ONE_SECOND = timedelta(seconds=1)
+
+
+class CaConfigType(StrEnum):
+    ROOT_CA_GENERATED_INTERNALLY = "ROOT_CA_GENERATED_INTERNALLY"
+    SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA = "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA"
+
+
+class LifecycleState(StrEnum):
+    CREATING = "CREATING"
+    ACTIVE = "ACTIVE"
+    FAILED = "FAILED"
+    PENDING_DELETION = "PENDING_DELETION"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True)
+class NameConstraint:
+    """Permitted and excluded DNS and IP subtrees (RFC 5280 4.2.1.10)."""
+
+    permitted_dns: tuple[str, ...] = ()
+    excluded_dns: tuple[str, ...] = ()
+    permitted_ip: tuple[IpNetwork, ...] = ()
+    excluded_ip: tuple[IpNetwork, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.permitted_dns or self.excluded_dns or self.permitted_ip or self.excluded_ip)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> NameConstraint:
+        def dns_list(key: str) -> tuple[str, ...]:
+            names = raw.get(key) or []
+            return tuple(
+                normalize_dns_name(n, field=f"nameConstraint.{key}", allow_wildcard=False)
+                if "." in n
+                else _single_label(n, key)
+                for n in names
+            )
+
+        def ip_list(key: str) -> tuple[IpNetwork, ...]:
+            result = []
+            for cidr in raw.get(key) or []:
+                try:
+                    result.append(ipaddress.ip_network(cidr, strict=True))
+                except ValueError as err:
+                    raise InvalidInputError(f"nameConstraint.{key}: {cidr!r} is not a network in CIDR form") from err
+            return tuple(result)
+
+        return cls(
+            permitted_dns=dns_list("permittedDnsSubtrees"),
+            excluded_dns=dns_list("excludedDnsSubtrees"),
+            permitted_ip=ip_list("permittedIpSubtrees"),
+            excluded_ip=ip_list("excludedIpSubtrees"),
+        )
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "permittedDnsSubtrees": list(self.permitted_dns),
+            "excludedDnsSubtrees": list(self.excluded_dns),
+            "permittedIpSubtrees": [str(n) for n in self.permitted_ip],
+            "excludedIpSubtrees": [str(n) for n in self.excluded_ip],
+        }
+
+    def violations(self, names: tuple[SubjectAlternativeName, ...]) -> list[str]:
+        problems = []
+        for san in names:
+            if san.type is SanType.DNS:
+                if self.permitted_dns and not any(dns_within(san.value, s) for s in self.permitted_dns):
+                    problems.append(f"DNS {san.value} is outside the permitted subtrees")
+                if any(dns_within(san.value, s) for s in self.excluded_dns):
+                    problems.append(f"DNS {san.value} is in an excluded subtree")
+            else:
+                address = ipaddress.ip_address(san.value)
+                same_family = [n for n in self.permitted_ip if n.version == address.version]
+                if self.permitted_ip and not any(address in n for n in same_family):
+                    problems.append(f"IP {san.value} is outside the permitted subtrees")
+                if any(address in n for n in self.excluded_ip if n.version == address.version):
+                    problems.append(f"IP {san.value} is in an excluded subtree")
+        return problems
+
+
+def _single_label(name: str, key: str) -> str:
+    # A one-label subtree ("internal", "local") is legal in name constraints.
+    return normalize_dns_name(name + ".x", field=f"nameConstraint.{key}", allow_wildcard=False)[:-2]
+
+
+def dns_within(name: str, subtree: str) -> bool:
+    """RFC 5280 DNS subtree match: the name equals the subtree or ends with '.' + subtree."""
+    name = name.removeprefix("*.")
+    return name == subtree or name.endswith("." + subtree)
+
+
+@dataclass(frozen=True)
+class CaRules:
+    leaf_max_validity: Duration | None = None
+    ca_max_validity: Duration | None = None
+    path_length: int | None = None
+    name_constraint: NameConstraint = field(default_factory=NameConstraint)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> CaRules:
+        raw = raw or {}
+        path_length = raw.get("pathLengthConstraint")
+        if path_length is not None and (not isinstance(path_length, int) or not 0 <= path_length <= 10):
+            raise InvalidInputError("rules.pathLengthConstraint must be an integer from 0 to 10")
+        leaf = raw.get("leafCertificateMaxValidityDuration")
+        ca = raw.get("certificateAuthorityMaxValidityDuration")
+        return cls(
+            leaf_max_validity=Duration.parse(leaf, field="rules.leafCertificateMaxValidityDuration") if leaf else None,
+            ca_max_validity=Duration.parse(ca, field="rules.certificateAuthorityMaxValidityDuration") if ca else None,
+            path_length=path_length,
+            name_constraint=NameConstraint.from_dict(raw.get("nameConstraint") or {}),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.leaf_max_validity:
+            out["leafCertificateMaxValidityDuration"] = self.leaf_max_validity.text
+        if self.ca_max_validity:
+            out["certificateAuthorityMaxValidityDuration"] = self.ca_max_validity.text
+        if self.path_length is not None:
+            out["pathLengthConstraint"] = self.path_length
+        if not self.name_constraint.is_empty:
+            out["nameConstraint"] = self.name_constraint.as_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Inclusive validity: the certificate is valid for (not_after - not_before + 1 s)."""
+
+    not_before: datetime
+    not_after: datetime
+
+    @classmethod
+    def starting(cls, now: datetime, duration: Duration) -> Validity:
+        start = now.replace(microsecond=0)
+        return cls(start, duration.after(start).replace(microsecond=0) - _ONE_SECOND)
+
+    def contains(self, moment: datetime) -> bool:
+        return self.not_before <= moment <= self.not_after
+
+
+@dataclass(frozen=True)
+class CaVersion:
+    version_number: int
+    serial_number: str
+    validity: Validity
+    certificate_pem: str
+    stages: tuple[str, ...] = ("CURRENT", "LATEST")
+
+
+@dataclass(frozen=True)
+class CertificateAuthority:
+    id: str
+    name: str
+    config_type: CaConfigType
+    subject: Subject
+    key_algorithm: KeyAlgorithm
+    kms_key_id: str
+    rules: CaRules
+    lifecycle_state: LifecycleState
+    created_by: str
+    created_at: datetime
+    issuer_id: str | None = None
+    # Depth below the root (root = 0); a CA's effective path length comes from its own certificate.
+    depth: int = 0
+    current_version: CaVersion | None = None
+    # The chain above this CA, issuer first, root last (PEM); empty for a root.
+    chain_pems: tuple[str, ...] = ()
+    # Name constraints of this CA and all its ancestors; every leaf must satisfy each of them.
+    inherited_constraints: tuple[NameConstraint, ...] = ()
+    deletion_time: datetime | None = None
+    row_version: int = 0
+
+    def with_state(self, state: LifecycleState) -> CertificateAuthority:
+        return replace(self, lifecycle_state=state)
+
+    @property
+    def effective_path_length(self) -> int | None:
+        return self.rules.path_length
+
+    @property
+    def not_after(self) -> datetime:
+        if self.current_version is None:
+            raise ConflictError(f"certificate authority {self.id} has no issued version")
+        return self.current_version.validity.not_after
+
+
+def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
+    """The issuer must be ACTIVE and within its own validity."""
+    if ca.lifecycle_state is not LifecycleState.ACTIVE:
+        raise ConflictError(
+            f"certificate authority {ca.id} is {ca.lifecycle_state.value} and cannot issue",
+            code="CertificateAuthorityNotActive",
+        )
+    if ca.current_version is None or not ca.current_version.validity.contains(now):
+        raise ConflictError(f"certificate authority {ca.id} is not within its validity period",
+                            code="CertificateAuthorityExpired")
+
+
+def check_leaf_validity(ca: CertificateAuthority, validity: Validity, requested: Duration) -> None:
+    if ca.rules.leaf_max_validity and validity.not_after > ca.rules.leaf_max_validity.after(validity.not_before):
+        raise PolicyViolationError(
+            f"validity {requested} exceeds the CA's leafCertificateMaxValidityDuration "
+            f"{ca.rules.leaf_max_validity}",
+            code="ValidityExceedsCaRule",
+        )
+    _check_within_issuer(ca, validity)
+
+
+def check_subordinate_validity(issuer: CertificateAuthority, validity: Validity, requested: Duration) -> None:
+    if issuer.rules.ca_max_validity and validity.not_after > issuer.rules.ca_max_validity.after(validity.not_before):
+        raise PolicyViolationError(
+            f"validity {requested} exceeds the issuer's certificateAuthorityMaxValidityDuration "
+            f"{issuer.rules.ca_max_validity}",
+            code="ValidityExceedsCaRule",
+        )
+    _check_within_issuer(issuer, validity)
+
+
+def check_root_validity(rules: CaRules, validity: Validity, requested: Duration) -> None:
+    if rules.ca_max_validity and validity.not_after > rules.ca_max_validity.after(validity.not_before):
+        raise PolicyViolationError(
+            f"validity {requested} exceeds certificateAuthorityMaxValidityDuration {rules.ca_max_validity}",
+            code="ValidityExceedsCaRule",
+        )
+
+
+def _check_within_issuer(issuer: CertificateAuthority, validity: Validity) -> None:
+    if validity.not_after > issuer.not_after:
+        raise PolicyViolationError(
+            f"the requested validity ends {validity.not_after.isoformat()}, after the issuing CA expires "
+            f"({issuer.not_after.isoformat()})",
+            code="ValidityExceedsIssuer",
+        )
+
+
+def subordinate_path_length(issuer: CertificateAuthority, requested: int | None) -> int | None:
+    """The path length the new subordinate gets; refuses when the issuer may not have CAs below it."""
+    limit = issuer.effective_path_length
+    if limit is None:
+        return requested
+    if limit == 0:
+        raise PolicyViolationError(
+            f"certificate authority {issuer.id} has path length 0 and cannot issue subordinate CAs",
+            code="PathLengthExceeded",
+        )
+    if requested is None:
+        return limit - 1
+    if requested > limit - 1:
+        raise PolicyViolationError(
+            f"pathLengthConstraint {requested} exceeds what the issuer allows ({limit - 1})",
+            code="PathLengthExceeded",
+        )
+    return requested
+
+
+def check_name_constraints(ca: CertificateAuthority, names: tuple[SubjectAlternativeName, ...]) -> None:
+    problems: list[str] = []
+    for constraint in ca.inherited_constraints:
+        problems.extend(constraint.violations(names))
+    if problems:
+        raise PolicyViolationError("; ".join(dict.fromkeys(problems)), code="NameConstraintViolation")

@@ -1,0 +1,113 @@
+"""Ports: the small protocols services depend on; adapters implement them against AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
+
+from certwright.domain.association import Association
+from certwright.domain.audit import AuditRecord
+from certwright.domain.authority import CertificateAuthority
+from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.stages import Stage
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class SerialClaim:
+    issuer_ca_id: str
+    serial_number: str
+
+
+class CaKeyProvider(Protocol):
+    """CA signing keys held in a key store that never exports them (KMS)."""
+
+    def create_key(self, algorithm: KeyAlgorithm, description: str) -> str: ...
+
+    def public_key(self, key_id: str) -> PublicKeyTypes: ...
+
+    def signing_key(self, key_id: str, algorithm: KeyAlgorithm) -> CertificateIssuerPrivateKeyTypes: ...
+
+    def schedule_key_deletion(self, key_id: str) -> None: ...
+
+
+class KeyVault(Protocol):
+    """Envelope for leaf private keys: ciphertext bound to (certificate, version) by encryption context."""
+
+    def seal(self, plaintext: bytes, certificate_id: str, version_number: int) -> bytes: ...
+
+    def open(self, ciphertext: bytes, certificate_id: str, version_number: int) -> bytes: ...
+
+
+class AuthorityStore(Protocol):
+    def begin_authority(self, ca: CertificateAuthority, claim: SerialClaim) -> CertificateAuthority: ...
+
+    def complete_authority(self, ca: CertificateAuthority, audit: AuditRecord) -> CertificateAuthority: ...
+
+    def save_authority(self, ca: CertificateAuthority) -> CertificateAuthority: ...
+
+    def get_authority(self, ca_id: str) -> CertificateAuthority | None: ...
+
+    def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]: ...
+
+
+class CertificateStore(Protocol):
+    def begin_version(self, certificate: Certificate, version: CertificateVersion, claim: SerialClaim | None,
+                      *, is_new_certificate: bool) -> Certificate: ...
+
+    def complete_version(self, certificate: Certificate, version: CertificateVersion,
+                         stage_changes: Mapping[int, frozenset[Stage]], sealed_key: bytes | None,
+                         audit: AuditRecord) -> Certificate: ...
+
+    def fail_version(self, certificate: Certificate, version_number: int, reason: str) -> None: ...
+
+    def change_stages(self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]],
+                      audit: AuditRecord) -> Certificate: ...
+
+    def save_certificate(self, certificate: Certificate, audit: AuditRecord,
+                         *, require_no_associations: bool = False) -> Certificate: ...
+
+    def get_certificate(self, certificate_id: str) -> Certificate | None: ...
+
+    def list_certificates(self, limit: int, token: str | None) -> Page[Certificate]: ...
+
+    def list_versions(self, certificate_id: str) -> list[CertificateVersion]: ...
+
+    def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None: ...
+
+    def get_sealed_key(self, certificate_id: str, version_number: int) -> bytes | None: ...
+
+
+class AssociationStore(Protocol):
+    def add_association(self, association: Association, audit: AuditRecord) -> Association: ...
+
+    def remove_association(self, association: Association, audit: AuditRecord) -> None: ...
+
+    def get_association(self, association_id: str) -> Association | None: ...
+
+    def list_associations(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]: ...
+
+    def associations_of(self, certificate_id: str) -> list[Association]: ...
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditRecord) -> None: ...
+
+    def list_for(self, resource_id: str, limit: int) -> list[AuditRecord]: ...
+
+
+class Store(AuthorityStore, CertificateStore, AssociationStore, AuditLog, Protocol):
+    """Everything a service persists, in one table."""

@@ -1,0 +1,155 @@
+"""Certificate authorities: create roots and subordinates whose keys live in KMS, read them, schedule deletion."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from certwright.domain.authority import (
+    CaConfigType,
+    CaRules,
+    CaVersion,
+    CertificateAuthority,
+    LifecycleState,
+    Validity,
+    check_root_validity,
+    check_subordinate_validity,
+    ensure_can_issue,
+    subordinate_path_length,
+)
+from certwright.domain.durations import Duration
+from certwright.domain.names import validate_subject
+from certwright.errors import ConflictError, InvalidInputError, NotFoundError
+from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
+from certwright.services.commands import CreateAuthority, ScheduleDeletion
+from certwright.services.context import Runtime
+from certwright.x509.builder import Issuer, sign_ca_certificate
+
+MIN_DELETION_GRACE = timedelta(days=1)
+DEFAULT_DELETION_GRACE = timedelta(days=30)
+
+
+class AuthorityService:
+    def __init__(self, store: Store, keys: CaKeyProvider, runtime: Runtime) -> None:
+        self._store = store
+        self._keys = keys
+        self._rt = runtime
+
+    def get(self, ca_id: str) -> CertificateAuthority:
+        ca = self._store.get_authority(ca_id)
+        if ca is None or ca.lifecycle_state is LifecycleState.DELETED:
+            raise NotFoundError(f"certificate authority {ca_id} not found")
+        return ca
+
+    def list(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
+        return self._store.list_authorities(limit, token)
+
+    def chain_pems(self, ca_id: str) -> tuple[str, tuple[str, ...]]:
+        """The CA certificate and its chain up to the root (issuer first)."""
+        ca = self.get(ca_id)
+        if ca.current_version is None:
+            raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="CertificateAuthorityNotActive")
+        return ca.current_version.certificate_pem, ca.chain_pems
+
+    def signer_for(self, ca: CertificateAuthority) -> Issuer:
+        """The issuing identity of `ca`, its key held in KMS."""
+        assert ca.current_version is not None
+        certificate = x509.load_pem_x509_certificate(ca.current_version.certificate_pem.encode())
+        return Issuer.from_certificate(certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
+                                       ca.key_algorithm)
+
+    def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
+        now = self._rt.clock()
+        subject = validate_subject(command.subject.as_dict())
+        duration = Duration.parse(command.validityDuration, field="validityDuration")
+        rules = CaRules.from_dict(command.rules.model_dump(exclude_none=True) if command.rules else None)
+        validity = Validity.starting(now, duration)
+        issuer: CertificateAuthority | None = None
+        if command.configType is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
+            if command.issuerCertificateAuthorityId:
+                raise InvalidInputError("a root CA has no issuerCertificateAuthorityId")
+            check_root_validity(rules, validity, duration)
+            path_length = rules.path_length
+        else:
+            if not command.issuerCertificateAuthorityId:
+                raise InvalidInputError("a subordinate CA needs issuerCertificateAuthorityId")
+            issuer = self.get(command.issuerCertificateAuthorityId)
+            ensure_can_issue(issuer, now)
+            check_subordinate_validity(issuer, validity, duration)
+            path_length = subordinate_path_length(issuer, rules.path_length)
+            rules = replace(rules, path_length=path_length)
+
+        # Everything is checked; only now do we create anything.
+        ca_id = self._rt.ids("ca")
+        key_id = self._keys.create_key(command.keyAlgorithm, f"Certwright CA {ca_id} ({command.name})")
+        serial = self._rt.serials()
+        ca = CertificateAuthority(
+            id=ca_id, name=command.name, config_type=command.configType, subject=subject,
+            key_algorithm=command.keyAlgorithm, kms_key_id=key_id, rules=rules,
+            lifecycle_state=LifecycleState.CREATING, created_by=caller, created_at=now,
+            issuer_id=issuer.id if issuer else None, depth=issuer.depth + 1 if issuer else 0,
+            chain_pems=_chain_below(issuer),
+            inherited_constraints=(*(issuer.inherited_constraints if issuer else ()),
+                                   *(() if rules.name_constraint.is_empty else (rules.name_constraint,))),
+        )
+        try:
+            ca = self._store.begin_authority(ca, SerialClaim(issuer.id if issuer else ca_id, f"{serial:x}"))
+        except Exception:
+            self._keys.schedule_key_deletion(key_id)
+            raise
+        try:
+            certificate = sign_ca_certificate(
+                subject=subject, public_key=self._keys.public_key(key_id), serial_number=serial,
+                validity=validity, issuer=self.signer_for(issuer) if issuer else None,
+                self_key=self._keys.signing_key(key_id, command.keyAlgorithm), self_algorithm=command.keyAlgorithm,
+                path_length=path_length, name_constraint=rules.name_constraint,
+            )
+        except Exception:
+            self._store.save_authority(ca.with_state(LifecycleState.FAILED))
+            raise
+        pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        ca = replace(ca, lifecycle_state=LifecycleState.ACTIVE,
+                     current_version=CaVersion(1, f"{serial:x}", validity, pem))
+        return self._store.complete_authority(ca, self._rt.audit(ca.id, "CreateCertificateAuthority", caller))
+
+    def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
+        ca = self.get(ca_id)
+        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        when = deletion_time(command, self._rt.clock())
+        ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.PENDING_DELETION,
+                                                deletion_time=when))
+        self._store.record(self._rt.audit(ca.id, "ScheduleCertificateAuthorityDeletion", caller,
+                                          timeOfDeletion=when.isoformat()))
+        return ca
+
+    def cancel_deletion(self, ca_id: str, caller: str) -> CertificateAuthority:
+        ca = self.get(ca_id)
+        if ca.lifecycle_state is not LifecycleState.PENDING_DELETION:
+            raise ConflictError(f"certificate authority {ca_id} is not pending deletion", code="InvalidState")
+        ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
+        self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
+        return ca
+
+
+def _chain_below(issuer: CertificateAuthority | None) -> tuple[str, ...]:
+    if issuer is None or issuer.current_version is None:
+        return ()
+    return (issuer.current_version.certificate_pem, *issuer.chain_pems)
+
+
+def deletion_time(command: ScheduleDeletion, now: datetime) -> datetime:
+    if not command.timeOfDeletion:
+        return now + DEFAULT_DELETION_GRACE
+    try:
+        when = datetime.fromisoformat(command.timeOfDeletion.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise InvalidInputError("timeOfDeletion must be an ISO-8601 timestamp") from err
+    if when.tzinfo is None:
+        raise InvalidInputError("timeOfDeletion must carry a time zone (e.g. Z)")
+    if when < now + MIN_DELETION_GRACE:
+        raise InvalidInputError(f"timeOfDeletion must be at least {MIN_DELETION_GRACE.days} day(s) from now")
+    return when

@@ -1,0 +1,112 @@
+"""Certificate lifecycle outside issuance: read, update, promote or roll back versions, schedule deletion."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from certwright.domain.authority import LifecycleState
+from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.renewal import RenewalRule
+from certwright.domain.stages import changed, promote
+from certwright.errors import ConflictError, InvalidInputError, NotFoundError
+from certwright.ports import Page, Store
+from certwright.services.authorities import deletion_time
+from certwright.services.commands import ScheduleDeletion, UpdateCertificate
+from certwright.services.context import Runtime
+from certwright.services.issuance import IssuanceService
+
+
+class CertificateService:
+    def __init__(self, store: Store, issuance: IssuanceService, runtime: Runtime) -> None:
+        self._store = store
+        self._issuance = issuance
+        self._rt = runtime
+
+    def get(self, certificate_id: str) -> Certificate:
+        return self._issuance.get(certificate_id)
+
+    def list(self, limit: int, token: str | None) -> Page[Certificate]:
+        return self._store.list_certificates(limit, token)
+
+    def versions(self, certificate_id: str) -> list[CertificateVersion]:
+        self.get(certificate_id)
+        return self._store.list_versions(certificate_id)
+
+    def version(self, certificate_id: str, version_number: int) -> CertificateVersion:
+        self.get(certificate_id)
+        version = self._store.get_version(certificate_id, version_number)
+        if version is None:
+            raise NotFoundError(f"certificate {certificate_id} has no version {version_number}")
+        return version
+
+    def current(self, certificate: Certificate) -> CertificateVersion | None:
+        if not certificate.current_version_number:
+            return None
+        return self._store.get_version(certificate.id, certificate.current_version_number)
+
+    def update(self, certificate_id: str, command: UpdateCertificate, caller: str) -> Certificate:
+        certificate = self.get(certificate_id)
+        certificate.ensure_active()
+        changes: dict[str, object] = {}
+        if command.name is not None:
+            changes["name"] = command.name
+        if command.description is not None:
+            changes["description"] = command.description
+        if command.renewalRule is not None:
+            if certificate.validity_duration is None:
+                raise InvalidInputError("imported certificates have no renewal rule; import a new version instead")
+            rule = RenewalRule.from_dict(command.renewalRule.model_dump(), certificate.validity_duration)
+            changes["renewal_rule"] = rule
+            current = self.current(certificate)
+            if current is not None:
+                changes["next_renewal_at"] = rule.next_renewal(current.validity.not_before,
+                                                               current.validity.not_after)
+        if not changes:
+            raise InvalidInputError("nothing to update")
+        updated = replace(certificate, **changes)  # type: ignore[arg-type]
+        return self._store.save_certificate(updated, self._rt.audit(certificate_id, "UpdateCertificate", caller,
+                                                                    fields=",".join(sorted(changes))))
+
+    def promote(self, certificate_id: str, version_number: int, caller: str) -> Certificate:
+        """Make a PENDING version CURRENT, or roll back to a PREVIOUS (or DEPRECATED) one."""
+        certificate = self.get(certificate_id)
+        certificate.ensure_active()
+        versions = {v.version_number: v for v in self._store.list_versions(certificate_id)}
+        target = versions.get(version_number)
+        if target is None:
+            raise NotFoundError(f"certificate {certificate_id} has no version {version_number}")
+        if target.revocation is not None:
+            raise ConflictError(f"version {version_number} is revoked", code="VersionRevoked")
+        if self._rt.clock() > target.validity.not_after:
+            raise ConflictError(f"version {version_number} has expired", code="VersionExpired")
+        before = {n: v.stages for n, v in versions.items()}
+        stage_changes = changed(before, promote(before, version_number))
+        rule = certificate.renewal_rule
+        updated = replace(
+            certificate, current_version_number=version_number,
+            next_renewal_at=rule.next_renewal(target.validity.not_before, target.validity.not_after) if rule else None,
+        )
+        return self._store.change_stages(updated, stage_changes,
+                                         self._rt.audit(certificate_id, "PromoteCertificateVersion", caller,
+                                                        versionNumber=str(version_number)))
+
+    def schedule_deletion(self, certificate_id: str, command: ScheduleDeletion, caller: str) -> Certificate:
+        certificate = self.get(certificate_id)
+        if certificate.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate {certificate_id} is {certificate.lifecycle_state.value}",
+                                code="InvalidState")
+        when = deletion_time(command, self._rt.clock())
+        updated = replace(certificate, lifecycle_state=LifecycleState.PENDING_DELETION, deletion_time=when)
+        return self._store.save_certificate(
+            updated, self._rt.audit(certificate_id, "ScheduleCertificateDeletion", caller,
+                                    timeOfDeletion=when.isoformat()),
+            require_no_associations=True,
+        )
+
+    def cancel_deletion(self, certificate_id: str, caller: str) -> Certificate:
+        certificate = self.get(certificate_id)
+        if certificate.lifecycle_state is not LifecycleState.PENDING_DELETION:
+            raise ConflictError(f"certificate {certificate_id} is not pending deletion", code="InvalidState")
+        updated = replace(certificate, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None)
+        return self._store.save_certificate(updated,
+                                            self._rt.audit(certificate_id, "CancelCertificateDeletion", caller))

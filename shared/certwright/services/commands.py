@@ -1,0 +1,110 @@
+"""The inputs of each use case, shape-checked by pydantic; the API uses them as request bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from certwright.domain.authority import CaConfigType
+from certwright.domain.certificate import CertificateConfigType, Profile
+from certwright.domain.keys import KeyAlgorithm
+
+PemText = Field(default=None, max_length=32 * 1024)
+ChainText = Field(default=None, max_length=64 * 1024)
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class SubjectIn(Command):
+    commonName: str = Field(max_length=64)
+    organization: str | None = Field(default=None, max_length=64)
+    organizationalUnit: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=2)
+    stateOrProvince: str | None = Field(default=None, max_length=128)
+    locality: str | None = Field(default=None, max_length=128)
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class SanIn(Command):
+    type: Literal["DNS", "IP"]
+    value: str = Field(max_length=253)
+
+
+class NameConstraintIn(Command):
+    permittedDnsSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    excludedDnsSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    permittedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    excludedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
+
+
+class CaRulesIn(Command):
+    leafCertificateMaxValidityDuration: str | None = None
+    certificateAuthorityMaxValidityDuration: str | None = None
+    pathLengthConstraint: int | None = None
+    nameConstraint: NameConstraintIn | None = None
+
+
+class CreateAuthority(Command):
+    name: str = Field(min_length=1, max_length=255)
+    configType: CaConfigType
+    issuerCertificateAuthorityId: str | None = Field(default=None, max_length=64)
+    subject: SubjectIn
+    keyAlgorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    validityDuration: str = "P10Y"
+    rules: CaRulesIn | None = None
+    description: str = Field(default="", max_length=400)
+
+
+class RenewalRuleIn(Command):
+    renewalInterval: str
+    advanceRenewalPeriod: str
+
+
+class CreateCertificate(Command):
+    name: str = Field(min_length=1, max_length=255)
+    configType: CertificateConfigType
+    issuerCertificateAuthorityId: str | None = Field(default=None, max_length=64)
+    profile: Profile | None = None
+    subject: SubjectIn | None = None
+    subjectAlternativeNames: list[SanIn] = Field(default_factory=list, max_length=100)
+    keyAlgorithm: KeyAlgorithm | None = None
+    validityDuration: str | None = None
+    csrPem: str | None = PemText
+    certificatePem: str | None = PemText
+    certChainPem: str | None = ChainText
+    privateKeyPem: str | None = PemText
+    renewalRule: RenewalRuleIn | None = None
+    description: str = Field(default="", max_length=400)
+
+
+class CreateVersion(Command):
+    """Renew now (service-held key), a new CSR, or a new import; CURRENT unless stage is PENDING."""
+
+    stage: Literal["CURRENT", "PENDING"] = "CURRENT"
+    validityDuration: str | None = None
+    csrPem: str | None = PemText
+    certificatePem: str | None = PemText
+    certChainPem: str | None = ChainText
+    privateKeyPem: str | None = PemText
+
+
+class UpdateCertificate(Command):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=400)
+    renewalRule: RenewalRuleIn | None = None
+
+
+class ScheduleDeletion(Command):
+    timeOfDeletion: str | None = Field(default=None, max_length=40)
+
+
+class CreateAssociation(Command):
+    certificateId: str = Field(min_length=1, max_length=64)
+    associatedResourceId: str = Field(min_length=1, max_length=1600)
+    hostnames: list[str] = Field(default_factory=list, max_length=100)
+

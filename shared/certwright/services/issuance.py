@@ -1,0 +1,290 @@
+"""Certificate issuance: validate everything, record what will be signed, sign through KMS, then publish the version.
+
+Order (TESTING.md I1/I2): nothing is written until every check has passed; the version row and the
+serial claim are written in one transaction before KMS signs; the signed version and the stage
+changes are written in one transaction after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from certwright.domain.authority import (
+    CertificateAuthority,
+    LifecycleState,
+    Validity,
+    check_leaf_validity,
+    check_name_constraints,
+    ensure_can_issue,
+)
+from certwright.domain.certificate import Certificate, CertificateConfigType, CertificateVersion, Profile
+from certwright.domain.durations import Duration
+from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.names import (
+    SanType,
+    Subject,
+    SubjectAlternativeName,
+    looks_like_dns_name,
+    normalize_dns_name,
+    validate_sans,
+    validate_subject,
+)
+from certwright.domain.renewal import RenewalRule
+from certwright.domain.stages import Stage, add_version, changed, first_version
+from certwright.errors import ConflictError, InvalidInputError, NotFoundError
+from certwright.ports import KeyVault, SerialClaim, Store
+from certwright.services.authorities import AuthorityService
+from certwright.services.commands import CreateCertificate, CreateVersion
+from certwright.services.context import Runtime
+from certwright.x509.builder import sign_leaf_certificate
+from certwright.x509.csr import check_csr
+from certwright.x509.imported import check_import
+from certwright.x509.keys import generate_private_key, private_key_der
+
+DEFAULT_VALIDITY = "P90D"
+COMPLETION_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything needed to produce one version, decided before any side effect."""
+
+    subject: Subject
+    sans: tuple[SubjectAlternativeName, ...]
+    key_algorithm: KeyAlgorithm
+    validity: Validity
+    public_key: PublicKeyTypes | None = None
+    private_key_der: bytes | None = None
+    issuer: CertificateAuthority | None = None
+    certificate_pem: str | None = None
+    chain_pems: tuple[str, ...] = ()
+
+
+class IssuanceService:
+    def __init__(self, store: Store, authorities: AuthorityService, vault: KeyVault, runtime: Runtime) -> None:
+        self._store = store
+        self._authorities = authorities
+        self._vault = vault
+        self._rt = runtime
+
+    # -- planning (pure checks, no side effects) -------------------------------------------------------
+
+    def _plan_internal(self, *, issuer_id: str | None, profile: Profile | None, subject_raw: dict[str, str] | None,
+                       sans_raw: list[dict[str, str]], key_algorithm: KeyAlgorithm | None,
+                       validity_text: str | None, csr_pem: str | None, now: datetime) -> tuple[Plan, Duration]:
+        if not issuer_id:
+            raise InvalidInputError("issuerCertificateAuthorityId is required")
+        if profile is None:
+            raise InvalidInputError("profile is required")
+        duration = Duration.parse(validity_text or DEFAULT_VALIDITY, field="validityDuration")
+        public_key: PublicKeyTypes | None = None
+        if csr_pem is not None:
+            checked = check_csr(csr_pem, profile)
+            if key_algorithm is not None and key_algorithm is not checked.key_algorithm:
+                raise InvalidInputError(f"keyAlgorithm {key_algorithm} does not match the CSR's key "
+                                        f"({checked.key_algorithm})")
+            key_algorithm, public_key = checked.key_algorithm, checked.public_key
+            if subject_raw is None and checked.subject is not None:
+                subject_raw = checked.subject.as_dict()
+            if not sans_raw:
+                sans_raw = list(checked.sans)
+        if subject_raw is None:
+            raise InvalidInputError("subject is required")
+        subject = validate_subject(subject_raw)
+        sans = _with_common_name(validate_sans(sans_raw), subject, profile)
+        issuer = self._authorities.get(issuer_id)
+        ensure_can_issue(issuer, now)
+        validity = Validity.starting(now, duration)
+        check_leaf_validity(issuer, validity, duration)
+        check_name_constraints(issuer, sans)
+        plan = Plan(subject, sans, key_algorithm or KeyAlgorithm.ECDSA_P256, validity, public_key, issuer=issuer)
+        return plan, duration
+
+    def _plan_import(self, certificate_pem: str | None, chain_pem: str | None, key_pem: str | None,
+                     now: datetime) -> Plan:
+        if not (certificate_pem and chain_pem and key_pem):
+            raise InvalidInputError("an import needs certificatePem, certChainPem and privateKeyPem")
+        checked = check_import(certificate_pem, chain_pem, key_pem, now)
+        pem = checked.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        chain = tuple(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in checked.chain)
+        validity = Validity(checked.certificate.not_valid_before_utc, checked.certificate.not_valid_after_utc)
+        return Plan(checked.subject, checked.sans, checked.key_algorithm, validity,
+                    private_key_der=checked.private_key_der, certificate_pem=pem, chain_pems=chain)
+
+    # -- use cases ------------------------------------------------------------------------------------
+
+    def create(self, command: CreateCertificate, caller: str) -> tuple[Certificate, CertificateVersion]:
+        now = self._rt.clock()
+        kind = command.configType
+        duration: Duration | None = None
+        if kind is CertificateConfigType.IMPORTED:
+            for name in ("issuerCertificateAuthorityId", "csrPem", "renewalRule"):
+                if getattr(command, name) is not None:
+                    raise InvalidInputError(f"{name} does not apply to an imported certificate")
+            plan = self._plan_import(command.certificatePem, command.certChainPem, command.privateKeyPem, now)
+        else:
+            for name in ("certificatePem", "certChainPem", "privateKeyPem"):
+                if getattr(command, name) is not None:
+                    raise InvalidInputError(f"{name} applies only to IMPORTED certificates")
+            wants_csr = kind is CertificateConfigType.MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA
+            if wants_csr != (command.csrPem is not None):
+                raise InvalidInputError("csrPem is required for, and only for, "
+                                        "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA certificates")
+            plan, duration = self._plan_internal(
+                issuer_id=command.issuerCertificateAuthorityId, profile=command.profile,
+                subject_raw=command.subject.as_dict() if command.subject else None,
+                sans_raw=[s.model_dump() for s in command.subjectAlternativeNames],
+                key_algorithm=command.keyAlgorithm, validity_text=command.validityDuration,
+                csr_pem=command.csrPem, now=now,
+            )
+        rule = RenewalRule.from_dict(command.renewalRule.model_dump(), duration) \
+            if command.renewalRule and duration else None
+        certificate = Certificate(
+            id=self._rt.ids("cert"), name=command.name, config_type=kind, profile=command.profile,
+            issuer_ca_id=plan.issuer.id if plan.issuer else None, subject=plan.subject, sans=plan.sans,
+            key_algorithm=plan.key_algorithm, validity_duration=duration, renewal_rule=rule,
+            lifecycle_state=LifecycleState.CREATING, created_by=caller, created_at=now,
+            latest_version_number=1, description=command.description,
+        )
+        return self._issue(certificate, plan, 1, pending=False, caller=caller, is_new=True)
+
+    def create_version(self, certificate_id: str, command: CreateVersion,
+                       caller: str) -> tuple[Certificate, CertificateVersion]:
+        now = self._rt.clock()
+        certificate = self.get(certificate_id)
+        certificate.ensure_active()
+        kind = certificate.config_type
+        if kind is CertificateConfigType.IMPORTED:
+            if command.csrPem or command.validityDuration:
+                raise InvalidInputError("a new version of an imported certificate is a new import")
+            plan = self._plan_import(command.certificatePem, command.certChainPem, command.privateKeyPem, now)
+        else:
+            if command.certificatePem or command.certChainPem or command.privateKeyPem:
+                raise InvalidInputError("certificatePem, certChainPem and privateKeyPem apply only to imports")
+            wants_csr = kind is CertificateConfigType.MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA
+            if wants_csr != (command.csrPem is not None):
+                raise InvalidInputError("a new version of a CSR-managed certificate needs csrPem (and only then)")
+            validity_text = command.validityDuration or (
+                certificate.validity_duration.text if certificate.validity_duration else None)
+            plan, _ = self._plan_internal(
+                issuer_id=certificate.issuer_ca_id, profile=certificate.profile,
+                subject_raw=certificate.subject.as_dict(), sans_raw=[s.as_dict() for s in certificate.sans],
+                key_algorithm=None if wants_csr else certificate.key_algorithm, validity_text=validity_text,
+                csr_pem=command.csrPem, now=now,
+            )
+        number = certificate.latest_version_number + 1
+        reserved = replace(certificate, latest_version_number=number)
+        return self._issue(reserved, plan, number, pending=command.stage == "PENDING", caller=caller, is_new=False)
+
+    def get(self, certificate_id: str) -> Certificate:
+        certificate = self._store.get_certificate(certificate_id)
+        if certificate is None or certificate.lifecycle_state is LifecycleState.DELETED:
+            raise NotFoundError(f"certificate {certificate_id} not found")
+        return certificate
+
+    # -- the write path -------------------------------------------------------------------------------
+
+    def _issue(self, certificate: Certificate, plan: Plan, number: int, *, pending: bool, caller: str,
+               is_new: bool) -> tuple[Certificate, CertificateVersion]:
+        now = self._rt.clock()
+        key_der = plan.private_key_der
+        public_key = plan.public_key
+        if plan.certificate_pem is None and public_key is None:
+            private_key = generate_private_key(plan.key_algorithm)
+            key_der, public_key = private_key_der(private_key), private_key.public_key()
+        serial = self._rt.serials()
+        if plan.certificate_pem is not None:
+            serial_hex = f"{x509.load_pem_x509_certificate(plan.certificate_pem.encode()).serial_number:x}"
+        else:
+            serial_hex = f"{serial:x}"
+        version = CertificateVersion(
+            certificate_id=certificate.id, version_number=number, stages=frozenset(), serial_number=serial_hex,
+            validity=plan.validity, subject=plan.subject, sans=plan.sans, certificate_pem="",
+            chain_pems=plan.chain_pems, created_at=now, has_private_key=key_der is not None,
+            issuer_ca_id=plan.issuer.id if plan.issuer else None,
+        )
+        claim = SerialClaim(plan.issuer.id, serial_hex) if plan.issuer else None
+        certificate = self._store.begin_version(certificate, version, claim, is_new_certificate=is_new)
+        try:
+            sealed = self._vault.seal(key_der, certificate.id, number) if key_der is not None else None
+            if plan.certificate_pem is not None:
+                pem, chain = plan.certificate_pem, plan.chain_pems
+            else:
+                assert plan.issuer is not None and public_key is not None and certificate.profile is not None
+                signed = sign_leaf_certificate(
+                    subject=plan.subject, sans=plan.sans, public_key=public_key, serial_number=serial,
+                    validity=plan.validity, profile=certificate.profile,
+                    issuer=self._authorities.signer_for(plan.issuer),
+                )
+                pem = signed.public_bytes(serialization.Encoding.PEM).decode("ascii")
+                chain = (plan.issuer.current_version.certificate_pem, *plan.issuer.chain_pems) \
+                    if plan.issuer.current_version else ()
+        except Exception as err:
+            self._store.fail_version(certificate, number, f"{type(err).__name__}: {err}")
+            if is_new:
+                self._store.save_certificate(
+                    replace(certificate, lifecycle_state=LifecycleState.FAILED),
+                    self._rt.audit(certificate.id, "CreateCertificate", caller, "FAILED"),
+                )
+            raise
+        version = replace(version, certificate_pem=pem, chain_pems=chain)
+        return self._complete(certificate, version, sealed, pending=pending, caller=caller, is_new=is_new)
+
+    def _complete(self, certificate: Certificate, version: CertificateVersion, sealed: bytes | None, *,
+                  pending: bool, caller: str, is_new: bool) -> tuple[Certificate, CertificateVersion]:
+        number = version.version_number
+        action = "CreateCertificate" if is_new else "CreateCertificateVersion"
+        for attempt in range(COMPLETION_ATTEMPTS):
+            if is_new:
+                stages: dict[int, frozenset[Stage]] = first_version()
+            else:
+                before = {v.version_number: v.stages for v in self._store.list_versions(certificate.id)
+                          if v.version_number != number}
+                stages = changed(before, add_version(before, number, pending=pending))
+            final = replace(version, stages=stages[number])
+            updated = replace(
+                certificate, lifecycle_state=LifecycleState.ACTIVE,
+                current_version_number=certificate.current_version_number if pending else number,
+            )
+            if not pending:
+                updated = replace(updated, next_renewal_at=_next_renewal(updated, final))
+            try:
+                saved = self._store.complete_version(
+                    updated, final, stages, sealed,
+                    self._rt.audit(certificate.id, action, caller, versionNumber=str(number),
+                                   serialNumber=final.serial_number),
+                )
+                return saved, final
+            except ConflictError:
+                if attempt == COMPLETION_ATTEMPTS - 1:
+                    raise
+                # Another writer (a promote, a second renewal) moved the stages: recompute on fresh state.
+                certificate = self.get(certificate.id)
+        raise AssertionError("unreachable")
+
+
+def _next_renewal(certificate: Certificate, version: CertificateVersion) -> datetime | None:
+    if certificate.renewal_rule is None:
+        return None
+    return certificate.renewal_rule.next_renewal(version.validity.not_before, version.validity.not_after)
+
+
+def _with_common_name(sans: tuple[SubjectAlternativeName, ...], subject: Subject,
+                      profile: Profile) -> tuple[SubjectAlternativeName, ...]:
+    """Server certificates name their host in the SANs; a DNS-like commonName is added when missing."""
+    if not profile.serves_tls:
+        return sans
+    names = {s.value for s in sans}
+    if subject.common_name.lower() in names:
+        return sans
+    if looks_like_dns_name(subject.common_name):
+        return (SubjectAlternativeName(SanType.DNS, normalize_dns_name(subject.common_name)), *sans)
+    if not sans:
+        raise InvalidInputError(f"profile {profile.value} needs a DNS or IP subject alternative name "
+                                "(or a commonName that is a host name)")
+    return sans

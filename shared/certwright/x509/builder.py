@@ -1,0 +1,155 @@
+"""Build and sign CA and leaf certificates from domain values with any signing key (KMS-backed or local)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from certwright.domain.authority import NameConstraint, Validity
+from certwright.domain.certificate import Profile
+from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.names import SanType, Subject, SubjectAlternativeName
+from certwright.x509.keys import hash_for
+
+_EKU = {
+    "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
+    "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH,
+    "codeSigning": ExtendedKeyUsageOID.CODE_SIGNING,
+}
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """Who signs: the exact subject DER of the issuing certificate, its key identifier, and a signing key."""
+
+    name: x509.Name
+    key: CertificateIssuerPrivateKeyTypes
+    key_algorithm: KeyAlgorithm
+    key_identifier: bytes | None
+
+    @classmethod
+    def from_certificate(cls, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes,
+                         key_algorithm: KeyAlgorithm) -> Issuer:
+        ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return cls(certificate.subject, key, key_algorithm, ski.digest)
+
+
+def to_name(subject: Subject) -> x509.Name:
+    pairs = [
+        (NameOID.COUNTRY_NAME, subject.country),
+        (NameOID.STATE_OR_PROVINCE_NAME, subject.state_or_province),
+        (NameOID.LOCALITY_NAME, subject.locality),
+        (NameOID.ORGANIZATION_NAME, subject.organization),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, subject.organizational_unit),
+        (NameOID.COMMON_NAME, subject.common_name),
+    ]
+    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs if value is not None])
+
+
+def to_general_names(sans: tuple[SubjectAlternativeName, ...]) -> list[x509.GeneralName]:
+    return [
+        x509.DNSName(san.value) if san.type is SanType.DNS else x509.IPAddress(ipaddress.ip_address(san.value))
+        for san in sans
+    ]
+
+
+def sign_ca_certificate(
+    *,
+    subject: Subject,
+    public_key: PublicKeyTypes,
+    serial_number: int,
+    validity: Validity,
+    issuer: Issuer | None,
+    self_key: CertificateIssuerPrivateKeyTypes | None = None,
+    self_algorithm: KeyAlgorithm | None = None,
+    path_length: int | None,
+    name_constraint: NameConstraint,
+) -> x509.Certificate:
+    """A root (issuer None: self-signed with self_key) or a subordinate signed by `issuer`."""
+    name = to_name(subject)
+    ski = x509.SubjectKeyIdentifier.from_public_key(public_key)  # type: ignore[arg-type]
+    if issuer is None:
+        if self_key is None or self_algorithm is None:
+            raise ValueError("a root certificate needs its own signing key")
+        issuer = Issuer(name, self_key, self_algorithm, None)
+    builder = _base(name, public_key, serial_number, validity, issuer)
+    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+    builder = builder.add_extension(
+        x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                      data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                      encipher_only=False, decipher_only=False),
+        critical=True,
+    )
+    builder = builder.add_extension(ski, critical=False)
+    if issuer.key_identifier is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False
+        )
+    if not name_constraint.is_empty:
+        builder = builder.add_extension(_name_constraints(name_constraint), critical=True)
+    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+
+
+def sign_leaf_certificate(
+    *,
+    subject: Subject,
+    sans: tuple[SubjectAlternativeName, ...],
+    public_key: PublicKeyTypes,
+    serial_number: int,
+    validity: Validity,
+    profile: Profile,
+    issuer: Issuer,
+) -> x509.Certificate:
+    builder = _base(to_name(subject), public_key, serial_number, validity, issuer)
+    builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    builder = builder.add_extension(_leaf_key_usage(profile, public_key), critical=True)
+    builder = builder.add_extension(
+        x509.ExtendedKeyUsage([_EKU[name] for name in profile.extended_key_usages]), critical=False
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(to_general_names(sans)), critical=False)
+    builder = builder.add_extension(
+        x509.SubjectKeyIdentifier.from_public_key(public_key),  # type: ignore[arg-type]
+        critical=False,
+    )
+    if issuer.key_identifier is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None),
+                                        critical=False)
+    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+
+
+def _base(name: x509.Name, public_key: PublicKeyTypes, serial_number: int, validity: Validity,
+          issuer: Issuer) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.name)
+        .public_key(public_key)  # type: ignore[arg-type]
+        .serial_number(serial_number)
+        .not_valid_before(validity.not_before)
+        .not_valid_after(validity.not_after)
+    )
+
+
+def _leaf_key_usage(profile: Profile, public_key: PublicKeyTypes) -> x509.KeyUsage:
+    # RSA TLS keys may still be used for RSA key transport by old clients; ECDSA keys only sign.
+    key_encipherment = profile.serves_tls and isinstance(public_key, rsa.RSAPublicKey)
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=key_encipherment,
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def _name_constraints(constraint: NameConstraint) -> x509.NameConstraints:
+    permitted: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.permitted_dns]
+    permitted += [x509.IPAddress(n) for n in constraint.permitted_ip]
+    excluded: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.excluded_dns]
+    excluded += [x509.IPAddress(n) for n in constraint.excluded_ip]
+    return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)
+
