@@ -10,8 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 LOCAL_ADMIN = "arn:aws:iam::123456789012:user/certwright-local-admin"
 
 
-def api_event(method: str, path: str, body: Any = None, *, caller: str = LOCAL_ADMIN,
-              headers: dict[str, str] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    caller: str = LOCAL_ADMIN,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """`path` may carry a query string; `body` is JSON-encoded unless it is already a string."""
     parts = urlsplit(path)
     query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None

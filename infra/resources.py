@@ -18,14 +18,18 @@ class LocalNames:
     idempotency_table: str = "certwright-idempotency"
 
 
-def create_resources(session: Any, names: LocalNames = LocalNames(),
-                     deployer_role_arn: str = f"arn:aws:iam::{ACCOUNT}:role/certwright-deployer") -> Settings:
+def create_resources(
+    session: Any,
+    names: LocalNames = LocalNames(),
+    deployer_role_arn: str = f"arn:aws:iam::{ACCOUNT}:role/certwright-deployer",
+) -> Settings:
     """Create the tables and the KMS key that seals leaf private keys; return the settings that point at them."""
     dynamodb = session.client("dynamodb", region_name=REGION)
     kms = session.client("kms", region_name=REGION)
     dynamodb.create_table(**table_definition(names.table))
     dynamodb.create_table(
-        TableName=names.idempotency_table, BillingMode="PAY_PER_REQUEST",
+        TableName=names.idempotency_table,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )

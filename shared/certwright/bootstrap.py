@@ -60,6 +60,20 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     )
 
 
-@lru_cache(maxsize=1)
+_installed: Container | None = None
+
+
+def install(instance: Container | None) -> None:
+    """Use `instance` instead of building from the environment (local runtime, tests, demo); None resets."""
+    global _installed
+    _installed = instance
+    _from_env.cache_clear()
+
+
 def container() -> Container:
+    return _installed if _installed is not None else _from_env()
+
+
+@lru_cache(maxsize=1)
+def _from_env() -> Container:
     return build(Settings.from_env())

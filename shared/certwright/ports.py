@@ -65,20 +65,33 @@ class AuthorityStore(Protocol):
 
 
 class CertificateStore(Protocol):
-    def begin_version(self, certificate: Certificate, version: CertificateVersion, claim: SerialClaim | None,
-                      *, is_new_certificate: bool) -> Certificate: ...
+    def begin_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        claim: SerialClaim | None,
+        *,
+        is_new_certificate: bool,
+    ) -> Certificate: ...
 
-    def complete_version(self, certificate: Certificate, version: CertificateVersion,
-                         stage_changes: Mapping[int, frozenset[Stage]], sealed_key: bytes | None,
-                         audit: AuditRecord) -> Certificate: ...
+    def complete_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        stage_changes: Mapping[int, frozenset[Stage]],
+        sealed_key: bytes | None,
+        audit: AuditRecord,
+    ) -> Certificate: ...
 
     def fail_version(self, certificate: Certificate, version_number: int, reason: str) -> None: ...
 
-    def change_stages(self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]],
-                      audit: AuditRecord) -> Certificate: ...
+    def change_stages(
+        self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]], audit: AuditRecord
+    ) -> Certificate: ...
 
-    def save_certificate(self, certificate: Certificate, audit: AuditRecord,
-                         *, require_no_associations: bool = False) -> Certificate: ...
+    def save_certificate(
+        self, certificate: Certificate, audit: AuditRecord, *, require_no_associations: bool = False
+    ) -> Certificate: ...
 
     def get_certificate(self, certificate_id: str) -> Certificate | None: ...
 

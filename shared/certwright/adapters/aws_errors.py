@@ -7,10 +7,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from certwright.errors import CertwrightError, ConflictError, DependencyError, TransientError
 
 _THROTTLING = {
-    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException", "RequestThrottled", "LimitExceededException",
-    "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "KMSInternalException",
-    "InternalServerError", "TransactionInProgressException",
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "LimitExceededException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "KMSInternalException",
+    "InternalServerError",
+    "TransactionInProgressException",
 }
 _CONFLICT = {"ConditionalCheckFailedException", "TransactionConflictException"}
 

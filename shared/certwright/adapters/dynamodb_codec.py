@@ -73,7 +73,9 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "chainPems": list(ca.chain_pems),
         "inheritedConstraints": [c.as_dict() for c in ca.inherited_constraints],
         "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
-        "currentVersion": None if version is None else {
+        "currentVersion": None
+        if version is None
+        else {
             "versionNumber": version.version_number,
             "serialNumber": version.serial_number,
             "validity": _validity(version.validity),
@@ -101,7 +103,9 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         chain_pems=tuple(raw.get("chainPems", [])),
         inherited_constraints=tuple(NameConstraint.from_dict(c) for c in raw.get("inheritedConstraints", [])),
         deletion_time=parse_time(raw["deletionTime"]) if raw.get("deletionTime") else None,
-        current_version=None if version is None else CaVersion(
+        current_version=None
+        if version is None
+        else CaVersion(
             version_number=version["versionNumber"],
             serial_number=version["serialNumber"],
             validity=_validity_from(version["validity"]),
@@ -177,9 +181,9 @@ def version_to_data(v: CertificateVersion) -> dict[str, Any]:
         "createdAt": iso(v.created_at),
         "hasPrivateKey": v.has_private_key,
         "issuerCertificateAuthorityId": v.issuer_ca_id,
-        "revocation": None if v.revocation is None else {
-            "reason": v.revocation.reason.value, "revokedAt": iso(v.revocation.revoked_at)
-        },
+        "revocation": None
+        if v.revocation is None
+        else {"reason": v.revocation.reason.value, "revokedAt": iso(v.revocation.revoked_at)},
     }
 
 
@@ -198,9 +202,9 @@ def version_from_data(raw: dict[str, Any]) -> CertificateVersion:
         created_at=parse_time(raw["createdAt"]),
         has_private_key=raw.get("hasPrivateKey", False),
         issuer_ca_id=raw.get("issuerCertificateAuthorityId"),
-        revocation=None if revocation is None else Revocation(
-            RevocationReason(revocation["reason"]), parse_time(revocation["revokedAt"])
-        ),
+        revocation=None
+        if revocation is None
+        else Revocation(RevocationReason(revocation["reason"]), parse_time(revocation["revokedAt"])),
     )
 
 
@@ -246,10 +250,22 @@ def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
 
 
 def audit_to_data(r: AuditRecord) -> dict[str, Any]:
-    return {"resourceId": r.resource_id, "action": r.action, "actor": r.actor, "at": iso(r.at),
-            "result": r.result, "details": dict(r.details)}
+    return {
+        "resourceId": r.resource_id,
+        "action": r.action,
+        "actor": r.actor,
+        "at": iso(r.at),
+        "result": r.result,
+        "details": dict(r.details),
+    }
 
 
 def audit_from_data(raw: dict[str, Any]) -> AuditRecord:
-    return AuditRecord(raw["resourceId"], raw["action"], raw["actor"], parse_time(raw["at"]), raw["result"],
-                       dict(raw.get("details", {})))
+    return AuditRecord(
+        raw["resourceId"],
+        raw["action"],
+        raw["actor"],
+        parse_time(raw["at"]),
+        raw["result"],
+        dict(raw.get("details", {})),
+    )

@@ -78,22 +78,25 @@ class Row(Model):
 
 def bind(table_name: str, region: str, host: str | None = None) -> type[Row]:
     """Point the model at a table (and an endpoint, for the embedded AWS); called once by the composition root."""
-    Row.Meta.table_name = table_name
-    Row.Meta.region = region
-    Row.Meta.host = host
+    meta: Any = Row.Meta
+    meta.table_name, meta.region, meta.host = table_name, region, host
     Row._connection = None
-    for index in (Row.by_kind, Row.by_parent, Row.renewal_due):
-        index._connection = None  # type: ignore[attr-defined]
+    indexes: tuple[Any, ...] = (Row.by_kind, Row.by_parent, Row.renewal_due)
+    for index in indexes:
+        index._connection = None
     return Row
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
     """CreateTable arguments matching template.yaml, for the embedded AWS and adapter tests."""
+
     def gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
         return {
             "IndexName": name,
-            "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
-                          {"AttributeName": range_key, "KeyType": "RANGE"}],
+            "KeySchema": [
+                {"AttributeName": hash_key, "KeyType": "HASH"},
+                {"AttributeName": range_key, "KeyType": "RANGE"},
+            ],
             "Projection": {"ProjectionType": "ALL"},
         }
 
@@ -104,7 +107,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": name, "AttributeType": "S"}
             for name in ("pk", "sk", "list_pk", "list_sk", "parent_pk", "renewal_pk", "renewal_at")
         ],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
         "GlobalSecondaryIndexes": [
             gsi("ByKind", "list_pk", "list_sk"),
             gsi("ByParent", "parent_pk", "list_sk"),

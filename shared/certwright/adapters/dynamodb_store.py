@@ -28,9 +28,11 @@ from certwright.ports import Page, SerialClaim
 RENEWAL_PARTITION = "RENEWAL"
 
 
-def _versioned(row_version: int) -> dict[str, int]:
-    """A stored row's version (the write is then conditional on it); nothing for a new row."""
-    return {"row_version": row_version} if row_version else {}
+def _versioned(row: Row, row_version: int) -> Row:
+    """Carry a stored row's version, so the write is conditional on it; a new row has none."""
+    if row_version:
+        row.row_version = row_version
+    return row
 
 
 def _version_sk(number: int) -> str:
@@ -51,8 +53,10 @@ class DynamoDbStore:
         except TransactWriteError as err:
             reasons = [r.code for r in (err.cancellation_reasons or []) if r is not None and r.code]
             if "ConditionalCheckFailed" in reasons:
-                raise ConflictError(f"{action}: the resource changed concurrently or already exists; retry",
-                                    code="ConcurrentModification") from err
+                raise ConflictError(
+                    f"{action}: the resource changed concurrently or already exists; retry",
+                    code="ConcurrentModification",
+                ) from err
             raise _translate_pynamo(err, action) from err
         except PynamoDBException as err:
             raise _translate_pynamo(err, action) from err
@@ -61,8 +65,12 @@ class DynamoDbStore:
         return TransactWrite(connection=self._connection)
 
     def _audit_row(self, entry: AuditRecord) -> Row:
-        return self._row(f"AUDIT#{entry.resource_id}", f"{codec.iso(entry.at)}#{uuid.uuid4().hex[:12]}",
-                         kind="AUDIT", data=codec.audit_to_data(entry))
+        return self._row(
+            f"AUDIT#{entry.resource_id}",
+            f"{codec.iso(entry.at)}#{uuid.uuid4().hex[:12]}",
+            kind="AUDIT",
+            data=codec.audit_to_data(entry),
+        )
 
     def _get(self, pk: str, sk: str) -> Row | None:
         with self._errors("read"):
@@ -92,12 +100,16 @@ class DynamoDbStore:
     # -- authorities ----------------------------------------------------------------------------------
 
     def _authority_row(self, ca: CertificateAuthority) -> Row:
-        return self._row(
-            f"CA#{ca.id}", "A", kind="CA", data=codec.authority_to_data(ca),
-            list_pk="CA", list_sk=f"{codec.iso(ca.created_at)}#{ca.id}",
+        row = self._row(
+            f"CA#{ca.id}",
+            "A",
+            kind="CA",
+            data=codec.authority_to_data(ca),
+            list_pk="CA",
+            list_sk=f"{codec.iso(ca.created_at)}#{ca.id}",
             parent_pk=f"CA#{ca.issuer_id}" if ca.issuer_id else None,
-            **_versioned(ca.row_version),
         )
+        return _versioned(row, ca.row_version)
 
     def begin_authority(self, ca: CertificateAuthority, claim: SerialClaim) -> CertificateAuthority:
         with self._errors("create certificate authority"), self._transaction() as tx:
@@ -110,11 +122,19 @@ class DynamoDbStore:
         if version is None:
             raise DependencyError("an authority is completed with its first version")
         version_row = self._row(
-            f"CA#{ca.id}", _version_sk(version.version_number), kind="CA_VERSION",
-            data={"versionNumber": version.version_number, "serialNumber": version.serial_number,
-                  "validity": {"notBefore": codec.iso(version.validity.not_before),
-                               "notAfter": codec.iso(version.validity.not_after)},
-                  "certificatePem": version.certificate_pem, "stages": list(version.stages)},
+            f"CA#{ca.id}",
+            _version_sk(version.version_number),
+            kind="CA_VERSION",
+            data={
+                "versionNumber": version.version_number,
+                "serialNumber": version.serial_number,
+                "validity": {
+                    "notBefore": codec.iso(version.validity.not_before),
+                    "notAfter": codec.iso(version.validity.not_after),
+                },
+                "certificatePem": version.certificate_pem,
+                "stages": list(version.stages),
+            },
         )
         with self._errors("activate certificate authority"), self._transaction() as tx:
             tx.save(self._authority_row(ca))
@@ -142,43 +162,70 @@ class DynamoDbStore:
             return [r.data for r in self._row.query(f"CA#{ca_id}", self._row.sk.startswith("V#"))]
 
     def _serial_row(self, claim: SerialClaim) -> Row:
-        return self._row(f"SERIAL#{claim.issuer_ca_id}#{claim.serial_number}", "S", kind="SERIAL",
-                         data={"issuer": claim.issuer_ca_id, "serialNumber": claim.serial_number})
+        return self._row(
+            f"SERIAL#{claim.issuer_ca_id}#{claim.serial_number}",
+            "S",
+            kind="SERIAL",
+            data={"issuer": claim.issuer_ca_id, "serialNumber": claim.serial_number},
+        )
 
     # -- certificates ---------------------------------------------------------------------------------
 
     def _certificate_row(self, c: Certificate) -> Row:
-        return self._row(
-            f"CERT#{c.id}", "C", kind="CERT", data=codec.certificate_to_data(c),
-            list_pk="CERT", list_sk=f"{codec.iso(c.created_at)}#{c.id}",
+        row = self._row(
+            f"CERT#{c.id}",
+            "C",
+            kind="CERT",
+            data=codec.certificate_to_data(c),
+            list_pk="CERT",
+            list_sk=f"{codec.iso(c.created_at)}#{c.id}",
             parent_pk=f"CA#{c.issuer_ca_id}" if c.issuer_ca_id else None,
             renewal_pk=RENEWAL_PARTITION if c.renews_itself and c.next_renewal_at else None,
             renewal_at=codec.iso(c.next_renewal_at) if c.renews_itself and c.next_renewal_at else None,
-            **_versioned(c.row_version),
         )
+        return _versioned(row, c.row_version)
 
-    def begin_version(self, certificate: Certificate, version: CertificateVersion, claim: SerialClaim | None,
-                      *, is_new_certificate: bool) -> Certificate:
+    def begin_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        claim: SerialClaim | None,
+        *,
+        is_new_certificate: bool,
+    ) -> Certificate:
         action = "create certificate" if is_new_certificate else "reserve certificate version"
         with self._errors(action), self._transaction() as tx:
             tx.save(self._certificate_row(certificate))
-            tx.save(self._row(f"CERT#{certificate.id}", _version_sk(version.version_number), kind="CERT_VERSION",
-                              data=codec.version_to_data(version)))
+            tx.save(
+                self._row(
+                    f"CERT#{certificate.id}",
+                    _version_sk(version.version_number),
+                    kind="CERT_VERSION",
+                    data=codec.version_to_data(version),
+                )
+            )
             if claim is not None:
                 tx.save(self._serial_row(claim))
         return replace(certificate, row_version=certificate.row_version + 1)
 
-    def complete_version(self, certificate: Certificate, version: CertificateVersion,
-                         stage_changes: Mapping[int, frozenset[Stage]], sealed_key: bytes | None,
-                         audit: AuditRecord) -> Certificate:
+    def complete_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        stage_changes: Mapping[int, frozenset[Stage]],
+        sealed_key: bytes | None,
+        audit: AuditRecord,
+    ) -> Certificate:
         others = {n: s for n, s in stage_changes.items() if n != version.version_number}
         rows = self._version_rows(certificate.id, others)
         with self._errors("complete certificate version"), self._transaction() as tx:
             tx.save(self._certificate_row(certificate))
             tx.update(
                 self._row(f"CERT#{certificate.id}", _version_sk(version.version_number), row_version=1),
-                actions=[self._row.data.set(codec.version_to_data(version)),
-                         self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove()],
+                actions=[
+                    self._row.data.set(codec.version_to_data(version)),
+                    self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove(),
+                ],
             )
             for row, stages in rows:
                 tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
@@ -193,8 +240,9 @@ class DynamoDbStore:
         with self._errors("mark version failed"):
             row.update(actions=[self._row.data.set(data)])
 
-    def change_stages(self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]],
-                      audit: AuditRecord) -> Certificate:
+    def change_stages(
+        self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]], audit: AuditRecord
+    ) -> Certificate:
         rows = self._version_rows(certificate.id, stage_changes)
         with self._errors("change version stages"), self._transaction() as tx:
             tx.save(self._certificate_row(certificate))
@@ -203,8 +251,9 @@ class DynamoDbStore:
             tx.save(self._audit_row(audit))
         return replace(certificate, row_version=certificate.row_version + 1)
 
-    def _version_rows(self, certificate_id: str,
-                      changes: Mapping[int, frozenset[Stage]]) -> list[tuple[Row, frozenset[Stage]]]:
+    def _version_rows(
+        self, certificate_id: str, changes: Mapping[int, frozenset[Stage]]
+    ) -> list[tuple[Row, frozenset[Stage]]]:
         rows = []
         for number, stages in sorted(changes.items()):
             row = self._get(f"CERT#{certificate_id}", _version_sk(number))
@@ -213,11 +262,14 @@ class DynamoDbStore:
             rows.append((row, stages))
         return rows
 
-    def save_certificate(self, certificate: Certificate, audit: AuditRecord,
-                         *, require_no_associations: bool = False) -> Certificate:
+    def save_certificate(
+        self, certificate: Certificate, audit: AuditRecord, *, require_no_associations: bool = False
+    ) -> Certificate:
         if require_no_associations and certificate.association_count:
-            raise ConflictError(f"certificate {certificate.id} is in use by {certificate.association_count} "
-                                "association(s)", code="CertificateInUse")
+            raise ConflictError(
+                f"certificate {certificate.id} is in use by {certificate.association_count} association(s)",
+                code="CertificateInUse",
+            )
         # The row-version condition makes the association count we checked the one we overwrite.
         with self._errors("update certificate"), self._transaction() as tx:
             tx.save(self._certificate_row(certificate))
@@ -250,11 +302,16 @@ class DynamoDbStore:
     # -- associations ---------------------------------------------------------------------------------
 
     def _association_row(self, a: Association) -> Row:
-        return self._row(
-            f"ASSOC#{a.id}", "A", kind="ASSOC", data=codec.association_to_data(a),
-            list_pk="ASSOC", list_sk=f"{codec.iso(a.created_at)}#{a.id}",
-            parent_pk=f"CERT#{a.certificate_id}", **_versioned(a.row_version),
+        row = self._row(
+            f"ASSOC#{a.id}",
+            "A",
+            kind="ASSOC",
+            data=codec.association_to_data(a),
+            list_pk="ASSOC",
+            list_sk=f"{codec.iso(a.created_at)}#{a.id}",
+            parent_pk=f"CERT#{a.certificate_id}",
         )
+        return _versioned(row, a.row_version)
 
     def add_association(self, association: Association, audit: AuditRecord) -> Association:
         certificate = self.get_certificate(association.certificate_id)

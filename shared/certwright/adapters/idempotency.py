@@ -30,8 +30,15 @@ class IdempotentRequests:
             raise_on_no_idempotency_key=True,
         )
 
-    def run(self, *, caller: str, operation: str, key: str | None, body: dict[str, Any],
-            action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def run(
+        self,
+        *,
+        caller: str,
+        operation: str,
+        key: str | None,
+        body: dict[str, Any],
+        action: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
         """Run `action` once per (caller, operation, key); a repeat returns the first answer."""
         if key is None:
             return action()
@@ -45,8 +52,11 @@ class IdempotentRequests:
         try:
             return once(request={"caller": caller, "operation": operation, "key": key, "body": body})  # type: ignore[no-any-return]
         except IdempotencyValidationError as err:
-            raise ConflictError("this Idempotency-Key was used with a different request body",
-                                code="IdempotencyKeyReused") from err
+            raise ConflictError(
+                "this Idempotency-Key was used with a different request body", code="IdempotencyKeyReused"
+            ) from err
         except IdempotencyAlreadyInProgressError as err:
-            raise ConflictError("a request with this Idempotency-Key is still in progress; retry shortly",
-                                code="RequestInProgress") from err
+            raise ConflictError(
+                "a request with this Idempotency-Key is still in progress; retry shortly",
+                code="RequestInProgress",
+            ) from err

@@ -38,8 +38,9 @@ class _KmsSigner:
 
     def _sign_digest(self, digest: bytes, signing_algorithm: str) -> bytes:
         try:
-            response = self._kms.sign(KeyId=self.key_id, Message=digest, MessageType="DIGEST",
-                                      SigningAlgorithm=signing_algorithm)
+            response = self._kms.sign(
+                KeyId=self.key_id, Message=digest, MessageType="DIGEST", SigningAlgorithm=signing_algorithm
+            )
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") in _UNUSABLE_KEY:
                 raise ConflictError(f"CA key {self.key_id} is not usable", code="CaKeyUnusable") from err
@@ -53,12 +54,16 @@ class _KmsSigner:
 
 
 class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
-    def sign(self, data: bytes, padding: padding.AsymmetricPadding,
-             algorithm: utils.Prehashed | hashes.HashAlgorithm) -> bytes:
-        if not isinstance(padding, _PKCS1):
-            raise DependencyError("KMS-held RSA CA keys sign with PKCS#1 v1.5 only")
+    def sign(
+        self,
+        data: bytes | bytearray | memoryview,
+        padding: padding.AsymmetricPadding,
+        algorithm: utils.Prehashed | hashes.HashAlgorithm | utils.NoDigestInfo,
+    ) -> bytes:
+        if not isinstance(padding, _PKCS1) or isinstance(algorithm, utils.NoDigestInfo):
+            raise DependencyError("KMS-held RSA CA keys sign with PKCS#1 v1.5 over a digest only")
         hash_algorithm = algorithm._algorithm if isinstance(algorithm, utils.Prehashed) else algorithm
-        digest = data if isinstance(algorithm, utils.Prehashed) else _digest(data, hash_algorithm)
+        digest = bytes(data) if isinstance(algorithm, utils.Prehashed) else _digest(bytes(data), hash_algorithm)
         return self._sign_digest(digest, f"RSASSA_PKCS1_V1_5_{_kms_hash(hash_algorithm)}")
 
     def public_key(self) -> rsa.RSAPublicKey:
@@ -75,8 +80,12 @@ class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         self._refuse_export()
 
-    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
-                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
         self._refuse_export()
 
     def __copy__(self) -> KmsRsaSigningKey:
@@ -87,13 +96,15 @@ class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
 
 
 class KmsEcSigningKey(_KmsSigner, ec.EllipticCurvePrivateKey):
-    def sign(self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+    def sign(
+        self, data: bytes | bytearray | memoryview, signature_algorithm: ec.EllipticCurveSignatureAlgorithm
+    ) -> bytes:
         if not isinstance(signature_algorithm, ec.ECDSA):
             raise DependencyError("KMS-held EC CA keys sign with ECDSA only")
         algorithm = signature_algorithm.algorithm
         if isinstance(algorithm, utils.Prehashed):
-            return self._sign_digest(data, f"ECDSA_{_kms_hash(algorithm._algorithm)}")
-        return self._sign_digest(_digest(data, algorithm), f"ECDSA_{_kms_hash(algorithm)}")
+            return self._sign_digest(bytes(data), f"ECDSA_{_kms_hash(algorithm._algorithm)}")
+        return self._sign_digest(_digest(bytes(data), algorithm), f"ECDSA_{_kms_hash(algorithm)}")
 
     def public_key(self) -> ec.EllipticCurvePublicKey:
         assert isinstance(self._public, ec.EllipticCurvePublicKey)
@@ -113,8 +124,12 @@ class KmsEcSigningKey(_KmsSigner, ec.EllipticCurvePrivateKey):
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         self._refuse_export()
 
-    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
-                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
         self._refuse_export()
 
     def __copy__(self) -> KmsEcSigningKey:
@@ -145,7 +160,9 @@ class KmsCaKeys:
     def create_key(self, algorithm: KeyAlgorithm, description: str) -> str:
         try:
             response = self._kms.create_key(
-                KeyUsage="SIGN_VERIFY", KeySpec=KEY_SPECS[algorithm], Description=description[:8192],
+                KeyUsage="SIGN_VERIFY",
+                KeySpec=KEY_SPECS[algorithm],
+                Description=description[:8192],
                 Tags=[{"TagKey": k, "TagValue": v} for k, v in self._tags.items()],
             )
         except (ClientError, BotoCoreError) as err:
@@ -189,16 +206,22 @@ class KmsKeyVault:
 
     def seal(self, plaintext: bytes, certificate_id: str, version_number: int) -> bytes:
         try:
-            response = self._kms.encrypt(KeyId=self._key_id, Plaintext=plaintext,
-                                         EncryptionContext=self._context(certificate_id, version_number))
+            response = self._kms.encrypt(
+                KeyId=self._key_id,
+                Plaintext=plaintext,
+                EncryptionContext=self._context(certificate_id, version_number),
+            )
         except (ClientError, BotoCoreError) as err:
             raise translate(err, "KMS Encrypt") from err
         return bytes(response["CiphertextBlob"])
 
     def open(self, ciphertext: bytes, certificate_id: str, version_number: int) -> bytes:
         try:
-            response = self._kms.decrypt(CiphertextBlob=ciphertext, KeyId=self._key_id,
-                                         EncryptionContext=self._context(certificate_id, version_number))
+            response = self._kms.decrypt(
+                CiphertextBlob=ciphertext,
+                KeyId=self._key_id,
+                EncryptionContext=self._context(certificate_id, version_number),
+            )
         except (ClientError, BotoCoreError) as err:
             raise translate(err, "KMS Decrypt") from err
         return bytes(response["Plaintext"])

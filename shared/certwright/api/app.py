@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from certwright.api import associations, authorities, certificates
 from certwright.api.errors import error_response, to_response
+from certwright.api.request import services
 from certwright.errors import CertwrightError
 
 logger = Logger()
@@ -18,7 +19,6 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(authorities.router)
 app.include_router(certificates.router)
 app.include_router(associations.router)
-MAX_BODY_BYTES = 64 * 1024
 
 
 @app.get("/openapi.json")
@@ -52,11 +52,12 @@ def handle_not_found(_: Exception) -> Response[str]:
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body") or ""
     size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
-    if size > MAX_BODY_BYTES:
+    limit = services().settings.max_body_bytes
+    if size > limit:
         return {
             "statusCode": 413,
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"code": "PayloadTooLarge", "message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
+            "body": json.dumps({"code": "PayloadTooLarge", "message": f"request body exceeds {limit} bytes"}),
             "isBase64Encoded": False,
         }
     return app.resolve(event, context)

@@ -14,15 +14,19 @@ router = Router()
 
 @router.post("/associations")
 def create_association(command: CreateAssociation) -> Response[str]:
-    return create(router, "CreateAssociation", command,
-                  lambda: presenters.association(services().associations.create(command, caller(router))))
+    return create(
+        router,
+        "CreateAssociation",
+        command,
+        lambda: presenters.association(services().associations.create(command, caller(router))),
+    )
 
 
 @router.get("/associations")
 def list_associations() -> Response[str]:
     limit, token = paging(router)
     certificate_id = router.current_event.get_query_string_value("certificateId")
-    result = services().associations.list(certificate_id, limit, token)
+    result = services().associations.list_page(certificate_id, limit, token)
     return json_response(page([presenters.association(a) for a in result.items], result.next_token))
 
 
@@ -34,4 +38,4 @@ def get_association(association_id: str) -> Response[str]:
 @router.delete("/associations/<association_id>")
 def delete_association(association_id: str) -> Response[str]:
     services().associations.delete(association_id, caller(router))
-    return Response(status_code=204)
+    return Response(status_code=204, body="")

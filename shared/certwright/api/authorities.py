@@ -14,14 +14,18 @@ router = Router()
 
 @router.post("/certificate-authorities")
 def create_authority(command: CreateAuthority) -> Response[str]:
-    return create(router, "CreateCertificateAuthority", command,
-                  lambda: presenters.authority(services().authorities.create(command, caller(router))))
+    return create(
+        router,
+        "CreateCertificateAuthority",
+        command,
+        lambda: presenters.authority(services().authorities.create(command, caller(router))),
+    )
 
 
 @router.get("/certificate-authorities")
 def list_authorities() -> Response[str]:
     limit, token = paging(router)
-    result = services().authorities.list(limit, token)
+    result = services().authorities.list_page(limit, token)
     return json_response(page([presenters.authority(ca) for ca in result.items], result.next_token))
 
 
@@ -40,8 +44,9 @@ def list_authority_versions(ca_id: str) -> Response[str]:
 @router.get("/certificate-authorities/<ca_id>/bundle")
 def get_authority_bundle(ca_id: str) -> Response[str]:
     certificate_pem, chain = services().authorities.chain_pems(ca_id)
-    return json_response({"certificateAuthorityId": ca_id, "certificatePem": certificate_pem,
-                          "certChainPem": "".join(chain)})
+    return json_response(
+        {"certificateAuthorityId": ca_id, "certificatePem": certificate_pem, "certChainPem": "".join(chain)}
+    )
 
 
 @router.post("/certificate-authorities/<ca_id>/actions/schedule-deletion")

@@ -38,7 +38,7 @@ def create_certificate(command: CreateCertificate) -> Response[str]:
 @router.get("/certificates")
 def list_certificates() -> Response[str]:
     limit, token = paging(router)
-    result = services().certificates.list(limit, token)
+    result = services().certificates.list_page(limit, token)
     return json_response(page([_present(c) for c in result.items], result.next_token))
 
 
@@ -97,8 +97,10 @@ def get_bundle(certificate_id: str) -> Response[str]:
     if include not in ("true", "false"):
         raise InvalidInputError("includePrivateKey must be true or false")
     bundle = services().bundles.get(
-        certificate_id, stage=event.get_query_string_value("stage"),
+        certificate_id,
+        stage=event.get_query_string_value("stage"),
         version_number=_version_number(number) if number else None,
-        include_private_key=include == "true", caller=caller(router),
+        include_private_key=include == "true",
+        caller=caller(router),
     )
     return json_response(presenters.bundle(bundle.certificate, bundle.version, bundle.private_key_pem))

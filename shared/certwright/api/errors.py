@@ -34,8 +34,12 @@ STATUS: dict[type[CertwrightError], int] = {
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=json.dumps({"code": code, "message": message}), headers=headers)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"code": code, "message": message}),
+        headers=headers,
+    )
 
 
 def status_of(err: CertwrightError) -> int:

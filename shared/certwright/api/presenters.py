@@ -29,7 +29,9 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "timeOfDeletion": ca.deletion_time.isoformat() if ca.deletion_time else None,
         "createdBy": ca.created_by,
         "timeCreated": ca.created_at.isoformat(),
-        "currentVersion": None if version is None else {
+        "currentVersion": None
+        if version is None
+        else {
             "versionNumber": version.version_number,
             "serialNumber": version.serial_number,
             "stages": list(version.stages),
@@ -48,8 +50,11 @@ def version(v: CertificateVersion) -> dict[str, Any]:
         "subject": v.subject.as_dict(),
         "subjectAlternativeNames": [s.as_dict() for s in v.sans],
         "timeCreated": v.created_at.isoformat(),
-        "revocationStatus": None if v.revocation is None else {
-            "revocationReason": v.revocation.reason.value, "timeOfRevocation": v.revocation.revoked_at.isoformat()
+        "revocationStatus": None
+        if v.revocation is None
+        else {
+            "revocationReason": v.revocation.reason.value,
+            "timeOfRevocation": v.revocation.revoked_at.isoformat(),
         },
     }
 

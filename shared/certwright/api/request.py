@@ -8,25 +8,30 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
-from certwright.bootstrap import Container, container
+from certwright import bootstrap
+from certwright.bootstrap import Container
 from certwright.errors import AccessDeniedError, InvalidInputError
 
 MAX_PAGE = 100
 
 
 def services() -> Container:
-    return container()
+    return bootstrap.container()
 
 
 def caller(router: Router) -> str:
     """The caller's ARN from API Gateway's IAM-authenticated request context; never from the body."""
-    identity = router.current_event.request_context.identity
+    event = router.current_event
+    if not isinstance(event, APIGatewayProxyEvent):
+        raise AccessDeniedError("request is not authenticated")
+    identity = event.request_context.identity
     arn = identity.user_arn or identity.caller
     if not arn:
         raise AccessDeniedError("request is not authenticated")
-    return arn
+    return str(arn)
 
 
 def paging(router: Router) -> tuple[int, str | None]:
@@ -47,7 +52,12 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
 
 def create(router: Router, operation: str, command: BaseModel, action: Callable[[], dict[str, Any]]) -> Response[str]:
     """Run a create call once per Idempotency-Key (if given) and answer 201."""
-    key = router.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
-    body = services().idempotency.run(caller=caller(router), operation=operation, key=key,
-                                      body=command.model_dump(mode="json"), action=action)
+    key = router.current_event.headers.get("Idempotency-Key")
+    body = services().idempotency.run(
+        caller=caller(router),
+        operation=operation,
+        key=key,
+        body=command.model_dump(mode="json"),
+        action=action,
+    )
     return json_response(body, 201)

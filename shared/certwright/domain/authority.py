@@ -212,15 +212,16 @@ def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
             code="CertificateAuthorityNotActive",
         )
     if ca.current_version is None or not ca.current_version.validity.contains(now):
-        raise ConflictError(f"certificate authority {ca.id} is not within its validity period",
-                            code="CertificateAuthorityExpired")
+        raise ConflictError(
+            f"certificate authority {ca.id} is not within its validity period",
+            code="CertificateAuthorityExpired",
+        )
 
 
 def check_leaf_validity(ca: CertificateAuthority, validity: Validity, requested: Duration) -> None:
     if ca.rules.leaf_max_validity and validity.not_after > ca.rules.leaf_max_validity.after(validity.not_before):
         raise PolicyViolationError(
-            f"validity {requested} exceeds the CA's leafCertificateMaxValidityDuration "
-            f"{ca.rules.leaf_max_validity}",
+            f"validity {requested} exceeds the CA's leafCertificateMaxValidityDuration {ca.rules.leaf_max_validity}",
             code="ValidityExceedsCaRule",
         )
     _check_within_issuer(ca, validity)

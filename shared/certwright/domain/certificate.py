@@ -111,9 +111,7 @@ class Certificate:
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:
-            raise ConflictError(
-                f"certificate {self.id} is {self.lifecycle_state.value}", code="CertificateNotActive"
-            )
+            raise ConflictError(f"certificate {self.id} is {self.lifecycle_state.value}", code="CertificateNotActive")
 
     @property
     def renews_itself(self) -> bool:

@@ -150,8 +150,24 @@ def _check_a_label(label: str, field: str, whole: str) -> None:
 def _script_of(char: str) -> str:
     """The script of a letter, from its Unicode name (Python has no script property)."""
     name = unicodedata.name(char, "")
-    for script in ("LATIN", "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "CJK", "HIRAGANA", "KATAKANA", "HANGUL",
-                   "THAI", "DEVANAGARI", "ARMENIAN", "GEORGIAN", "ETHIOPIC", "BENGALI", "TAMIL"):
+    for script in (
+        "LATIN",
+        "CYRILLIC",
+        "GREEK",
+        "ARABIC",
+        "HEBREW",
+        "CJK",
+        "HIRAGANA",
+        "KATAKANA",
+        "HANGUL",
+        "THAI",
+        "DEVANAGARI",
+        "ARMENIAN",
+        "GEORGIAN",
+        "ETHIOPIC",
+        "BENGALI",
+        "TAMIL",
+    ):
         if name.startswith(script):
             return script
     return name.split(" ", 1)[0] if name else "UNKNOWN"

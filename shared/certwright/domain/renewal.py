@@ -33,7 +33,10 @@ class RenewalRule:
         return cls(interval, advance)
 
     def as_dict(self) -> dict[str, str]:
-        return {"renewalInterval": self.renewal_interval.text, "advanceRenewalPeriod": self.advance_renewal_period.text}
+        return {
+            "renewalInterval": self.renewal_interval.text,
+            "advanceRenewalPeriod": self.advance_renewal_period.text,
+        }
 
     def next_renewal(self, not_before: datetime, not_after: datetime) -> datetime:
         return min(self.renewal_interval.after(not_before), self.advance_renewal_period.before(not_after))

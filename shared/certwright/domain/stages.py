@@ -54,8 +54,9 @@ def promote(stages: StageMap, number: int) -> dict[int, frozenset[Stage]]:
     if Stage.CURRENT in held:
         raise ConflictError(f"version {number} is already CURRENT", code="AlreadyCurrent")
     if not held & _PROMOTABLE:
-        raise ConflictError(f"version {number} ({', '.join(sorted(held))}) cannot become CURRENT",
-                            code="VersionNotPromotable")
+        raise ConflictError(
+            f"version {number} ({', '.join(sorted(held))}) cannot become CURRENT", code="VersionNotPromotable"
+        )
     result: dict[int, frozenset[Stage]] = {}
     for n, other in stages.items():
         kept = set(other)

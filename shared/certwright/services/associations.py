@@ -25,21 +25,36 @@ class AssociationService:
         certificate.ensure_active()
         uncovered = [h for h in hostnames if not _covered(h, certificate.sans)]
         if uncovered:
-            raise PolicyViolationError(f"certificate {certificate.id} does not cover {', '.join(uncovered)}",
-                                       code="HostnameNotCovered")
+            raise PolicyViolationError(
+                f"certificate {certificate.id} does not cover {', '.join(uncovered)}",
+                code="HostnameNotCovered",
+            )
         for existing in self._store.associations_of(certificate.id):
             if existing.associated_resource_id == command.associatedResourceId:
-                raise ConflictError(f"certificate {certificate.id} is already associated with "
-                                    f"{command.associatedResourceId} ({existing.id})", code="AssociationExists")
+                raise ConflictError(
+                    f"certificate {certificate.id} is already associated with "
+                    f"{command.associatedResourceId} ({existing.id})",
+                    code="AssociationExists",
+                )
         association = Association(
-            id=self._rt.ids("assoc"), certificate_id=certificate.id,
-            associated_resource_id=command.associatedResourceId, association_type=association_type,
-            created_by=caller, created_at=self._rt.clock(), hostnames=hostnames,
+            id=self._rt.ids("assoc"),
+            certificate_id=certificate.id,
+            associated_resource_id=command.associatedResourceId,
+            association_type=association_type,
+            created_by=caller,
+            created_at=self._rt.clock(),
+            hostnames=hostnames,
             deployment=Deployment(desired_version=certificate.current_version_number),
         )
         return self._store.add_association(
-            association, self._rt.audit(certificate.id, "CreateAssociation", caller, associationId=association.id,
-                                        associatedResourceId=association.associated_resource_id),
+            association,
+            self._rt.audit(
+                certificate.id,
+                "CreateAssociation",
+                caller,
+                associationId=association.id,
+                associatedResourceId=association.associated_resource_id,
+            ),
         )
 
     def get(self, association_id: str) -> Association:
@@ -48,14 +63,14 @@ class AssociationService:
             raise NotFoundError(f"association {association_id} not found")
         return association
 
-    def list(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
+    def list_page(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
         return self._store.list_associations(certificate_id, limit, token)
 
     def delete(self, association_id: str, caller: str) -> None:
         association = self.get(association_id)
         self._store.remove_association(
-            association, self._rt.audit(association.certificate_id, "DeleteAssociation", caller,
-                                        associationId=association.id),
+            association,
+            self._rt.audit(association.certificate_id, "DeleteAssociation", caller, associationId=association.id),
         )
 
 
@@ -65,8 +80,10 @@ def _covered(hostname: str, sans: tuple) -> bool:  # type: ignore[type-arg]
             continue
         if san.value == hostname:
             return True
-        if san.value.startswith("*.") and hostname.count(".") == san.value.count(".") and dns_within(
-            hostname, san.value[2:]
+        if (
+            san.value.startswith("*.")
+            and hostname.count(".") == san.value.count(".")
+            and dns_within(hostname, san.value[2:])
         ):
             return True
     return False

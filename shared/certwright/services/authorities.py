@@ -44,22 +44,25 @@ class AuthorityService:
             raise NotFoundError(f"certificate authority {ca_id} not found")
         return ca
 
-    def list(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
+    def list_page(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         return self._store.list_authorities(limit, token)
 
     def chain_pems(self, ca_id: str) -> tuple[str, tuple[str, ...]]:
         """The CA certificate and its chain up to the root (issuer first)."""
         ca = self.get(ca_id)
         if ca.current_version is None:
-            raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="CertificateAuthorityNotActive")
+            raise ConflictError(
+                f"certificate authority {ca_id} has no certificate yet", code="CertificateAuthorityNotActive"
+            )
         return ca.current_version.certificate_pem, ca.chain_pems
 
     def signer_for(self, ca: CertificateAuthority) -> Issuer:
         """The issuing identity of `ca`, its key held in KMS."""
         assert ca.current_version is not None
         certificate = x509.load_pem_x509_certificate(ca.current_version.certificate_pem.encode())
-        return Issuer.from_certificate(certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
-                                       ca.key_algorithm)
+        return Issuer.from_certificate(
+            certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm
+        )
 
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
         now = self._rt.clock()
@@ -87,13 +90,23 @@ class AuthorityService:
         key_id = self._keys.create_key(command.keyAlgorithm, f"Certwright CA {ca_id} ({command.name})")
         serial = self._rt.serials()
         ca = CertificateAuthority(
-            id=ca_id, name=command.name, config_type=command.configType, subject=subject,
-            key_algorithm=command.keyAlgorithm, kms_key_id=key_id, rules=rules,
-            lifecycle_state=LifecycleState.CREATING, created_by=caller, created_at=now,
-            issuer_id=issuer.id if issuer else None, depth=issuer.depth + 1 if issuer else 0,
+            id=ca_id,
+            name=command.name,
+            config_type=command.configType,
+            subject=subject,
+            key_algorithm=command.keyAlgorithm,
+            kms_key_id=key_id,
+            rules=rules,
+            lifecycle_state=LifecycleState.CREATING,
+            created_by=caller,
+            created_at=now,
+            issuer_id=issuer.id if issuer else None,
+            depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
-            inherited_constraints=(*(issuer.inherited_constraints if issuer else ()),
-                                   *(() if rules.name_constraint.is_empty else (rules.name_constraint,))),
+            inherited_constraints=(
+                *(issuer.inherited_constraints if issuer else ()),
+                *(() if rules.name_constraint.is_empty else (rules.name_constraint,)),
+            ),
         )
         try:
             ca = self._store.begin_authority(ca, SerialClaim(issuer.id if issuer else ca_id, f"{serial:x}"))
@@ -102,17 +115,25 @@ class AuthorityService:
             raise
         try:
             certificate = sign_ca_certificate(
-                subject=subject, public_key=self._keys.public_key(key_id), serial_number=serial,
-                validity=validity, issuer=self.signer_for(issuer) if issuer else None,
-                self_key=self._keys.signing_key(key_id, command.keyAlgorithm), self_algorithm=command.keyAlgorithm,
-                path_length=path_length, name_constraint=rules.name_constraint,
+                subject=subject,
+                public_key=self._keys.public_key(key_id),
+                serial_number=serial,
+                validity=validity,
+                issuer=self.signer_for(issuer) if issuer else None,
+                self_key=self._keys.signing_key(key_id, command.keyAlgorithm),
+                self_algorithm=command.keyAlgorithm,
+                path_length=path_length,
+                name_constraint=rules.name_constraint,
             )
         except Exception:
             self._store.save_authority(ca.with_state(LifecycleState.FAILED))
             raise
         pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
-        ca = replace(ca, lifecycle_state=LifecycleState.ACTIVE,
-                     current_version=CaVersion(1, f"{serial:x}", validity, pem))
+        ca = replace(
+            ca,
+            lifecycle_state=LifecycleState.ACTIVE,
+            current_version=CaVersion(1, f"{serial:x}", validity, pem),
+        )
         return self._store.complete_authority(ca, self._rt.audit(ca.id, "CreateCertificateAuthority", caller))
 
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
@@ -120,10 +141,12 @@ class AuthorityService:
         if ca.lifecycle_state is not LifecycleState.ACTIVE:
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
         when = deletion_time(command, self._rt.clock())
-        ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.PENDING_DELETION,
-                                                deletion_time=when))
-        self._store.record(self._rt.audit(ca.id, "ScheduleCertificateAuthorityDeletion", caller,
-                                          timeOfDeletion=when.isoformat()))
+        ca = self._store.save_authority(
+            replace(ca, lifecycle_state=LifecycleState.PENDING_DELETION, deletion_time=when)
+        )
+        self._store.record(
+            self._rt.audit(ca.id, "ScheduleCertificateAuthorityDeletion", caller, timeOfDeletion=when.isoformat())
+        )
         return ca
 
     def cancel_deletion(self, ca_id: str, caller: str) -> CertificateAuthority:

@@ -24,34 +24,63 @@ class Bundle:
 
 
 class BundleService:
-    def __init__(self, store: Store, certificates: CertificateService, vault: KeyVault, runtime: Runtime,
-                 deployer_role_arn: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        certificates: CertificateService,
+        vault: KeyVault,
+        runtime: Runtime,
+        deployer_role_arn: str,
+    ) -> None:
         self._store = store
         self._certificates = certificates
         self._vault = vault
         self._rt = runtime
         self._deployer = deployer_role_arn
 
-    def get(self, certificate_id: str, *, stage: str | None, version_number: int | None,
-            include_private_key: bool, caller: str) -> Bundle:
+    def get(
+        self,
+        certificate_id: str,
+        *,
+        stage: str | None,
+        version_number: int | None,
+        include_private_key: bool,
+        caller: str,
+    ) -> Bundle:
         certificate = self._certificates.get(certificate_id)
         version = self._select(certificate, stage, version_number)
         if not include_private_key:
             return Bundle(certificate, version, None)
         if not version.has_private_key:
-            raise InvalidInputError(f"certificate {certificate_id} has no private key held by Certwright "
-                                    "(the customer holds the key of a CSR-managed certificate)",
-                                    code="NoPrivateKey")
+            raise InvalidInputError(
+                f"certificate {certificate_id} has no private key held by Certwright "
+                "(the customer holds the key of a CSR-managed certificate)",
+                code="NoPrivateKey",
+            )
         if not self._may_read_key(certificate_id, caller):
-            self._store.record(self._rt.audit(certificate_id, "ReadPrivateKey", caller, "DENIED",
-                                              versionNumber=str(version.version_number)))
+            self._store.record(
+                self._rt.audit(
+                    certificate_id,
+                    "ReadPrivateKey",
+                    caller,
+                    "DENIED",
+                    versionNumber=str(version.version_number),
+                )
+            )
             raise AccessDeniedError("only the principal associated with this certificate may read its private key")
         sealed = self._store.get_sealed_key(certificate_id, version.version_number)
         if sealed is None:
             raise NotFoundError(f"version {version.version_number} has no stored private key")
         pem = private_key_pem_from_der(self._vault.open(sealed, certificate_id, version.version_number))
-        self._store.record(self._rt.audit(certificate_id, "ReadPrivateKey", caller, "SUCCEEDED",
-                                          versionNumber=str(version.version_number)))
+        self._store.record(
+            self._rt.audit(
+                certificate_id,
+                "ReadPrivateKey",
+                caller,
+                "SUCCEEDED",
+                versionNumber=str(version.version_number),
+            )
+        )
         return Bundle(certificate, version, pem)
 
     def _select(self, certificate: Certificate, stage: str | None, version_number: int | None) -> CertificateVersion:

@@ -25,7 +25,7 @@ class CertificateService:
     def get(self, certificate_id: str) -> Certificate:
         return self._issuance.get(certificate_id)
 
-    def list(self, limit: int, token: str | None) -> Page[Certificate]:
+    def list_page(self, limit: int, token: str | None) -> Page[Certificate]:
         return self._store.list_certificates(limit, token)
 
     def versions(self, certificate_id: str) -> list[CertificateVersion]:
@@ -59,13 +59,14 @@ class CertificateService:
             changes["renewal_rule"] = rule
             current = self.current(certificate)
             if current is not None:
-                changes["next_renewal_at"] = rule.next_renewal(current.validity.not_before,
-                                                               current.validity.not_after)
+                changes["next_renewal_at"] = rule.next_renewal(current.validity.not_before, current.validity.not_after)
         if not changes:
             raise InvalidInputError("nothing to update")
         updated = replace(certificate, **changes)  # type: ignore[arg-type]
-        return self._store.save_certificate(updated, self._rt.audit(certificate_id, "UpdateCertificate", caller,
-                                                                    fields=",".join(sorted(changes))))
+        return self._store.save_certificate(
+            updated,
+            self._rt.audit(certificate_id, "UpdateCertificate", caller, fields=",".join(sorted(changes))),
+        )
 
     def promote(self, certificate_id: str, version_number: int, caller: str) -> Certificate:
         """Make a PENDING version CURRENT, or roll back to a PREVIOUS (or DEPRECATED) one."""
@@ -83,23 +84,27 @@ class CertificateService:
         stage_changes = changed(before, promote(before, version_number))
         rule = certificate.renewal_rule
         updated = replace(
-            certificate, current_version_number=version_number,
+            certificate,
+            current_version_number=version_number,
             next_renewal_at=rule.next_renewal(target.validity.not_before, target.validity.not_after) if rule else None,
         )
-        return self._store.change_stages(updated, stage_changes,
-                                         self._rt.audit(certificate_id, "PromoteCertificateVersion", caller,
-                                                        versionNumber=str(version_number)))
+        return self._store.change_stages(
+            updated,
+            stage_changes,
+            self._rt.audit(certificate_id, "PromoteCertificateVersion", caller, versionNumber=str(version_number)),
+        )
 
     def schedule_deletion(self, certificate_id: str, command: ScheduleDeletion, caller: str) -> Certificate:
         certificate = self.get(certificate_id)
         if certificate.lifecycle_state is not LifecycleState.ACTIVE:
-            raise ConflictError(f"certificate {certificate_id} is {certificate.lifecycle_state.value}",
-                                code="InvalidState")
+            raise ConflictError(
+                f"certificate {certificate_id} is {certificate.lifecycle_state.value}", code="InvalidState"
+            )
         when = deletion_time(command, self._rt.clock())
         updated = replace(certificate, lifecycle_state=LifecycleState.PENDING_DELETION, deletion_time=when)
         return self._store.save_certificate(
-            updated, self._rt.audit(certificate_id, "ScheduleCertificateDeletion", caller,
-                                    timeOfDeletion=when.isoformat()),
+            updated,
+            self._rt.audit(certificate_id, "ScheduleCertificateDeletion", caller, timeOfDeletion=when.isoformat()),
             require_no_associations=True,
         )
 
@@ -108,5 +113,6 @@ class CertificateService:
         if certificate.lifecycle_state is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"certificate {certificate_id} is not pending deletion", code="InvalidState")
         updated = replace(certificate, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None)
-        return self._store.save_certificate(updated,
-                                            self._rt.audit(certificate_id, "CancelCertificateDeletion", caller))
+        return self._store.save_certificate(
+            updated, self._rt.audit(certificate_id, "CancelCertificateDeletion", caller)
+        )

@@ -107,4 +107,3 @@ class CreateAssociation(Command):
     certificateId: str = Field(min_length=1, max_length=64)
     associatedResourceId: str = Field(min_length=1, max_length=1600)
     hostnames: list[str] = Field(default_factory=list, max_length=100)
-

@@ -30,6 +30,7 @@ class Runtime:
     serials: Callable[[], int] = random_serial
     ids: Callable[[str], str] = new_id
 
-    def audit(self, resource_id: str, action: str, actor: str, result: str = "SUCCEEDED",
-              **details: str) -> AuditRecord:
+    def audit(
+        self, resource_id: str, action: str, actor: str, result: str = "SUCCEEDED", **details: str
+    ) -> AuditRecord:
         return AuditRecord(resource_id, action, actor, self.clock(), result, details)

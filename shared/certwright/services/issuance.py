@@ -74,9 +74,18 @@ class IssuanceService:
 
     # -- planning (pure checks, no side effects) -------------------------------------------------------
 
-    def _plan_internal(self, *, issuer_id: str | None, profile: Profile | None, subject_raw: dict[str, str] | None,
-                       sans_raw: list[dict[str, str]], key_algorithm: KeyAlgorithm | None,
-                       validity_text: str | None, csr_pem: str | None, now: datetime) -> tuple[Plan, Duration]:
+    def _plan_internal(
+        self,
+        *,
+        issuer_id: str | None,
+        profile: Profile | None,
+        subject_raw: dict[str, str] | None,
+        sans_raw: list[dict[str, str]],
+        key_algorithm: KeyAlgorithm | None,
+        validity_text: str | None,
+        csr_pem: str | None,
+        now: datetime,
+    ) -> tuple[Plan, Duration]:
         if not issuer_id:
             raise InvalidInputError("issuerCertificateAuthorityId is required")
         if profile is None:
@@ -86,8 +95,9 @@ class IssuanceService:
         if csr_pem is not None:
             checked = check_csr(csr_pem, profile)
             if key_algorithm is not None and key_algorithm is not checked.key_algorithm:
-                raise InvalidInputError(f"keyAlgorithm {key_algorithm} does not match the CSR's key "
-                                        f"({checked.key_algorithm})")
+                raise InvalidInputError(
+                    f"keyAlgorithm {key_algorithm} does not match the CSR's key ({checked.key_algorithm})"
+                )
             key_algorithm, public_key = checked.key_algorithm, checked.public_key
             if subject_raw is None and checked.subject is not None:
                 subject_raw = checked.subject.as_dict()
@@ -105,16 +115,24 @@ class IssuanceService:
         plan = Plan(subject, sans, key_algorithm or KeyAlgorithm.ECDSA_P256, validity, public_key, issuer=issuer)
         return plan, duration
 
-    def _plan_import(self, certificate_pem: str | None, chain_pem: str | None, key_pem: str | None,
-                     now: datetime) -> Plan:
+    def _plan_import(
+        self, certificate_pem: str | None, chain_pem: str | None, key_pem: str | None, now: datetime
+    ) -> Plan:
         if not (certificate_pem and chain_pem and key_pem):
             raise InvalidInputError("an import needs certificatePem, certChainPem and privateKeyPem")
         checked = check_import(certificate_pem, chain_pem, key_pem, now)
         pem = checked.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
         chain = tuple(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in checked.chain)
         validity = Validity(checked.certificate.not_valid_before_utc, checked.certificate.not_valid_after_utc)
-        return Plan(checked.subject, checked.sans, checked.key_algorithm, validity,
-                    private_key_der=checked.private_key_der, certificate_pem=pem, chain_pems=chain)
+        return Plan(
+            checked.subject,
+            checked.sans,
+            checked.key_algorithm,
+            validity,
+            private_key_der=checked.private_key_der,
+            certificate_pem=pem,
+            chain_pems=chain,
+        )
 
     # -- use cases ------------------------------------------------------------------------------------
 
@@ -133,28 +151,46 @@ class IssuanceService:
                     raise InvalidInputError(f"{name} applies only to IMPORTED certificates")
             wants_csr = kind is CertificateConfigType.MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA
             if wants_csr != (command.csrPem is not None):
-                raise InvalidInputError("csrPem is required for, and only for, "
-                                        "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA certificates")
+                raise InvalidInputError(
+                    "csrPem is required for, and only for, MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA certificates"
+                )
             plan, duration = self._plan_internal(
-                issuer_id=command.issuerCertificateAuthorityId, profile=command.profile,
+                issuer_id=command.issuerCertificateAuthorityId,
+                profile=command.profile,
                 subject_raw=command.subject.as_dict() if command.subject else None,
                 sans_raw=[s.model_dump() for s in command.subjectAlternativeNames],
-                key_algorithm=command.keyAlgorithm, validity_text=command.validityDuration,
-                csr_pem=command.csrPem, now=now,
+                key_algorithm=command.keyAlgorithm,
+                validity_text=command.validityDuration,
+                csr_pem=command.csrPem,
+                now=now,
             )
-        rule = RenewalRule.from_dict(command.renewalRule.model_dump(), duration) \
-            if command.renewalRule and duration else None
+        rule = (
+            RenewalRule.from_dict(command.renewalRule.model_dump(), duration)
+            if command.renewalRule and duration
+            else None
+        )
         certificate = Certificate(
-            id=self._rt.ids("cert"), name=command.name, config_type=kind, profile=command.profile,
-            issuer_ca_id=plan.issuer.id if plan.issuer else None, subject=plan.subject, sans=plan.sans,
-            key_algorithm=plan.key_algorithm, validity_duration=duration, renewal_rule=rule,
-            lifecycle_state=LifecycleState.CREATING, created_by=caller, created_at=now,
-            latest_version_number=1, description=command.description,
+            id=self._rt.ids("cert"),
+            name=command.name,
+            config_type=kind,
+            profile=command.profile,
+            issuer_ca_id=plan.issuer.id if plan.issuer else None,
+            subject=plan.subject,
+            sans=plan.sans,
+            key_algorithm=plan.key_algorithm,
+            validity_duration=duration,
+            renewal_rule=rule,
+            lifecycle_state=LifecycleState.CREATING,
+            created_by=caller,
+            created_at=now,
+            latest_version_number=1,
+            description=command.description,
         )
         return self._issue(certificate, plan, 1, pending=False, caller=caller, is_new=True)
 
-    def create_version(self, certificate_id: str, command: CreateVersion,
-                       caller: str) -> tuple[Certificate, CertificateVersion]:
+    def create_version(
+        self, certificate_id: str, command: CreateVersion, caller: str
+    ) -> tuple[Certificate, CertificateVersion]:
         now = self._rt.clock()
         certificate = self.get(certificate_id)
         certificate.ensure_active()
@@ -170,12 +206,17 @@ class IssuanceService:
             if wants_csr != (command.csrPem is not None):
                 raise InvalidInputError("a new version of a CSR-managed certificate needs csrPem (and only then)")
             validity_text = command.validityDuration or (
-                certificate.validity_duration.text if certificate.validity_duration else None)
+                certificate.validity_duration.text if certificate.validity_duration else None
+            )
             plan, _ = self._plan_internal(
-                issuer_id=certificate.issuer_ca_id, profile=certificate.profile,
-                subject_raw=certificate.subject.as_dict(), sans_raw=[s.as_dict() for s in certificate.sans],
-                key_algorithm=None if wants_csr else certificate.key_algorithm, validity_text=validity_text,
-                csr_pem=command.csrPem, now=now,
+                issuer_id=certificate.issuer_ca_id,
+                profile=certificate.profile,
+                subject_raw=certificate.subject.as_dict(),
+                sans_raw=[s.as_dict() for s in certificate.sans],
+                key_algorithm=None if wants_csr else certificate.key_algorithm,
+                validity_text=validity_text,
+                csr_pem=command.csrPem,
+                now=now,
             )
         number = certificate.latest_version_number + 1
         reserved = replace(certificate, latest_version_number=number)
@@ -189,8 +230,9 @@ class IssuanceService:
 
     # -- the write path -------------------------------------------------------------------------------
 
-    def _issue(self, certificate: Certificate, plan: Plan, number: int, *, pending: bool, caller: str,
-               is_new: bool) -> tuple[Certificate, CertificateVersion]:
+    def _issue(
+        self, certificate: Certificate, plan: Plan, number: int, *, pending: bool, caller: str, is_new: bool
+    ) -> tuple[Certificate, CertificateVersion]:
         now = self._rt.clock()
         key_der = plan.private_key_der
         public_key = plan.public_key
@@ -203,9 +245,17 @@ class IssuanceService:
         else:
             serial_hex = f"{serial:x}"
         version = CertificateVersion(
-            certificate_id=certificate.id, version_number=number, stages=frozenset(), serial_number=serial_hex,
-            validity=plan.validity, subject=plan.subject, sans=plan.sans, certificate_pem="",
-            chain_pems=plan.chain_pems, created_at=now, has_private_key=key_der is not None,
+            certificate_id=certificate.id,
+            version_number=number,
+            stages=frozenset(),
+            serial_number=serial_hex,
+            validity=plan.validity,
+            subject=plan.subject,
+            sans=plan.sans,
+            certificate_pem="",
+            chain_pems=plan.chain_pems,
+            created_at=now,
+            has_private_key=key_der is not None,
             issuer_ca_id=plan.issuer.id if plan.issuer else None,
         )
         claim = SerialClaim(plan.issuer.id, serial_hex) if plan.issuer else None
@@ -217,13 +267,20 @@ class IssuanceService:
             else:
                 assert plan.issuer is not None and public_key is not None and certificate.profile is not None
                 signed = sign_leaf_certificate(
-                    subject=plan.subject, sans=plan.sans, public_key=public_key, serial_number=serial,
-                    validity=plan.validity, profile=certificate.profile,
+                    subject=plan.subject,
+                    sans=plan.sans,
+                    public_key=public_key,
+                    serial_number=serial,
+                    validity=plan.validity,
+                    profile=certificate.profile,
                     issuer=self._authorities.signer_for(plan.issuer),
                 )
                 pem = signed.public_bytes(serialization.Encoding.PEM).decode("ascii")
-                chain = (plan.issuer.current_version.certificate_pem, *plan.issuer.chain_pems) \
-                    if plan.issuer.current_version else ()
+                chain = (
+                    (plan.issuer.current_version.certificate_pem, *plan.issuer.chain_pems)
+                    if plan.issuer.current_version
+                    else ()
+                )
         except Exception as err:
             self._store.fail_version(certificate, number, f"{type(err).__name__}: {err}")
             if is_new:
@@ -235,29 +292,49 @@ class IssuanceService:
         version = replace(version, certificate_pem=pem, chain_pems=chain)
         return self._complete(certificate, version, sealed, pending=pending, caller=caller, is_new=is_new)
 
-    def _complete(self, certificate: Certificate, version: CertificateVersion, sealed: bytes | None, *,
-                  pending: bool, caller: str, is_new: bool) -> tuple[Certificate, CertificateVersion]:
+    def _complete(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        sealed: bytes | None,
+        *,
+        pending: bool,
+        caller: str,
+        is_new: bool,
+    ) -> tuple[Certificate, CertificateVersion]:
         number = version.version_number
         action = "CreateCertificate" if is_new else "CreateCertificateVersion"
         for attempt in range(COMPLETION_ATTEMPTS):
             if is_new:
                 stages: dict[int, frozenset[Stage]] = first_version()
             else:
-                before = {v.version_number: v.stages for v in self._store.list_versions(certificate.id)
-                          if v.version_number != number}
+                before = {
+                    v.version_number: v.stages
+                    for v in self._store.list_versions(certificate.id)
+                    if v.version_number != number
+                }
                 stages = changed(before, add_version(before, number, pending=pending))
             final = replace(version, stages=stages[number])
             updated = replace(
-                certificate, lifecycle_state=LifecycleState.ACTIVE,
+                certificate,
+                lifecycle_state=LifecycleState.ACTIVE,
                 current_version_number=certificate.current_version_number if pending else number,
             )
             if not pending:
                 updated = replace(updated, next_renewal_at=_next_renewal(updated, final))
             try:
                 saved = self._store.complete_version(
-                    updated, final, stages, sealed,
-                    self._rt.audit(certificate.id, action, caller, versionNumber=str(number),
-                                   serialNumber=final.serial_number),
+                    updated,
+                    final,
+                    stages,
+                    sealed,
+                    self._rt.audit(
+                        certificate.id,
+                        action,
+                        caller,
+                        versionNumber=str(number),
+                        serialNumber=final.serial_number,
+                    ),
                 )
                 return saved, final
             except ConflictError:
@@ -274,8 +351,9 @@ def _next_renewal(certificate: Certificate, version: CertificateVersion) -> date
     return certificate.renewal_rule.next_renewal(version.validity.not_before, version.validity.not_after)
 
 
-def _with_common_name(sans: tuple[SubjectAlternativeName, ...], subject: Subject,
-                      profile: Profile) -> tuple[SubjectAlternativeName, ...]:
+def _with_common_name(
+    sans: tuple[SubjectAlternativeName, ...], subject: Subject, profile: Profile
+) -> tuple[SubjectAlternativeName, ...]:
     """Server certificates name their host in the SANs; a DNS-like commonName is added when missing."""
     if not profile.serves_tls:
         return sans
@@ -285,6 +363,7 @@ def _with_common_name(sans: tuple[SubjectAlternativeName, ...], subject: Subject
     if looks_like_dns_name(subject.common_name):
         return (SubjectAlternativeName(SanType.DNS, normalize_dns_name(subject.common_name)), *sans)
     if not sans:
-        raise InvalidInputError(f"profile {profile.value} needs a DNS or IP subject alternative name "
-                                "(or a commonName that is a host name)")
+        raise InvalidInputError(
+            f"profile {profile.value} needs a DNS or IP subject alternative name (or a commonName that is a host name)"
+        )
     return sans

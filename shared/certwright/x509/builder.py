@@ -33,8 +33,9 @@ class Issuer:
     key_identifier: bytes | None
 
     @classmethod
-    def from_certificate(cls, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes,
-                         key_algorithm: KeyAlgorithm) -> Issuer:
+    def from_certificate(
+        cls, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes, key_algorithm: KeyAlgorithm
+    ) -> Issuer:
         ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         return cls(certificate.subject, key, key_algorithm, ski.digest)
 
@@ -80,16 +81,22 @@ def sign_ca_certificate(
     builder = _base(name, public_key, serial_number, validity, issuer)
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
     builder = builder.add_extension(
-        x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                      data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                      encipher_only=False, decipher_only=False),
+        x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=True,
+            encipher_only=False,
+            decipher_only=False,
+        ),
         critical=True,
     )
     builder = builder.add_extension(ski, critical=False)
     if issuer.key_identifier is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False
-        )
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
     if not name_constraint.is_empty:
         builder = builder.add_extension(_name_constraints(name_constraint), critical=True)
     return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
@@ -118,13 +125,13 @@ def sign_leaf_certificate(
         critical=False,
     )
     if issuer.key_identifier is not None:
-        builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None),
-                                        critical=False)
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
     return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
 
 
-def _base(name: x509.Name, public_key: PublicKeyTypes, serial_number: int, validity: Validity,
-          issuer: Issuer) -> x509.CertificateBuilder:
+def _base(
+    name: x509.Name, public_key: PublicKeyTypes, serial_number: int, validity: Validity, issuer: Issuer
+) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -140,9 +147,15 @@ def _leaf_key_usage(profile: Profile, public_key: PublicKeyTypes) -> x509.KeyUsa
     # RSA TLS keys may still be used for RSA key transport by old clients; ECDSA keys only sign.
     key_encipherment = profile.serves_tls and isinstance(public_key, rsa.RSAPublicKey)
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=key_encipherment,
-        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-        encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=key_encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
@@ -152,4 +165,3 @@ def _name_constraints(constraint: NameConstraint) -> x509.NameConstraints:
     excluded: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.excluded_dns]
     excluded += [x509.IPAddress(n) for n in constraint.excluded_ip]
     return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)
-

@@ -56,7 +56,9 @@ def check_csr(pem: str, profile: Profile) -> CheckedCsr:
     for extension in extensions:
         value = extension.value
         if isinstance(value, x509.BasicConstraints) and value.ca:
-            raise InvalidInputError("csrPem asks for a CA certificate (basicConstraints cA)", code="CsrRequestsCaPowers")
+            raise InvalidInputError(
+                "csrPem asks for a CA certificate (basicConstraints cA)", code="CsrRequestsCaPowers"
+            )
         if isinstance(value, x509.KeyUsage) and (value.key_cert_sign or value.crl_sign):
             raise InvalidInputError("csrPem asks for keyCertSign or cRLSign", code="CsrRequestsCaPowers")
         if isinstance(value, x509.NameConstraints):
@@ -97,8 +99,9 @@ def _subject_of(name: x509.Name) -> Subject | None:
         (attribute,) = rdn
         field = _SUBJECT_OIDS.get(attribute.oid)
         if field is None:
-            raise InvalidInputError(f"csrPem subject attribute {attribute.oid.dotted_string} is not supported",
-                                    code="InvalidCsr")
+            raise InvalidInputError(
+                f"csrPem subject attribute {attribute.oid.dotted_string} is not supported", code="InvalidCsr"
+            )
         if field in raw:
             raise InvalidInputError(f"csrPem subject repeats {field}", code="InvalidCsr")
         if not isinstance(attribute.value, str):

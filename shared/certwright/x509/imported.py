@@ -63,8 +63,7 @@ def check_import(certificate_pem: str, chain_pem: str, private_key_pem: str, now
     for label, cert in [("certificatePem", leaf)] + [(f"certChainPem[{i}]", c) for i, c in enumerate(chain)]:
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise InvalidInputError(f"{label} is expired or not yet valid", code="CertificateExpired")
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return CheckedImport(leaf, tuple(chain), der, algorithm, _subject(leaf), _sans(leaf))
 
 

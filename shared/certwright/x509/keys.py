@@ -9,7 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from certwright.domain.keys import KeyAlgorithm
 from certwright.errors import InvalidInputError
 
-_CURVES: dict[str, KeyAlgorithm] = {"secp256r1": KeyAlgorithm.ECDSA_P256, "secp384r1": KeyAlgorithm.ECDSA_P384}
+_CURVES: dict[str, KeyAlgorithm] = {
+    "secp256r1": KeyAlgorithm.ECDSA_P256,
+    "secp384r1": KeyAlgorithm.ECDSA_P384,
+}
 
 
 def key_algorithm_of(public_key: PublicKeyTypes, *, field: str = "key") -> KeyAlgorithm:
@@ -19,14 +22,16 @@ def key_algorithm_of(public_key: PublicKeyTypes, *, field: str = "key") -> KeyAl
             raise InvalidInputError(f"{field}: RSA public exponent must be 65537", code="UnsupportedKey")
         if public_key.key_size not in (2048, 3072, 4096):
             raise InvalidInputError(
-                f"{field}: RSA keys must be 2048, 3072 or 4096 bits (got {public_key.key_size})", code="UnsupportedKey"
+                f"{field}: RSA keys must be 2048, 3072 or 4096 bits (got {public_key.key_size})",
+                code="UnsupportedKey",
             )
         return KeyAlgorithm(f"RSA{public_key.key_size}")
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         algorithm = _CURVES.get(public_key.curve.name)
         if algorithm is None:
             raise InvalidInputError(
-                f"{field}: curve {public_key.curve.name} is not supported (P-256 or P-384)", code="UnsupportedKey"
+                f"{field}: curve {public_key.curve.name} is not supported (P-256 or P-384)",
+                code="UnsupportedKey",
             )
         return algorithm
     raise InvalidInputError(f"{field}: only RSA and ECDSA (P-256, P-384) keys are supported", code="UnsupportedKey")
@@ -40,14 +45,16 @@ def generate_private_key(algorithm: KeyAlgorithm) -> rsa.RSAPrivateKey | ec.Elli
 
 
 def private_key_der(key: CertificateIssuerPrivateKeyTypes) -> bytes:
-    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def private_key_pem_from_der(der: bytes) -> str:
     key = serialization.load_der_private_key(der, password=None)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode("ascii")
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
 
 
 def public_key_der(key: PublicKeyTypes) -> bytes:

@@ -1,0 +1,195 @@
+"""Shared fixtures: an embedded AWS (moto, with the KMS shims), the service wired to it, and an API client."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from certwright import bootstrap
+from certwright.api.app import handle
+from certwright.config import Settings
+from moto import mock_aws
+
+from infra import moto_shims
+from infra.api_events import LOCAL_ADMIN, api_event
+from infra.resources import create_resources
+
+moto_shims.install()
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_DEV": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class CallCounter:
+    """Counts AWS API calls made through a boto3 session (service.Operation → count)."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.calls: Counter[str] = Counter()
+        session.events.register("before-call", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def __getitem__(self, name: str) -> int:
+        return self.calls[name]
+
+
+@dataclass
+class Aws:
+    session: boto3.Session
+    settings: Settings
+    calls: CallCounter
+
+    def table_items(self) -> list[dict[str, Any]]:
+        client = self.session.client("dynamodb")
+        return client.scan(TableName=self.settings.table_name)["Items"]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        settings = create_resources(session)
+        yield Aws(session, settings, CallCounter(session))
+
+
+@pytest.fixture
+def container(aws: Aws, clock: Clock) -> Iterator[bootstrap.Container]:
+    from certwright.services.context import Runtime
+
+    instance = bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock))
+    bootstrap.install(instance)
+    yield instance
+    bootstrap.install(None)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class ApiClient:
+    """Calls the issuance API handler with API Gateway-shaped events, as Lambda would."""
+
+    def __init__(self) -> None:
+        self.caller = LOCAL_ADMIN
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        caller: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        result = handle(api_event(method, path, body, caller=caller or self.caller, headers=headers), None)
+        text = result.get("body") or ""
+        return Answer(result["statusCode"], json.loads(text) if text else None, result.get("headers") or {})
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("POST", path, body if body is not None else {}, **kw)
+
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.call("GET", path, **kw)
+
+
+@pytest.fixture
+def api(container: bootstrap.Container) -> ApiClient:
+    return ApiClient()
+
+
+def root_ca_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "name": "root",
+        "configType": "ROOT_CA_GENERATED_INTERNALLY",
+        "subject": {"commonName": "Certwright Test Root", "organization": "Certwright", "country": "US"},
+        "keyAlgorithm": "ECDSA_P384",
+        "validityDuration": "P10Y",
+        "rules": {"pathLengthConstraint": 2},
+    }
+    body.update(overrides)
+    return body
+
+
+def sub_ca_body(issuer_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "name": "issuing",
+        "configType": "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA",
+        "issuerCertificateAuthorityId": issuer_id,
+        "subject": {"commonName": "Certwright Test Issuing CA", "organization": "Certwright", "country": "US"},
+        "keyAlgorithm": "ECDSA_P256",
+        "validityDuration": "P5Y",
+    }
+    body.update(overrides)
+    return body
+
+
+def leaf_body(issuer_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "name": "web",
+        "configType": "ISSUED_BY_INTERNAL_CA",
+        "issuerCertificateAuthorityId": issuer_id,
+        "profile": "TLS_SERVER",
+        "subject": {"commonName": "www.example.com", "organization": "Certwright"},
+        "subjectAlternativeNames": [
+            {"type": "DNS", "value": "www.example.com"},
+            {"type": "DNS", "value": "api.example.com"},
+        ],
+        "keyAlgorithm": "ECDSA_P256",
+        "validityDuration": "P30D",
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Hierarchy:
+    root: dict[str, Any]
+    issuing: dict[str, Any]
+
+
+@pytest.fixture
+def hierarchy(api: ApiClient) -> Hierarchy:
+    root = api.post("/certificate-authorities", root_ca_body())
+    assert root.status == 201, root.body
+    issuing = api.post("/certificate-authorities", sub_ca_body(root.body["id"]))
+    assert issuing.status == 201, issuing.body
+    return Hierarchy(root.body, issuing.body)
