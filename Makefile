@@ -27,6 +27,7 @@ tools:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
 
 typecheck: venv
 	$(BIN)/mypy

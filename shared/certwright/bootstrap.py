@@ -8,9 +8,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from pynamodb.connection import Connection
 
-from certwright.adapters.dynamodb_models import bind
+from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
@@ -41,8 +40,8 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     session = session or boto3.session.Session(region_name=settings.region)
     kms = session.client("kms", config=_RETRIES)
     dynamodb = session.client("dynamodb", config=_RETRIES)
-    row = bind(settings.table_name, settings.region, dynamodb.meta.endpoint_url)
-    store = DynamoDbStore(row, Connection(region=settings.region, host=dynamodb.meta.endpoint_url))
+    connection = bind(settings.table_name, session._session, settings.region, dynamodb.meta.endpoint_url)
+    store = DynamoDbStore(Row, connection)
     rt = runtime or Runtime()
     vault = KmsKeyVault(kms, settings.key_encryption_key_id)
     authorities = AuthorityService(store, KmsCaKeys(kms), rt)

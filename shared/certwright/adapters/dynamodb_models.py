@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import botocore.session
 from pynamodb.attributes import (
     BinaryAttribute,
     JSONAttribute,
@@ -21,6 +22,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -76,15 +78,29 @@ class Row(Model):
     renewal_due = RenewalDueIndex()
 
 
-def bind(table_name: str, region: str, host: str | None = None) -> type[Row]:
-    """Point the model at a table (and an endpoint, for the embedded AWS); called once by the composition root."""
+class SessionConnection(Connection):
+    """A PynamoDB connection on a given botocore session, so its calls share our retries, hooks and endpoint."""
+
+    def __init__(self, session: botocore.session.Session, region: str, host: str | None) -> None:
+        super().__init__(region=region, host=host)
+        self._session = session
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return self._session
+
+
+def bind(table_name: str, session: botocore.session.Session, region: str, host: str | None) -> Connection:
+    """Point the model at a table through `session`; called once by the composition root. Returns the connection."""
     meta: Any = Row.Meta
     meta.table_name, meta.region, meta.host = table_name, region, host
     Row._connection = None
-    indexes: tuple[Any, ...] = (Row.by_kind, Row.by_parent, Row.renewal_due)
-    for index in indexes:
-        index._connection = None
-    return Row
+    connection = SessionConnection(session, region, host)
+    table = Row._get_connection()
+    connection.add_meta_table(table.get_meta_table())
+    table.connection = connection
+    connection.client  # noqa: B018 - create the client now; botocore client creation is not thread-safe
+    return connection
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

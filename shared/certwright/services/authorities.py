@@ -15,7 +15,6 @@ from certwright.domain.authority import (
     CertificateAuthority,
     LifecycleState,
     Validity,
-    check_root_validity,
     check_subordinate_validity,
     ensure_can_issue,
     subordinate_path_length,
@@ -74,7 +73,7 @@ class AuthorityService:
         if command.configType is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
             if command.issuerCertificateAuthorityId:
                 raise InvalidInputError("a root CA has no issuerCertificateAuthorityId")
-            check_root_validity(rules, validity, duration)
+            # certificateAuthorityMaxValidityDuration governs the CAs this root issues, not the root itself.
             path_length = rules.path_length
         else:
             if not command.issuerCertificateAuthorityId:

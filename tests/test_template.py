@@ -1,0 +1,54 @@
+"""template.yaml is the one source of truth: the embedded AWS builds the same table, and policies stay narrow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from certwright.adapters.dynamodb_models import table_definition
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node)}
+    return {suffix: loader.construct_mapping(node)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+def _template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def test_the_local_table_matches_the_template() -> None:
+    declared = _template()["Resources"]["CertificatesTable"]["Properties"]
+    local = table_definition("any")
+    assert sorted(declared["AttributeDefinitions"], key=str) == sorted(local["AttributeDefinitions"], key=str)
+    assert declared["KeySchema"] == local["KeySchema"]
+    assert {i["IndexName"]: i["KeySchema"] for i in declared["GlobalSecondaryIndexes"]} == {
+        i["IndexName"]: i["KeySchema"] for i in local["GlobalSecondaryIndexes"]
+    }
+    assert declared["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"]
+
+
+def test_function_policies_grant_no_wildcard_kms_actions() -> None:
+    for name, resource in _template()["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not any(a.endswith(":*") or a == "*" for a in actions), (name, statement)
+                if statement.get("Resource") == "*":
+                    assert statement.get("Condition"), f"{name}: Resource '*' without a condition"
