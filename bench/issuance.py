@@ -17,10 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from moto import mock_aws
-
 from certwright import bootstrap
 from certwright.domain.authority import NameConstraint, Validity
 from certwright.domain.certificate import Profile
@@ -30,6 +26,10 @@ from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.services.commands import CreateAuthority, CreateCertificate
 from certwright.x509.builder import Issuer, sign_ca_certificate, sign_leaf_certificate
 from certwright.x509.keys import generate_private_key, private_key_der
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from moto import mock_aws
+
 from infra import moto_shims
 from infra.resources import create_resources
 

@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from certwright.api.app import handle
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from certwright.api.app import handle
 from infra.api_events import LOCAL_ADMIN, api_event
 from infra.embedded_aws import embedded_aws
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
-from moto.server import ThreadedMotoServer
-
 from certwright import bootstrap
 from certwright.config import Settings
 from certwright.services.context import Runtime
+from moto.server import ThreadedMotoServer
+
 from infra import moto_shims
 from infra.resources import REGION, create_resources
 

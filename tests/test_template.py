@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from certwright.adapters.dynamodb_models import table_definition
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"

@@ -84,7 +84,7 @@ class NameConstraint:
             if san.type is SanType.DNS:
                 if self.permitted_dns and not any(dns_within(san.value, s) for s in self.permitted_dns):
                     problems.append(f"DNS {san.value} is outside the permitted subtrees")
-                if any(dns_within(san.value, s) for s in self.excluded_dns):
+                if any(dns_within(san.value, s) or wildcard_reaches(san.value, s) for s in self.excluded_dns):
                     problems.append(f"DNS {san.value} is in an excluded subtree")
             else:
                 address = ipaddress.ip_address(san.value)
@@ -105,6 +105,15 @@ def dns_within(name: str, subtree: str) -> bool:
     """RFC 5280 DNS subtree match: the name equals the subtree or ends with '.' + subtree."""
     name = name.removeprefix("*.")
     return name == subtree or name.endswith("." + subtree)
+
+
+def wildcard_reaches(name: str, subtree: str) -> bool:
+    """A wildcard name is valid for one more label, so *.example.com reaches the subtree secret.example.com."""
+    if not name.startswith("*."):
+        return False
+    base = name[2:]
+    label = subtree.removesuffix("." + base)
+    return label != subtree and "." not in label
 
 
 @dataclass(frozen=True)
@@ -219,7 +228,7 @@ def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
 
 
 def check_leaf_validity(ca: CertificateAuthority, validity: Validity, requested: Duration) -> None:
-    if ca.rules.leaf_max_validity and validity.not_after > ca.rules.leaf_max_validity.after(validity.not_before):
+    if ca.rules.leaf_max_validity and _longer_than(validity, ca.rules.leaf_max_validity):
         raise PolicyViolationError(
             f"validity {requested} exceeds the CA's leafCertificateMaxValidityDuration {ca.rules.leaf_max_validity}",
             code="ValidityExceedsCaRule",
@@ -228,7 +237,7 @@ def check_leaf_validity(ca: CertificateAuthority, validity: Validity, requested:
 
 
 def check_subordinate_validity(issuer: CertificateAuthority, validity: Validity, requested: Duration) -> None:
-    if issuer.rules.ca_max_validity and validity.not_after > issuer.rules.ca_max_validity.after(validity.not_before):
+    if issuer.rules.ca_max_validity and _longer_than(validity, issuer.rules.ca_max_validity):
         raise PolicyViolationError(
             f"validity {requested} exceeds the issuer's certificateAuthorityMaxValidityDuration "
             f"{issuer.rules.ca_max_validity}",
@@ -238,11 +247,16 @@ def check_subordinate_validity(issuer: CertificateAuthority, validity: Validity,
 
 
 def check_root_validity(rules: CaRules, validity: Validity, requested: Duration) -> None:
-    if rules.ca_max_validity and validity.not_after > rules.ca_max_validity.after(validity.not_before):
+    if rules.ca_max_validity and _longer_than(validity, rules.ca_max_validity):
         raise PolicyViolationError(
             f"validity {requested} exceeds certificateAuthorityMaxValidityDuration {rules.ca_max_validity}",
             code="ValidityExceedsCaRule",
         )
+
+
+def _longer_than(validity: Validity, limit: Duration) -> bool:
+    # Validity is inclusive: a certificate ending at not_after is valid for (not_after - not_before + 1 s).
+    return validity.not_after + _ONE_SECOND > limit.after(validity.not_before)
 
 
 def _check_within_issuer(issuer: CertificateAuthority, validity: Validity) -> None:

@@ -9,10 +9,16 @@ from datetime import datetime, timedelta
 
 from certwright.errors import InvalidInputError
 
+# ASCII digits only, and fullmatch: `$` alone would accept a trailing newline.
 _PATTERN = re.compile(
-    r"^P(?!$)(?:(?P<years>\d{1,4})Y)?(?:(?P<months>\d{1,5})M)?(?:(?P<weeks>\d{1,5})W)?(?:(?P<days>\d{1,6})D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d{1,7})H)?(?:(?P<minutes>\d{1,9})M)?(?:(?P<seconds>\d{1,10})S)?)?$"
+    r"P(?!$)(?:(?P<years>\d{1,4})Y)?(?:(?P<months>\d{1,5})M)?(?:(?P<weeks>\d{1,5})W)?(?:(?P<days>\d{1,6})D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d{1,7})H)?(?:(?P<minutes>\d{1,9})M)?(?:(?P<seconds>\d{1,10})S)?)?",
+    re.ASCII,
 )
+# "Longer than 100 years" is measured from a fixed start, so P100Y1D and P36600D are refused too.
+_ORIGIN = datetime(2000, 1, 1)
+_MAX_MONTHS = 100 * 12
+_MAX_EXACT = timedelta(days=36600)
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class Duration:
     def parse(cls, text: str, *, field: str = "duration") -> Duration:
         if not isinstance(text, str) or len(text) > 40:
             raise InvalidInputError(f"{field} must be an ISO-8601 duration such as P90D or PT30M")
-        match = _PATTERN.match(text)
+        match = _PATTERN.fullmatch(text)
         if match is None:
             raise InvalidInputError(f"{field} {text!r} is not an ISO-8601 duration such as P90D or PT30M")
         parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
@@ -41,7 +47,7 @@ class Duration:
         )
         if months == 0 and exact == timedelta(0):
             raise InvalidInputError(f"{field} must be longer than zero")
-        if months > 100 * 12 or exact > timedelta(days=36600):
+        if months > _MAX_MONTHS or exact > _MAX_EXACT or _too_long(months, exact):
             raise InvalidInputError(f"{field} {text!r} is longer than 100 years")
         return cls(text=text, months=months, exact=exact)
 
@@ -56,6 +62,10 @@ class Duration:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _too_long(months: int, exact: timedelta) -> bool:
+    return _add_months(_ORIGIN, months) + exact > _add_months(_ORIGIN, _MAX_MONTHS)
 
 
 def _add_months(moment: datetime, months: int) -> datetime:
