@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from certwright.errors import ConflictError, InvalidInputError
 
@@ -29,6 +30,14 @@ class IdempotentRequests:
             expires_after_seconds=expires_after_seconds,
             raise_on_no_idempotency_key=True,
         )
+
+    def bind_invocation(self, lambda_context: LambdaContext | None) -> None:
+        """Tie in-progress records to this invocation's deadline, so a request that timed out can be retried.
+
+        Without it an in-progress record outlives a crashed invocation for `expires_after_seconds`, and every
+        retry with the same key is refused as still in progress.
+        """
+        self._config.lambda_context = lambda_context  # None (tests, local runtime) clears the last invocation
 
     def run(
         self,

@@ -52,7 +52,8 @@ def handle_not_found(_: Exception) -> Response[str]:
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body") or ""
     size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
-    limit = services().settings.max_body_bytes
+    container = services()
+    limit = container.settings.max_body_bytes
     if size > limit:
         return {
             "statusCode": 413,
@@ -60,4 +61,5 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "body": json.dumps({"code": "PayloadTooLarge", "message": f"request body exceeds {limit} bytes"}),
             "isBase64Encoded": False,
         }
+    container.idempotency.bind_invocation(context)
     return app.resolve(event, context)

@@ -134,6 +134,11 @@ def _check_a_label(label: str, field: str, whole: str) -> None:
         raise InvalidInputError(f"{field} {whole!r}: {label!r} is not a valid IDN A-label") from err
     if not decoded or decoded.isascii():
         raise InvalidInputError(f"{field} {whole!r}: {label!r} does not encode an internationalized label")
+    if decoded.encode("punycode") != label[4:].encode("ascii"):
+        raise InvalidInputError(f"{field} {whole!r}: {label!r} is not the canonical encoding of its U-label")
+    if decoded != decoded.lower():
+        # IDNA2008 U-labels are lower case; an upper-case one ("bÜcher") has no valid A-label form.
+        raise InvalidInputError(f"{field} {whole!r}: {label!r} encodes upper-case letters")
     if decoded != unicodedata.normalize("NFC", decoded):
         raise InvalidInputError(f"{field} {whole!r}: {label!r} is not in Unicode normal form C")
     scripts: set[str] = set()
@@ -176,9 +181,13 @@ def _script_of(char: str) -> str:
 def normalize_ip(value: str, *, field: str = "IP address") -> str:
     check_text(value, field, 45)
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError as err:
         raise InvalidInputError(f"{field} {value!r} is not an IPv4 or IPv6 address") from err
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        # A zone index ("%eth0") is local to one host and cannot be put in a certificate.
+        raise InvalidInputError(f"{field} {value!r} must not carry a zone index")
+    return str(address)
 
 
 def validate_sans(raw: list[dict[str, str]]) -> tuple[SubjectAlternativeName, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,13 +13,16 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 from certwright.domain.keys import KeyAlgorithm
-from certwright.domain.names import SanType, Subject, SubjectAlternativeName
+from certwright.domain.names import SanType, Subject, SubjectAlternativeName, check_text
 from certwright.errors import InvalidInputError
 from certwright.x509.keys import key_algorithm_of, public_key_der
 from certwright.x509.pem import der_blocks
 
 MAX_CHAIN = 8
+_MAX_IMPORTED_TEXT = 1024
 _PRIVATE_KEY_LABELS = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"}
+# PKCS#8 "ENCRYPTED PRIVATE KEY" blocks, and OpenSSL's legacy "Proc-Type: 4,ENCRYPTED" header.
+_ENCRYPTED_KEY = re.compile(r"-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,\s*ENCRYPTED", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ def check_import(certificate_pem: str, chain_pem: str, private_key_pem: str, now
 
 
 def _load_private_key(pem: str) -> PrivateKeyTypes:
+    if _ENCRYPTED_KEY.search(pem):
+        raise InvalidInputError(
+            "privateKeyPem is encrypted; send it unencrypted (Certwright seals it with KMS)", code="InvalidPrivateKey"
+        )
     der_blocks(pem, _PRIVATE_KEY_LABELS, field="privateKeyPem")
     try:
         return serialization.load_pem_private_key(pem.strip().encode("ascii"), password=None)
@@ -83,10 +91,15 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def _subject(cert: x509.Certificate) -> Subject:
+    # Imported names are stored, listed and logged like our own: no control or invisible characters.
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     common_name = str(names[0].value) if names else cert.subject.rfc4514_string() or "(no subject)"
+    check_text(common_name, "certificatePem subject commonName", _MAX_IMPORTED_TEXT)
     organizations = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    return Subject(common_name=common_name, organization=str(organizations[0].value) if organizations else None)
+    organization = str(organizations[0].value) if organizations else None
+    if organization is not None:
+        check_text(organization, "certificatePem subject organization", _MAX_IMPORTED_TEXT)
+    return Subject(common_name=common_name, organization=organization)
 
 
 def _sans(cert: x509.Certificate) -> tuple[SubjectAlternativeName, ...]:
@@ -94,6 +107,8 @@ def _sans(cert: x509.Certificate) -> tuple[SubjectAlternativeName, ...]:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return ()
+    for name in ext.get_values_for_type(x509.DNSName):
+        check_text(name, "certificatePem DNS name", _MAX_IMPORTED_TEXT)
     dns = [SubjectAlternativeName(SanType.DNS, n) for n in ext.get_values_for_type(x509.DNSName)]
     ips = [SubjectAlternativeName(SanType.IP, str(a)) for a in ext.get_values_for_type(x509.IPAddress)]
     return tuple(dns + ips)
