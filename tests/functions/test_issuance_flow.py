@@ -73,3 +73,10 @@ def test_a_certificate_in_use_cannot_be_scheduled_for_deletion(api: ApiClient, h
     scheduled = api.post(f"/certificates/{cert_id}/actions/schedule-deletion", {})
     assert scheduled.status == 200
     assert scheduled.body["lifecycleState"] == "PENDING_DELETION"
+
+
+def test_resource_names_refuse_control_and_bidi_characters(api: ApiClient, hierarchy: Hierarchy) -> None:
+    for name in ("\u202eevil", "web\x00", "   "):
+        refused = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name=name))
+        assert refused.status == 400, (name, refused.body)
+        assert refused.body["code"] == "InvalidParameter"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from certwright.domain.association import AssociationType, principal_arn
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.stages import Stage
-from certwright.errors import AccessDeniedError, InvalidInputError, NotFoundError
+from certwright.errors import AccessDeniedError, CertwrightError, InvalidInputError, NotFoundError
 from certwright.ports import KeyVault, Store
 from certwright.services.certificates import CertificateService
 from certwright.services.context import Runtime
@@ -71,7 +71,15 @@ class BundleService:
         sealed = self._store.get_sealed_key(certificate_id, version.version_number)
         if sealed is None:
             raise NotFoundError(f"version {version.version_number} has no stored private key")
-        pem = private_key_pem_from_der(self._vault.open(sealed, certificate_id, version.version_number))
+        try:
+            pem = private_key_pem_from_der(self._vault.open(sealed, certificate_id, version.version_number))
+        except CertwrightError:
+            self._store.record(
+                self._rt.audit(
+                    certificate_id, "ReadPrivateKey", caller, "FAILED", versionNumber=str(version.version_number)
+                )
+            )
+            raise
         self._store.record(
             self._rt.audit(
                 certificate_id,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from certwright.domain.authority import CaConfigType
 from certwright.domain.certificate import CertificateConfigType, Profile
 from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.names import check_text
 
 PemText = Field(default=None, max_length=32 * 1024)
 ChainText = Field(default=None, max_length=64 * 1024)
@@ -16,6 +17,14 @@ ChainText = Field(default=None, max_length=64 * 1024)
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    @field_validator("name", "description", check_fields=False)
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Names and descriptions end up in consoles, logs and alert e-mails: no control or bidi characters."""
+        if value:
+            check_text(value, "name or description", 400)
+        return value
 
 
 class SubjectIn(Command):
@@ -45,7 +54,7 @@ class NameConstraintIn(Command):
 class CaRulesIn(Command):
     leafCertificateMaxValidityDuration: str | None = None
     certificateAuthorityMaxValidityDuration: str | None = None
-    pathLengthConstraint: int | None = None
+    pathLengthConstraint: StrictInt | None = None
     nameConstraint: NameConstraintIn | None = None
 
 
