@@ -153,7 +153,7 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         sans=_sans_from(raw.get("subjectAlternativeNames", [])),
         key_algorithm=KeyAlgorithm(raw["keyAlgorithm"]),
         validity_duration=validity,
-        renewal_rule=RenewalRule.from_dict(rule, validity) if rule and validity else None,
+        renewal_rule=_renewal_rule_from(rule) if rule and validity else None,
         lifecycle_state=LifecycleState(raw["lifecycleState"]),
         created_by=raw["createdBy"],
         created_at=parse_time(raw["createdAt"]),
@@ -165,6 +165,11 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         description=raw.get("description", ""),
         row_version=row_version,
     )
+
+
+def _renewal_rule_from(raw: dict[str, str]) -> RenewalRule:
+    # Checked against the validity when written; checking again on read would strand rows whenever the checks tighten.
+    return RenewalRule(Duration.parse(raw["renewalInterval"]), Duration.parse(raw["advanceRenewalPeriod"]))
 
 
 def version_to_data(v: CertificateVersion) -> dict[str, Any]:

@@ -236,6 +236,9 @@ class DynamoDbStore:
         row = self._get(f"CERT#{certificate.id}", _version_sk(version_number))
         if row is None:
             return
+        if row.data.get("stages"):
+            # Only a reserved version (no stages yet) may fail; a published one is never overwritten.
+            raise ConflictError(f"version {version_number} is no longer reserved", code="ConcurrentModification")
         data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
         with self._errors("mark version failed"):
             row.update(actions=[self._row.data.set(data)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,6 +10,24 @@ from certwright.domain.durations import Duration
 from certwright.errors import InvalidInputError
 
 MIN_RENEWAL_INTERVAL = timedelta(minutes=1)
+
+# Calendar durations vary in length (P1M is 28 to 31 days); rules are checked at the extremes, found by
+# starting on the first and the last days of every month of a common and a leap year.
+_ORIGINS = tuple(
+    datetime(year, month, day)
+    for year in (2023, 2024)
+    for month in range(1, 13)
+    for day in (1, 28, 29, 30, 31)
+    if day <= calendar.monthrange(year, month)[1]
+)
+
+
+def _shortest(duration: Duration) -> timedelta:
+    return min(duration.after(start) - start for start in (_ORIGINS if duration.months else _ORIGINS[:1]))
+
+
+def _longest_before(duration: Duration) -> timedelta:
+    return max(end - duration.before(end) for end in (_ORIGINS if duration.months else _ORIGINS[:1]))
 
 
 @dataclass(frozen=True)
@@ -22,13 +41,13 @@ class RenewalRule:
     def from_dict(cls, raw: dict[str, str], validity: Duration) -> RenewalRule:
         interval = Duration.parse(raw.get("renewalInterval", ""), field="renewalRule.renewalInterval")
         advance = Duration.parse(raw.get("advanceRenewalPeriod", ""), field="renewalRule.advanceRenewalPeriod")
-        origin = datetime(2000, 1, 1)
-        span = validity.after(origin) - origin
-        if interval.after(origin) - origin < MIN_RENEWAL_INTERVAL:
+        if _shortest(interval) < MIN_RENEWAL_INTERVAL:
             raise InvalidInputError("renewalRule.renewalInterval must be at least one minute")
-        if advance.after(origin) - origin >= span:
+        # Otherwise a version could fall due as soon as it is issued, and every renewal would renew again.
+        if _longest_before(advance) + MIN_RENEWAL_INTERVAL > _shortest(validity):
             raise InvalidInputError(
-                f"renewalRule.advanceRenewalPeriod {advance} must be shorter than the validity {validity}"
+                f"renewalRule.advanceRenewalPeriod {advance} must be at least one minute shorter than the "
+                f"validity {validity}"
             )
         return cls(interval, advance)
 

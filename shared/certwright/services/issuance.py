@@ -282,15 +282,27 @@ class IssuanceService:
                     else ()
                 )
         except Exception as err:
-            self._store.fail_version(certificate, number, f"{type(err).__name__}: {err}")
-            if is_new:
-                self._store.save_certificate(
-                    replace(certificate, lifecycle_state=LifecycleState.FAILED),
-                    self._rt.audit(certificate.id, "CreateCertificate", caller, "FAILED"),
-                )
+            self._abandon(certificate, number, err, caller=caller, is_new=is_new)
             raise
         version = replace(version, certificate_pem=pem, chain_pems=chain)
-        return self._complete(certificate, version, sealed, pending=pending, caller=caller, is_new=is_new)
+        try:
+            return self._complete(certificate, version, sealed, pending=pending, caller=caller, is_new=is_new)
+        except Exception as err:
+            # Otherwise a throttled completion would leave a reserved version with no stage for good.
+            self._abandon(certificate, number, err, caller=caller, is_new=is_new)
+            raise
+
+    def _abandon(self, certificate: Certificate, number: int, err: Exception, *, caller: str, is_new: bool) -> None:
+        """Mark a reserved version that will not be published FAILED, and a new certificate with it."""
+        try:
+            self._store.fail_version(certificate, number, f"{type(err).__name__}: {err}")
+        except ConflictError:
+            return  # it was published after all (the answer was lost, not the write): leave it be
+        if is_new:
+            self._store.save_certificate(
+                replace(certificate, lifecycle_state=LifecycleState.FAILED),
+                self._rt.audit(certificate.id, "CreateCertificate", caller, "FAILED"),
+            )
 
     def _complete(
         self,
