@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from certwright.adapters.acm import AcmCertificates
 from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_store import DynamoDbStore
+from certwright.adapters.elbv2 import Elbv2Listeners
+from certwright.adapters.eventbridge import EventBusPublisher
 from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
 from certwright.config import Settings
@@ -19,7 +23,11 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.bundles import BundleService
 from certwright.services.certificates import CertificateService
 from certwright.services.context import Runtime
+from certwright.services.deployment import DeploymentService
+from certwright.services.deployment_events import DeploymentEvents
 from certwright.services.issuance import IssuanceService
+from certwright.services.outbox_publisher import OutboxPublisher
+from certwright.services.sweep import RenewalSweep
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
@@ -34,6 +42,10 @@ class Container:
     bundles: BundleService
     associations: AssociationService
     idempotency: IdempotentRequests
+    deployment: DeploymentService
+    deployment_events: DeploymentEvents
+    sweep: RenewalSweep
+    outbox: OutboxPublisher
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -47,15 +59,29 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     authorities = AuthorityService(store, KmsCaKeys(kms), rt)
     issuance = IssuanceService(store, authorities, vault, rt)
     certificates = CertificateService(store, issuance, rt)
+    bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn)
+    deployment = DeploymentService(
+        store,
+        bundles,
+        AcmCertificates(session.client("acm", config=_RETRIES)),
+        Elbv2Listeners(session.client("elbv2", config=_RETRIES)),
+        rt,
+        settings.deployer_role_arn,
+        time.sleep,
+    )
     return Container(
         settings=settings,
         store=store,
         authorities=authorities,
         issuance=issuance,
         certificates=certificates,
-        bundles=BundleService(store, certificates, vault, rt, settings.deployer_role_arn),
+        bundles=bundles,
         associations=AssociationService(store, certificates, rt),
         idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
+        deployment=deployment,
+        deployment_events=DeploymentEvents(deployment),
+        sweep=RenewalSweep(store, issuance, deployment, rt),
+        outbox=OutboxPublisher(EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name)),
     )
 
 

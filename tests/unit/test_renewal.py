@@ -23,8 +23,19 @@ def test_a_valid_rule_keeps_its_durations_and_round_trips() -> None:
     parsed = rule("P60D", "P7D")
     assert parsed.renewal_interval == Duration.parse("P60D")
     assert parsed.advance_renewal_period == Duration.parse("P7D")
-    assert parsed.as_dict() == {"renewalInterval": "P60D", "advanceRenewalPeriod": "P7D"}
+    assert parsed.as_dict() == {"renewalInterval": "P60D", "advanceRenewalPeriod": "P7D", "stage": "CURRENT"}
     assert RenewalRule.from_dict(parsed.as_dict(), Duration.parse("P90D")) == parsed
+
+
+def test_a_rule_may_stage_renewals_as_pending_and_nothing_else() -> None:
+    pending = RenewalRule.from_dict(
+        {"renewalInterval": "P60D", "advanceRenewalPeriod": "P7D", "stage": "PENDING"}, Duration.parse("P90D")
+    )
+    assert pending.stage == "PENDING"
+    with pytest.raises(InvalidInputError):
+        RenewalRule.from_dict(
+            {"renewalInterval": "P60D", "advanceRenewalPeriod": "P7D", "stage": "LATEST"}, Duration.parse("P90D")
+        )
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState
+from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState, ListenerRole
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import (
     CaConfigType,
@@ -29,6 +29,7 @@ from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import Stage
+from certwright.domain.sweep import ExpiryAlert, SweepState
 
 
 def iso(moment: datetime) -> str:
@@ -137,7 +138,37 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "nextRenewalAt": iso(c.next_renewal_at) if c.next_renewal_at else None,
         "deletionTime": iso(c.deletion_time) if c.deletion_time else None,
         "description": c.description,
+        "nextCheckAt": iso(c.next_check_at) if c.next_check_at else None,
+        "sweep": _sweep_to_data(c.sweep),
     }
+
+
+def _sweep_to_data(s: SweepState) -> dict[str, Any]:
+    return {
+        "expiryAlerts": [a.as_dict() for a in s.expiry_alerts],
+        "renewalFailures": s.renewal_failures,
+        "lastError": s.last_error,
+        "retryAt": iso(s.retry_at) if s.retry_at else None,
+        "overdueAlertedFor": s.overdue_alerted_for,
+        "leaseOwner": s.lease_owner,
+        "leaseUntil": iso(s.lease_until) if s.lease_until else None,
+    }
+
+
+def _sweep_from_data(raw: dict[str, Any] | None) -> SweepState:
+    raw = raw or {}
+    return SweepState(
+        expiry_alerts=tuple(
+            ExpiryAlert(a["threshold"], a["versionNumber"], a["notAfter"], a.get("announced", True))
+            for a in raw.get("expiryAlerts", [])
+        ),
+        renewal_failures=raw.get("renewalFailures", 0),
+        last_error=raw.get("lastError"),
+        retry_at=parse_time(raw["retryAt"]) if raw.get("retryAt") else None,
+        overdue_alerted_for=raw.get("overdueAlertedFor"),
+        lease_owner=raw.get("leaseOwner"),
+        lease_until=parse_time(raw["leaseUntil"]) if raw.get("leaseUntil") else None,
+    )
 
 
 def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
@@ -163,13 +194,17 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         next_renewal_at=parse_time(raw["nextRenewalAt"]) if raw.get("nextRenewalAt") else None,
         deletion_time=parse_time(raw["deletionTime"]) if raw.get("deletionTime") else None,
         description=raw.get("description", ""),
+        next_check_at=parse_time(raw["nextCheckAt"]) if raw.get("nextCheckAt") else None,
+        sweep=_sweep_from_data(raw.get("sweep")),
         row_version=row_version,
     )
 
 
 def _renewal_rule_from(raw: dict[str, str]) -> RenewalRule:
     # Checked against the validity when written; checking again on read would strand rows whenever the checks tighten.
-    return RenewalRule(Duration.parse(raw["renewalInterval"]), Duration.parse(raw["advanceRenewalPeriod"]))
+    return RenewalRule(
+        Duration.parse(raw["renewalInterval"]), Duration.parse(raw["advanceRenewalPeriod"]), raw.get("stage", "CURRENT")
+    )
 
 
 def version_to_data(v: CertificateVersion) -> dict[str, Any]:
@@ -223,12 +258,17 @@ def association_to_data(a: Association) -> dict[str, Any]:
         "createdBy": a.created_by,
         "createdAt": iso(a.created_at),
         "hostnames": list(a.hostnames),
+        "listenerRole": a.listener_role.value,
+        "certificateName": a.certificate_name,
         "deployment": {
             "desiredVersion": d.desired_version,
             "deployedVersion": d.deployed_version,
             "state": d.state.value,
             "lastError": d.last_error,
             "verifiedAt": iso(d.verified_at) if d.verified_at else None,
+            "deployedSerialNumber": d.deployed_serial_number,
+            "deployedAcmArn": d.deployed_acm_arn,
+            "attempts": d.attempts,
         },
     }
 
@@ -243,12 +283,17 @@ def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
         created_by=raw["createdBy"],
         created_at=parse_time(raw["createdAt"]),
         hostnames=tuple(raw.get("hostnames", [])),
+        listener_role=ListenerRole(raw.get("listenerRole", ListenerRole.DEFAULT.value)),
+        certificate_name=raw.get("certificateName", ""),
         deployment=Deployment(
             desired_version=d["desiredVersion"],
             deployed_version=d.get("deployedVersion"),
             state=DeploymentState(d["state"]),
             last_error=d.get("lastError"),
             verified_at=parse_time(d["verifiedAt"]) if d.get("verifiedAt") else None,
+            deployed_serial_number=d.get("deployedSerialNumber"),
+            deployed_acm_arn=d.get("deployedAcmArn"),
+            attempts=d.get("attempts", 0),
         ),
         row_version=row_version,
     )

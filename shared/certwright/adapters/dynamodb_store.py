@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -19,13 +20,15 @@ from certwright.adapters.aws_errors import translate
 from certwright.adapters.dynamodb_models import Row
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
-from certwright.domain.authority import CertificateAuthority
+from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.stages import Stage
 from certwright.errors import CertwrightError, ConflictError, DependencyError, InvalidInputError
 from certwright.ports import Page, SerialClaim
 
-RENEWAL_PARTITION = "RENEWAL"
+# Partitions of the sparse RenewalDue index: certificates the sweep must visit, deployments to retry.
+SWEEP_PARTITION = "SWEEP"
+DEPLOY_RETRY_PARTITION = "DEPLOY_RETRY"
 
 
 def _versioned(row: Row, row_version: int) -> Row:
@@ -180,8 +183,8 @@ class DynamoDbStore:
             list_pk="CERT",
             list_sk=f"{codec.iso(c.created_at)}#{c.id}",
             parent_pk=f"CA#{c.issuer_ca_id}" if c.issuer_ca_id else None,
-            renewal_pk=RENEWAL_PARTITION if c.renews_itself and c.next_renewal_at else None,
-            renewal_at=codec.iso(c.next_renewal_at) if c.renews_itself and c.next_renewal_at else None,
+            renewal_pk=SWEEP_PARTITION if c.next_check_at and c.lifecycle_state is LifecycleState.ACTIVE else None,
+            renewal_at=codec.iso(c.next_check_at) if c.next_check_at else None,
         )
         return _versioned(row, c.row_version)
 
@@ -304,7 +307,7 @@ class DynamoDbStore:
 
     # -- associations ---------------------------------------------------------------------------------
 
-    def _association_row(self, a: Association) -> Row:
+    def _association_row(self, a: Association, retry_at: datetime | None = None) -> Row:
         row = self._row(
             f"ASSOC#{a.id}",
             "A",
@@ -313,8 +316,58 @@ class DynamoDbStore:
             list_pk="ASSOC",
             list_sk=f"{codec.iso(a.created_at)}#{a.id}",
             parent_pk=f"CERT#{a.certificate_id}",
+            renewal_pk=DEPLOY_RETRY_PARTITION if retry_at else None,
+            renewal_at=codec.iso(retry_at) if retry_at else None,
         )
         return _versioned(row, a.row_version)
+
+    def save_association(self, association: Association, *, retry_at: datetime | None = None) -> Association:
+        with self._errors("update association"):
+            self._association_row(association, retry_at).save()
+        return replace(association, row_version=association.row_version + 1)
+
+    def deployments_to_retry(self, now: datetime, limit: int) -> list[Association]:
+        with self._errors("list deployments to retry"):
+            rows = self._row.renewal_due.query(
+                DEPLOY_RETRY_PARTITION, self._row.renewal_at <= codec.iso(now), limit=limit
+            )
+            return [codec.association_from_data(r.data, r.row_version) for r in rows]
+
+    def acm_copy(self, certificate_id: str, version_number: int) -> str | None:
+        row = self._get(f"CERT#{certificate_id}", f"ACM#{version_number:08d}")
+        return None if row is None else str(row.data["arn"])
+
+    def record_acm_copy(self, certificate_id: str, version_number: int, arn: str) -> str:
+        """Record the ACM copy of a version unless one exists; returns the copy that won."""
+        row = self._row(f"CERT#{certificate_id}", f"ACM#{version_number:08d}", kind="ACM_COPY", data={"arn": arn})
+        try:
+            with self._errors("record ACM copy"):
+                row.save()
+        except ConflictError:
+            existing = self.acm_copy(certificate_id, version_number)
+            if existing is None:
+                raise
+            return existing
+        return arn
+
+    def acm_copies(self, certificate_id: str) -> set[str]:
+        with self._errors("list ACM copies"):
+            rows = self._row.query(f"CERT#{certificate_id}", self._row.sk.startswith("ACM#"), consistent_read=True)
+            return {str(r.data["arn"]) for r in rows}
+
+    # -- the sweep ------------------------------------------------------------------------------------
+
+    def due_for_sweep(self, now: datetime, limit: int) -> list[Certificate]:
+        """Certificates whose next check has come; reads only those (a query on the sparse index)."""
+        with self._errors("list certificates due"):
+            rows = self._row.renewal_due.query(SWEEP_PARTITION, self._row.renewal_at <= codec.iso(now), limit=limit)
+            return [codec.certificate_from_data(r.data, r.row_version) for r in rows]
+
+    def save_sweep(self, certificate: Certificate) -> Certificate:
+        """The sweep's bookkeeping (lease, alerts, next check), conditional on the row version it read."""
+        with self._errors("update certificate"):
+            self._certificate_row(certificate).save()
+        return replace(certificate, row_version=certificate.row_version + 1)
 
     def add_association(self, association: Association, audit: AuditRecord) -> Association:
         certificate = self.get_certificate(association.certificate_id)

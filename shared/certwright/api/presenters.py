@@ -106,6 +106,7 @@ def association(a: Association) -> dict[str, Any]:
         "associatedResourceId": a.associated_resource_id,
         "associationType": a.association_type.value,
         "hostnames": list(a.hostnames),
+        "listenerCertificateRole": a.listener_role.value,
         "createdBy": a.created_by,
         "timeCreated": a.created_at.isoformat(),
         "deployment": {
@@ -114,5 +115,7 @@ def association(a: Association) -> dict[str, Any]:
             "state": d.state.value,
             "lastError": d.last_error,
             "verifiedAt": d.verified_at.isoformat() if d.verified_at else None,
+            "deployedSerialNumber": d.deployed_serial_number,
+            "acmCertificateArn": d.deployed_acm_arn,
         },
     }

@@ -20,6 +20,13 @@ class AssociationType(StrEnum):
     HOST_PRINCIPAL = "HOST_PRINCIPAL"
 
 
+class ListenerRole(StrEnum):
+    """How a listener uses the certificate: as its default certificate, or as one of its SNI certificates."""
+
+    DEFAULT = "DEFAULT"
+    SNI = "SNI"
+
+
 class DeploymentState(StrEnum):
     PENDING = "PENDING"
     DEPLOYING = "DEPLOYING"
@@ -35,6 +42,10 @@ class Deployment:
     state: DeploymentState = DeploymentState.PENDING
     last_error: str | None = None
     verified_at: datetime | None = None
+    deployed_serial_number: str | None = None
+    # The ACM certificate the target serves now (for a listener: the imported copy of deployed_version).
+    deployed_acm_arn: str | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class Association:
     created_at: datetime
     deployment: Deployment
     hostnames: tuple[str, ...] = field(default=())
+    listener_role: ListenerRole = ListenerRole.DEFAULT
+    certificate_name: str = ""
     row_version: int = 0
 
 
@@ -74,6 +87,14 @@ def principal_arn(caller_arn: str) -> str:
         partition, account, role = match.groups()
         return f"arn:{partition}:iam::{account}:role/{role}"
     return caller_arn
+
+
+def name_covers(name: str, hostname: str) -> bool:
+    """Does certificate name `name` (a DNS SAN, possibly `*.x`) cover `hostname`? A wildcard covers one label."""
+    if name.startswith("*."):
+        head, _, rest = hostname.partition(".")
+        return bool(head) and rest == name[2:]
+    return hostname == name
 
 
 def validate_hostnames(raw: list[str]) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -12,6 +12,7 @@ from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import Stage
+from certwright.domain.sweep import SweepState, next_check
 from certwright.errors import ConflictError
 
 
@@ -107,11 +108,26 @@ class Certificate:
     next_renewal_at: datetime | None = None
     deletion_time: datetime | None = None
     description: str = ""
+    # When the renewal sweep must look at this certificate next (renewal, retry, alert); indexed.
+    next_check_at: datetime | None = None
+    sweep: SweepState = field(default_factory=SweepState)
     row_version: int = 0
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:
             raise ConflictError(f"certificate {self.id} is {self.lifecycle_state.value}", code="CertificateNotActive")
+
+    def scheduled(self, now: datetime, current_not_after: datetime | None) -> Certificate:
+        """This certificate with the moment the renewal sweep must look at it next."""
+        check = next_check(
+            now=now,
+            renews_itself=self.renews_itself,
+            next_renewal_at=self.next_renewal_at,
+            current_version=self.current_version_number,
+            not_after=current_not_after,
+            state=self.sweep,
+        )
+        return replace(self, next_check_at=check)
 
     @property
     def renews_itself(self) -> bool:

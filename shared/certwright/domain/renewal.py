@@ -36,6 +36,8 @@ class RenewalRule:
 
     renewal_interval: Duration
     advance_renewal_period: Duration
+    # The stage a renewed version gets: CURRENT deploys it at once; PENDING waits for a promote.
+    stage: str = "CURRENT"
 
     @classmethod
     def from_dict(cls, raw: dict[str, str], validity: Duration) -> RenewalRule:
@@ -49,12 +51,16 @@ class RenewalRule:
                 f"renewalRule.advanceRenewalPeriod {advance} must be at least one minute shorter than the "
                 f"validity {validity}"
             )
-        return cls(interval, advance)
+        stage = raw.get("stage") or "CURRENT"
+        if stage not in ("CURRENT", "PENDING"):
+            raise InvalidInputError("renewalRule.stage must be CURRENT or PENDING")
+        return cls(interval, advance, stage)
 
     def as_dict(self) -> dict[str, str]:
         return {
             "renewalInterval": self.renewal_interval.text,
             "advanceRenewalPeriod": self.advance_renewal_period.text,
+            "stage": self.stage,
         }
 
     def next_renewal(self, not_before: datetime, not_after: datetime) -> datetime:

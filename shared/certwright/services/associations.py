@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from certwright.domain.association import Association, Deployment, classify_resource, validate_hostnames
-from certwright.domain.authority import dns_within
+from certwright.domain.association import (
+    Association,
+    Deployment,
+    ListenerRole,
+    classify_resource,
+    name_covers,
+    validate_hostnames,
+)
 from certwright.domain.names import SanType
 from certwright.errors import ConflictError, NotFoundError, PolicyViolationError
 from certwright.ports import Page, Store
@@ -23,7 +29,8 @@ class AssociationService:
         hostnames = validate_hostnames(command.hostnames)
         certificate = self._certificates.get(command.certificateId)
         certificate.ensure_active()
-        uncovered = [h for h in hostnames if not _covered(h, certificate.sans)]
+        dns_names = [san.value for san in certificate.sans if san.type is SanType.DNS]
+        uncovered = [h for h in hostnames if not any(name_covers(n, h) for n in dns_names)]
         if uncovered:
             raise PolicyViolationError(
                 f"certificate {certificate.id} does not cover {', '.join(uncovered)}",
@@ -45,6 +52,8 @@ class AssociationService:
             created_at=self._rt.clock(),
             hostnames=hostnames,
             deployment=Deployment(desired_version=certificate.current_version_number),
+            listener_role=ListenerRole(command.listenerCertificateRole),
+            certificate_name=certificate.name,
         )
         return self._store.add_association(
             association,
@@ -72,18 +81,3 @@ class AssociationService:
             association,
             self._rt.audit(association.certificate_id, "DeleteAssociation", caller, associationId=association.id),
         )
-
-
-def _covered(hostname: str, sans: tuple) -> bool:  # type: ignore[type-arg]
-    for san in sans:
-        if san.type is not SanType.DNS:
-            continue
-        if san.value == hostname:
-            return True
-        if (
-            san.value.startswith("*.")
-            and hostname.count(".") == san.value.count(".")
-            and dns_within(hostname, san.value[2:])
-        ):
-            return True
-    return False

@@ -57,12 +57,16 @@ class CertificateService:
                 raise InvalidInputError("imported certificates have no renewal rule; import a new version instead")
             rule = RenewalRule.from_dict(command.renewalRule.model_dump(), certificate.validity_duration)
             changes["renewal_rule"] = rule
-            current = self.current(certificate)
-            if current is not None:
-                changes["next_renewal_at"] = rule.next_renewal(current.validity.not_before, current.validity.not_after)
+            current_version = self.current(certificate)
+            if current_version is not None:
+                changes["next_renewal_at"] = rule.next_renewal(
+                    current_version.validity.not_before, current_version.validity.not_after
+                )
         if not changes:
             raise InvalidInputError("nothing to update")
         updated = replace(certificate, **changes)  # type: ignore[arg-type]
+        current = self.current(updated)
+        updated = updated.scheduled(self._rt.clock(), current.validity.not_after if current else None)
         return self._store.save_certificate(
             updated,
             self._rt.audit(certificate_id, "UpdateCertificate", caller, fields=",".join(sorted(changes))),
@@ -87,7 +91,7 @@ class CertificateService:
             certificate,
             current_version_number=version_number,
             next_renewal_at=rule.next_renewal(target.validity.not_before, target.validity.not_after) if rule else None,
-        )
+        ).scheduled(self._rt.clock(), target.validity.not_after)
         return self._store.change_stages(
             updated,
             stage_changes,

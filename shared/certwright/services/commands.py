@@ -72,6 +72,7 @@ class CreateAuthority(Command):
 class RenewalRuleIn(Command):
     renewalInterval: str
     advanceRenewalPeriod: str
+    stage: Literal["CURRENT", "PENDING"] = "CURRENT"
 
 
 class CreateCertificate(Command):
@@ -116,3 +117,5 @@ class CreateAssociation(Command):
     certificateId: str = Field(min_length=1, max_length=64)
     associatedResourceId: str = Field(min_length=1, max_length=1600)
     hostnames: list[str] = Field(default_factory=list, max_length=100)
+    # For a load-balancer listener: serve as its default certificate, or as one of its SNI certificates.
+    listenerCertificateRole: Literal["DEFAULT", "SNI"] = "DEFAULT"

@@ -333,7 +333,9 @@ class IssuanceService:
                 current_version_number=certificate.current_version_number if pending else number,
             )
             if not pending:
-                updated = replace(updated, next_renewal_at=_next_renewal(updated, final))
+                updated = replace(updated, next_renewal_at=_next_renewal(updated, final)).scheduled(
+                    self._rt.clock(), final.validity.not_after
+                )
             try:
                 saved = self._store.complete_version(
                     updated,

@@ -1,0 +1,17 @@
+"""Lambda entry point for new or re-staged versions: every association converges on the CURRENT version."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from certwright.bootstrap import container
+from certwright.events import from_detail
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    envelope = EventBridgeEvent(event)
+    return container().deployment_events.on_version_event(from_detail(envelope.detail_type, envelope.detail))

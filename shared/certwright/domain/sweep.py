@@ -1,0 +1,137 @@
+"""What the renewal sweep should do with one certificate now, and when it must look again; pure.
+
+A chain of small checks with an injected `now`: renew when due, alert once per expiry threshold,
+raise the dead-man's switch when a renewal is overdue, and back off after failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+DEFAULT_THRESHOLDS = (timedelta(days=30), timedelta(days=7))
+OVERDUE_AFTER = timedelta(minutes=15)
+MAX_BACKOFF = timedelta(hours=1)
+FIRST_BACKOFF = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ExpiryAlert:
+    threshold: str
+    version_number: int
+    not_after: str
+    # Thresholds crossed together are all marked sent, but only the most urgent one is announced.
+    announced: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "versionNumber": self.version_number,
+            "notAfter": self.not_after,
+            "announced": self.announced,
+        }
+
+
+@dataclass(frozen=True)
+class SweepState:
+    """Bookkeeping the sweep keeps on each certificate; changes to it become alert events through the outbox."""
+
+    expiry_alerts: tuple[ExpiryAlert, ...] = ()
+    renewal_failures: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = None
+    overdue_alerted_for: str | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    renew: bool
+    alerts: tuple[ExpiryAlert, ...]
+    overdue_for: str | None
+    next_check_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def threshold_label(threshold: timedelta) -> str:
+    return f"P{threshold.days}D" if threshold.days and not threshold.seconds else f"PT{int(threshold.total_seconds())}S"
+
+
+def decide(
+    *,
+    now: datetime,
+    renews_itself: bool,
+    next_renewal_at: datetime | None,
+    current_version: int,
+    not_after: datetime | None,
+    state: SweepState,
+    thresholds: tuple[timedelta, ...] = DEFAULT_THRESHOLDS,
+) -> Decision:
+    renew = bool(renews_itself and next_renewal_at is not None and next_renewal_at <= now)
+    if renew and state.retry_at is not None and state.retry_at > now:
+        renew = False  # backing off after a failure
+    # A certificate that renews itself is only worth an expiry alert once its renewal is due and has not happened.
+    renewal_pending = not renews_itself or (next_renewal_at is not None and next_renewal_at <= now)
+    alerts = _due_alerts(now, current_version, not_after, state, thresholds) if renewal_pending else ()
+    overdue_for = None
+    if renews_itself and next_renewal_at is not None and now >= next_renewal_at + OVERDUE_AFTER:
+        due = next_renewal_at.isoformat()
+        if state.overdue_alerted_for != due:
+            overdue_for = due
+    return Decision(renew, alerts, overdue_for)
+
+
+def _due_alerts(
+    now: datetime, version: int, not_after: datetime | None, state: SweepState, thresholds: tuple[timedelta, ...]
+) -> tuple[ExpiryAlert, ...]:
+    if not_after is None or not_after <= now - timedelta(days=1):
+        return ()
+    sent = {(a.threshold, a.version_number) for a in state.expiry_alerts}
+    crossed = [
+        threshold_label(t)
+        for t in sorted(thresholds, reverse=True)
+        if now >= not_after - t and (threshold_label(t), version) not in sent
+    ]
+    return tuple(
+        ExpiryAlert(label, version, not_after.isoformat(), announced=index == len(crossed) - 1)
+        for index, label in enumerate(crossed)
+    )
+
+
+def after_failure(state: SweepState, now: datetime, error: str) -> SweepState:
+    failures = state.renewal_failures + 1
+    backoff = min(FIRST_BACKOFF * 2 ** (failures - 1), MAX_BACKOFF)
+    return replace(state, renewal_failures=failures, last_error=error[:500], retry_at=now + backoff)
+
+
+def after_success(state: SweepState) -> SweepState:
+    return replace(state, renewal_failures=0, last_error=None, retry_at=None)
+
+
+def next_check(
+    *,
+    now: datetime,
+    renews_itself: bool,
+    next_renewal_at: datetime | None,
+    current_version: int,
+    not_after: datetime | None,
+    state: SweepState,
+    thresholds: tuple[timedelta, ...] = DEFAULT_THRESHOLDS,
+) -> datetime | None:
+    """The earliest moment anything can change for this certificate: renewal, retry, overdue, or an alert."""
+    candidates: list[datetime] = []
+    if renews_itself and next_renewal_at is not None:
+        candidates.append(max(next_renewal_at, state.retry_at or next_renewal_at))
+        if state.overdue_alerted_for != next_renewal_at.isoformat():
+            candidates.append(next_renewal_at + OVERDUE_AFTER)
+    if not_after is not None:
+        sent = {(a.threshold, a.version_number) for a in state.expiry_alerts}
+        for threshold in thresholds:
+            if (threshold_label(threshold), current_version) not in sent:
+                crossing = not_after - threshold
+                if renews_itself and next_renewal_at is not None:
+                    crossing = max(crossing, next_renewal_at)  # alerts wait for the renewal to be due
+                candidates.append(crossing)
+    future = [c for c in candidates if c > now]
+    return min(future) if future else None

@@ -1,0 +1,145 @@
+"""Certwright's domain events: frozen dataclasses with a fixed detail-type, named as facts in the past tense.
+
+Each event carries `event_id` (stable across redelivery, for idempotent consumers) and the row version
+it was derived from (for version guards: a consumer applies an event only if it is newer than what it has).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+SOURCE = "certwright"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    detail_type: ClassVar[str] = ""
+    event_id: str
+    resource_id: str
+    row_version: int
+
+    def to_detail(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CertificateAuthorityCreated(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateAuthorityCreated"
+    name: str = ""
+    serial_number: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateVersionCreated(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateVersionCreated"
+    version_number: int = 0
+    serial_number: str = ""
+    stages: tuple[str, ...] = ()
+    not_after: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateVersionStageChanged(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateVersionStageChanged"
+    version_number: int = 0
+    old_stages: tuple[str, ...] = ()
+    new_stages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CertificateVersionFailed(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateVersionFailed"
+    version_number: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AssociationCreated(DomainEvent):
+    detail_type: ClassVar[str] = "AssociationCreated"
+    certificate_id: str = ""
+    associated_resource_id: str = ""
+    association_type: str = ""
+
+
+@dataclass(frozen=True)
+class AssociationDeleted(DomainEvent):
+    detail_type: ClassVar[str] = "AssociationDeleted"
+    certificate_id: str = ""
+    associated_resource_id: str = ""
+    association_type: str = ""
+    listener_role: str = ""
+    deployed_version: int | None = None
+    deployed_acm_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSucceeded(DomainEvent):
+    detail_type: ClassVar[str] = "DeploymentSucceeded"
+    certificate_id: str = ""
+    associated_resource_id: str = ""
+    deployed_version: int = 0
+    serial_number: str = ""
+
+
+@dataclass(frozen=True)
+class DeploymentFailed(DomainEvent):
+    detail_type: ClassVar[str] = "DeploymentFailed"
+    certificate_id: str = ""
+    certificate_name: str = ""
+    associated_resource_id: str = ""
+    desired_version: int = 0
+    deployed_version: int | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateExpiring(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateExpiring"
+    certificate_name: str = ""
+    version_number: int = 0
+    not_after: str = ""
+    threshold: str = ""
+    renews_itself: bool = False
+
+
+@dataclass(frozen=True)
+class RenewalFailed(DomainEvent):
+    detail_type: ClassVar[str] = "RenewalFailed"
+    certificate_name: str = ""
+    attempt: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RenewalOverdue(DomainEvent):
+    detail_type: ClassVar[str] = "RenewalOverdue"
+    certificate_name: str = ""
+    due_at: str = ""
+    current_version: int = 0
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.detail_type: cls
+    for cls in (
+        CertificateAuthorityCreated,
+        CertificateVersionCreated,
+        CertificateVersionStageChanged,
+        CertificateVersionFailed,
+        AssociationCreated,
+        AssociationDeleted,
+        DeploymentSucceeded,
+        DeploymentFailed,
+        CertificateExpiring,
+        RenewalFailed,
+        RenewalOverdue,
+    )
+}
+
+
+def from_detail(detail_type: str, detail: dict[str, Any]) -> DomainEvent:
+    """Rebuild an event from an EventBridge detail; unknown fields are ignored (forward compatible)."""
+    cls = EVENT_TYPES[detail_type]
+    names = {f.name for f in fields(cls)}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in detail.items() if k in names}
+    return cls(**values)

@@ -1,0 +1,184 @@
+"""The outbox: a table change (old and new row image) becomes the domain events it stands for; pure.
+
+The table is the only place state is written; this translation, run on the table's stream, is the only
+place events come from. Images are plain dicts as the table holds them (`data` is the row's JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from certwright.events import (
+    AssociationCreated,
+    AssociationDeleted,
+    CertificateAuthorityCreated,
+    CertificateExpiring,
+    CertificateVersionCreated,
+    CertificateVersionFailed,
+    CertificateVersionStageChanged,
+    DeploymentFailed,
+    DeploymentSucceeded,
+    DomainEvent,
+    RenewalFailed,
+    RenewalOverdue,
+)
+
+Image = dict[str, Any]
+
+
+def _data(image: Image | None) -> dict[str, Any]:
+    if not image:
+        return {}
+    raw = image.get("data")
+    return json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+
+
+def _row_version(image: Image | None) -> int:
+    return int((image or {}).get("row_version") or 0)
+
+
+def events_for(record_id: str, old: Image | None, new: Image | None) -> list[DomainEvent]:
+    """The events one stream record stands for; `record_id` (the stream's eventID) makes event ids stable."""
+    kind = (new or old or {}).get("kind")
+    before, after = _data(old), _data(new)
+    version = _row_version(new) or _row_version(old)
+    translate = _TRANSLATORS.get(str(kind))
+    if translate is None:
+        return []
+    produced = translate(before, after, new is None, version)
+    return [_with_id(event, f"{record_id}:{index}") for index, event in enumerate(produced)]
+
+
+def _with_id(event: DomainEvent, event_id: str) -> DomainEvent:
+    values = event.to_detail() | {"event_id": event_id}
+    return type(event)(**values)
+
+
+def _authority(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+    if removed or after.get("lifecycleState") != "ACTIVE" or before.get("lifecycleState") == "ACTIVE":
+        return []
+    current = after.get("currentVersion") or {}
+    return [CertificateAuthorityCreated("", after["id"], version, after["name"], current.get("serialNumber", ""))]
+
+
+def _certificate_version(
+    before: dict[str, Any], after: dict[str, Any], removed: bool, version: int
+) -> list[DomainEvent]:
+    if removed:
+        return []
+    certificate_id, number = after["certificateId"], after["versionNumber"]
+    old_stages, new_stages = tuple(before.get("stages", ())), tuple(after.get("stages", ()))
+    if new_stages == ("FAILED",) and old_stages != ("FAILED",):
+        return [CertificateVersionFailed("", certificate_id, version, number, after.get("failureReason", ""))]
+    if after.get("certificatePem") and not before.get("certificatePem"):
+        return [
+            CertificateVersionCreated(
+                "",
+                certificate_id,
+                version,
+                number,
+                after["serialNumber"],
+                new_stages,
+                after["validity"]["notAfter"],
+            )
+        ]
+    if before.get("certificatePem") and old_stages != new_stages:
+        return [CertificateVersionStageChanged("", certificate_id, version, number, old_stages, new_stages)]
+    return []
+
+
+def _association(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+    if removed:
+        deployment = before.get("deployment", {})
+        return [
+            AssociationDeleted(
+                "",
+                before["id"],
+                version,
+                before["certificateId"],
+                before["associatedResourceId"],
+                before["associationType"],
+                before.get("listenerRole", "DEFAULT"),
+                deployment.get("deployedVersion"),
+                deployment.get("deployedAcmArn"),
+            )
+        ]
+    if not before:
+        return [
+            AssociationCreated(
+                "",
+                after["id"],
+                version,
+                after["certificateId"],
+                after["associatedResourceId"],
+                after["associationType"],
+            )
+        ]
+    old, new = before.get("deployment", {}), after.get("deployment", {})
+    if new.get("state") == "DEPLOYED" and (
+        old.get("state") != "DEPLOYED" or old.get("deployedVersion") != new.get("deployedVersion")
+    ):
+        return [
+            DeploymentSucceeded(
+                "",
+                after["id"],
+                version,
+                after["certificateId"],
+                after["associatedResourceId"],
+                new["deployedVersion"],
+                new.get("deployedSerialNumber") or "",
+            )
+        ]
+    if new.get("state") == "FAILED" and (old.get("state") != "FAILED" or old.get("lastError") != new.get("lastError")):
+        return [
+            DeploymentFailed(
+                "",
+                after["id"],
+                version,
+                after["certificateId"],
+                after.get("certificateName", ""),
+                after["associatedResourceId"],
+                new.get("desiredVersion", 0),
+                new.get("deployedVersion"),
+                new.get("lastError") or "",
+            )
+        ]
+    return []
+
+
+def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+    if removed or not before:
+        return []
+    old, new = before.get("sweep") or {}, after.get("sweep") or {}
+    name, cert_id = after["name"], after["id"]
+    produced: list[DomainEvent] = []
+    for alert in new.get("expiryAlerts", []):
+        if alert not in old.get("expiryAlerts", []) and alert.get("announced", True):
+            produced.append(
+                CertificateExpiring(
+                    "",
+                    cert_id,
+                    version,
+                    name,
+                    alert["versionNumber"],
+                    alert["notAfter"],
+                    alert["threshold"],
+                    bool(after.get("renewalRule")) and after.get("configType") == "ISSUED_BY_INTERNAL_CA",
+                )
+            )
+    if new.get("renewalFailures", 0) > old.get("renewalFailures", 0):
+        produced.append(RenewalFailed("", cert_id, version, name, new["renewalFailures"], new.get("lastError", "")))
+    if new.get("overdueAlertedFor") and new.get("overdueAlertedFor") != old.get("overdueAlertedFor"):
+        produced.append(
+            RenewalOverdue("", cert_id, version, name, new["overdueAlertedFor"], after.get("currentVersionNumber", 0))
+        )
+    return produced
+
+
+_TRANSLATORS = {
+    "CA": _authority,
+    "CERT_VERSION": _certificate_version,
+    "ASSOC": _association,
+    "CERT": _certificate,
+}

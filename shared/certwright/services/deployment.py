@@ -1,0 +1,285 @@
+"""Deployment: bring every association's target to the certificate's CURRENT version, verified, or say why not.
+
+Level-triggered: events only say "look again". Each reconcile reads the certificate's CURRENT version
+now, so duplicate, late or reordered events cannot deploy an older version (TESTING.md I6); the deployed
+version only goes down when a person promotes an older version (an explicit rollback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState, ListenerRole
+from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.errors import CertwrightError, ConflictError, NotFoundError, TransientError
+from certwright.ports import AcmPort, ListenerPort, Store
+from certwright.services.bundles import Bundle, BundleService
+from certwright.services.context import Runtime
+from certwright.x509.deployable import deployment_problems
+
+VISIBILITY_ATTEMPTS = 5
+RETRY_AFTER = timedelta(minutes=5)
+
+
+class DeploymentError(CertwrightError):
+    """The target could not be moved to the new version; it stays on (or was put back on) the previous one."""
+
+    code = "DeploymentFailed"
+
+
+class DeploymentService:
+    def __init__(
+        self,
+        store: Store,
+        bundles: BundleService,
+        acm: AcmPort,
+        listeners: ListenerPort,
+        runtime: Runtime,
+        deployer_arn: str,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._store = store
+        self._bundles = bundles
+        self._acm = acm
+        self._listeners = listeners
+        self._rt = runtime
+        self._deployer = deployer_arn
+        self._sleep = sleep
+
+    # -- entry points ---------------------------------------------------------------------------------
+
+    def reconcile_certificate(self, certificate_id: str) -> list[Association]:
+        """Every association of the certificate converges on its CURRENT version (failures are recorded)."""
+        results = []
+        failures: list[str] = []
+        for association in self._store.associations_of(certificate_id):
+            try:
+                results.append(self.reconcile(association.id))
+            except TransientError as err:
+                failures.append(f"{association.id}: {err.message}")
+        if failures:
+            # Some targets could not be reached; the event is retried, converged ones are no-ops next time.
+            raise TransientError("; ".join(failures))
+        return results
+
+    def reconcile(self, association_id: str) -> Association:
+        association = self._store.get_association(association_id)
+        if association is None:
+            raise NotFoundError(f"association {association_id} no longer exists")
+        certificate = self._store.get_certificate(association.certificate_id)
+        if certificate is None or not certificate.current_version_number:
+            raise NotFoundError(f"certificate {association.certificate_id} has no current version")
+        version = self._store.get_version(certificate.id, certificate.current_version_number)
+        if version is None:
+            raise NotFoundError(f"version {certificate.current_version_number} vanished")
+        if association.association_type is AssociationType.HOST_PRINCIPAL:
+            return self._expect_host(association, version)
+        if self._already_serving(association, version):
+            return association
+        association = self._save(
+            association,
+            replace(
+                association.deployment,
+                desired_version=version.version_number,
+                state=DeploymentState.DEPLOYING,
+                attempts=association.deployment.attempts + 1,
+            ),
+        )
+        try:
+            arn = self._deploy(association, certificate, version)
+        except DeploymentError as err:
+            return self._fail(association, err.message)
+        except TransientError as err:
+            self._fail(association, err.message)
+            raise
+        return self._save(
+            association,
+            replace(
+                association.deployment,
+                deployed_version=version.version_number,
+                state=DeploymentState.DEPLOYED,
+                last_error=None,
+                verified_at=self._rt.clock(),
+                deployed_serial_number=version.serial_number,
+                deployed_acm_arn=arn,
+                attempts=0,
+            ),
+            previous_arn=association.deployment.deployed_acm_arn,
+        )
+
+    def undeploy(
+        self,
+        certificate_id: str,
+        association_type: AssociationType,
+        resource_id: str,
+        listener_role: ListenerRole,
+        deployed_acm_arn: str | None,
+    ) -> None:
+        """After an association is deleted: take an SNI certificate off its listener (a default certificate stays,
+        as a listener always needs one) and delete our ACM copy once nothing serves it."""
+        if association_type is not AssociationType.LOAD_BALANCER_LISTENER or not deployed_acm_arn:
+            return
+        if listener_role is ListenerRole.SNI:
+            if deployed_acm_arn in self._listeners.certificates(resource_id).sni:
+                self._listeners.remove_sni(resource_id, deployed_acm_arn)
+            self._remove_unused_copy(certificate_id, deployed_acm_arn)
+
+    # -- the steps ------------------------------------------------------------------------------------
+
+    def _already_serving(self, association: Association, version: CertificateVersion) -> bool:
+        deployment = association.deployment
+        if deployment.state is not DeploymentState.DEPLOYED or deployment.deployed_version != version.version_number:
+            return False
+        arn = deployment.deployed_acm_arn
+        return arn is not None and self._serving(association, arn) and self._acm.serial_of(arn) == version.serial_number
+
+    def _deploy(self, association: Association, certificate: Certificate, version: CertificateVersion) -> str:
+        bundle = self._bundles.get(
+            certificate.id,
+            stage=None,
+            version_number=version.version_number,
+            include_private_key=True,
+            caller=self._deployer,
+        )
+        self._precheck(association, bundle)
+        assert bundle.private_key_pem is not None
+        chain = "".join(version.chain_pems)
+        if association.association_type is AssociationType.ACM_CERTIFICATE:
+            arn = self._acm.import_certificate(
+                version.certificate_pem,
+                bundle.private_key_pem,
+                chain,
+                {},
+                existing_arn=association.associated_resource_id,
+            )
+            self._verify_serial(arn, version)
+            return arn
+        arn = self._acm_copy(certificate, version, bundle.private_key_pem, chain)
+        self._switch_listener(association, arn, version)
+        return arn
+
+    def _precheck(self, association: Association, bundle: Bundle) -> None:
+        assert bundle.private_key_pem is not None
+        problems = deployment_problems(
+            bundle.version.certificate_pem,
+            "".join(bundle.version.chain_pems),
+            bundle.private_key_pem,
+            self._rt.clock(),
+            association.hostnames,
+        )
+        if problems:
+            raise DeploymentError("not deployed: " + "; ".join(problems))
+
+    def _acm_copy(self, certificate: Certificate, version: CertificateVersion, key_pem: str, chain: str) -> str:
+        """The ACM copy of this version, shared by all its listeners; imported once, recorded on the version."""
+        existing = self._store.acm_copy(certificate.id, version.version_number)
+        if existing:
+            return existing
+        tags = {"certwright:certificateId": certificate.id, "certwright:versionNumber": str(version.version_number)}
+        arn = self._acm.import_certificate(version.certificate_pem, key_pem, chain, tags)
+        winner = self._store.record_acm_copy(certificate.id, version.version_number, arn)
+        if winner != arn:
+            self._acm.delete(arn)  # a concurrent deployer imported first; keep one copy
+        return winner
+
+    def _switch_listener(self, association: Association, arn: str, version: CertificateVersion) -> None:
+        listener = association.associated_resource_id
+        before = self._listeners.certificates(listener)
+        previous = (
+            before.default
+            if association.listener_role is ListenerRole.DEFAULT
+            else (association.deployment.deployed_acm_arn)
+        )
+        try:
+            self._until_visible(lambda: self._apply(association, listener, arn, before.sni))
+            self._verify_serial(arn, version)
+            if not self._serving(association, arn):
+                raise DeploymentError(f"listener {listener} does not serve {arn} after the update")
+        except (DeploymentError, TransientError):
+            self._restore(association, listener, arn, previous)
+            raise
+        if association.listener_role is ListenerRole.SNI and previous and previous != arn:
+            self._listeners.remove_sni(listener, previous)
+
+    def _apply(self, association: Association, listener: str, arn: str, sni: tuple[str, ...]) -> None:
+        if association.listener_role is ListenerRole.DEFAULT:
+            self._listeners.set_default(listener, arn)
+        elif arn not in sni:
+            self._listeners.add_sni(listener, arn)
+
+    def _until_visible(self, action: Callable[[], None]) -> None:
+        """ELB may not see a fresh ACM import for a moment (CertificateNotFound): back off and try again."""
+        for attempt in range(VISIBILITY_ATTEMPTS):
+            try:
+                action()
+                return
+            except TransientError as err:
+                if err.code != "CertificateNotFound" or attempt == VISIBILITY_ATTEMPTS - 1:
+                    raise
+                self._sleep(min(0.25 * 2**attempt, 4.0))
+
+    def _restore(self, association: Association, listener: str, arn: str, previous: str | None) -> None:
+        try:
+            if association.listener_role is ListenerRole.DEFAULT:
+                if previous and previous != arn:
+                    self._listeners.set_default(listener, previous)
+            elif arn != previous:
+                self._listeners.remove_sni(listener, arn)
+        except CertwrightError:
+            # The failure is recorded on the association either way; the next reconcile retries.
+            pass
+
+    def _serving(self, association: Association, arn: str) -> bool:
+        if association.association_type is AssociationType.ACM_CERTIFICATE:
+            return arn == association.associated_resource_id
+        now = self._listeners.certificates(association.associated_resource_id)
+        return now.default == arn if association.listener_role is ListenerRole.DEFAULT else arn in now.sni
+
+    def _verify_serial(self, arn: str, version: CertificateVersion) -> None:
+        held = self._acm.serial_of(arn)
+        if held != version.serial_number.lstrip("0"):
+            raise DeploymentError(f"ACM holds serial {held} for {arn}, expected {version.serial_number}")
+
+    # -- bookkeeping ----------------------------------------------------------------------------------
+
+    def _expect_host(self, association: Association, version: CertificateVersion) -> Association:
+        if association.deployment.desired_version == version.version_number:
+            return association
+        return self._save(
+            association,
+            replace(association.deployment, desired_version=version.version_number, state=DeploymentState.PENDING),
+        )
+
+    def _fail(self, association: Association, message: str) -> Association:
+        latest = self._store.get_association(association.id) or association
+        return self._save(
+            latest,
+            replace(latest.deployment, state=DeploymentState.FAILED, last_error=message[:500]),
+            retry_at=self._rt.clock() + RETRY_AFTER,
+        )
+
+    def _save(
+        self,
+        association: Association,
+        deployment: Deployment,
+        *,
+        previous_arn: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> Association:
+        try:
+            saved = self._store.save_association(replace(association, deployment=deployment), retry_at=retry_at)
+        except ConflictError as err:
+            raise TransientError(f"association {association.id} changed concurrently; retrying") from err
+        if previous_arn and previous_arn != deployment.deployed_acm_arn:
+            self._remove_unused_copy(association.certificate_id, previous_arn)
+        return saved
+
+    def _remove_unused_copy(self, certificate_id: str, arn: str) -> None:
+        """Delete an ACM copy we imported once no association of its certificate serves it any more."""
+        if arn not in self._store.acm_copies(certificate_id):
+            return
+        if any(a.deployment.deployed_acm_arn == arn for a in self._store.associations_of(certificate_id)):
+            return
+        self._acm.delete(arn)

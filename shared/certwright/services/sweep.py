@@ -1,0 +1,136 @@
+"""The renewal sweep: renew certificates that are due, raise expiry and overdue alerts, retry failed deployments.
+
+It reads only what is due (the sparse RenewalDue index), claims each certificate with a lease written
+under the row version (so two sweeps never renew the same certificate), and writes its bookkeeping
+back; the outbox turns that bookkeeping into CertificateExpiring, RenewalFailed and RenewalOverdue.
+Work per invocation is bounded; what is left stays due and is picked up by the next run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from certwright.domain.certificate import Certificate
+from certwright.domain.sweep import after_failure, after_success, decide
+from certwright.errors import CertwrightError, ConflictError
+from certwright.ports import Store
+from certwright.services.commands import CreateVersion
+from certwright.services.context import Runtime
+from certwright.services.deployment import DeploymentService
+from certwright.services.issuance import IssuanceService
+
+SWEEP_CALLER = "certwright:renewal-sweep"
+LEASE = timedelta(minutes=5)
+DEFAULT_BATCH = 25
+
+
+@dataclass
+class SweepReport:
+    examined: int = 0
+    renewed: int = 0
+    failed: int = 0
+    alerts: int = 0
+    overdue: int = 0
+    skipped: int = 0
+    deployments_retried: int = 0
+    deployments_failed: int = 0
+    more: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class RenewalSweep:
+    def __init__(
+        self,
+        store: Store,
+        issuance: IssuanceService,
+        deployment: DeploymentService,
+        runtime: Runtime,
+        batch: int = DEFAULT_BATCH,
+        owner: str | None = None,
+    ) -> None:
+        self._store = store
+        self._issuance = issuance
+        self._deployment = deployment
+        self._rt = runtime
+        self._batch = batch
+        self._owner = owner or f"sweep-{uuid.uuid4().hex[:12]}"
+
+    def run(self, has_time: Callable[[], bool] = lambda: True) -> dict[str, Any]:
+        report = SweepReport()
+        due = self._store.due_for_sweep(self._rt.clock(), self._batch)
+        for certificate in due:
+            if not has_time():
+                report.more = True
+                break
+            report.examined += 1
+            self._visit(certificate, report)
+        for association in self._store.deployments_to_retry(self._rt.clock(), self._batch):
+            if not has_time():
+                report.more = True
+                break
+            try:
+                self._deployment.reconcile(association.id)
+                report.deployments_retried += 1
+            except CertwrightError:
+                report.deployments_failed += 1  # recorded on the association, with the next retry planned
+        report.more = report.more or len(due) == self._batch
+        return report.as_dict()
+
+    def _visit(self, certificate: Certificate, report: SweepReport) -> None:
+        now = self._rt.clock()
+        lease = certificate.sweep
+        if lease.lease_owner not in (None, self._owner) and lease.lease_until and lease.lease_until > now:
+            report.skipped += 1
+            return
+        try:
+            certificate = self._store.save_sweep(
+                replace(certificate, sweep=replace(lease, lease_owner=self._owner, lease_until=now + LEASE))
+            )
+        except ConflictError:
+            report.skipped += 1  # another sweep (or a writer) got there first; it will be looked at again
+            return
+        state = certificate.sweep
+        decision = decide(
+            now=now,
+            renews_itself=certificate.renews_itself,
+            next_renewal_at=certificate.next_renewal_at,
+            current_version=certificate.current_version_number,
+            not_after=self._not_after(certificate),
+            state=state,
+        )
+        if decision.renew:
+            assert certificate.renewal_rule is not None
+            command = CreateVersion(stage="PENDING" if certificate.renewal_rule.stage == "PENDING" else "CURRENT")
+            try:
+                self._issuance.create_version(certificate.id, command, SWEEP_CALLER)
+                state = after_success(state)
+                report.renewed += 1
+            except CertwrightError as err:
+                state = after_failure(state, now, f"{err.code}: {err.message}")
+                report.failed += 1
+            certificate = self._issuance.get(certificate.id)
+            decision = replace(decision, alerts=())  # judged again on the next visit, for the new version
+        if decision.alerts:
+            state = replace(state, expiry_alerts=(*state.expiry_alerts, *decision.alerts))
+            report.alerts += sum(1 for a in decision.alerts if a.announced)
+        if decision.overdue_for:
+            state = replace(state, overdue_alerted_for=decision.overdue_for)
+            report.overdue += 1
+        state = replace(state, lease_owner=None, lease_until=None)
+        finished = replace(certificate, sweep=state).scheduled(now, self._not_after(certificate))
+        try:
+            self._store.save_sweep(finished)
+        except ConflictError:
+            report.skipped += 1  # changed meanwhile (a promote, a new version); the next pass sees it fresh
+
+    def _not_after(self, certificate: Certificate) -> datetime | None:
+        if not certificate.current_version_number:
+            return None
+        version = self._store.get_version(certificate.id, certificate.current_version_number)
+        return version.validity.not_after if version else None
