@@ -1,8 +1,11 @@
-"""Teach moto what real KMS does (DESIGN.md, known gaps); used by tests and the local runtime, never in Lambda.
+"""Teach moto what real AWS does (DESIGN.md, known gaps); used by tests and the local runtime, never in Lambda.
 
-- Sign with MessageType=DIGEST signs the given digest (moto hashes it again); the digest length must match.
-- Sign with MessageType=RAW refuses messages over 4096 bytes, as real KMS does.
-- Sign refuses a disabled key (DisabledException), as real KMS does.
+- KMS Sign with MessageType=DIGEST signs the given digest (moto hashes it again); the digest length must match.
+- KMS Sign with MessageType=RAW refuses messages over 4096 bytes, as real KMS does.
+- KMS Sign refuses a disabled key (DisabledException), as real KMS does.
+- ELBv2 ModifyListener with Certificates replaces only the default certificate (moto drops the SNI ones too),
+  and AddListenerCertificates refuses a certificate ACM does not hold (CertificateNotFound), as ELBv2 does.
+- ACM DescribeCertificate reports Serial as colon-separated hex bytes ("0a:1b:..."), as ACM does (moto: decimal).
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, utils
+from moto.acm import models as acm_models
 from moto.core.exceptions import JsonRESTError
+from moto.elbv2 import models as elbv2_models
+from moto.elbv2.exceptions import ELBClientError
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.kms.exceptions import ValidationException
@@ -60,6 +66,8 @@ def install() -> None:
     kms_responses.KmsResponse.sign = sign  # type: ignore[method-assign]
     _patch_ecdsa()
     _patch_rsa()
+    _patch_elbv2()
+    _patch_acm()
 
 
 def _patch_ecdsa() -> None:
@@ -86,3 +94,39 @@ def _patch_rsa() -> None:
         return bytes(self.private_key.sign(message, pad, utils.Prehashed(hash_algorithm)))
 
     kms_utils.RSAPrivateKey.sign = sign  # type: ignore[method-assign]
+
+
+def _patch_elbv2() -> None:
+    original_modify = elbv2_models.ELBv2Backend.modify_listener
+    original_add = elbv2_models.ELBv2Backend.add_listener_certificates
+
+    def modify_listener(self: Any, arn: str, *args: Any, **kwargs: Any) -> Any:
+        listener = self.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+        sni = list(listener.certificates[1:]) if listener.certificates else []
+        result = original_modify(self, arn, *args, **kwargs)
+        default = listener.certificates[0] if listener.certificates else None
+        listener.certificates = [c for c in [default, *sni] if c is not None]
+        listener.certificates = list(dict.fromkeys(listener.certificates))
+        return result
+
+    def add_listener_certificates(self: Any, arn: str, certificates: list[dict[str, Any]]) -> Any:
+        for certificate in certificates:
+            if not self._certificate_exists(certificate_arn=certificate["CertificateArn"]):
+                raise ELBClientError("CertificateNotFound", f"Certificate {certificate['CertificateArn']} not found")
+        return original_add(self, arn, certificates)
+
+    elbv2_models.ELBv2Backend.modify_listener = modify_listener  # type: ignore[method-assign]
+    elbv2_models.ELBv2Backend.add_listener_certificates = add_listener_certificates  # type: ignore[method-assign]
+
+
+def _patch_acm() -> None:
+    original = acm_models.CertBundle.describe
+
+    def describe(self: Any) -> dict[str, Any]:
+        described: dict[str, Any] = original(self)
+        serial = f"{self._cert.serial_number:x}"
+        serial = serial if len(serial) % 2 == 0 else "0" + serial
+        described["Certificate"]["Serial"] = ":".join(serial[i : i + 2] for i in range(0, len(serial), 2))
+        return described
+
+    acm_models.CertBundle.describe = describe  # type: ignore[method-assign]
