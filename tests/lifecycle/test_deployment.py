@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from certwright.bootstrap import Container
+
 from tests.conftest import ApiClient, Hierarchy, leaf_body
 from tests.lifecycle.conftest import LoadBalancer
 
