@@ -4,12 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo bench clean tools
+SAM_VENV  := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# sam build needs a python3.12 interpreter for the Lambda runtime; pyenv provides it on these machines.
+SAM_ENV   := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(11|12)\.' | sort -V | paste -sd: -)
+
+.PHONY: help venv test lint typecheck unit demo bench clean tools sam up
 
 help:
 	@echo "make demo   - the whole story on the embedded AWS"
 	@echo "make test   - lint, type-check and every test"
 	@echo "make bench  - issuance throughput and cost table"
+	@echo "make up     - the local runtime: embedded AWS, HTTP API on 127.0.0.1:8080, event router"
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -19,6 +25,16 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# aws-sam-cli pins its own boto3, so it lives in its own virtual environment.
+$(SAM_STAMP): requirements-sam.lock
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.lock
+	@touch $(SAM_STAMP)
+
+sam: $(SAM_STAMP)
+	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t template.yaml
+	rm -rf .aws-sam/check && $(SAM_ENV) $(SAM_VENV)/bin/sam build -t template.yaml --build-dir .aws-sam/check --cache-dir .aws-sam/cache
 
 # openssl is used by the conformance tests and the demo; install it when a machine lacks it.
 tools:
@@ -32,7 +48,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv tools lint typecheck
+test: venv tools lint typecheck sam
 	$(BIN)/pytest -n 2 -q
 
 demo: venv tools
@@ -41,5 +57,8 @@ demo: venv tools
 bench: venv
 	$(BIN)/python -m bench.issuance
 
+up: venv
+	$(BIN)/python -m infra.runtime
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

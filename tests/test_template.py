@@ -41,13 +41,28 @@ def test_the_local_table_matches_the_template() -> None:
     assert declared["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"]
 
 
-def test_function_policies_grant_no_wildcard_kms_actions() -> None:
+def _statements() -> list[tuple[str, dict[str, Any]]]:
+    found = []
     for name, resource in _template()["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for policy in resource["Properties"].get("Policies", []):
-            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                assert not any(a.endswith(":*") or a == "*" for a in actions), (name, statement)
-                if statement.get("Resource") == "*":
-                    assert statement.get("Condition"), f"{name}: Resource '*' without a condition"
+        if resource["Type"] == "AWS::Serverless::Function":
+            for policy in resource["Properties"].get("Policies", []):
+                found += [(name, st) for st in (policy.get("Statement", []) if isinstance(policy, dict) else [])]
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                found += [(name, st) for st in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+def test_policies_grant_no_wildcard_actions_and_no_unconditioned_wildcard_resources() -> None:
+    statements = _statements()
+    assert len(statements) > 10
+    for name, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(a.endswith(":*") or a == "*" for a in actions), (name, statement)
+        if statement.get("Resource") == "*":
+            assert statement.get("Condition"), f"{name}: Resource '*' without a condition"
+
+
+def test_only_the_deployer_role_may_decrypt_leaf_keys_besides_the_api() -> None:
+    decrypters = {name for name, st in _statements() if "kms:Decrypt" in st["Action"]}
+    assert decrypters == {"IssuanceApiFunction", "DeployerRole"}
