@@ -55,7 +55,7 @@ demo: venv tools
 	$(BIN)/python -m infra.demo
 
 bench: venv
-	$(BIN)/python -m bench.issuance
+	$(BIN)/python -m bench
 
 up: venv
 	$(BIN)/python -m infra.runtime

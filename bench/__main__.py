@@ -1,0 +1,7 @@
+"""`make bench`: every benchmark, each printing its own table with ratios against a baseline from the same run."""
+
+from bench import cold_start, issuance, sweep
+
+issuance.main()
+sweep.main()
+cold_start.main()
