@@ -1,0 +1,169 @@
+"""`make up` (`python -m infra.runtime`): Certwright whole on one machine, wired by template.yaml.
+
+One process runs the embedded AWS (moto server, 127.0.0.1:CERTWRIGHT_AWS_PORT, default 5000) with the
+template's resources, the HTTP API (127.0.0.1:CERTWRIGHT_API_PORT, default 8080) and the event router
+(stream records, bus events, schedules every CERTWRIGHT_SWEEP_SECONDS, default 10). Handlers run in this process
+and build their services from the environment the template gives them, pointed at the embedded AWS.
+
+Tests and demos use `local_runtime()` (free ports by default):
+
+    with local_runtime() as rt:
+        urllib.request.urlopen(rt.api_url + "/openapi.json")
+        rt.router.drain()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import boto3
+from certwright import bootstrap
+from certwright.config import Settings
+
+from infra import template_model as tm
+from infra.api_events import LOCAL_ADMIN
+from infra.embedded_aws import environment, moto_server
+from infra.gateway import CALLER_HEADER, Gateway
+from infra.resources import REGION, Deployment, deploy
+from infra.router import Handlers, Router
+
+DEFAULT_API_PORT = 8080
+DEFAULT_SWEEP_SECONDS = 10.0
+
+
+class _FromEnvironment:
+    """Sentinel: read CERTWRIGHT_SWEEP_SECONDS (default 10 s)."""
+
+
+FROM_ENVIRONMENT = _FromEnvironment()
+
+
+@dataclass(frozen=True)
+class LocalRuntime:
+    endpoint: str  # the embedded AWS (AWS_ENDPOINT_URL)
+    api_url: str
+    session: boto3.Session
+    deployment: Deployment
+    handlers: Handlers
+    router: Router
+    gateway: Gateway
+
+    @property
+    def settings(self) -> Settings:
+        """The API function's Settings (raises for a template whose functions have no CERTWRIGHT_* variables)."""
+        return self.deployment.settings()
+
+
+def sweep_seconds_from_env(env: Mapping[str, str] | None = None) -> float | None:
+    """CERTWRIGHT_SWEEP_SECONDS: a number of seconds, 0/off to disable schedules, `template` for the template's rate."""
+    raw = (os.environ if env is None else env).get("CERTWRIGHT_SWEEP_SECONDS", "").strip().lower()
+    if not raw:
+        return DEFAULT_SWEEP_SECONDS
+    if raw in ("off", "never", "false"):
+        return 0.0
+    if raw == "template":
+        return None
+    return max(0.0, float(raw))
+
+
+@contextmanager
+def local_runtime(
+    aws_port: int | None = 0,
+    api_port: int | None = 0,
+    sweep_seconds: float | _FromEnvironment | None = FROM_ENVIRONMENT,
+    *,
+    template: tm.Template | Path | str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    start_router: bool = True,
+) -> Iterator[LocalRuntime]:
+    """Start the embedded AWS, the template's resources, the gateway and (unless told not to) the router thread.
+
+    Ports: 0 picks a free port, None reads CERTWRIGHT_AWS_PORT / CERTWRIGHT_API_PORT (defaults 5000 / 8080).
+    `sweep_seconds`: every Schedule event runs this often; None uses the template's rate; 0 turns schedules off.
+    The process environment (functions' variables, AWS endpoint and credentials) is restored on exit.
+    """
+    model = template if isinstance(template, tm.Template) else tm.load(template or tm.DEFAULT_TEMPLATE)
+    interval = sweep_seconds_from_env() if isinstance(sweep_seconds, _FromEnvironment) else sweep_seconds
+    if api_port is None:
+        api_port = int(os.environ.get("CERTWRIGHT_API_PORT", DEFAULT_API_PORT))
+    with moto_server(aws_port) as endpoint:
+        session = boto3.Session(region_name=REGION)
+        deployment = deploy(session, model, parameters)
+        handlers = Handlers(deployment)
+        with environment(handlers.base_environment):
+            bootstrap.install(None)  # handlers build their services from this environment, as in Lambda
+            router = Router(deployment, session, handlers, schedule_seconds=interval)
+            gateway = Gateway(handlers, port=api_port)
+            try:
+                router.wire()
+                gateway.start()
+                if start_router:
+                    router.start()
+                yield LocalRuntime(endpoint, gateway.url, session, deployment, handlers, router, gateway)
+            finally:
+                router.stop()
+                gateway.stop()
+                handlers.close()
+                bootstrap.install(None)
+
+
+def describe(runtime: LocalRuntime) -> str:
+    """What `make up` prints: the endpoints, the resources and the wiring read from the template."""
+    lines = [
+        "Certwright local runtime (wired by template.yaml)",
+        f"  API           {runtime.api_url}   (caller: {CALLER_HEADER} header, default {LOCAL_ADMIN})",
+        f"  embedded AWS  {runtime.endpoint}   (AWS_ENDPOINT_URL; any credentials; region {REGION})",
+        "  resources",
+    ]
+    for logical_id, physical in runtime.deployment.resources.items():
+        resource = runtime.deployment.template.resources[logical_id]
+        if resource.type in tm.CREATED_TYPES:
+            lines.append(f"    {resource.type:<24} {logical_id:<24} {physical.ref}")
+    lines.append("  functions")
+    unavailable = runtime.handlers.unavailable()
+    for function in runtime.deployment.template.functions:
+        kinds = ", ".join(f"{type(e).__name__.removesuffix('Event')} {e.name}" for e in function.events) or "-"
+        state = f"  SKIPPED: {unavailable[function.logical_id]}" if function.logical_id in unavailable else ""
+        lines.append(f"    {function.logical_id:<26} <- {kinds}{state}")
+    interval = runtime.router.schedule_seconds
+    shown = "the template's rate" if interval is None else ("off" if interval == 0 else f"every {interval:g}s")
+    lines.append(f"  schedules     {shown} (CERTWRIGHT_SWEEP_SECONDS)")
+    lines.append("Ctrl-C stops it.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    del argv
+    logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("infra.local").setLevel(logging.INFO)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        with local_runtime(aws_port=None, api_port=None) as runtime:
+            print(describe(runtime), flush=True)
+            while not stop.wait(1.0):
+                pass
+            print("stopping", flush=True)
+    except OSError as err:
+        print(f"cannot start: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""The local gateway answers real HTTP with the real issuance_api, through API Gateway-shaped proxy events."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra import template_model as tm
+from infra.api_events import LOCAL_ADMIN
+from infra.gateway import CALLER_HEADER, Route, _path_pattern, proxy_event
+from infra.runtime import LocalRuntime, local_runtime
+
+ROOT_CA = {
+    "name": "root",
+    "configType": "ROOT_CA_GENERATED_INTERNALLY",
+    "subject": {"commonName": "Gateway Test Root", "organization": "Certwright"},
+    "keyAlgorithm": "ECDSA_P256",
+    "validityDuration": "P10Y",
+}
+
+
+@pytest.fixture
+def api() -> Iterator[LocalRuntime]:
+    """The real template and the real API handler; the router stays still (these tests are about HTTP)."""
+    with local_runtime(start_router=False, sweep_seconds=0) as rt:
+        yield rt
+
+
+def call(
+    rt: LocalRuntime, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(  # noqa: S310 - the local gateway
+        rt.api_url + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - the local gateway
+            status, answer_headers, text = answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as err:
+        status, answer_headers, text = err.code, dict(err.headers), err.read()
+    return status, answer_headers, json.loads(text) if text else None
+
+
+def test_openapi_is_served(api: LocalRuntime) -> None:
+    status, headers, body = call(api, "GET", "/openapi.json")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/json")
+    assert body["info"]["title"] == "Certwright"
+    assert "/certificate-authorities" in body["paths"]
+
+
+def test_a_certificate_authority_is_created_and_read_back(api: LocalRuntime) -> None:
+    status, _, created = call(api, "POST", "/certificate-authorities", ROOT_CA)
+    assert status == 201, created
+    assert created["name"] == "root" and created["id"]
+    status, _, read = call(api, "GET", f"/certificate-authorities/{created['id']}")
+    assert status == 200
+    assert read["id"] == created["id"]
+    # It went through the embedded AWS: the row is in the table the template declares.
+    table = api.deployment.resources["CertificatesTable"].ref
+    rows = api.session.client("dynamodb").scan(TableName=table)["Items"]
+    assert any(created["id"] in row["pk"]["S"] for row in rows)
+
+
+def test_errors_come_from_the_api_and_from_the_gateway(api: LocalRuntime) -> None:
+    status, _, body = call(api, "GET", "/no-such-route")
+    assert status == 404 and body["code"] == "NotFound"  # /{proxy+} matched; the API answered
+    status, _, body = call(api, "GET", "/")
+    assert status == 403 and body == {"message": "Missing Authentication Token"}  # no Api event matches "/"
+    status, _, body = call(api, "POST", "/certificate-authorities", b"{not json")
+    assert status == 400 and body["code"] == "InvalidJson"
+    status, _, body = call(api, "POST", "/certificate-authorities", {"name": "x" * (70 * 1024)})
+    assert status == 413
+
+
+def test_the_proxy_event_carries_the_caller_path_and_query_as_api_gateway_would() -> None:
+    function = tm.Function(logical_id="Api", code_uri=tm.DEFAULT_TEMPLATE.parent, handler="app.lambda_handler")
+    event = tm.ApiEvent(name="Any", path="/{proxy+}", method="ANY")
+    route = Route(function, event, _path_pattern(event.path), "prod")
+    parameters = route.matches("GET", "/certificates/c-1/bundle")
+    assert parameters == {"proxy": "certificates/c-1/bundle"}
+    caller = "arn:aws:iam::123456789012:role/payments-web"
+    built = proxy_event(
+        route,
+        "GET",
+        "/certificates/c-1/bundle?stage=CURRENT&x=1&x=2",
+        [("Host", "127.0.0.1"), (CALLER_HEADER, caller), ("Accept", "application/json"), ("Connection", "close")],
+        b"",
+        parameters,
+    )
+    assert built["requestContext"]["identity"]["userArn"] == caller
+    assert CALLER_HEADER not in built["headers"] and "Connection" not in built["headers"]
+    assert built["headers"]["Accept"] == "application/json"
+    assert "Content-Type" not in built["headers"]  # the request sent none
+    assert built["path"] == "/certificates/c-1/bundle"
+    assert built["resource"] == "/{proxy+}"
+    assert built["pathParameters"] == {"proxy": "certificates/c-1/bundle"}
+    assert built["queryStringParameters"]["stage"] == "CURRENT"
+    assert built["multiValueQueryStringParameters"]["x"] == ["1", "2"]
+    assert built["requestContext"]["path"] == "/prod/certificates/c-1/bundle"
+    assert built["body"] is None and built["isBase64Encoded"] is False
+
+    anonymous = proxy_event(route, "POST", "/x", [], b"\xff\xfe", {"proxy": "x"})
+    assert anonymous["requestContext"]["identity"]["userArn"] == LOCAL_ADMIN
+    assert anonymous["isBase64Encoded"] is True and anonymous["body"] == "//4="
+    assert route.matches("GET", "/") is None
