@@ -1,32 +1,37 @@
-"""`make demo`: the core story on the embedded AWS, each step checked with real tools; exits non-zero if one fails.
+"""`make demo`: the whole story on the local runtime, over HTTP, each step checked; exits non-zero if one fails.
 
 A root and a subordinate CA whose keys live in (embedded) KMS; one certificate of each kind, each verified
-with `openssl verify`; a renewal; an association that scopes who may read the private key; a real TLS
-handshake with the issued chain; and the refusals a platform team relies on.
+with `openssl verify`; a short-lived certificate associated with a real (embedded) ALB listener, renewed by
+the sweep on its own and deployed to the listener, verified by serial; deletion refused while in use; an SNI
+rotation that keeps the other SNI certificates; an association that scopes who may read the private key; a
+real TLS handshake with the issued chain; and the refusals a platform team relies on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from certwright.api.app import handle
+from certwright.cli import Client
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from infra.api_events import LOCAL_ADMIN, api_event
-from infra.embedded_aws import embedded_aws
+from infra.api_events import LOCAL_ADMIN
+from infra.runtime import local_runtime
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/payments-web"
 HOST_SESSION = "arn:aws:sts::123456789012:assumed-role/payments-web/i-0demo"
@@ -36,8 +41,10 @@ BOLD, GREEN, RED, DIM, RESET = (
 
 
 class Story:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, api_url: str, session: Any) -> None:
         self.workdir = workdir
+        self.api_url = api_url
+        self.session = session
         self.failures: list[str] = []
         self.summary: list[tuple[str, str]] = []
 
@@ -52,10 +59,20 @@ class Story:
         return ok
 
     def call(self, method: str, path: str, body: Any = None, caller: str = LOCAL_ADMIN) -> tuple[int, Any]:
-        answer = handle(api_event(method, path, body, caller=caller), None)
-        text = answer.get("body") or ""
-        print(f"  {DIM}{method} {path} -> {answer['statusCode']}{RESET}")
-        return answer["statusCode"], json.loads(text) if text else None
+        """One HTTP request to the local API, through the same client the certwright CLI uses."""
+        return Client(self.api_url, caller, sign=False).call(method, path, body)
+
+    def wait_for(self, what: str, probe: Callable[[], Any], timeout: float) -> Any:
+        """Poll `probe` until it returns something truthy or `timeout` seconds pass (then the step fails)."""
+        print(f"  {DIM}waiting: {what} (up to {timeout:.0f} s){RESET}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = probe()
+            if result:
+                return result
+            time.sleep(1)
+        self.check(what, False, f"not within {timeout:.0f} s")
+        return None
 
     def write(self, name: str, text: str) -> Path:
         path = self.workdir / name
@@ -156,7 +173,7 @@ def tls_handshake(chain: Path, key: Path, root: Path, hostname: str) -> tuple[bo
         listener.close()
 
 
-def run(story: Story) -> None:
+def core_story(story: Story) -> dict[str, Any]:
     story.chapter("1. A CA hierarchy whose keys never leave KMS")
     status, root = story.call(
         "POST",
@@ -352,6 +369,183 @@ def run(story: Story) -> None:
         ("ledger-client", f"{ledger['id']}  serial {ledger['currentVersion']['serialNumber']}"),
         ("partner-legacy", f"{imported['id']}  serial {imported['currentVersion']['serialNumber']}"),
     ]
+    return {"issuing": issuing, "root_pem": root_pem, "issuing_pem": issuing_pem}
+
+
+def make_load_balancer(story: Story) -> tuple[str, str]:
+    """An application load balancer with one HTTPS listener, serving a placeholder certificate put there by hand."""
+    ec2, elbv2, acm = (story.session.client(name) for name in ("ec2", "elbv2", "acm"))
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ab")
+    ]
+    lb = elbv2.create_load_balancer(Name="payments", Subnets=subnets, Type="application")["LoadBalancers"][0]
+    group = elbv2.create_target_group(Name="payments-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    _, placeholder_pem, placeholder_key = third_party_certificate("placeholder.acme.example")
+    placeholder = acm.import_certificate(Certificate=placeholder_pem.encode(), PrivateKey=placeholder_key.encode())
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": placeholder["CertificateArn"]}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )["Listeners"][0]["ListenerArn"]
+    return listener, placeholder["CertificateArn"]
+
+
+def listener_serials(story: Story, listener: str) -> tuple[str, list[str]]:
+    """The serials ELBv2 + ACM serve on the listener: (default, [SNI...]), as lower-case hex."""
+    elbv2, acm = story.session.client("elbv2"), story.session.client("acm")
+
+    def serial(arn: str) -> str:
+        return str(acm.describe_certificate(CertificateArn=arn)["Certificate"]["Serial"]).replace(":", "").lstrip("0")
+
+    default = elbv2.describe_listeners(ListenerArns=[listener])["Listeners"][0]["Certificates"][0]["CertificateArn"]
+    sni = [
+        c["CertificateArn"]
+        for c in elbv2.describe_listener_certificates(ListenerArn=listener)["Certificates"]
+        if not c.get("IsDefault")
+    ]
+    return serial(default), [serial(arn) for arn in sni]
+
+
+def lifecycle_story(story: Story, core: dict[str, Any]) -> None:
+    issuing = core["issuing"]
+    story.chapter("7. A load balancer that gets every new version without a human")
+    listener, _placeholder = make_load_balancer(story)
+    story.check(
+        "ALB with an HTTPS listener in the embedded AWS",
+        listener.startswith("arn:aws:elasticloadbalancing"),
+        listener.rsplit("/", 3)[-3],
+    )
+    status, shop = story.call(
+        "POST",
+        "/certificates",
+        {
+            "name": "shop-web",
+            "configType": "ISSUED_BY_INTERNAL_CA",
+            "issuerCertificateAuthorityId": issuing["id"],
+            "profile": "TLS_SERVER",
+            "subject": {"commonName": "shop.acme.example", "organization": "Acme"},
+            "keyAlgorithm": "ECDSA_P256",
+            "validityDuration": "PT10M",
+            "renewalRule": {"renewalInterval": "PT1M", "advanceRenewalPeriod": "PT5M"},
+        },
+    )
+    story.check(
+        "a 10-minute certificate that renews itself every minute",
+        status == 201,
+        f"v1 serial {shop['currentVersion']['serialNumber']}, next renewal {shop['nextRenewalAt']}",
+    )
+    v1 = shop["currentVersion"]["serialNumber"]
+    status, association = story.call(
+        "POST",
+        "/associations",
+        {
+            "certificateId": shop["id"],
+            "associatedResourceId": listener,
+            "hostnames": ["shop.acme.example"],
+        },
+    )
+    story.check("associated with the listener (as its default certificate)", status == 201, association["id"])
+
+    def deployed(version: int) -> Any:
+        _, body = story.call("GET", f"/associations/{association['id']}")
+        state = body["deployment"]
+        return state if state["state"] == "DEPLOYED" and state["deployedVersion"] == version else None
+
+    state = story.wait_for("the deployer puts version 1 on the listener", lambda: deployed(1), 60)
+    if state:
+        default, _ = listener_serials(story, listener)
+        story.check(
+            "the listener serves version 1 (ACM serial read back)",
+            default == v1.lstrip("0"),
+            f"serial {default}, verified {state['verifiedAt']}",
+        )
+
+    status, refused = story.call("POST", f"/certificates/{shop['id']}/actions/schedule-deletion", {})
+    story.check("deleting it is refused while the listener uses it", status == 409, refused["code"])
+
+    def renewed() -> Any:
+        _, versions = story.call("GET", f"/certificates/{shop['id']}/versions")
+        return next((v for v in versions["items"] if v["versionNumber"] == 2 and "CURRENT" in v["stages"]), None)
+
+    v2 = story.wait_for("the renewal sweep renews it on its own (due one minute after issuance)", renewed, 150)
+    if v2:
+        story.check("version 2 is CURRENT, made by the sweep", True, f"serial {v2['serialNumber']}")
+        state = story.wait_for("the deployer puts version 2 on the listener", lambda: deployed(2), 60)
+        if state:
+            default, _ = listener_serials(story, listener)
+            story.check(
+                "the listener now serves version 2",
+                default == v2["serialNumber"].lstrip("0"),
+                f"serial {v1} -> {default}",
+            )
+        story.summary.append(("shop-web", f"{shop['id']}  v1 {v1} -> v2 {v2['serialNumber']} on the listener"))
+
+    story.chapter("8. SNI: rotating one certificate keeps the others")
+    sni_ids = []
+    for name in ("api", "static"):
+        status, cert = story.call(
+            "POST",
+            "/certificates",
+            {
+                "name": f"{name}-web",
+                "configType": "ISSUED_BY_INTERNAL_CA",
+                "issuerCertificateAuthorityId": issuing["id"],
+                "profile": "TLS_SERVER",
+                "subject": {"commonName": f"{name}.acme.example"},
+                "validityDuration": "P30D",
+            },
+        )
+        status, sni = story.call(
+            "POST",
+            "/associations",
+            {
+                "certificateId": cert["id"],
+                "associatedResourceId": listener,
+                "listenerCertificateRole": "SNI",
+            },
+        )
+        story.check(f"{name}.acme.example associated as an SNI certificate", status == 201)
+        sni_ids.append((cert, sni))
+
+    def sni_deployed() -> Any:
+        return all(
+            story.call("GET", f"/associations/{a['id']}")[1]["deployment"]["state"] == "DEPLOYED" for _, a in sni_ids
+        )
+
+    if story.wait_for("both SNI certificates on the listener", sni_deployed, 60):
+        api_cert, api_association = sni_ids[0]
+        static_cert = sni_ids[1][0]
+        status, renewed_api = story.call("POST", f"/certificates/{api_cert['id']}/versions", {})
+        story.check("api.acme.example renewed by hand", status == 201, f"serial {renewed_api['serialNumber']}")
+
+        def rotated() -> Any:
+            _, body = story.call("GET", f"/associations/{api_association['id']}")
+            return body["deployment"]["deployedVersion"] == 2 and body["deployment"]["state"] == "DEPLOYED"
+
+        if story.wait_for("the SNI certificate rotates to version 2", rotated, 60):
+            default, sni = listener_serials(story, listener)
+            static_serial = static_cert["currentVersion"]["serialNumber"].lstrip("0")
+            story.check(
+                "the listener serves the new api serial among its SNI certificates",
+                renewed_api["serialNumber"].lstrip("0") in sni,
+                f"SNI serials {sni}",
+            )
+            story.check(
+                "the other SNI certificate and the default are untouched",
+                static_serial in sni and len(sni) == 2 and default != "",
+                f"default {default}",
+            )
+
+
+def run(story: Story) -> None:
+    core = core_story(story)
+    lifecycle_story(story, core)
 
 
 def root_pem_of(bundle: dict[str, Any]) -> str:
@@ -359,10 +553,31 @@ def root_pem_of(bundle: dict[str, Any]) -> str:
     return chain[-1].public_bytes(serialization.Encoding.PEM).decode()
 
 
+def _no_polling(record: logging.LogRecord) -> bool:
+    """The demo polls with GETs while it waits; the log keeps what changed things."""
+    text = record.getMessage()
+    return not (text.startswith("IssuanceApiFunction") and " GET " in text)
+
+
 def main(steps: Callable[[Story], None] = run) -> int:
-    with tempfile.TemporaryDirectory(prefix="certwright-demo-") as workdir, embedded_aws() as aws:
-        print(f"{BOLD}Certwright demo{RESET} - embedded AWS (moto) at {aws.endpoint}; files in {workdir}")
-        story = Story(Path(workdir))
+    sweep_seconds = float(os.environ.get("CERTWRIGHT_DEMO_SWEEP_SECONDS", "5"))
+    # The router prints one readable line per delivery; the functions' own JSON logs stay quiet unless asked for.
+    os.environ.setdefault("CERTWRIGHT_FUNCTION_LOG_LEVEL", "WARNING")
+    logging.basicConfig(
+        stream=sys.stdout, level=logging.WARNING, format=f"  {DIM}%(asctime)s %(message)s{RESET}", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("infra.local").setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_no_polling)
+    with (
+        tempfile.TemporaryDirectory(prefix="certwright-demo-") as workdir,
+        local_runtime(aws_port=0, api_port=0, sweep_seconds=sweep_seconds) as runtime,
+    ):
+        print(
+            f"{BOLD}Certwright demo{RESET} - local runtime: API {runtime.api_url}, embedded AWS {runtime.endpoint}, "
+            f"sweep every {sweep_seconds:g} s; files in {workdir}"
+        )
+        story = Story(Path(workdir), runtime.api_url, runtime.session)
         try:
             steps(story)
         except (KeyError, TypeError) as err:

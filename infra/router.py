@@ -93,6 +93,9 @@ class Handlers:
             try:
                 if function.condition is None or deployment.condition(function.condition):
                     environments[name] = deployment.environment(function)
+                    level = os.environ.get("CERTWRIGHT_FUNCTION_LOG_LEVEL")
+                    if level:  # e.g. WARNING, so `make demo` shows the router's one line per delivery only
+                        environments[name]["POWERTOOLS_LOG_LEVEL"] = level
             except tm.TemplateError as err:
                 self._unavailable[name] = f"environment: {err}"
                 log.warning("%-26s skipped: environment: %s", name, err)
