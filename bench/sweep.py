@@ -26,7 +26,7 @@ from moto import mock_aws
 
 from infra.resources import create_resources
 
-SIZES = [int(n) for n in os.environ.get("CERTWRIGHT_BENCH_SWEEP_SIZES", "1000,10000").split(",")]
+SIZES = [int(n) for n in os.environ.get("CERTWRIGHT_BENCH_SWEEP_SIZES", "1000,10000,100000").split(",")]
 DUE = 50
 
 
