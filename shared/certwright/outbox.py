@@ -56,7 +56,8 @@ def _with_id(event: DomainEvent, event_id: str) -> DomainEvent:
 
 
 def _authority(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
-    if removed or after.get("lifecycleState") != "ACTIVE" or before.get("lifecycleState") == "ACTIVE":
+    # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
+    if removed or after.get("lifecycleState") != "ACTIVE" or before.get("lifecycleState") not in (None, "CREATING"):
         return []
     current = after.get("currentVersion") or {}
     return [CertificateAuthorityCreated("", after["id"], version, after["name"], current.get("serialNumber", ""))]

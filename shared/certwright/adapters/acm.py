@@ -80,10 +80,11 @@ class AcmCertificates:
         return str(serial).replace(":", "").lower().lstrip("0")
 
     def delete(self, arn: str) -> None:
+        """Delete `arn` unless something still uses it (ACM refuses then; it stays, and is no longer ours)."""
         try:
             self._acm.delete_certificate(CertificateArn=arn)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            if err.response.get("Error", {}).get("Code") in ("ResourceNotFoundException", "ResourceInUseException"):
                 return
             raise translate(err, "ACM DeleteCertificate") from err
         except BotoCoreError as err:

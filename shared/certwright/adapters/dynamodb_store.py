@@ -355,6 +355,21 @@ class DynamoDbStore:
             rows = self._row.query(f"CERT#{certificate_id}", self._row.sk.startswith("ACM#"), consistent_read=True)
             return {str(r.data["arn"]) for r in rows}
 
+    def forget_acm_copy(self, certificate_id: str, arn: str) -> None:
+        """Drop the record of ACM copy `arn` (deleted, or handed over to a listener that keeps it)."""
+        with self._errors("list ACM copies"):
+            rows = list(
+                self._row.query(f"CERT#{certificate_id}", self._row.sk.startswith("ACM#"), consistent_read=True)
+            )
+        for row in rows:
+            if row.data.get("arn") != arn:
+                continue
+            try:
+                with self._errors("forget ACM copy"):
+                    row.delete()  # conditional on the row version read: a copy recorded meanwhile stays
+            except ConflictError:
+                continue
+
     # -- the sweep ------------------------------------------------------------------------------------
 
     def due_for_sweep(self, now: datetime, limit: int) -> list[Certificate]:

@@ -67,8 +67,11 @@ def decide(
     not_after: datetime | None,
     state: SweepState,
     thresholds: tuple[timedelta, ...] = DEFAULT_THRESHOLDS,
+    awaiting_promotion: bool = False,
 ) -> Decision:
-    renew = bool(renews_itself and next_renewal_at is not None and next_renewal_at <= now)
+    """`awaiting_promotion`: the renewal rule makes new versions PENDING, and the last one still waits for a person;
+    renewing again would only supersede it (its alerts and the overdue switch still apply)."""
+    renew = bool(renews_itself and next_renewal_at is not None and next_renewal_at <= now and not awaiting_promotion)
     if renew and state.retry_at is not None and state.retry_at > now:
         renew = False  # backing off after a failure
     # A certificate that renews itself is only worth an expiry alert once its renewal is due and has not happened.

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState, ListenerRole
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.errors import CertwrightError, ConflictError, NotFoundError, TransientError
-from certwright.ports import AcmPort, ListenerPort, Store
+from certwright.ports import AcmPort, ListenerPort, ListenerView, Store
 from certwright.services.bundles import Bundle, BundleService
 from certwright.services.context import Runtime
 from certwright.x509.deployable import deployment_problems
@@ -57,7 +57,10 @@ class DeploymentService:
         for association in self._store.associations_of(certificate_id):
             try:
                 results.append(self.reconcile(association.id))
-            except TransientError as err:
+            except NotFoundError:
+                continue  # deleted since it was listed
+            except CertwrightError as err:
+                # One target failing must not keep the others on the old version.
                 failures.append(f"{association.id}: {err.message}")
         if failures:
             # Some targets could not be reached; the event is retried, converged ones are no-ops next time.
@@ -86,14 +89,17 @@ class DeploymentService:
                 state=DeploymentState.DEPLOYING,
                 attempts=association.deployment.attempts + 1,
             ),
+            # Planned before any side effect: if this run dies mid-deployment, the sweep takes it up again.
+            retry_at=self._rt.clock() + RETRY_AFTER,
         )
         try:
             arn = self._deploy(association, certificate, version)
-        except DeploymentError as err:
-            return self._fail(association, err.message)
         except TransientError as err:
             self._fail(association, err.message)
             raise
+        except CertwrightError as err:
+            # Refused for good (a rejected certificate, a vanished listener, no key): recorded, retried later.
+            return self._fail(association, err.message)
         return self._save(
             association,
             replace(
@@ -125,6 +131,9 @@ class DeploymentService:
             if deployed_acm_arn in self._listeners.certificates(resource_id).sni:
                 self._listeners.remove_sni(resource_id, deployed_acm_arn)
             self._remove_unused_copy(certificate_id, deployed_acm_arn)
+        else:
+            # The listener goes on serving it, so the copy is no longer ours to delete when others move on.
+            self._store.forget_acm_copy(certificate_id, deployed_acm_arn)
 
     # -- the steps ------------------------------------------------------------------------------------
 
@@ -175,8 +184,11 @@ class DeploymentService:
     def _acm_copy(self, certificate: Certificate, version: CertificateVersion, key_pem: str, chain: str) -> str:
         """The ACM copy of this version, shared by all its listeners; imported once, recorded on the version."""
         existing = self._store.acm_copy(certificate.id, version.version_number)
-        if existing:
+        if existing and self._acm.serial_of(existing) is not None:
             return existing
+        if existing:
+            # Deleted once nothing served it; a rollback to this version needs a fresh copy.
+            self._store.forget_acm_copy(certificate.id, existing)
         tags = {"certwright:certificateId": certificate.id, "certwright:versionNumber": str(version.version_number)}
         arn = self._acm.import_certificate(version.certificate_pem, key_pem, chain, tags)
         winner = self._store.record_acm_copy(certificate.id, version.version_number, arn)
@@ -197,8 +209,8 @@ class DeploymentService:
             self._verify_serial(arn, version)
             if not self._serving(association, arn):
                 raise DeploymentError(f"listener {listener} does not serve {arn} after the update")
-        except (DeploymentError, TransientError):
-            self._restore(association, listener, arn, previous)
+        except CertwrightError:
+            self._restore(association, listener, arn, previous, before)
             raise
         if association.listener_role is ListenerRole.SNI and previous and previous != arn:
             self._listeners.remove_sni(listener, previous)
@@ -220,12 +232,15 @@ class DeploymentService:
                     raise
                 self._sleep(min(0.25 * 2**attempt, 4.0))
 
-    def _restore(self, association: Association, listener: str, arn: str, previous: str | None) -> None:
+    def _restore(
+        self, association: Association, listener: str, arn: str, previous: str | None, before: ListenerView
+    ) -> None:
         try:
             if association.listener_role is ListenerRole.DEFAULT:
                 if previous and previous != arn:
                     self._listeners.set_default(listener, previous)
-            elif arn != previous:
+            elif arn != previous and arn not in before.sni:
+                # Only what this attempt added: after a crashed attempt, the new copy may be all that serves.
                 self._listeners.remove_sni(listener, arn)
         except CertwrightError:
             # The failure is recorded on the association either way; the next reconcile retries.
@@ -283,3 +298,4 @@ class DeploymentService:
         if any(a.deployment.deployed_acm_arn == arn for a in self._store.associations_of(certificate_id)):
             return
         self._acm.delete(arn)
+        self._store.forget_acm_copy(certificate_id, arn)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from certwright.domain.certificate import Certificate
+from certwright.domain.stages import Stage
 from certwright.domain.sweep import after_failure, after_success, decide
 from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Store
@@ -103,6 +104,7 @@ class RenewalSweep:
             current_version=certificate.current_version_number,
             not_after=self._not_after(certificate),
             state=state,
+            awaiting_promotion=self._awaiting_promotion(certificate),
         )
         if decision.renew:
             assert certificate.renewal_rule is not None
@@ -111,6 +113,7 @@ class RenewalSweep:
                 self._issuance.create_version(certificate.id, command, SWEEP_CALLER)
                 state = after_success(state)
                 report.renewed += 1
+                decision = replace(decision, overdue_for=None)  # late, but done: nothing is overdue any more
             except CertwrightError as err:
                 state = after_failure(state, now, f"{err.code}: {err.message}")
                 report.failed += 1
@@ -128,6 +131,17 @@ class RenewalSweep:
             self._store.save_sweep(finished)
         except ConflictError:
             report.skipped += 1  # changed meanwhile (a promote, a new version); the next pass sees it fresh
+
+    def _awaiting_promotion(self, certificate: Certificate) -> bool:
+        rule = certificate.renewal_rule
+        if (
+            rule is None
+            or rule.stage != "PENDING"
+            or certificate.latest_version_number <= certificate.current_version_number
+        ):
+            return False
+        latest = self._store.get_version(certificate.id, certificate.latest_version_number)
+        return latest is not None and Stage.PENDING in latest.stages
 
     def _not_after(self, certificate: Certificate) -> datetime | None:
         if not certificate.current_version_number:
