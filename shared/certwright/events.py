@@ -119,6 +119,84 @@ class RenewalOverdue(DomainEvent):
     current_version: int = 0
 
 
+@dataclass(frozen=True)
+class CertificateVersionRevoked(DomainEvent):
+    """A certificate version was revoked; the issuer's next CRL will list its serial."""
+
+    detail_type: ClassVar[str] = "CertificateVersionRevoked"
+    version_number: int = 0
+    serial_number: str = ""
+    issuer_ca_id: str = ""
+    reason: str = ""
+    revoked_at: str = ""
+    certificate_name: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateAuthorityVersionRevoked(DomainEvent):
+    """A subordinate CA version was revoked; its issuer's next CRL will list its serial."""
+
+    detail_type: ClassVar[str] = "CertificateAuthorityVersionRevoked"
+    version_number: int = 0
+    serial_number: str = ""
+    issuer_ca_id: str = ""
+    reason: str = ""
+    revoked_at: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateAuthorityVersionCreated(DomainEvent):
+    """A CA got a new version (a renewal of its certificate); trust bundles built from it follow."""
+
+    detail_type: ClassVar[str] = "CertificateAuthorityVersionCreated"
+    version_number: int = 0
+    serial_number: str = ""
+
+
+@dataclass(frozen=True)
+class CrlPublished(DomainEvent):
+    """A CRL of a CA (one partition of it) is in S3; `serials` are the revoked serials it lists."""
+
+    detail_type: ClassVar[str] = "CrlPublished"
+    partition: int = 0
+    crl_number: int = 0
+    this_update: str = ""
+    next_update: str = ""
+    object_key: str = ""
+    serials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CrlStale(DomainEvent):
+    """A CA's published CRL is near or past its nextUpdate and could not be refreshed."""
+
+    detail_type: ClassVar[str] = "CrlStale"
+    name: str = ""
+    partition: int = 0
+    next_update: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateDeleted(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateDeleted"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateAuthorityDeleted(DomainEvent):
+    detail_type: ClassVar[str] = "CertificateAuthorityDeleted"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CaBundleVersionCreated(DomainEvent):
+    detail_type: ClassVar[str] = "CaBundleVersionCreated"
+    version_number: int = 0
+    name: str = ""
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
@@ -133,6 +211,14 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CertificateExpiring,
         RenewalFailed,
         RenewalOverdue,
+        CertificateVersionRevoked,
+        CertificateAuthorityVersionRevoked,
+        CertificateAuthorityVersionCreated,
+        CrlPublished,
+        CrlStale,
+        CertificateDeleted,
+        CertificateAuthorityDeleted,
+        CaBundleVersionCreated,
     )
 }
 
