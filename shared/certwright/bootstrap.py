@@ -12,21 +12,27 @@ from botocore.config import Config
 
 from certwright.adapters.acm import AcmCertificates
 from certwright.adapters.dynamodb_models import Row, bind
+from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
+from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
 from certwright.adapters.eventbridge import EventBusPublisher
 from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
+from certwright.adapters.s3_objects import S3Objects
 from certwright.config import Settings
 from certwright.services.associations import AssociationService
 from certwright.services.authorities import AuthorityService
 from certwright.services.bundles import BundleService
+from certwright.services.ca_bundles import CaBundleService
 from certwright.services.certificates import CertificateService
 from certwright.services.context import Runtime
+from certwright.services.crl_publisher import CrlPublisher
 from certwright.services.deployment import DeploymentService
 from certwright.services.deployment_events import DeploymentEvents
 from certwright.services.issuance import IssuanceService
 from certwright.services.outbox_publisher import OutboxPublisher
+from certwright.services.revocation import RevocationService
 from certwright.services.sweep import RenewalSweep
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
@@ -41,10 +47,13 @@ class Container:
     certificates: CertificateService
     bundles: BundleService
     associations: AssociationService
+    ca_bundles: CaBundleService
     idempotency: IdempotentRequests
     deployment: DeploymentService
     deployment_events: DeploymentEvents
     sweep: RenewalSweep
+    revocation: RevocationService
+    crl_publisher: CrlPublisher
     outbox: OutboxPublisher
 
 
@@ -56,10 +65,11 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     store = DynamoDbStore(Row, connection)
     rt = runtime or Runtime()
     vault = KmsKeyVault(kms, settings.key_encryption_key_id)
-    authorities = AuthorityService(store, KmsCaKeys(kms), rt)
-    issuance = IssuanceService(store, authorities, vault, rt)
+    authorities = AuthorityService(store, KmsCaKeys(kms), rt, settings.publication)
+    issuance = IssuanceService(store, authorities, vault, rt, settings.publication)
     certificates = CertificateService(store, issuance, rt)
     bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn)
+    ca_bundles = CaBundleService(DynamoDbCaBundles(Row, connection), authorities, rt)
     deployment = DeploymentService(
         store,
         bundles,
@@ -69,6 +79,18 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         settings.deployer_role_arn,
         time.sleep,
     )
+    crl_states = DynamoDbCrlStates(Row, settings.crl_policy)
+    crl_publisher = CrlPublisher(
+        store,
+        authorities.signer_for,
+        store,
+        crl_states,
+        S3Objects(session.client("s3", config=_RETRIES), settings.pki_bucket),
+        rt,
+        settings.crl_policy,
+        settings.publication.crl_url,
+        issued_count=crl_states.issued_count,
+    )
     return Container(
         settings=settings,
         store=store,
@@ -76,11 +98,14 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         issuance=issuance,
         certificates=certificates,
         bundles=bundles,
-        associations=AssociationService(store, certificates, rt),
+        associations=AssociationService(store, certificates, rt, ca_bundles),
+        ca_bundles=ca_bundles,
         idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
         sweep=RenewalSweep(store, issuance, deployment, rt),
+        revocation=RevocationService(store, issuance, authorities, rt),
+        crl_publisher=crl_publisher,
         outbox=OutboxPublisher(EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name)),
     )
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+
+from certwright.domain.publication import PublicationUrls
+from certwright.domain.revocation import CrlPolicy
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,37 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     event_bus_name: str = ""
     service_name: str = "certwright"
+    # The SNS topic alerts go to; only the alert notifier is given it (and may publish to it).
+    alert_topic_arn: str = ""
+    # Where relying parties fetch CRLs and CA certificates (written into every certificate issued):
+    # explicit templates with {caId} and {partition}, or derived from the PKI bucket's base URL.
+    pki_base_url: str = ""
+    crl_url_template: str = ""
+    ca_issuers_url_template: str = ""
+    # Certificates per CRL partition: the N-th certificate a CA issues is listed in partition (N-1) // size.
+    crl_partition_size: int = 10_000
+    # The bucket CRLs and CA certificates are published to, and the CRL policy (certwright.domain.revocation).
+    pki_bucket: str = ""
+    crl_validity_seconds: int = 24 * 3600
+    crl_refresh_before_seconds: int = 12 * 3600
+    crl_batch_seconds: int = 30
+
+    @property
+    def crl_policy(self) -> CrlPolicy:
+        return CrlPolicy(
+            validity=timedelta(seconds=self.crl_validity_seconds),
+            refresh_before=timedelta(seconds=self.crl_refresh_before_seconds),
+            batch_delay=timedelta(seconds=self.crl_batch_seconds),
+            partition_size=self.crl_partition_size,
+        )
+
+    @property
+    def publication(self) -> PublicationUrls:
+        if self.crl_url_template or self.ca_issuers_url_template:
+            return PublicationUrls(self.crl_url_template, self.ca_issuers_url_template, self.crl_partition_size)
+        if self.pki_base_url:
+            return PublicationUrls.under(self.pki_base_url, self.crl_partition_size)
+        return PublicationUrls(partition_size=self.crl_partition_size)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,4 +77,13 @@ class Settings:
             max_body_bytes=int(e.get("CERTWRIGHT_MAX_BODY_BYTES", str(64 * 1024))),
             event_bus_name=e.get("CERTWRIGHT_EVENT_BUS", ""),
             service_name=e.get("POWERTOOLS_SERVICE_NAME", "certwright"),
+            alert_topic_arn=e.get("CERTWRIGHT_ALERT_TOPIC", ""),
+            pki_base_url=e.get("CERTWRIGHT_PKI_BASE_URL", ""),
+            crl_url_template=e.get("CERTWRIGHT_CRL_URL_TEMPLATE", ""),
+            ca_issuers_url_template=e.get("CERTWRIGHT_CA_ISSUERS_URL_TEMPLATE", ""),
+            crl_partition_size=int(e.get("CERTWRIGHT_CRL_PARTITION_SIZE", "10000")),
+            pki_bucket=e.get("CERTWRIGHT_PKI_BUCKET", ""),
+            crl_validity_seconds=int(e.get("CERTWRIGHT_CRL_VALIDITY_SECONDS", str(24 * 3600))),
+            crl_refresh_before_seconds=int(e.get("CERTWRIGHT_CRL_REFRESH_BEFORE_SECONDS", str(12 * 3600))),
+            crl_batch_seconds=int(e.get("CERTWRIGHT_CRL_BATCH_SECONDS", "30")),
         )

@@ -13,10 +13,14 @@ from certwright.events import (
     AssociationCreated,
     AssociationDeleted,
     CertificateAuthorityCreated,
+    CertificateAuthorityVersionRevoked,
     CertificateExpiring,
     CertificateVersionCreated,
     CertificateVersionFailed,
+    CertificateVersionRevoked,
     CertificateVersionStageChanged,
+    CrlPublished,
+    CrlStale,
     DeploymentFailed,
     DeploymentSucceeded,
     DomainEvent,
@@ -56,11 +60,34 @@ def _with_id(event: DomainEvent, event_id: str) -> DomainEvent:
 
 
 def _authority(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+    revoked = _authority_revoked(before, after, version)
+    if revoked:
+        return revoked
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
     if removed or after.get("lifecycleState") != "ACTIVE" or before.get("lifecycleState") not in (None, "CREATING"):
         return []
     current = after.get("currentVersion") or {}
     return [CertificateAuthorityCreated("", after["id"], version, after["name"], current.get("serialNumber", ""))]
+
+
+def _authority_revoked(before: dict[str, Any], after: dict[str, Any], version: int) -> list[DomainEvent]:
+    current = after.get("currentVersion") or {}
+    revocation = current.get("revocation")
+    if not revocation or ((before.get("currentVersion") or {}).get("revocation")):
+        return []
+    return [
+        CertificateAuthorityVersionRevoked(
+            "",
+            after["id"],
+            version,
+            current["versionNumber"],
+            current["serialNumber"],
+            after.get("issuerId") or "",
+            revocation["reason"],
+            revocation["revokedAt"],
+            after["name"],
+        )
+    ]
 
 
 def _certificate_version(
@@ -69,6 +96,20 @@ def _certificate_version(
     if removed:
         return []
     certificate_id, number = after["certificateId"], after["versionNumber"]
+    revocation = after.get("revocation")
+    if revocation and not before.get("revocation"):
+        return [
+            CertificateVersionRevoked(
+                "",
+                certificate_id,
+                version,
+                number,
+                after["serialNumber"],
+                after.get("issuerCertificateAuthorityId") or "",
+                revocation["reason"],
+                revocation["revokedAt"],
+            )
+        ]
     old_stages, new_stages = tuple(before.get("stages", ())), tuple(after.get("stages", ()))
     if new_stages == ("FAILED",) and old_stages != ("FAILED",):
         return [CertificateVersionFailed("", certificate_id, version, number, after.get("failureReason", ""))]
@@ -177,7 +218,37 @@ def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, v
     return produced
 
 
+def _crl(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+    """CRL state rows (certwright.adapters.dynamodb_crl): a newer CRL in S3, or one going stale unrefreshed."""
+    if removed:
+        return []
+    produced: list[DomainEvent] = []
+    ca_id, partition = after["caId"], int(after.get("partition", 0))
+    if int(after.get("publishedCrlNumber", 0)) > int(before.get("publishedCrlNumber", 0)):
+        produced.append(
+            CrlPublished(
+                "",
+                ca_id,
+                version,
+                partition,
+                int(after["publishedCrlNumber"]),
+                after.get("thisUpdate") or "",
+                after.get("nextUpdate") or "",
+                after.get("objectKey", ""),
+                tuple(after.get("serials") or ()),
+                int(after.get("serialCount", 0)),
+            )
+        )
+    stale = after.get("staleAlertedFor")
+    if stale and stale != before.get("staleAlertedFor"):
+        produced.append(
+            CrlStale("", ca_id, version, after.get("caName", ""), partition, stale, after.get("lastError", ""))
+        )
+    return produced
+
+
 _TRANSLATORS = {
+    "CRL": _crl,
     "CA": _authority,
     "CERT_VERSION": _certificate_version,
     "ASSOC": _association,

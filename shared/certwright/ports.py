@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -14,6 +14,7 @@ from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.revocation import RevokedEntry
 from certwright.domain.stages import Stage
 
 Clock = Callable[[], datetime]
@@ -63,6 +64,8 @@ class AuthorityStore(Protocol):
 
     def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]: ...
 
+    def children_of(self, ca_id: str) -> Iterator[Certificate | CertificateAuthority]: ...
+
 
 class CertificateStore(Protocol):
     def begin_version(
@@ -102,6 +105,27 @@ class CertificateStore(Protocol):
     def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None: ...
 
     def get_sealed_key(self, certificate_id: str, version_number: int) -> bytes | None: ...
+
+
+class RevocationStore(Protocol):
+    def next_issuance_index(self, ca_id: str) -> int: ...
+
+    def revoke_certificate_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        entry: RevokedEntry,
+        audit: AuditRecord,
+        compromised_key: str | None,
+    ) -> Certificate: ...
+
+    def revoke_authority_version(
+        self, ca: CertificateAuthority, entry: RevokedEntry, audit: AuditRecord, compromised_key: str | None
+    ) -> CertificateAuthority: ...
+
+    def revoked_entries(self, ca_id: str) -> list[RevokedEntry]: ...
+
+    def key_compromised(self, fingerprint: str) -> bool: ...
 
 
 class ListenerView(Protocol):
@@ -175,5 +199,5 @@ class AuditLog(Protocol):
     def list_for(self, resource_id: str, limit: int) -> list[AuditRecord]: ...
 
 
-class Store(AuthorityStore, CertificateStore, AssociationStore, AuditLog, Protocol):
+class Store(AuthorityStore, CertificateStore, AssociationStore, RevocationStore, AuditLog, Protocol):
     """Everything a service persists, in one table."""

@@ -28,6 +28,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
+from certwright.domain.revocation import RevokedEntry, RevokedKind
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import ExpiryAlert, SweepState
 
@@ -82,8 +83,18 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
             "validity": _validity(version.validity),
             "certificatePem": version.certificate_pem,
             "stages": list(version.stages),
+            "revocation": revocation_to_data(version.revocation),
+            "crlPartition": version.crl_partition,
         },
     }
+
+
+def revocation_to_data(r: Revocation | None) -> dict[str, str] | None:
+    return None if r is None else {"reason": r.reason.value, "revokedAt": iso(r.revoked_at)}
+
+
+def revocation_from_data(raw: dict[str, str] | None) -> Revocation | None:
+    return None if not raw else Revocation(RevocationReason(raw["reason"]), parse_time(raw["revokedAt"]))
 
 
 def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAuthority:
@@ -112,6 +123,8 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
             validity=_validity_from(version["validity"]),
             certificate_pem=version["certificatePem"],
             stages=tuple(version["stages"]),
+            revocation=revocation_from_data(version.get("revocation")),
+            crl_partition=version.get("crlPartition", 0),
         ),
         row_version=row_version,
     )
@@ -140,6 +153,7 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "description": c.description,
         "nextCheckAt": iso(c.next_check_at) if c.next_check_at else None,
         "sweep": _sweep_to_data(c.sweep),
+        "retiredBy": c.retired_by.value if c.retired_by else None,
     }
 
 
@@ -196,6 +210,7 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         description=raw.get("description", ""),
         next_check_at=parse_time(raw["nextCheckAt"]) if raw.get("nextCheckAt") else None,
         sweep=_sweep_from_data(raw.get("sweep")),
+        retired_by=RevocationReason(raw["retiredBy"]) if raw.get("retiredBy") else None,
         row_version=row_version,
     )
 
@@ -220,10 +235,11 @@ def version_to_data(v: CertificateVersion) -> dict[str, Any]:
         "chainPems": list(v.chain_pems),
         "createdAt": iso(v.created_at),
         "hasPrivateKey": v.has_private_key,
+        "timeOfDeletion": iso(v.deletion_time) if v.deletion_time else None,
+        "deletedAt": iso(v.deleted_at) if v.deleted_at else None,
         "issuerCertificateAuthorityId": v.issuer_ca_id,
-        "revocation": None
-        if v.revocation is None
-        else {"reason": v.revocation.reason.value, "revokedAt": iso(v.revocation.revoked_at)},
+        "revocation": revocation_to_data(v.revocation),
+        "crlPartition": v.crl_partition,
     }
 
 
@@ -241,10 +257,11 @@ def version_from_data(raw: dict[str, Any]) -> CertificateVersion:
         chain_pems=tuple(raw.get("chainPems", [])),
         created_at=parse_time(raw["createdAt"]),
         has_private_key=raw.get("hasPrivateKey", False),
+        deletion_time=parse_time(raw["timeOfDeletion"]) if raw.get("timeOfDeletion") else None,
+        deleted_at=parse_time(raw["deletedAt"]) if raw.get("deletedAt") else None,
         issuer_ca_id=raw.get("issuerCertificateAuthorityId"),
-        revocation=None
-        if revocation is None
-        else Revocation(RevocationReason(revocation["reason"]), parse_time(revocation["revokedAt"])),
+        revocation=revocation_from_data(revocation),
+        crl_partition=raw.get("crlPartition", 0),
     )
 
 
@@ -270,7 +287,7 @@ def association_to_data(a: Association) -> dict[str, Any]:
             "deployedAcmArn": d.deployed_acm_arn,
             "attempts": d.attempts,
         },
-    }
+    } | ({"caBundleId": a.ca_bundle_id} if a.ca_bundle_id else {})
 
 
 def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
@@ -296,6 +313,7 @@ def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
             attempts=d.get("attempts", 0),
         ),
         row_version=row_version,
+        ca_bundle_id=raw.get("caBundleId"),
     )
 
 
@@ -318,4 +336,32 @@ def audit_from_data(raw: dict[str, Any]) -> AuditRecord:
         parse_time(raw["at"]),
         raw["result"],
         dict(raw.get("details", {})),
+    )
+
+
+def revoked_entry_to_data(e: RevokedEntry) -> dict[str, Any]:
+    return {
+        "issuerCaId": e.issuer_ca_id,
+        "serialNumber": e.serial_number,
+        "revokedAt": iso(e.revoked_at),
+        "reason": e.reason.value,
+        "kind": e.kind.value,
+        "resourceId": e.resource_id,
+        "versionNumber": e.version_number,
+        "partition": e.partition,
+        "notAfter": iso(e.not_after) if e.not_after else None,
+    }
+
+
+def revoked_entry_from_data(raw: dict[str, Any]) -> RevokedEntry:
+    return RevokedEntry(
+        issuer_ca_id=raw["issuerCaId"],
+        serial_number=raw["serialNumber"],
+        revoked_at=parse_time(raw["revokedAt"]),
+        reason=RevocationReason(raw["reason"]),
+        kind=RevokedKind(raw["kind"]),
+        resource_id=raw["resourceId"],
+        version_number=int(raw["versionNumber"]),
+        partition=int(raw.get("partition", 0)),
+        not_after=parse_time(raw["notAfter"]) if raw.get("notAfter") else None,
     )

@@ -8,6 +8,9 @@ Keys:
   SERIAL#{ca}#{serial} / S      serial claim, written before the CA signs
   ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate})
   AUDIT#{resource} / {iso}#{id} audit record
+  CA#{id}        / ISSUED       issuance counter (atomic ADD; gives each certificate its CRL partition)
+  REVOKED#{ca}   / {serial}     revoked entry of the issuing CA's CRL
+  COMPROMISED#{spki sha256} / K a key revoked for keyCompromise, refused in later requests
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class Row(Model):
     renewal_pk = UnicodeAttribute(null=True)
     renewal_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    issued = NumberAttribute(null=True)  # the issuance counter row of a CA
     row_version = VersionAttribute()
 
     by_kind = ByKindIndex()

@@ -22,6 +22,7 @@ from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.revocation import RevokedEntry
 from certwright.domain.stages import Stage
 from certwright.errors import CertwrightError, ConflictError, DependencyError, InvalidInputError
 from certwright.ports import Page, SerialClaim
@@ -29,6 +30,14 @@ from certwright.ports import Page, SerialClaim
 # Partitions of the sparse RenewalDue index: certificates the sweep must visit, deployments to retry.
 SWEEP_PARTITION = "SWEEP"
 DEPLOY_RETRY_PARTITION = "DEPLOY_RETRY"
+# ... and CAs, certificates and versions pending deletion, by time of deletion (adapters/dynamodb_deletion.py).
+DELETION_PARTITION = "DELETION"
+
+
+def _deletion_index(state: LifecycleState, deletion_time: datetime | None) -> dict[str, str]:
+    if state is LifecycleState.PENDING_DELETION and deletion_time is not None:
+        return {"renewal_pk": DELETION_PARTITION, "renewal_at": codec.iso(deletion_time)}
+    return {}
 
 
 def _versioned(row: Row, row_version: int) -> Row:
@@ -111,6 +120,7 @@ class DynamoDbStore:
             list_pk="CA",
             list_sk=f"{codec.iso(ca.created_at)}#{ca.id}",
             parent_pk=f"CA#{ca.issuer_id}" if ca.issuer_id else None,
+            **_deletion_index(ca.lifecycle_state, ca.deletion_time),
         )
         return _versioned(row, ca.row_version)
 
@@ -160,6 +170,15 @@ class DynamoDbStore:
             items = [codec.authority_from_data(r.data, r.row_version) for r in result]
             return Page(items, self._page_token(result.last_evaluated_key))
 
+    def children_of(self, ca_id: str) -> Iterator[Certificate | CertificateAuthority]:
+        """Certificates and subordinate CAs `ca_id` issued (the ByParent index), read lazily page by page."""
+        with self._errors("list children of certificate authority"):
+            for r in self._row.by_parent.query(f"CA#{ca_id}"):
+                if r.kind == "CERT":
+                    yield codec.certificate_from_data(r.data, r.row_version)
+                elif r.kind == "CA":
+                    yield codec.authority_from_data(r.data, r.row_version)
+
     def list_authority_versions(self, ca_id: str) -> list[dict[str, Any]]:
         with self._errors("list CA versions"):
             return [r.data for r in self._row.query(f"CA#{ca_id}", self._row.sk.startswith("V#"))]
@@ -186,6 +205,8 @@ class DynamoDbStore:
             renewal_pk=SWEEP_PARTITION if c.next_check_at and c.lifecycle_state is LifecycleState.ACTIVE else None,
             renewal_at=codec.iso(c.next_check_at) if c.next_check_at else None,
         )
+        for name, value in _deletion_index(c.lifecycle_state, c.deletion_time).items():
+            setattr(row, name, value)
         return _versioned(row, c.row_version)
 
     def begin_version(
@@ -315,7 +336,7 @@ class DynamoDbStore:
             data=codec.association_to_data(a),
             list_pk="ASSOC",
             list_sk=f"{codec.iso(a.created_at)}#{a.id}",
-            parent_pk=f"CERT#{a.certificate_id}",
+            parent_pk=f"BUNDLE#{a.ca_bundle_id}" if a.ca_bundle_id else f"CERT#{a.certificate_id}",
             renewal_pk=DEPLOY_RETRY_PARTITION if retry_at else None,
             renewal_at=codec.iso(retry_at) if retry_at else None,
         )
@@ -424,6 +445,97 @@ class DynamoDbStore:
             rows = self._row.by_parent.query(f"CERT#{certificate_id}")
             return [codec.association_from_data(r.data, r.row_version) for r in rows if r.kind == "ASSOC"]
 
+    # -- revocation -----------------------------------------------------------------------------------
+
+    def next_issuance_index(self, ca_id: str) -> int:
+        """Count one more certificate issued by `ca_id` (an atomic ADD, no contention); returns the new count."""
+        with self._errors("count issuance"):
+            answer = self._connection.update_item(
+                self._row.Meta.table_name,
+                f"CA#{ca_id}",
+                "ISSUED",
+                actions=[self._row.issued.add(1), self._row.kind.set("ISSUANCE_COUNTER")],
+                return_values="UPDATED_NEW",
+            )
+        return int(answer["Attributes"]["issued"]["N"])
+
+    def _revoked_row(self, entry: RevokedEntry) -> Row:
+        # A new row: PynamoDB makes the write conditional on its absence, so a serial is revoked once.
+        return self._row(
+            f"REVOKED#{entry.issuer_ca_id}",
+            entry.serial_number,
+            kind="REVOKED",
+            data=codec.revoked_entry_to_data(entry),
+        )
+
+    def _compromised_row(self, fingerprint: str, entry: RevokedEntry) -> Row | None:
+        if self._get(f"COMPROMISED#{fingerprint}", "K") is not None:
+            return None  # already known: the first revocation for keyCompromise keeps the record
+        return self._row(
+            f"COMPROMISED#{fingerprint}",
+            "K",
+            kind="COMPROMISED_KEY",
+            data={
+                "resourceId": entry.resource_id,
+                "versionNumber": entry.version_number,
+                "at": codec.iso(entry.revoked_at),
+            },
+        )
+
+    def revoke_certificate_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        entry: RevokedEntry,
+        audit: AuditRecord,
+        compromised_key: str | None,
+    ) -> Certificate:
+        """Revoke one version: its row, the issuer's revoked list, the compromised-key record and the audit, at once."""
+        row = self._get(f"CERT#{certificate.id}", _version_sk(version.version_number))
+        if row is None:
+            raise ConflictError(f"version {version.version_number} vanished", code="ConcurrentModification")
+        if row.data.get("revocation"):
+            raise ConflictError(f"version {version.version_number} is already revoked", code="AlreadyRevoked")
+        compromised = self._compromised_row(compromised_key, entry) if compromised_key else None
+        with self._errors("revoke certificate version"), self._transaction() as tx:
+            tx.save(self._certificate_row(certificate))
+            tx.update(row, actions=[self._row.data.set(codec.version_to_data(version))])
+            tx.save(self._revoked_row(entry))
+            if compromised is not None:
+                tx.save(compromised)
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def revoke_authority_version(
+        self, ca: CertificateAuthority, entry: RevokedEntry, audit: AuditRecord, compromised_key: str | None
+    ) -> CertificateAuthority:
+        """Revoke a subordinate CA's version: its version row, the CA row, the issuer's revoked list, the audit."""
+        version = ca.current_version
+        if version is None:
+            raise DependencyError("a CA is revoked through its current version")
+        row = self._get(f"CA#{ca.id}", _version_sk(version.version_number))
+        if row is None:
+            raise ConflictError(f"CA version {version.version_number} vanished", code="ConcurrentModification")
+        data = {**row.data, "revocation": codec.revocation_to_data(version.revocation)}
+        compromised = self._compromised_row(compromised_key, entry) if compromised_key else None
+        with self._errors("revoke certificate authority version"), self._transaction() as tx:
+            tx.save(self._authority_row(ca))
+            tx.update(row, actions=[self._row.data.set(data)])
+            tx.save(self._revoked_row(entry))
+            if compromised is not None:
+                tx.save(compromised)
+            tx.save(self._audit_row(audit))
+        return replace(ca, row_version=ca.row_version + 1)
+
+    def revoked_entries(self, ca_id: str) -> list[RevokedEntry]:
+        """Every serial `ca_id` has revoked (the whole list, for a CRL built at once)."""
+        with self._errors("list revoked serials"):
+            rows = self._row.query(f"REVOKED#{ca_id}", consistent_read=True)
+            return [codec.revoked_entry_from_data(r.data) for r in rows]
+
+    def key_compromised(self, fingerprint: str) -> bool:
+        return self._get(f"COMPROMISED#{fingerprint}", "K") is not None
+
     # -- audit ----------------------------------------------------------------------------------------
 
     def record(self, entry: AuditRecord) -> None:
@@ -434,6 +546,15 @@ class DynamoDbStore:
         with self._errors("list audit records"):
             rows = self._row.query(f"AUDIT#{resource_id}", limit=limit, scan_index_forward=False)
             return [codec.audit_from_data(r.data) for r in rows]
+
+    def audit_page(self, resource_id: str, limit: int, token: str | None) -> Page[AuditRecord]:
+        """One page of `resource_id`'s audit records, newest first."""
+        with self._errors("list audit records"):
+            result = self._row.query(
+                f"AUDIT#{resource_id}", limit=limit, scan_index_forward=False, last_evaluated_key=self._start_key(token)
+            )
+            items = [codec.audit_from_data(r.data) for r in result]
+            return Page(items, self._page_token(result.last_evaluated_key))
 
 
 def _translate_pynamo(err: PynamoDBException, action: str) -> CertwrightError:

@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api import presenters
 from certwright.api.request import caller, create, json_response, page, paging, services
-from certwright.services.commands import CreateAuthority, ScheduleDeletion
+from certwright.errors import InvalidInputError
+from certwright.services.commands import CreateAuthority, RevokeVersion, ScheduleDeletion
 
 router = Router()
 
@@ -39,6 +40,14 @@ def list_authority_versions(ca_id: str) -> Response[str]:
     ca = services().authorities.get(ca_id)
     versions = [presenters.authority(ca)["currentVersion"]] if ca.current_version else []
     return json_response(page(versions, None))
+
+
+@router.post("/certificate-authorities/<ca_id>/versions/<number>/actions/revoke")
+def revoke_authority_version(ca_id: str, number: str, command: RevokeVersion) -> Response[str]:
+    if not number.isdigit() or not 0 < int(number) < 10**8:
+        raise InvalidInputError("version number must be a positive integer")
+    ca = services().revocation.revoke_authority_version(ca_id, int(number), command, caller(router))
+    return json_response(presenters.authority(ca))
 
 
 @router.get("/certificate-authorities/<ca_id>/bundle")

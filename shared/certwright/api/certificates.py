@@ -11,7 +11,13 @@ from certwright.api import presenters
 from certwright.api.request import caller, create, json_response, page, paging, services
 from certwright.domain.certificate import Certificate
 from certwright.errors import InvalidInputError
-from certwright.services.commands import CreateCertificate, CreateVersion, ScheduleDeletion, UpdateCertificate
+from certwright.services.commands import (
+    CreateCertificate,
+    CreateVersion,
+    RevokeVersion,
+    ScheduleDeletion,
+    UpdateCertificate,
+)
 
 router = Router()
 
@@ -77,6 +83,26 @@ def get_version(certificate_id: str, number: str) -> Response[str]:
 def promote_version(certificate_id: str, number: str) -> Response[str]:
     certificate = services().certificates.promote(certificate_id, _version_number(number), caller(router))
     return json_response(_present(certificate))
+
+
+@router.post("/certificates/<certificate_id>/versions/<number>/actions/revoke")
+def revoke_version(certificate_id: str, number: str, command: RevokeVersion) -> Response[str]:
+    outcome = services().revocation.revoke_certificate_version(
+        certificate_id, _version_number(number), command, caller(router)
+    )
+    replacement = outcome.replacement
+    return json_response(
+        {
+            **presenters.version(outcome.version),
+            "replacement": None
+            if replacement is None
+            else {
+                "state": replacement.state,
+                "versionNumber": replacement.version_number,
+                "message": replacement.message,
+            },
+        }
+    )
 
 
 @router.post("/certificates/<certificate_id>/actions/schedule-deletion")

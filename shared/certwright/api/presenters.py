@@ -7,6 +7,7 @@ from typing import Any
 from certwright.domain.association import Association
 from certwright.domain.authority import CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.revocation import Revocation
 
 
 def _validity(v: Validity) -> dict[str, str]:
@@ -36,8 +37,15 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
             "serialNumber": version.serial_number,
             "stages": list(version.stages),
             "validity": _validity(version.validity),
+            "revocationStatus": _revocation(version.revocation),
         },
     }
+
+
+def _revocation(r: Revocation | None) -> dict[str, str] | None:
+    if r is None:
+        return None
+    return {"revocationReason": r.reason.value, "timeOfRevocation": r.revoked_at.isoformat()}
 
 
 def version(v: CertificateVersion) -> dict[str, Any]:
@@ -50,12 +58,9 @@ def version(v: CertificateVersion) -> dict[str, Any]:
         "subject": v.subject.as_dict(),
         "subjectAlternativeNames": [s.as_dict() for s in v.sans],
         "timeCreated": v.created_at.isoformat(),
-        "revocationStatus": None
-        if v.revocation is None
-        else {
-            "revocationReason": v.revocation.reason.value,
-            "timeOfRevocation": v.revocation.revoked_at.isoformat(),
-        },
+        "lifecycleState": "DELETED" if v.deleted_at else "PENDING_DELETION" if v.deletion_time else "ACTIVE",
+        "timeOfDeletion": v.deletion_time.isoformat() if v.deletion_time else None,
+        "revocationStatus": _revocation(v.revocation),
     }
 
 
@@ -102,7 +107,8 @@ def association(a: Association) -> dict[str, Any]:
     d = a.deployment
     return {
         "id": a.id,
-        "certificateId": a.certificate_id,
+        "certificateId": a.certificate_id or None,
+        "caBundleId": a.ca_bundle_id,
         "associatedResourceId": a.associated_resource_id,
         "associationType": a.association_type.value,
         "hostnames": list(a.hostnames),

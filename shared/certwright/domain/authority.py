@@ -11,6 +11,7 @@ from typing import Any
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
+from certwright.domain.revocation import Revocation
 from certwright.errors import ConflictError, InvalidInputError, PolicyViolationError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -174,6 +175,9 @@ class CaVersion:
     validity: Validity
     certificate_pem: str
     stages: tuple[str, ...] = ("CURRENT", "LATEST")
+    revocation: Revocation | None = None
+    # The partition of the issuer's CRL that would list this CA certificate (none for a root).
+    crl_partition: int = 0
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,11 @@ def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
         raise ConflictError(
             f"certificate authority {ca.id} is {ca.lifecycle_state.value} and cannot issue",
             code="CertificateAuthorityNotActive",
+        )
+    if ca.current_version is not None and ca.current_version.revocation is not None:
+        raise ConflictError(
+            f"certificate authority {ca.id} is revoked ({ca.current_version.revocation.reason.value}) and cannot issue",
+            code="CertificateAuthorityRevoked",
         )
     if ca.current_version is None or not ca.current_version.validity.contains(now):
         raise ConflictError(

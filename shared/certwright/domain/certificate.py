@@ -11,6 +11,8 @@ from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
+from certwright.domain.revocation import Revocation as Revocation  # re-exported: versions carry it
+from certwright.domain.revocation import RevocationReason as RevocationReason
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import SweepState, next_check
 from certwright.errors import ConflictError
@@ -51,25 +53,6 @@ class Profile(StrEnum):
         }[self]
 
 
-class RevocationReason(StrEnum):
-    """RFC 5280 5.3.1 reason codes (names as in OCI)."""
-
-    UNSPECIFIED = "UNSPECIFIED"
-    KEY_COMPROMISE = "KEY_COMPROMISE"
-    CA_COMPROMISE = "CA_COMPROMISE"
-    AFFILIATION_CHANGED = "AFFILIATION_CHANGED"
-    SUPERSEDED = "SUPERSEDED"
-    CESSATION_OF_OPERATION = "CESSATION_OF_OPERATION"
-    PRIVILEGE_WITHDRAWN = "PRIVILEGE_WITHDRAWN"
-    AA_COMPROMISE = "AA_COMPROMISE"
-
-
-@dataclass(frozen=True)
-class Revocation:
-    reason: RevocationReason
-    revoked_at: datetime
-
-
 @dataclass(frozen=True)
 class CertificateVersion:
     certificate_id: str
@@ -85,6 +68,11 @@ class CertificateVersion:
     has_private_key: bool
     issuer_ca_id: str | None = None
     revocation: Revocation | None = None
+    # Scheduled deletion of a PREVIOUS or DEPRECATED version: when, and when its key was destroyed.
+    deletion_time: datetime | None = None
+    deleted_at: datetime | None = None
+    # The partition of the issuer's CRL that lists this version if it is revoked (named in its CRL DP).
+    crl_partition: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +99,8 @@ class Certificate:
     # When the renewal sweep must look at this certificate next (renewal, retry, alert); indexed.
     next_check_at: datetime | None = None
     sweep: SweepState = field(default_factory=SweepState)
+    # Set when the CURRENT version was revoked for a reason that retires the certificate itself.
+    retired_by: RevocationReason | None = None
     row_version: int = 0
 
     def ensure_active(self) -> None:
@@ -129,6 +119,17 @@ class Certificate:
         )
         return replace(self, next_check_at=check)
 
+    def ensure_not_retired(self) -> None:
+        if self.retired_by is not None:
+            raise ConflictError(
+                f"certificate {self.id} was revoked ({self.retired_by.value}) and takes no new versions",
+                code="CertificateRevoked",
+            )
+
     @property
     def renews_itself(self) -> bool:
-        return self.config_type is CertificateConfigType.ISSUED_BY_INTERNAL_CA and self.renewal_rule is not None
+        return (
+            self.config_type is CertificateConfigType.ISSUED_BY_INTERNAL_CA
+            and self.renewal_rule is not None
+            and self.retired_by is None
+        )

@@ -21,21 +21,26 @@ from certwright.domain.authority import (
 )
 from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
+from certwright.domain.publication import PublicationUrls
+from certwright.domain.revocation import partition_of
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import CreateAuthority, ScheduleDeletion
 from certwright.services.context import Runtime
-from certwright.x509.builder import Issuer, sign_ca_certificate
+from certwright.x509.builder import Issuer, Publication, sign_ca_certificate
 
 MIN_DELETION_GRACE = timedelta(days=1)
 DEFAULT_DELETION_GRACE = timedelta(days=30)
 
 
 class AuthorityService:
-    def __init__(self, store: Store, keys: CaKeyProvider, runtime: Runtime) -> None:
+    def __init__(
+        self, store: Store, keys: CaKeyProvider, runtime: Runtime, publication: PublicationUrls | None = None
+    ) -> None:
         self._store = store
         self._keys = keys
         self._rt = runtime
+        self._publication = publication or PublicationUrls()
 
     def get(self, ca_id: str) -> CertificateAuthority:
         ca = self._store.get_authority(ca_id)
@@ -107,7 +112,13 @@ class AuthorityService:
                 *(() if rules.name_constraint.is_empty else (rules.name_constraint,)),
             ),
         )
+        partition, publication = 0, None
         try:
+            if issuer is not None:
+                partition = partition_of(self._store.next_issuance_index(issuer.id), self._publication.partition_size)
+                publication = Publication(
+                    self._publication.crl_url(issuer.id, partition), self._publication.ca_issuers_url(issuer.id)
+                )
             ca = self._store.begin_authority(ca, SerialClaim(issuer.id if issuer else ca_id, f"{serial:x}"))
         except Exception:
             self._keys.schedule_key_deletion(key_id)
@@ -123,6 +134,7 @@ class AuthorityService:
                 self_algorithm=command.keyAlgorithm,
                 path_length=path_length,
                 name_constraint=rules.name_constraint,
+                publication=publication,
             )
         except Exception:
             self._store.save_authority(ca.with_state(LifecycleState.FAILED))
@@ -131,7 +143,7 @@ class AuthorityService:
         ca = replace(
             ca,
             lifecycle_state=LifecycleState.ACTIVE,
-            current_version=CaVersion(1, f"{serial:x}", validity, pem),
+            current_version=CaVersion(1, f"{serial:x}", validity, pem, crl_partition=partition),
         )
         return self._store.complete_authority(ca, self._rt.audit(ca.id, "CreateCertificateAuthority", caller))
 
@@ -139,6 +151,9 @@ class AuthorityService:
         ca = self.get(ca_id)
         if ca.lifecycle_state is not LifecycleState.ACTIVE:
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        from certwright.domain.deletion import ensure_authority_deletable  # this method's guard, kept beside it
+
+        ensure_authority_deletable(self._store, ca_id, self._rt.clock())
         when = deletion_time(command, self._rt.clock())
         ca = self._store.save_authority(
             replace(ca, lifecycle_state=LifecycleState.PENDING_DELETION, deletion_time=when)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from certwright.domain.authority import CaConfigType
 from certwright.domain.certificate import CertificateConfigType, Profile
@@ -109,13 +109,26 @@ class UpdateCertificate(Command):
     renewalRule: RenewalRuleIn | None = None
 
 
+class RevokeVersion(Command):
+    # RFC 5280 reason (OCI names); checked against what is revoked in certwright.domain.revocation.
+    revocationReason: str | None = Field(default=None, max_length=40)
+
+
 class ScheduleDeletion(Command):
     timeOfDeletion: str | None = Field(default=None, max_length=40)
 
 
 class CreateAssociation(Command):
-    certificateId: str = Field(min_length=1, max_length=64)
+    # Exactly one: the certificate the resource serves, or the CA bundle it trusts (mTLS).
+    certificateId: str | None = Field(default=None, min_length=1, max_length=64)
+    caBundleId: str | None = Field(default=None, min_length=1, max_length=64)
     associatedResourceId: str = Field(min_length=1, max_length=1600)
     hostnames: list[str] = Field(default_factory=list, max_length=100)
     # For a load-balancer listener: serve as its default certificate, or as one of its SNI certificates.
     listenerCertificateRole: Literal["DEFAULT", "SNI"] = "DEFAULT"
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CreateAssociation:
+        if (self.certificateId is None) == (self.caBundleId is None):
+            raise ValueError("give exactly one of certificateId and caBundleId")
+        return self

@@ -34,17 +34,19 @@ from certwright.domain.names import (
     validate_sans,
     validate_subject,
 )
+from certwright.domain.publication import PublicationUrls
 from certwright.domain.renewal import RenewalRule
+from certwright.domain.revocation import partition_of
 from certwright.domain.stages import Stage, add_version, changed, first_version
-from certwright.errors import ConflictError, InvalidInputError, NotFoundError
+from certwright.errors import ConflictError, InvalidInputError, NotFoundError, PolicyViolationError
 from certwright.ports import KeyVault, SerialClaim, Store
 from certwright.services.authorities import AuthorityService
 from certwright.services.commands import CreateCertificate, CreateVersion
 from certwright.services.context import Runtime
-from certwright.x509.builder import sign_leaf_certificate
+from certwright.x509.builder import Publication, sign_leaf_certificate
 from certwright.x509.csr import check_csr
 from certwright.x509.imported import check_import
-from certwright.x509.keys import generate_private_key, private_key_der
+from certwright.x509.keys import generate_private_key, private_key_der, spki_fingerprint
 
 DEFAULT_VALIDITY = "P90D"
 COMPLETION_ATTEMPTS = 3
@@ -66,11 +68,19 @@ class Plan:
 
 
 class IssuanceService:
-    def __init__(self, store: Store, authorities: AuthorityService, vault: KeyVault, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        store: Store,
+        authorities: AuthorityService,
+        vault: KeyVault,
+        runtime: Runtime,
+        publication: PublicationUrls | None = None,
+    ) -> None:
         self._store = store
         self._authorities = authorities
         self._vault = vault
         self._rt = runtime
+        self._publication = publication or PublicationUrls()
 
     # -- planning (pure checks, no side effects) -------------------------------------------------------
 
@@ -99,6 +109,7 @@ class IssuanceService:
                     f"keyAlgorithm {key_algorithm} does not match the CSR's key ({checked.key_algorithm})"
                 )
             key_algorithm, public_key = checked.key_algorithm, checked.public_key
+            self._refuse_compromised(public_key, "csrPem")
             if subject_raw is None and checked.subject is not None:
                 subject_raw = checked.subject.as_dict()
             if not sans_raw:
@@ -121,6 +132,7 @@ class IssuanceService:
         if not (certificate_pem and chain_pem and key_pem):
             raise InvalidInputError("an import needs certificatePem, certChainPem and privateKeyPem")
         checked = check_import(certificate_pem, chain_pem, key_pem, now)
+        self._refuse_compromised(checked.certificate.public_key(), "certificatePem")
         pem = checked.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
         chain = tuple(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in checked.chain)
         validity = Validity(checked.certificate.not_valid_before_utc, checked.certificate.not_valid_after_utc)
@@ -133,6 +145,13 @@ class IssuanceService:
             certificate_pem=pem,
             chain_pems=chain,
         )
+
+    def _refuse_compromised(self, public_key: PublicKeyTypes, field: str) -> None:
+        if self._store.key_compromised(spki_fingerprint(public_key)):
+            raise PolicyViolationError(
+                f"{field}: this key was revoked for keyCompromise and cannot be certified again",
+                code="KeyCompromised",
+            )
 
     # -- use cases ------------------------------------------------------------------------------------
 
@@ -194,6 +213,7 @@ class IssuanceService:
         now = self._rt.clock()
         certificate = self.get(certificate_id)
         certificate.ensure_active()
+        certificate.ensure_not_retired()
         kind = certificate.config_type
         if kind is CertificateConfigType.IMPORTED:
             if command.csrPem or command.validityDuration:
@@ -259,6 +279,11 @@ class IssuanceService:
             issuer_ca_id=plan.issuer.id if plan.issuer else None,
         )
         claim = SerialClaim(plan.issuer.id, serial_hex) if plan.issuer else None
+        partition = 0
+        if plan.issuer is not None:
+            index = self._store.next_issuance_index(plan.issuer.id)
+            partition = partition_of(index, self._publication.partition_size)
+            version = replace(version, crl_partition=partition)
         certificate = self._store.begin_version(certificate, version, claim, is_new_certificate=is_new)
         try:
             sealed = self._vault.seal(key_der, certificate.id, number) if key_der is not None else None
@@ -274,6 +299,10 @@ class IssuanceService:
                     validity=plan.validity,
                     profile=certificate.profile,
                     issuer=self._authorities.signer_for(plan.issuer),
+                    publication=Publication(
+                        self._publication.crl_url(plan.issuer.id, partition),
+                        self._publication.ca_issuers_url(plan.issuer.id),
+                    ),
                 )
                 pem = signed.public_bytes(serialization.Encoding.PEM).decode("ascii")
                 chain = (

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from certwright.domain.authority import NameConstraint, Validity
 from certwright.domain.certificate import Profile
@@ -38,6 +38,28 @@ class Issuer:
     ) -> Issuer:
         ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         return cls(certificate.subject, key, key_algorithm, ski.digest)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where relying parties fetch the issuer's CRL (this certificate's partition) and the issuer's certificate."""
+
+    crl_url: str | None = None
+    ca_issuers_url: str | None = None
+
+
+def _with_publication(builder: x509.CertificateBuilder, publication: Publication | None) -> x509.CertificateBuilder:
+    if publication is None:
+        return builder
+    if publication.crl_url:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(publication.crl_url)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if publication.ca_issuers_url:
+        access = x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(publication.ca_issuers_url)
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+    return builder
 
 
 def to_name(subject: Subject) -> x509.Name:
@@ -70,6 +92,7 @@ def sign_ca_certificate(
     self_algorithm: KeyAlgorithm | None = None,
     path_length: int | None,
     name_constraint: NameConstraint,
+    publication: Publication | None = None,
 ) -> x509.Certificate:
     """A root (issuer None: self-signed with self_key) or a subordinate signed by `issuer`."""
     name = to_name(subject)
@@ -99,6 +122,7 @@ def sign_ca_certificate(
         builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
     if not name_constraint.is_empty:
         builder = builder.add_extension(_name_constraints(name_constraint), critical=True)
+    builder = _with_publication(builder, publication)
     return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
 
 
@@ -111,6 +135,7 @@ def sign_leaf_certificate(
     validity: Validity,
     profile: Profile,
     issuer: Issuer,
+    publication: Publication | None = None,
 ) -> x509.Certificate:
     builder = _base(to_name(subject), public_key, serial_number, validity, issuer)
     builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -126,6 +151,7 @@ def sign_leaf_certificate(
     )
     if issuer.key_identifier is not None:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
+    builder = _with_publication(builder, publication)
     return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
 
 

@@ -15,6 +15,14 @@ _CURVES: dict[str, KeyAlgorithm] = {
 }
 
 
+def spki_fingerprint(public_key: PublicKeyTypes) -> str:
+    """SHA-256 of the SubjectPublicKeyInfo (hex): how a key is recognised across certificates and CSRs."""
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return digest.finalize().hex()
+
+
 def key_algorithm_of(public_key: PublicKeyTypes, *, field: str = "key") -> KeyAlgorithm:
     """The KeyAlgorithm of an acceptable public key; weak or unusual keys are refused."""
     if isinstance(public_key, rsa.RSAPublicKey):
