@@ -12,6 +12,11 @@ SAFETY_MARGIN_MS = 30_000
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = container().sweep.run(has_time=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS)
+    def has_time() -> bool:
+        return context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS
+
+    services = container()
+    report = services.sweep.run(has_time=has_time)
+    report["deletion"] = services.deletion.run(has_time=has_time)
     logger.info("sweep finished", extra=report)
     return report

@@ -11,23 +11,28 @@ import boto3
 from botocore.config import Config
 
 from certwright.adapters.acm import AcmCertificates
-from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
+from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
+from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
 from certwright.adapters.eventbridge import EventBusPublisher
 from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
 from certwright.adapters.s3_objects import S3Objects
+from certwright.adapters.sns import SnsAlertPublisher
 from certwright.config import Settings
+from certwright.services.alerts import AlertNotifier
 from certwright.services.associations import AssociationService
+from certwright.services.audit import AuditService
 from certwright.services.authorities import AuthorityService
 from certwright.services.bundles import BundleService
 from certwright.services.ca_bundles import CaBundleService
 from certwright.services.certificates import CertificateService
 from certwright.services.context import Runtime
 from certwright.services.crl_publisher import CrlPublisher
+from certwright.services.deletion import DeletionService
 from certwright.services.deployment import DeploymentService
 from certwright.services.deployment_events import DeploymentEvents
 from certwright.services.issuance import IssuanceService
@@ -52,6 +57,9 @@ class Container:
     deployment: DeploymentService
     deployment_events: DeploymentEvents
     sweep: RenewalSweep
+    deletion: DeletionService
+    alerts: AlertNotifier
+    audit: AuditService
     revocation: RevocationService
     crl_publisher: CrlPublisher
     outbox: OutboxPublisher
@@ -104,6 +112,14 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
         sweep=RenewalSweep(store, issuance, deployment, rt),
+        deletion=DeletionService(
+            DynamoDbDeletionStore(Row, connection),
+            KmsCaKeys(kms),
+            AcmCertificates(session.client("acm", config=_RETRIES)),
+            rt,
+        ),
+        alerts=AlertNotifier(SnsAlertPublisher(session.client("sns", config=_RETRIES), settings.alert_topic_arn)),
+        audit=AuditService(store),
         revocation=RevocationService(store, issuance, authorities, rt),
         crl_publisher=crl_publisher,
         outbox=OutboxPublisher(EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name)),

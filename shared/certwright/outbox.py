@@ -13,7 +13,9 @@ from certwright.events import (
     AssociationCreated,
     AssociationDeleted,
     CertificateAuthorityCreated,
+    CertificateAuthorityDeleted,
     CertificateAuthorityVersionRevoked,
+    CertificateDeleted,
     CertificateExpiring,
     CertificateVersionCreated,
     CertificateVersionFailed,
@@ -63,6 +65,8 @@ def _authority(before: dict[str, Any], after: dict[str, Any], removed: bool, ver
     revoked = _authority_revoked(before, after, version)
     if revoked:
         return revoked
+    if not removed and after.get("lifecycleState") == "DELETED" and before.get("lifecycleState") != "DELETED":
+        return [CertificateAuthorityDeleted("", after["id"], version, after["name"])]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
     if removed or after.get("lifecycleState") != "ACTIVE" or before.get("lifecycleState") not in (None, "CREATING"):
         return []
@@ -192,6 +196,10 @@ def _association(before: dict[str, Any], after: dict[str, Any], removed: bool, v
 def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
     if removed or not before:
         return []
+    if after.get("lifecycleState") == "DELETED":
+        # The sweep carried out a scheduled deletion; nothing else is announced for a tombstone.
+        deleted = before.get("lifecycleState") != "DELETED"
+        return [CertificateDeleted("", after["id"], version, after["name"])] if deleted else []
     old, new = before.get("sweep") or {}, after.get("sweep") or {}
     name, cert_id = after["name"], after["id"]
     produced: list[DomainEvent] = []

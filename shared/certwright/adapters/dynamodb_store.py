@@ -34,10 +34,11 @@ DEPLOY_RETRY_PARTITION = "DEPLOY_RETRY"
 DELETION_PARTITION = "DELETION"
 
 
-def _deletion_index(state: LifecycleState, deletion_time: datetime | None) -> dict[str, str]:
+def _deletion_index(row: Row, state: LifecycleState, deletion_time: datetime | None) -> Row:
+    """Put a row pending deletion into the DELETION partition, keyed by its time of deletion."""
     if state is LifecycleState.PENDING_DELETION and deletion_time is not None:
-        return {"renewal_pk": DELETION_PARTITION, "renewal_at": codec.iso(deletion_time)}
-    return {}
+        row.renewal_pk, row.renewal_at = DELETION_PARTITION, codec.iso(deletion_time)
+    return row
 
 
 def _versioned(row: Row, row_version: int) -> Row:
@@ -120,9 +121,8 @@ class DynamoDbStore:
             list_pk="CA",
             list_sk=f"{codec.iso(ca.created_at)}#{ca.id}",
             parent_pk=f"CA#{ca.issuer_id}" if ca.issuer_id else None,
-            **_deletion_index(ca.lifecycle_state, ca.deletion_time),
         )
-        return _versioned(row, ca.row_version)
+        return _versioned(_deletion_index(row, ca.lifecycle_state, ca.deletion_time), ca.row_version)
 
     def begin_authority(self, ca: CertificateAuthority, claim: SerialClaim) -> CertificateAuthority:
         with self._errors("create certificate authority"), self._transaction() as tx:
@@ -205,9 +205,7 @@ class DynamoDbStore:
             renewal_pk=SWEEP_PARTITION if c.next_check_at and c.lifecycle_state is LifecycleState.ACTIVE else None,
             renewal_at=codec.iso(c.next_check_at) if c.next_check_at else None,
         )
-        for name, value in _deletion_index(c.lifecycle_state, c.deletion_time).items():
-            setattr(row, name, value)
-        return _versioned(row, c.row_version)
+        return _versioned(_deletion_index(row, c.lifecycle_state, c.deletion_time), c.row_version)
 
     def begin_version(
         self,

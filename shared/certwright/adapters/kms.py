@@ -189,8 +189,20 @@ class KmsCaKeys:
         try:
             # A key ID is accepted everywhere an ARN is; pass the bare ID.
             self._kms.schedule_key_deletion(KeyId=key_id.rsplit("/", 1)[-1], PendingWindowInDays=7)
-        except (ClientError, BotoCoreError) as err:
+        except ClientError as err:
+            # Idempotent: a key already scheduled (a retried deletion) or already gone is what was asked for.
+            if err.response.get("Error", {}).get("Code") == "NotFoundException" or self._pending_deletion(key_id):
+                return
             raise translate(err, "KMS ScheduleKeyDeletion") from err
+        except BotoCoreError as err:
+            raise translate(err, "KMS ScheduleKeyDeletion") from err
+
+    def _pending_deletion(self, key_id: str) -> bool:
+        try:
+            state = self._kms.describe_key(KeyId=key_id.rsplit("/", 1)[-1])["KeyMetadata"].get("KeyState")
+        except (ClientError, BotoCoreError):
+            return False
+        return bool(state == "PendingDeletion")
 
 
 class KmsKeyVault:

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from certwright.api import associations, authorities, certificates
+from certwright.api import associations, audit, authorities, certificates
 from certwright.api.errors import error_response, to_response
 from certwright.api.request import services
 from certwright.errors import CertwrightError
@@ -19,6 +19,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(authorities.router)
 app.include_router(certificates.router)
 app.include_router(associations.router)
+app.include_router(audit.router)
 
 
 @app.get("/openapi.json")

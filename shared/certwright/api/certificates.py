@@ -115,6 +115,20 @@ def cancel_deletion(certificate_id: str) -> Response[str]:
     return json_response(_present(services().certificates.cancel_deletion(certificate_id, caller(router))))
 
 
+@router.post("/certificates/<certificate_id>/versions/<number>/actions/schedule-deletion")
+def schedule_version_deletion(certificate_id: str, number: str, command: ScheduleDeletion) -> Response[str]:
+    version = services().deletion.schedule_version_deletion(
+        certificate_id, _version_number(number), command, caller(router)
+    )
+    return json_response(presenters.version(version))
+
+
+@router.post("/certificates/<certificate_id>/versions/<number>/actions/cancel-deletion")
+def cancel_version_deletion(certificate_id: str, number: str) -> Response[str]:
+    version = services().deletion.cancel_version_deletion(certificate_id, _version_number(number), caller(router))
+    return json_response(presenters.version(version))
+
+
 @router.get("/certificates/<certificate_id>/bundle")
 def get_bundle(certificate_id: str) -> Response[str]:
     event = router.current_event

@@ -1,0 +1,92 @@
+"""What may be deleted: the guards on CAs, certificates and versions, checked when scheduled and again when due; pure.
+
+A CA stays while anything it issued can still be trusted: a certificate not deleted whose CURRENT version is neither
+revoked nor expired, or a subordinate CA not deleted and not revoked. A version may be deleted only once it no
+longer serves (PREVIOUS or DEPRECATED, never CURRENT, PENDING or LATEST).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from certwright.domain.authority import CertificateAuthority, LifecycleState
+from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.stages import Stage
+from certwright.errors import ConflictError
+
+# When a deletion falls due but its guard refuses (a writer raced the schedule), it is tried again this much later.
+BLOCKED_RETRY = timedelta(hours=1)
+_SERVING = frozenset({Stage.CURRENT, Stage.PENDING, Stage.LATEST})
+_RETIRED = frozenset({Stage.PREVIOUS, Stage.DEPRECATED})
+
+
+class ChildLookup(Protocol):
+    def children_of(self, ca_id: str) -> Iterator[Certificate | CertificateAuthority]: ...
+
+    def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None: ...
+
+
+def certificate_is_live(certificate: Certificate, current: CertificateVersion | None, now: datetime) -> bool:
+    if certificate.lifecycle_state in (LifecycleState.DELETED, LifecycleState.FAILED):
+        return False
+    if current is None:
+        return certificate.lifecycle_state is LifecycleState.CREATING  # its first version is being signed
+    return current.revocation is None and current.validity.not_after > now
+
+
+def authority_is_live(ca: CertificateAuthority) -> bool:
+    if ca.lifecycle_state in (LifecycleState.DELETED, LifecycleState.FAILED):
+        return False
+    return ca.current_version is None or ca.current_version.revocation is None
+
+
+def live_child(lookup: ChildLookup, ca_id: str, now: datetime) -> Certificate | CertificateAuthority | None:
+    """The first child that keeps `ca_id` from being deleted, or None; stops reading at the first one."""
+    for child in lookup.children_of(ca_id):
+        if isinstance(child, CertificateAuthority):
+            if authority_is_live(child):
+                return child
+            continue
+        current = lookup.get_version(child.id, child.current_version_number) if child.current_version_number else None
+        if certificate_is_live(child, current, now):
+            return child
+    return None
+
+
+def ensure_authority_deletable(lookup: ChildLookup, ca_id: str, now: datetime) -> None:
+    child = live_child(lookup, ca_id, now)
+    if child is None:
+        return
+    what = "subordinate CA" if isinstance(child, CertificateAuthority) else "certificate"
+    raise ConflictError(
+        f"certificate authority {ca_id} still has a {what} that is neither deleted nor revoked "
+        f"({child.id}, '{child.name}'); revoke or delete it first",
+        code="CertificateAuthorityInUse",
+    )
+
+
+def version_state(version: CertificateVersion) -> LifecycleState:
+    if version.deleted_at is not None:
+        return LifecycleState.DELETED
+    if version.deletion_time is not None:
+        return LifecycleState.PENDING_DELETION
+    return LifecycleState.ACTIVE
+
+
+def version_serves(version: CertificateVersion) -> bool:
+    return bool(version.stages & _SERVING)
+
+
+def ensure_version_deletable(version: CertificateVersion) -> None:
+    """Only a PREVIOUS or DEPRECATED version, not already pending deletion or deleted, may be scheduled."""
+    state = version_state(version)
+    if state is not LifecycleState.ACTIVE:
+        raise ConflictError(f"version {version.version_number} is {state.value}", code="InvalidState")
+    if version_serves(version) or not version.stages & _RETIRED:
+        stages = ", ".join(sorted(version.stages)) or "no stage"
+        raise ConflictError(
+            f"version {version.version_number} is {stages}; only PREVIOUS or DEPRECATED versions can be deleted",
+            code="VersionInUse",
+        )
