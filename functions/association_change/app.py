@@ -1,4 +1,4 @@
-"""Lambda entry point for association changes: deploy to a new association, undeploy a deleted one."""
+"""Lambda entry point for association changes (deploy / undeploy) and CA changes (refresh the CA bundles that include it)."""
 
 from typing import Any
 
@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from certwright.bootstrap import container
 from certwright.events import from_detail
+from certwright.services.ca_bundles import AUTHORITY_EVENTS
 
 logger = Logger()
 
@@ -14,4 +15,7 @@ logger = Logger()
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     envelope = EventBridgeEvent(event)
-    return container().deployment_events.on_association_event(from_detail(envelope.detail_type, envelope.detail))
+    domain_event = from_detail(envelope.detail_type, envelope.detail)
+    if isinstance(domain_event, AUTHORITY_EVENTS):
+        return container().ca_bundles.on_authority_event(domain_event)
+    return container().deployment_events.on_association_event(domain_event)

@@ -157,9 +157,26 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--at", help="ISO-8601 time of deletion (default: 30 days)")
     cert.add_parser("cancel-deletion").add_argument("id")
 
+    bundles = groups.add_parser("ca-bundle", help="CA bundles").add_subparsers(dest="action", required=True)
+    create = bundles.add_parser("create")
+    create.add_argument("--name", required=True)
+    create.add_argument("--pem", help="file: CA certificates (PEM) to trust")
+    create.add_argument("--ca", action="append", default=[], help="CA id to trust, kept current (repeatable)")
+    create.add_argument("--no-chain", action="store_true", help="only each CA's own certificate, not its chain")
+    bundles.add_parser("list")
+    for action in ("get", "versions"):
+        bundles.add_parser(action).add_argument("id")
+    pem = bundles.add_parser("bundle", help="the PEM concatenation a verifier loads")
+    pem.add_argument("id")
+    pem.add_argument("--stage")
+    pem.add_argument("--version", type=int)
+    pem.add_argument("--out", help="write the PEM to this file")
+
     assoc = groups.add_parser("assoc", help="associations").add_subparsers(dest="action", required=True)
     create = assoc.add_parser("create")
-    create.add_argument("--cert", required=True)
+    target = create.add_mutually_exclusive_group(required=True)
+    target.add_argument("--cert")
+    target.add_argument("--ca-bundle", help="a CA bundle the resource trusts (mTLS)")
     create.add_argument("--resource", required=True, help="listener, ACM certificate, or IAM role/user ARN")
     create.add_argument("--hostname", action="append", default=[])
     create.add_argument("--sni", action="store_true", help="serve as an SNI certificate, not the listener default")
@@ -200,8 +217,11 @@ def run(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
         return client.call("GET", f"/certificate-authorities/{args.id}{suffix}")
     if g == "cert":
         return _cert(args, client)
+    if g == "ca-bundle":
+        return _ca_bundle(args, client)
     if a == "create":
-        body = {"certificateId": args.cert, "associatedResourceId": args.resource, "hostnames": args.hostname}
+        target = {"caBundleId": args.ca_bundle} if args.ca_bundle else {"certificateId": args.cert}
+        body = {**target, "associatedResourceId": args.resource, "hostnames": args.hostname}
         if args.sni:
             body["listenerCertificateRole"] = "SNI"
         return client.call("POST", "/associations", body)
@@ -270,6 +290,27 @@ def _cert(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
     if status == 200 and args.out:
         _write_bundle(Path(args.out), body)
         body = {k: v for k, v in body.items() if k != "privateKeyPem"} | {"writtenTo": args.out}
+    return status, body
+
+
+def _ca_bundle(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
+    a = args.action
+    if a == "create":
+        body: dict[str, Any] = {"name": args.name, "certificateAuthorityIds": args.ca}
+        if args.pem:
+            body["caBundlePem"] = _read(args.pem)
+        if args.no_chain:
+            body["includeCertificateAuthorityChain"] = False
+        return client.call("POST", "/ca-bundles", body)
+    if a == "list":
+        return client.call("GET", "/ca-bundles")
+    if a in ("get", "versions"):
+        return client.call("GET", f"/ca-bundles/{args.id}" + ("/versions" if a == "versions" else ""))
+    query = {"stage": args.stage, "versionNumber": args.version}
+    status, body = client.call("GET", f"/ca-bundles/{args.id}/bundle", query=query)
+    if status == 200 and args.out:
+        Path(args.out).write_text(body["caBundlePem"])
+        body = {k: v for k, v in body.items() if k != "caBundlePem"} | {"writtenTo": args.out}
     return status, body
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from certwright.events import (
     AssociationCreated,
     AssociationDeleted,
+    CaBundleVersionCreated,
     CertificateAuthorityCreated,
     CertificateAuthorityDeleted,
     CertificateAuthorityVersionRevoked,
@@ -255,7 +256,15 @@ def _crl(before: dict[str, Any], after: dict[str, Any], removed: bool, version: 
     return produced
 
 
+def _ca_bundle_version(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+    # Only the version's first write creates it; later writes change its stages (CURRENT -> PREVIOUS ...).
+    if removed or before:
+        return []
+    return [CaBundleVersionCreated("", after["bundleId"], version, after["versionNumber"], after.get("name", ""))]
+
+
 _TRANSLATORS = {
+    "CA_BUNDLE_VERSION": _ca_bundle_version,
     "CRL": _crl,
     "CA": _authority,
     "CERT_VERSION": _certificate_version,

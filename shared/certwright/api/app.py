@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from certwright.api import associations, audit, authorities, certificates
+from certwright.api import associations, audit, authorities, ca_bundles, certificates
 from certwright.api.errors import error_response, to_response
 from certwright.api.request import services
 from certwright.errors import CertwrightError
@@ -20,6 +20,7 @@ app.include_router(authorities.router)
 app.include_router(certificates.router)
 app.include_router(associations.router)
 app.include_router(audit.router)
+app.include_router(ca_bundles.router)
 
 
 @app.get("/openapi.json")

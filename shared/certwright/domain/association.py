@@ -61,6 +61,9 @@ class Association:
     listener_role: ListenerRole = ListenerRole.DEFAULT
     certificate_name: str = ""
     row_version: int = 0
+    # Set when the association names a CA bundle (a listener or host that trusts it for mTLS) instead of a
+    # certificate; certificate_id is then empty and there is nothing to deploy: the association is a record.
+    ca_bundle_id: str | None = None
 
 
 def classify_resource(arn: str) -> AssociationType:

@@ -13,21 +13,27 @@ from certwright.domain.association import (
 from certwright.domain.names import SanType
 from certwright.errors import ConflictError, NotFoundError, PolicyViolationError
 from certwright.ports import Page, Store
+from certwright.services.ca_bundles import CaBundleService
 from certwright.services.certificates import CertificateService
 from certwright.services.commands import CreateAssociation
 from certwright.services.context import Runtime
 
 
 class AssociationService:
-    def __init__(self, store: Store, certificates: CertificateService, runtime: Runtime) -> None:
+    def __init__(
+        self, store: Store, certificates: CertificateService, runtime: Runtime, ca_bundles: CaBundleService
+    ) -> None:
         self._store = store
         self._certificates = certificates
         self._rt = runtime
+        self._ca_bundles = ca_bundles
 
     def create(self, command: CreateAssociation, caller: str) -> Association:
+        if command.caBundleId is not None:
+            return self._ca_bundles.associate(command, caller)
         association_type = classify_resource(command.associatedResourceId)
         hostnames = validate_hostnames(command.hostnames)
-        certificate = self._certificates.get(command.certificateId)
+        certificate = self._certificates.get(command.certificateId or "")
         certificate.ensure_active()
         dns_names = [san.value for san in certificate.sans if san.type is SanType.DNS]
         uncovered = [h for h in hostnames if not any(name_covers(n, h) for n in dns_names)]
@@ -77,6 +83,9 @@ class AssociationService:
 
     def delete(self, association_id: str, caller: str) -> None:
         association = self.get(association_id)
+        if association.ca_bundle_id is not None:
+            self._ca_bundles.dissociate(association, caller)
+            return
         self._store.remove_association(
             association,
             self._rt.audit(association.certificate_id, "DeleteAssociation", caller, associationId=association.id),

@@ -71,6 +71,8 @@ class DeploymentService:
         association = self._store.get_association(association_id)
         if association is None:
             raise NotFoundError(f"association {association_id} no longer exists")
+        if association.ca_bundle_id is not None:
+            return association  # a listener or host that trusts a CA bundle: a record, nothing to deploy
         certificate = self._store.get_certificate(association.certificate_id)
         if certificate is None or not certificate.current_version_number:
             raise NotFoundError(f"certificate {association.certificate_id} has no current version")

@@ -1,0 +1,131 @@
+"""Routes under /ca-bundles: create, read, versions, the bundle PEM a verifier loads, associations, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from certwright.api import presenters
+from certwright.api.request import caller, create, json_response, page, paging, services
+from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
+from certwright.errors import InvalidInputError
+from certwright.services.ca_bundles import CreateCaBundle, CreateCaBundleVersion
+
+router = Router()
+
+
+def _number(raw: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) < 10**8:
+        raise InvalidInputError("version number must be a positive integer")
+    return int(raw)
+
+
+def _certificate(c: TrustedCertificate) -> dict[str, str]:
+    return {
+        "subject": c.subject,
+        "sha256Fingerprint": c.fingerprint,
+        "notAfter": c.not_after.isoformat(),
+        "source": c.source,
+    }
+
+
+def present_version(v: CaBundleVersion) -> dict[str, Any]:
+    return {
+        "caBundleId": v.bundle_id,
+        "versionNumber": v.version_number,
+        "stages": sorted(s.value for s in v.stages),
+        "reason": v.reason,
+        "createdBy": v.created_by,
+        "timeCreated": v.created_at.isoformat(),
+        "certificates": [_certificate(c) for c in v.certificates],
+    }
+
+
+def present_bundle(b: CaBundle, current: CaBundleVersion | None) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "name": b.name,
+        "description": b.description,
+        "lifecycleState": b.lifecycle_state.value,
+        "certificateAuthorityIds": list(b.authority_ids),
+        "includeCertificateAuthorityChain": b.include_chain,
+        "givenCertificates": [_certificate(c) for c in b.given],
+        "withdrawnCertificateAuthorityIds": list(b.withdrawn_authority_ids),
+        "stale": b.stale,
+        "currentVersionNumber": b.current_version_number,
+        "latestVersionNumber": b.latest_version_number,
+        "associationCount": b.association_count,
+        "createdBy": b.created_by,
+        "timeCreated": b.created_at.isoformat(),
+        "currentVersion": present_version(current) if current else None,
+    }
+
+
+def _present(bundle: CaBundle) -> dict[str, Any]:
+    return present_bundle(bundle, services().ca_bundles.current(bundle))
+
+
+@router.post("/ca-bundles")
+def create_ca_bundle(command: CreateCaBundle) -> Response[str]:
+    def action() -> dict[str, Any]:
+        bundle, version = services().ca_bundles.create(command, caller(router))
+        return present_bundle(bundle, version)
+
+    return create(router, "CreateCaBundle", command, action)
+
+
+@router.get("/ca-bundles")
+def list_ca_bundles() -> Response[str]:
+    limit, token = paging(router)
+    result = services().ca_bundles.list_page(limit, token)
+    return json_response(page([present_bundle(b, None) for b in result.items], result.next_token))
+
+
+@router.get("/ca-bundles/<bundle_id>")
+def get_ca_bundle(bundle_id: str) -> Response[str]:
+    return json_response(_present(services().ca_bundles.get(bundle_id)))
+
+
+@router.delete("/ca-bundles/<bundle_id>")
+def delete_ca_bundle(bundle_id: str) -> Response[str]:
+    services().ca_bundles.delete(bundle_id, caller(router))
+    return Response(status_code=204, body="")
+
+
+@router.post("/ca-bundles/<bundle_id>/versions")
+def create_ca_bundle_version(bundle_id: str, command: CreateCaBundleVersion) -> Response[str]:
+    def action() -> dict[str, Any]:
+        _, version = services().ca_bundles.create_version(bundle_id, command, caller(router))
+        return present_version(version)
+
+    return create(router, f"CreateCaBundleVersion:{bundle_id}", command, action)
+
+
+@router.get("/ca-bundles/<bundle_id>/versions")
+def list_ca_bundle_versions(bundle_id: str) -> Response[str]:
+    versions = services().ca_bundles.versions(bundle_id)
+    return json_response(page([present_version(v) for v in versions], None))
+
+
+@router.get("/ca-bundles/<bundle_id>/versions/<number>")
+def get_ca_bundle_version(bundle_id: str, number: str) -> Response[str]:
+    return json_response(present_version(services().ca_bundles.version(bundle_id, _number(number))))
+
+
+@router.get("/ca-bundles/<bundle_id>/bundle")
+def get_ca_bundle_pem(bundle_id: str) -> Response[str]:
+    """The PEM concatenation of one version (CURRENT unless versionNumber or stage says otherwise)."""
+    event = router.current_event
+    number = event.get_query_string_value("versionNumber")
+    version = services().ca_bundles.select(
+        bundle_id, stage=event.get_query_string_value("stage"), version_number=_number(number) if number else None
+    )
+    return json_response(present_version(version) | {"caBundlePem": version.bundle_pem})
+
+
+@router.get("/ca-bundles/<bundle_id>/associations")
+def list_ca_bundle_associations(bundle_id: str) -> Response[str]:
+    associations = services().ca_bundles.associations(bundle_id)
+    return json_response(page([presenters.association(a) for a in associations], None))
