@@ -26,7 +26,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     event_bus_name: str = ""
     service_name: str = "certwright"
-    # The SNS topic alerts go to; only the alert notifier is given it (and may publish to it).
+    # The SNS topic alerts go to (every function is told; only the alert notifier may publish to it).
     alert_topic_arn: str = ""
     # Where relying parties fetch CRLs and CA certificates (written into every certificate issued):
     # explicit templates with {caId} and {partition}, or derived from the PKI bucket's base URL.

@@ -159,8 +159,8 @@ def received(aws: Aws, url: str) -> list[dict[str, Any]]:
 def notifier(aws: Aws, clock: Clock) -> Iterator[tuple[Any, str]]:
     """The alert_notifier handler with a container whose settings name the template's alert topic, and a subscriber."""
     topic = alert_topic(aws)
-    settings = replace(aws.settings, alert_topic_arn=topic)
-    bootstrap.install(bootstrap.build(settings, session=aws.session, runtime=Runtime(clock=clock)))
+    assert aws.settings.alert_topic_arn == topic  # the template gives every function CERTWRIGHT_ALERT_TOPIC
+    bootstrap.install(bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock)))
     url = subscribe_queue(aws, topic)
     yield load_function("alert_notifier").lambda_handler, url
     bootstrap.install(None)
@@ -215,7 +215,7 @@ def test_a_failed_publish_raises_so_eventbridge_retries(aws: Aws, clock: Clock) 
         with pytest.raises(CertwrightError):
             handler(envelope, LambdaContext("alert-notifier"))
         # Nothing was remembered as sent: the retry publishes.
-        bootstrap.install(bootstrap.build(replace(settings, alert_topic_arn=alert_topic(aws)), session=aws.session))
+        bootstrap.install(bootstrap.build(aws.settings, session=aws.session))
         url = subscribe_queue(aws, alert_topic(aws))
         assert handler(envelope, LambdaContext("alert-notifier"))["sent"] == "RenewalFailed"
         assert len(received(aws, url)) == 1
@@ -224,7 +224,8 @@ def test_a_failed_publish_raises_so_eventbridge_retries(aws: Aws, clock: Clock) 
 
 
 def test_without_a_topic_the_notifier_refuses_rather_than_drops(aws: Aws, clock: Clock) -> None:
-    bootstrap.install(bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock)))
+    settings = replace(aws.settings, alert_topic_arn="")
+    bootstrap.install(bootstrap.build(settings, session=aws.session, runtime=Runtime(clock=clock)))
     try:
         with pytest.raises(CertwrightError) as raised:
             bootstrap.container().alerts.notify(EXAMPLES["CrlStale"])
