@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, each printing its own table with ratios against a baseline from the same run."""
 
-from bench import cold_start, issuance, sweep
+from bench import cold_start, crl, issuance, sweep
 
 issuance.main()
 sweep.main()
+crl.main()
 cold_start.main()

@@ -359,7 +359,29 @@ def _role(deployment: Deployment, session: Any, resource: tm.Resource) -> Physic
     return Physical(ref=name, attributes={"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
 
+def _bucket(deployment: Deployment, session: Any, resource: tm.Resource) -> Physical:
+    """An S3 bucket with its versioning and default encryption (policies and public-access blocks are not emulated)."""
+    props = deployment.resolve(resource.properties)
+    s3 = session.client("s3", region_name=REGION)
+    name = props.get("BucketName") or local_name(resource.logical_id)
+    s3.create_bucket(Bucket=name)
+    if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    rules = (props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+    if rules:
+        # CloudFormation says ServerSideEncryptionByDefault where the S3 API says ApplyServerSideEncryptionByDefault.
+        api_rules = [{"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]} for r in rules]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": api_rules})
+    arn = f"arn:{PARTITION}:s3:::{name}"
+    domain = f"{name}.s3.amazonaws.com"
+    return Physical(
+        ref=name,
+        attributes={"Arn": arn, "DomainName": domain, "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com"},
+    )
+
+
 _CREATORS = {
+    "AWS::S3::Bucket": _bucket,
     tm.IAM_ROLE: _role,
     tm.TABLE: _table,
     tm.KMS_KEY: _kms_key,

@@ -165,6 +165,9 @@ class CrlPublished(DomainEvent):
     next_update: str = ""
     object_key: str = ""
     serials: tuple[str, ...] = ()
+    # How many serials the CRL lists; `serials` holds the most recently revoked ones when they would not
+    # all fit in one EventBridge entry (certwright.domain.crl.MAX_EVENT_SERIALS).
+    serial_count: int = 0
 
 
 @dataclass(frozen=True)
