@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 from certwright.config import Settings
@@ -373,11 +374,12 @@ def _bucket(deployment: Deployment, session: Any, resource: tm.Resource) -> Phys
         api_rules = [{"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]} for r in rules]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": api_rules})
     arn = f"arn:{PARTITION}:s3:::{name}"
-    domain = f"{name}.s3.amazonaws.com"
-    return Physical(
-        ref=name,
-        attributes={"Arn": arn, "DomainName": domain, "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com"},
-    )
+    domain, regional = f"{name}.s3.amazonaws.com", f"{name}.s3.{REGION}.amazonaws.com"
+    endpoint = urlsplit(str(s3.meta.endpoint_url))
+    if not endpoint.netloc.endswith("amazonaws.com"):
+        # The embedded AWS serves buckets path-style: host:port/bucket is where relying parties fetch objects.
+        domain = regional = f"{endpoint.netloc}/{name}"
+    return Physical(ref=name, attributes={"Arn": arn, "DomainName": domain, "RegionalDomainName": regional})
 
 
 _CREATORS = {

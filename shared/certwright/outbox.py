@@ -15,6 +15,7 @@ from certwright.events import (
     CaBundleVersionCreated,
     CertificateAuthorityCreated,
     CertificateAuthorityDeleted,
+    CertificateAuthorityVersionCreated,
     CertificateAuthorityVersionRevoked,
     CertificateDeleted,
     CertificateExpiring,
@@ -66,6 +67,14 @@ def _authority(before: dict[str, Any], after: dict[str, Any], removed: bool, ver
     revoked = _authority_revoked(before, after, version)
     if revoked:
         return revoked
+    old_number = (before.get("currentVersion") or {}).get("versionNumber")
+    current = after.get("currentVersion") or {}
+    if old_number and not removed and current.get("versionNumber", 0) > old_number:
+        return [
+            CertificateAuthorityVersionCreated(
+                "", after["id"], version, current["versionNumber"], current["serialNumber"]
+            )
+        ]
     if not removed and after.get("lifecycleState") == "DELETED" and before.get("lifecycleState") != "DELETED":
         return [CertificateAuthorityDeleted("", after["id"], version, after["name"])]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.

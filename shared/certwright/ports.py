@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
-from certwright.domain.authority import CertificateAuthority
+from certwright.domain.authority import CaVersion, CertificateAuthority
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.revocation import RevokedEntry
@@ -63,6 +63,12 @@ class AuthorityStore(Protocol):
     def get_authority(self, ca_id: str) -> CertificateAuthority | None: ...
 
     def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]: ...
+
+    def list_authority_versions(self, ca_id: str) -> list[CaVersion]: ...
+
+    def claim_serial(self, claim: SerialClaim) -> None: ...
+
+    def add_authority_version(self, ca: CertificateAuthority, audit: AuditRecord) -> CertificateAuthority: ...
 
     def children_of(self, ca_id: str) -> Iterator[Certificate | CertificateAuthority]: ...
 

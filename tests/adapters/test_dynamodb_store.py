@@ -43,6 +43,12 @@ def renew(
     return container.issuance.create_version(certificate_id, CreateVersion(stage=stage), CALLER)  # type: ignore[arg-type]
 
 
+def state_items(aws: Aws) -> list[dict[str, Any]]:
+    """The table without the CAs' issuance counters: a counted attempt that fails later leaves a harmless gap
+    (the counter only spreads certificates over CRL partitions), and counting happens after every check."""
+    return [item for item in aws.table_items() if item["sk"]["S"] != "ISSUED"]
+
+
 def rows(aws: Aws, prefix: str) -> list[dict[str, Any]]:
     return [item for item in aws.table_items() if item["pk"]["S"].startswith(prefix)]
 
@@ -164,13 +170,13 @@ def test_two_new_certificates_with_the_same_serial_second_is_refused_with_409(
     assert first.status == 201, first.body
     assert first.body["currentVersion"]["serialNumber"] == f"{FIXED_SERIAL:x}"
     signs = aws.calls["kms.Sign"]
-    items = aws.table_items()
+    items = state_items(aws)
 
     second = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="second"))
     assert second.status == 409, second.body
     assert second.body["code"] == "ConcurrentModification"
     assert aws.calls["kms.Sign"] == signs, "the claim is written before KMS signs"
-    assert aws.table_items() == items
+    assert state_items(aws) == items
     assert [json.loads(row["data"]["S"])["name"] for row in rows(aws, "CERT#") if row["sk"]["S"] == "C"] == ["first"]
 
     intact = fixed_serials.certificates.versions(first.body["id"])
@@ -351,7 +357,7 @@ def test_a_throttled_reservation_signs_nothing_and_writes_nothing(
 ) -> None:
     hook, container = fault
     root = container.authorities.create(CreateAuthority.model_validate(root_ca_body()), CALLER)
-    before, signs = aws.table_items(), aws.calls["kms.Sign"]
+    before, signs = state_items(aws), aws.calls["kms.Sign"]
 
     hook.arm("dynamodb.TransactWriteItems")
     with pytest.raises(TransientError):
@@ -359,7 +365,7 @@ def test_a_throttled_reservation_signs_nothing_and_writes_nothing(
     assert hook.attempts > 1, "the throttled transaction was retried"
     hook.disarm()
     assert aws.calls["kms.Sign"] == signs, "nothing is signed before its serial is claimed"
-    assert aws.table_items() == before
+    assert state_items(aws) == before
 
     certificate, version = issue(container, root.id)
     assert [v.version_number for v in container.certificates.versions(certificate.id)] == [1]

@@ -14,11 +14,9 @@ pytestmark = pytest.mark.conformance
 # RFC 5280 (lint_pkix_cert, lint_pkix_signer_signee_cert_chain): nothing is excused, for CAs or any leaf profile.
 PKIX_ALLOWLIST: dict[str, dict[str, str]] = {profile: {} for profile in (*PROFILES, "CA")}
 
-_NO_PUBLICATION = "no CRL distribution point or OCSP yet: arrives with the CRL publication work"
+# Certificates carry a CRL distribution point and a caIssuers URL (no OCSP: CRLs are how revocation is published),
+# so the revocation-information and AIA findings of earlier issues are gone.
 _SERVER_LEAF = {
-    "cabf.serverauth.subscriber.revocation_information_absent": _NO_PUBLICATION,
-    "msft.end_entity.revocation_information_absent": _NO_PUBLICATION,
-    "cabf.serverauth.subscriber.authority_info_access_extension_absent": "no published caIssuers/OCSP URL until then",
     "cabf.serverauth.subscriber.certificate_policies_extension_absent": "a private CA asserts no CA/B Forum policy OID",
     "cabf.serverauth.ov.common_name_attribute_present": "the API requires subject.commonName; BR only discourage it",
     "cabf.serverauth.subscriber.subject_key_identifier_extension_present": "RFC 5280 4.2.1.2 says SHOULD include it",

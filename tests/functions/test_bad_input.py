@@ -1154,6 +1154,9 @@ def test_a_new_import_version_with_a_mismatched_key_is_refused(api: ApiClient, a
 def test_a_ca_pending_deletion_issues_nothing(api: ApiClient, aws: Aws, hierarchy: Hierarchy) -> None:
     ca_id = hierarchy.issuing["id"]
     cert_id = api.post("/certificates", leaf_body(ca_id)).body["id"]
+    # A CA is only scheduled for deletion once nothing it issued is still trusted.
+    revoked = api.post(f"/certificates/{cert_id}/versions/1/actions/revoke", {"revocationReason": "SUPERSEDED"})
+    assert revoked.status == 200, revoked.body
     scheduled = api.post(f"/certificate-authorities/{ca_id}/actions/schedule-deletion")
     assert scheduled.status == 200 and scheduled.body["lifecycleState"] == "PENDING_DELETION"
 

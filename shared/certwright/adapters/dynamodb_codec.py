@@ -75,18 +75,32 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "chainPems": list(ca.chain_pems),
         "inheritedConstraints": [c.as_dict() for c in ca.inherited_constraints],
         "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
-        "currentVersion": None
-        if version is None
-        else {
-            "versionNumber": version.version_number,
-            "serialNumber": version.serial_number,
-            "validity": _validity(version.validity),
-            "certificatePem": version.certificate_pem,
-            "stages": list(version.stages),
-            "revocation": revocation_to_data(version.revocation),
-            "crlPartition": version.crl_partition,
-        },
+        "currentVersion": None if version is None else authority_version_to_data(version),
     }
+
+
+def authority_version_to_data(version: CaVersion) -> dict[str, Any]:
+    return {
+        "versionNumber": version.version_number,
+        "serialNumber": version.serial_number,
+        "validity": _validity(version.validity),
+        "certificatePem": version.certificate_pem,
+        "stages": list(version.stages),
+        "revocation": revocation_to_data(version.revocation),
+        "crlPartition": version.crl_partition,
+    }
+
+
+def authority_version_from_data(raw: dict[str, Any]) -> CaVersion:
+    return CaVersion(
+        version_number=raw["versionNumber"],
+        serial_number=raw["serialNumber"],
+        validity=_validity_from(raw["validity"]),
+        certificate_pem=raw["certificatePem"],
+        stages=tuple(raw.get("stages", ())),
+        revocation=revocation_from_data(raw.get("revocation")),
+        crl_partition=raw.get("crlPartition", 0),
+    )
 
 
 def revocation_to_data(r: Revocation | None) -> dict[str, str] | None:
@@ -115,17 +129,7 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         chain_pems=tuple(raw.get("chainPems", [])),
         inherited_constraints=tuple(NameConstraint.from_dict(c) for c in raw.get("inheritedConstraints", [])),
         deletion_time=parse_time(raw["deletionTime"]) if raw.get("deletionTime") else None,
-        current_version=None
-        if version is None
-        else CaVersion(
-            version_number=version["versionNumber"],
-            serial_number=version["serialNumber"],
-            validity=_validity_from(version["validity"]),
-            certificate_pem=version["certificatePem"],
-            stages=tuple(version["stages"]),
-            revocation=revocation_from_data(version.get("revocation")),
-            crl_partition=version.get("crlPartition", 0),
-        ),
+        current_version=None if version is None else authority_version_from_data(version),
         row_version=row_version,
     )
 

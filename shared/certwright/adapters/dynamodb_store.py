@@ -20,7 +20,7 @@ from certwright.adapters.aws_errors import translate
 from certwright.adapters.dynamodb_models import Row
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
-from certwright.domain.authority import CertificateAuthority, LifecycleState
+from certwright.domain.authority import CaVersion, CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.revocation import RevokedEntry
 from certwright.domain.stages import Stage
@@ -134,24 +134,40 @@ class DynamoDbStore:
         version = ca.current_version
         if version is None:
             raise DependencyError("an authority is completed with its first version")
-        version_row = self._row(
-            f"CA#{ca.id}",
-            _version_sk(version.version_number),
-            kind="CA_VERSION",
-            data={
-                "versionNumber": version.version_number,
-                "serialNumber": version.serial_number,
-                "validity": {
-                    "notBefore": codec.iso(version.validity.not_before),
-                    "notAfter": codec.iso(version.validity.not_after),
-                },
-                "certificatePem": version.certificate_pem,
-                "stages": list(version.stages),
-            },
-        )
         with self._errors("activate certificate authority"), self._transaction() as tx:
             tx.save(self._authority_row(ca))
-            tx.save(version_row)
+            tx.save(self._authority_version_row(ca.id, version))
+            tx.save(self._audit_row(audit))
+        return replace(ca, row_version=ca.row_version + 1)
+
+    def _authority_version_row(self, ca_id: str, version: CaVersion) -> Row:
+        return self._row(
+            f"CA#{ca_id}",
+            _version_sk(version.version_number),
+            kind="CA_VERSION",
+            data=codec.authority_version_to_data(version),
+        )
+
+    def claim_serial(self, claim: SerialClaim) -> None:
+        """Claim a serial on its own (conditional on its absence) before the CA signs with it."""
+        with self._errors("claim serial number"):
+            self._serial_row(claim).save()
+
+    def add_authority_version(self, ca: CertificateAuthority, audit: AuditRecord) -> CertificateAuthority:
+        """`ca` with a new current version: the CA row, the new version row, older versions' stages, the audit."""
+        version = ca.current_version
+        if version is None:
+            raise DependencyError("a new CA version is the CA's current version")
+        with self._errors("list CA versions"):
+            older = list(self._row.query(f"CA#{ca.id}", self._row.sk.startswith("V#"), consistent_read=True))
+        with self._errors("add certificate authority version"), self._transaction() as tx:
+            tx.save(self._authority_row(ca))
+            tx.save(self._authority_version_row(ca.id, version))
+            for row in older:
+                number = int(row.data["versionNumber"])
+                stages = ["PREVIOUS"] if number == version.version_number - 1 else ["DEPRECATED"]
+                if list(row.data.get("stages", [])) != stages:
+                    tx.update(row, actions=[self._row.data.set({**row.data, "stages": stages})])
             tx.save(self._audit_row(audit))
         return replace(ca, row_version=ca.row_version + 1)
 
@@ -179,9 +195,10 @@ class DynamoDbStore:
                 elif r.kind == "CA":
                     yield codec.authority_from_data(r.data, r.row_version)
 
-    def list_authority_versions(self, ca_id: str) -> list[dict[str, Any]]:
+    def list_authority_versions(self, ca_id: str) -> list[CaVersion]:
         with self._errors("list CA versions"):
-            return [r.data for r in self._row.query(f"CA#{ca_id}", self._row.sk.startswith("V#"))]
+            rows = self._row.query(f"CA#{ca_id}", self._row.sk.startswith("V#"), consistent_read=True)
+            return [codec.authority_version_from_data(r.data) for r in rows]
 
     def _serial_row(self, claim: SerialClaim) -> Row:
         return self._row(

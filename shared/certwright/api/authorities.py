@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from certwright.api import presenters
 from certwright.api.request import caller, create, json_response, page, paging, services
 from certwright.errors import InvalidInputError
-from certwright.services.commands import CreateAuthority, RevokeVersion, ScheduleDeletion
+from certwright.services.commands import CreateAuthority, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
 
 router = Router()
 
@@ -37,9 +37,18 @@ def get_authority(ca_id: str) -> Response[str]:
 
 @router.get("/certificate-authorities/<ca_id>/versions")
 def list_authority_versions(ca_id: str) -> Response[str]:
-    ca = services().authorities.get(ca_id)
-    versions = [presenters.authority(ca)["currentVersion"]] if ca.current_version else []
-    return json_response(page(versions, None))
+    versions = services().authorities.versions(ca_id)
+    return json_response(page([presenters.authority_version(v) for v in versions], None))
+
+
+@router.post("/certificate-authorities/<ca_id>/versions")
+def create_authority_version(ca_id: str, command: CreateAuthorityVersion) -> Response[str]:
+    return create(
+        router,
+        f"CreateCertificateAuthorityVersion:{ca_id}",
+        command,
+        lambda: presenters.authority(services().authorities.create_version(ca_id, command, caller(router))),
+    )
 
 
 @router.post("/certificate-authorities/<ca_id>/versions/<number>/actions/revoke")

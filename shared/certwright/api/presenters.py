@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from certwright.domain.association import Association
-from certwright.domain.authority import CertificateAuthority, Validity
+from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.revocation import Revocation
 
@@ -30,15 +30,17 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "timeOfDeletion": ca.deletion_time.isoformat() if ca.deletion_time else None,
         "createdBy": ca.created_by,
         "timeCreated": ca.created_at.isoformat(),
-        "currentVersion": None
-        if version is None
-        else {
-            "versionNumber": version.version_number,
-            "serialNumber": version.serial_number,
-            "stages": list(version.stages),
-            "validity": _validity(version.validity),
-            "revocationStatus": _revocation(version.revocation),
-        },
+        "currentVersion": None if version is None else authority_version(version),
+    }
+
+
+def authority_version(version: CaVersion) -> dict[str, Any]:
+    return {
+        "versionNumber": version.version_number,
+        "serialNumber": version.serial_number,
+        "stages": list(version.stages),
+        "validity": _validity(version.validity),
+        "revocationStatus": _revocation(version.revocation),
     }
 
 

@@ -167,6 +167,10 @@ class Validity:
     def contains(self, moment: datetime) -> bool:
         return self.not_before <= moment <= self.not_after
 
+    @property
+    def length(self) -> timedelta:
+        return self.not_after - self.not_before + _ONE_SECOND
+
 
 @dataclass(frozen=True)
 class CaVersion:

@@ -25,7 +25,7 @@ from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
-from certwright.services.commands import CreateAuthority, ScheduleDeletion
+from certwright.services.commands import CreateAuthority, CreateAuthorityVersion, ScheduleDeletion
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, sign_ca_certificate
 
@@ -146,6 +146,72 @@ class AuthorityService:
             current_version=CaVersion(1, f"{serial:x}", validity, pem, crl_partition=partition),
         )
         return self._store.complete_authority(ca, self._rt.audit(ca.id, "CreateCertificateAuthority", caller))
+
+    def versions(self, ca_id: str) -> list[CaVersion]:
+        self.get(ca_id)
+        return sorted(self._store.list_authority_versions(ca_id), key=lambda v: v.version_number)
+
+    def create_version(self, ca_id: str, command: CreateAuthorityVersion, caller: str) -> CertificateAuthority:
+        """Renew the CA's certificate: same subject, same KMS key, same rules; a new serial and validity.
+
+        Certificates it issued stay valid (the key and the name are unchanged); the new version becomes
+        CURRENT, the old one PREVIOUS, and trust bundles built from this CA follow (CertificateAuthorityVersionCreated).
+        """
+        now = self._rt.clock()
+        ca = self.get(ca_id)
+        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        current = ca.current_version
+        if current is None:
+            raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="InvalidState")
+        if current.revocation is not None:
+            raise ConflictError(f"certificate authority {ca_id} is revoked", code="CertificateAuthorityRevoked")
+        text = command.validityDuration or f"P{current.validity.length.days or 1}D"
+        duration = Duration.parse(text, field="validityDuration")
+        validity = Validity.starting(now, duration)
+        issuer: CertificateAuthority | None = None
+        if ca.issuer_id is not None:
+            issuer = self.get(ca.issuer_id)
+            ensure_can_issue(issuer, now)
+            check_subordinate_validity(issuer, validity, duration)
+        serial = self._rt.serials()
+        partition, publication = 0, None
+        if issuer is not None:
+            partition = partition_of(self._store.next_issuance_index(issuer.id), self._publication.partition_size)
+            publication = Publication(
+                self._publication.crl_url(issuer.id, partition), self._publication.ca_issuers_url(issuer.id)
+            )
+        # Recorded before the CA signs (I2): the serial is claimed whatever happens next.
+        self._store.claim_serial(SerialClaim(issuer.id if issuer else ca.id, f"{serial:x}"))
+        certificate = sign_ca_certificate(
+            subject=ca.subject,
+            public_key=self._keys.public_key(ca.kms_key_id),
+            serial_number=serial,
+            validity=validity,
+            issuer=self.signer_for(issuer) if issuer else None,
+            self_key=self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
+            self_algorithm=ca.key_algorithm,
+            path_length=ca.rules.path_length,
+            name_constraint=ca.rules.name_constraint,
+            publication=publication,
+        )
+        version = CaVersion(
+            current.version_number + 1,
+            f"{serial:x}",
+            validity,
+            certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+            crl_partition=partition,
+        )
+        return self._store.add_authority_version(
+            replace(ca, current_version=version, chain_pems=_chain_below(issuer)),
+            self._rt.audit(
+                ca.id,
+                "CreateCertificateAuthorityVersion",
+                caller,
+                versionNumber=str(version.version_number),
+                serialNumber=version.serial_number,
+            ),
+        )
 
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
         ca = self.get(ca_id)

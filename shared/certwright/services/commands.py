@@ -69,6 +69,11 @@ class CreateAuthority(Command):
     description: str = Field(default="", max_length=400)
 
 
+class CreateAuthorityVersion(Command):
+    # Default: as long as the current version's validity.
+    validityDuration: str | None = Field(default=None, max_length=40)
+
+
 class RenewalRuleIn(Command):
     renewalInterval: str
     advanceRenewalPeriod: str
