@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from infra.api_events import LOCAL_ADMIN
+from infra.demo_trust import trust_story
 from infra.runtime import local_runtime
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/payments-web"
@@ -451,6 +452,7 @@ def lifecycle_story(story: Story, core: dict[str, Any]) -> None:
         },
     )
     story.check("associated with the listener (as its default certificate)", status == 201, association["id"])
+    core.update(shop=shop, listener=listener, shop_association=association["id"])
 
     def deployed(version: int) -> Any:
         _, body = story.call("GET", f"/associations/{association['id']}")
@@ -546,6 +548,7 @@ def lifecycle_story(story: Story, core: dict[str, Any]) -> None:
 def run(story: Story) -> None:
     core = core_story(story)
     lifecycle_story(story, core)
+    trust_story(story, core)
 
 
 def root_pem_of(bundle: dict[str, Any]) -> str:
@@ -571,7 +574,10 @@ def main(steps: Callable[[Story], None] = run) -> int:
         handler.addFilter(_no_polling)
     with (
         tempfile.TemporaryDirectory(prefix="certwright-demo-") as workdir,
-        local_runtime(aws_port=0, api_port=0, sweep_seconds=sweep_seconds) as runtime,
+        # Revocations wait 2 s to be batched into one CRL rebuild (30 s by default) so the story moves on.
+        local_runtime(
+            aws_port=0, api_port=0, sweep_seconds=sweep_seconds, parameters={"CrlBatchSeconds": "2"}
+        ) as runtime,
     ):
         print(
             f"{BOLD}Certwright demo{RESET} - local runtime: API {runtime.api_url}, embedded AWS {runtime.endpoint}, "

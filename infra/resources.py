@@ -382,8 +382,24 @@ def _bucket(deployment: Deployment, session: Any, resource: tm.Resource) -> Phys
     return Physical(ref=name, attributes={"Arn": arn, "DomainName": domain, "RegionalDomainName": regional})
 
 
+def _bucket_policy(deployment: Deployment, session: Any, resource: tm.Resource) -> Physical:
+    """A bucket policy's Allow statements (so anonymous relying parties can GET what the template makes public).
+
+    Deny statements are left out: the embedded AWS speaks plain HTTP, so a TLS-only condition would refuse
+    every local write, and moto does not evaluate policy conditions anyway.
+    """
+    props = deployment.resolve(resource.properties)
+    document = props["PolicyDocument"]
+    allowed = [s for s in document.get("Statement", []) if s.get("Effect") == "Allow"]
+    session.client("s3", region_name=REGION).put_bucket_policy(
+        Bucket=props["Bucket"], Policy=json.dumps({**document, "Statement": allowed})
+    )
+    return Physical(ref=props["Bucket"], attributes={})
+
+
 _CREATORS = {
     "AWS::S3::Bucket": _bucket,
+    "AWS::S3::BucketPolicy": _bucket_policy,
     tm.IAM_ROLE: _role,
     tm.TABLE: _table,
     tm.KMS_KEY: _kms_key,

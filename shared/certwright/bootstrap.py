@@ -111,7 +111,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
-        sweep=RenewalSweep(store, issuance, deployment, rt),
+        sweep=RenewalSweep(store, issuance, rt),
         deletion=DeletionService(
             DynamoDbDeletionStore(Row, connection),
             KmsCaKeys(kms),

@@ -145,8 +145,8 @@ def test_an_acm_import_throttled_beyond_retries_fails_untouched_and_converges_la
     assert association in planned_retries(container, clock)
 
     clock.advance(minutes=5)
-    report = container.sweep.run()
-    assert report["deployments_retried"] == 1
+    report = container.deployment.retry_due()
+    assert report["retried"] == 1
     assert deployment(api, association)["state"] == "DEPLOYED"
     assert load_balancer.serial(load_balancer.served(listener)[0]) == serial(web["currentVersion"])
     assert association not in planned_retries(container, clock)
@@ -198,7 +198,7 @@ def test_listener_two_of_three_failing_keeps_its_previous_certificate_and_conver
         )
     )
     stream.skip()
-    # A refusal is no reason to redeliver the event: it is recorded, and the sweep retries it.
+    # A refusal is no reason to redeliver the event: it is recorded, and the deployer's retry schedule takes it up again.
     results = container.deployment.reconcile_certificate(web["id"])
     assert sorted(a.deployment.state.value for a in results) == ["DEPLOYED", "DEPLOYED", "FAILED"]
     assert refusal.hits >= 1
@@ -215,7 +215,7 @@ def test_listener_two_of_three_failing_keeps_its_previous_certificate_and_conver
 
     faults.disarm()
     clock.advance(minutes=10)
-    assert container.sweep.run()["deployments_retried"] == 1
+    assert container.deployment.retry_due()["retried"] == 1
     assert [deployment(api, i)["deployedVersion"] for i in ids] == [2, 2, 2]
     defaults = {load_balancer.served(listener)[0] for listener in load_balancer.listeners}
     assert len(defaults) == 1
@@ -464,7 +464,7 @@ def test_an_sni_deployment_retried_after_a_crash_never_takes_the_only_serving_co
     assert association in planned_retries(container, clock)
 
     clock.advance(minutes=5)
-    assert container.sweep.run()["deployments_retried"] == 1
+    assert container.deployment.retry_due()["retried"] == 1
     assert (deployment(api, association)["state"], deployment(api, association)["deployedVersion"]) == ("DEPLOYED", 2)
     assert load_balancer.served(listener)[1] == [new_copy]
     assert list(copies(aws, load_balancer)) == [new_copy], "v1's copy is deleted once converged"

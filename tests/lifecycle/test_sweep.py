@@ -266,11 +266,11 @@ def test_the_sweep_reads_what_is_due_not_what_is_stored(
     before = dict(aws.calls.calls)
     assert container.sweep.run()["examined"] == 0
     idle = {op: aws.calls[op] - before.get(op, 0) for op in ("dynamodb.Query", "dynamodb.GetItem")}
-    assert idle == {"dynamodb.Query": 2, "dynamodb.GetItem": 0}, "nothing due: two index queries, nothing else"
+    assert idle == {"dynamodb.Query": 1, "dynamodb.GetItem": 0}, "nothing due: one index query, nothing else"
 
 
 def second_sweep(container: bootstrap.Container, clock: Clock, owner: str) -> RenewalSweep:
-    return RenewalSweep(container.store, container.issuance, container.deployment, Runtime(clock=clock), owner=owner)
+    return RenewalSweep(container.store, container.issuance, Runtime(clock=clock), owner=owner)
 
 
 def test_a_sweep_arriving_while_another_holds_the_lease_skips(
@@ -313,9 +313,7 @@ def test_work_per_run_is_bounded_and_the_rest_stays_due(
     ids = [fast_certificate(api, hierarchy, name=f"fast-{i}")["id"] for i in range(5)]
     clock.advance(minutes=20)
     # The production batch is 25; two per run over five due certificates is the same situation, smaller.
-    bounded = RenewalSweep(
-        container.store, container.issuance, container.deployment, Runtime(clock=clock), batch=2, owner="bounded"
-    )
+    bounded = RenewalSweep(container.store, container.issuance, Runtime(clock=clock), batch=2, owner="bounded")
     runs = []
     for _ in range(5):  # bounded: three runs are needed
         runs.append(bounded.run())

@@ -39,13 +39,15 @@ def test_the_real_template_wires_every_function() -> None:
     assert isinstance(sweep, tm.ScheduleEvent)
 
     for name in ("AssociationChangeFunction", "LbDeployerFunction"):
-        (rule,) = by_id[name].events
+        (rule,) = by_id[name].events_of(tm.EventBridgeRuleEvent)
         assert isinstance(rule, tm.EventBridgeRuleEvent)
         assert rule.event_bus == {"Ref": "EventBus"}
         assert rule.pattern["source"] == ["certwright"]
         assert by_id[name].invoke_config.on_failure is not None
 
     assert set(by_id["LbDeployerFunction"].events[0].pattern["detail-type"]) >= {"CertificateVersionCreated"}
+    # The deployer retries failed deployments on its own schedule (it holds the permissions to deploy).
+    assert [type(e) for e in by_id["LbDeployerFunction"].events_of(tm.ScheduleEvent)] == [tm.ScheduleEvent]
     assert set(by_id["AssociationChangeFunction"].events[0].pattern["detail-type"]) >= {"AssociationCreated"}
     # Globals reach every function: the table and the key-encryption key, unresolved until deployed.
     for function in model.functions:

@@ -30,7 +30,7 @@ from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import RevokedEntry, RevokedKind
 from certwright.domain.stages import Stage
-from certwright.domain.sweep import ExpiryAlert, SweepState
+from certwright.domain.sweep import DEFAULT_THRESHOLDS, ExpiryAlert, SweepState, parse_thresholds, threshold_label
 
 
 def iso(moment: datetime) -> str:
@@ -158,6 +158,7 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "nextCheckAt": iso(c.next_check_at) if c.next_check_at else None,
         "sweep": _sweep_to_data(c.sweep),
         "retiredBy": c.retired_by.value if c.retired_by else None,
+        "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
     }
 
 
@@ -215,6 +216,9 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         next_check_at=parse_time(raw["nextCheckAt"]) if raw.get("nextCheckAt") else None,
         sweep=_sweep_from_data(raw.get("sweep")),
         retired_by=RevocationReason(raw["retiredBy"]) if raw.get("retiredBy") else None,
+        expiry_alert_thresholds=parse_thresholds(raw["expiryAlertThresholds"])
+        if raw.get("expiryAlertThresholds")
+        else DEFAULT_THRESHOLDS,
         row_version=row_version,
     )
 

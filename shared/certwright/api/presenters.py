@@ -8,6 +8,7 @@ from certwright.domain.association import Association
 from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.revocation import Revocation
+from certwright.domain.sweep import threshold_label
 
 
 def _validity(v: Validity) -> dict[str, str]:
@@ -80,6 +81,7 @@ def certificate(c: Certificate, current: CertificateVersion | None) -> dict[str,
         "validityDuration": c.validity_duration.text if c.validity_duration else None,
         "renewalRule": c.renewal_rule.as_dict() if c.renewal_rule else None,
         "nextRenewalAt": c.next_renewal_at.isoformat() if c.next_renewal_at else None,
+        "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
         "lifecycleState": c.lifecycle_state.value,
         "timeOfDeletion": c.deletion_time.isoformat() if c.deletion_time else None,
         "associationCount": c.association_count,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from certwright.domain.authority import LifecycleState, Validity
@@ -14,7 +14,7 @@ from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import Revocation as Revocation  # re-exported: versions carry it
 from certwright.domain.revocation import RevocationReason as RevocationReason
 from certwright.domain.stages import Stage
-from certwright.domain.sweep import SweepState, next_check
+from certwright.domain.sweep import DEFAULT_THRESHOLDS, SweepState, next_check
 from certwright.errors import ConflictError
 
 
@@ -99,6 +99,8 @@ class Certificate:
     # When the renewal sweep must look at this certificate next (renewal, retry, alert); indexed.
     next_check_at: datetime | None = None
     sweep: SweepState = field(default_factory=SweepState)
+    # How long before expiry CertificateExpiring is raised (each once per version, as it is crossed).
+    expiry_alert_thresholds: tuple[timedelta, ...] = DEFAULT_THRESHOLDS
     # Set when the CURRENT version was revoked for a reason that retires the certificate itself.
     retired_by: RevocationReason | None = None
     row_version: int = 0
@@ -116,6 +118,7 @@ class Certificate:
             current_version=self.current_version_number,
             not_after=current_not_after,
             state=self.sweep,
+            thresholds=self.expiry_alert_thresholds,
         )
         return replace(self, next_check_at=check)
 

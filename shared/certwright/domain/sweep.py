@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from certwright.domain.durations import Duration
+from certwright.errors import InvalidInputError
+
 DEFAULT_THRESHOLDS = (timedelta(days=30), timedelta(days=7))
 OVERDUE_AFTER = timedelta(minutes=15)
 MAX_BACKOFF = timedelta(hours=1)
@@ -52,6 +55,24 @@ class Decision:
     overdue_for: str | None
     next_check_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
+
+
+MAX_THRESHOLDS = 5
+
+
+def parse_thresholds(raw: list[str], *, field: str = "expiryAlertThresholds") -> tuple[timedelta, ...]:
+    """Expiry alert thresholds as ISO-8601 durations of days, hours, minutes (no months: they vary in length)."""
+    if not 1 <= len(raw) <= MAX_THRESHOLDS:
+        raise InvalidInputError(f"{field} takes 1 to {MAX_THRESHOLDS} durations")
+    thresholds = []
+    for text in raw:
+        duration = Duration.parse(text, field=field)
+        if duration.months or not timedelta(minutes=1) <= duration.exact <= timedelta(days=400):
+            raise InvalidInputError(f"{field}: {text} must be between PT1M and P400D, in days, hours or minutes")
+        thresholds.append(duration.exact)
+    if len(set(thresholds)) != len(thresholds):
+        raise InvalidInputError(f"{field} repeats a duration")
+    return tuple(sorted(thresholds, reverse=True))
 
 
 def threshold_label(threshold: timedelta) -> str:

@@ -8,6 +8,7 @@ from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import changed, promote
+from certwright.domain.sweep import parse_thresholds
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import Page, Store
 from certwright.services.authorities import deletion_time
@@ -62,6 +63,8 @@ class CertificateService:
                 changes["next_renewal_at"] = rule.next_renewal(
                     current_version.validity.not_before, current_version.validity.not_after
                 )
+        if command.expiryAlertThresholds is not None:
+            changes["expiry_alert_thresholds"] = parse_thresholds(command.expiryAlertThresholds)
         if not changes:
             raise InvalidInputError("nothing to update")
         updated = replace(certificate, **changes)  # type: ignore[arg-type]

@@ -95,6 +95,8 @@ class CreateCertificate(Command):
     privateKeyPem: str | None = PemText
     renewalRule: RenewalRuleIn | None = None
     description: str = Field(default="", max_length=400)
+    # ISO-8601 durations before expiry at which CertificateExpiring is raised (default P30D, P7D).
+    expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
 
 
 class CreateVersion(Command):
@@ -112,6 +114,7 @@ class UpdateCertificate(Command):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=400)
     renewalRule: RenewalRuleIn | None = None
+    expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
 
 
 class RevokeVersion(Command):

@@ -91,7 +91,7 @@ class DeploymentService:
                 state=DeploymentState.DEPLOYING,
                 attempts=association.deployment.attempts + 1,
             ),
-            # Planned before any side effect: if this run dies mid-deployment, the sweep takes it up again.
+            # Planned before any side effect: if this run dies mid-deployment, the retry schedule takes it up again.
             retry_at=self._rt.clock() + RETRY_AFTER,
         )
         try:
@@ -136,6 +136,22 @@ class DeploymentService:
         else:
             # The listener goes on serving it, so the copy is no longer ours to delete when others move on.
             self._store.forget_acm_copy(certificate_id, deployed_acm_arn)
+
+    def retry_due(self, has_time: Callable[[], bool] = lambda: True, limit: int = 100) -> dict[str, int | bool]:
+        """Reconcile the associations whose failed or interrupted deployment is due for another attempt."""
+        report: dict[str, int | bool] = {"retried": 0, "failed": 0, "more": False}
+        due = self._store.deployments_to_retry(self._rt.clock(), limit)
+        for association in due:
+            if not has_time():
+                report["more"] = True
+                break
+            try:
+                self.reconcile(association.id)
+                report["retried"] = int(report["retried"]) + 1
+            except CertwrightError:
+                report["failed"] = int(report["failed"]) + 1  # recorded on the association, next retry planned
+        report["more"] = bool(report["more"]) or len(due) == limit
+        return report
 
     # -- the steps ------------------------------------------------------------------------------------
 

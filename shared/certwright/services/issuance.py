@@ -38,6 +38,7 @@ from certwright.domain.publication import PublicationUrls
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import partition_of
 from certwright.domain.stages import Stage, add_version, changed, first_version
+from certwright.domain.sweep import DEFAULT_THRESHOLDS, parse_thresholds
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError, PolicyViolationError
 from certwright.ports import KeyVault, SerialClaim, Store
 from certwright.services.authorities import AuthorityService
@@ -204,6 +205,9 @@ class IssuanceService:
             created_at=now,
             latest_version_number=1,
             description=command.description,
+            expiry_alert_thresholds=parse_thresholds(command.expiryAlertThresholds)
+            if command.expiryAlertThresholds is not None
+            else DEFAULT_THRESHOLDS,
         )
         return self._issue(certificate, plan, 1, pending=False, caller=caller, is_new=True)
 

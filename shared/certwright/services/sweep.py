@@ -1,4 +1,5 @@
-"""The renewal sweep: renew certificates that are due, raise expiry and overdue alerts, retry failed deployments.
+"""The renewal sweep: renew certificates that are due, raise expiry and overdue alerts (deployments are retried
+by the deployer's own schedule, which holds the permissions to deploy).
 
 It reads only what is due (the sparse RenewalDue index), claims each certificate with a lease written
 under the row version (so two sweeps never renew the same certificate), and writes its bookkeeping
@@ -21,7 +22,6 @@ from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Store
 from certwright.services.commands import CreateVersion
 from certwright.services.context import Runtime
-from certwright.services.deployment import DeploymentService
 from certwright.services.issuance import IssuanceService
 
 SWEEP_CALLER = "certwright:renewal-sweep"
@@ -37,8 +37,6 @@ class SweepReport:
     alerts: int = 0
     overdue: int = 0
     skipped: int = 0
-    deployments_retried: int = 0
-    deployments_failed: int = 0
     more: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,14 +48,12 @@ class RenewalSweep:
         self,
         store: Store,
         issuance: IssuanceService,
-        deployment: DeploymentService,
         runtime: Runtime,
         batch: int = DEFAULT_BATCH,
         owner: str | None = None,
     ) -> None:
         self._store = store
         self._issuance = issuance
-        self._deployment = deployment
         self._rt = runtime
         self._batch = batch
         self._owner = owner or f"sweep-{uuid.uuid4().hex[:12]}"
@@ -71,15 +67,6 @@ class RenewalSweep:
                 break
             report.examined += 1
             self._visit(certificate, report)
-        for association in self._store.deployments_to_retry(self._rt.clock(), self._batch):
-            if not has_time():
-                report.more = True
-                break
-            try:
-                self._deployment.reconcile(association.id)
-                report.deployments_retried += 1
-            except CertwrightError:
-                report.deployments_failed += 1  # recorded on the association, with the next retry planned
         report.more = report.more or len(due) == self._batch
         return report.as_dict()
 
@@ -105,6 +92,7 @@ class RenewalSweep:
             not_after=self._not_after(certificate),
             state=state,
             awaiting_promotion=self._awaiting_promotion(certificate),
+            thresholds=certificate.expiry_alert_thresholds,
         )
         if decision.renew:
             assert certificate.renewal_rule is not None
