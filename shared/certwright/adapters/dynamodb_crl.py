@@ -20,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.dynamodb_store import _translate_pynamo
+from certwright.adapters.dynamodb_store import translate_pynamo
 from certwright.domain.crl import CrlState
 from certwright.domain.revocation import CrlPolicy
 
@@ -33,7 +33,7 @@ def _errors(action: str) -> Iterator[None]:
     try:
         yield
     except PynamoDBException as err:
-        raise _translate_pynamo(err, action) from err
+        raise translate_pynamo(err, action) from err
 
 
 def _time(raw: Any) -> datetime | None:

@@ -70,9 +70,9 @@ class DynamoDbStore:
                     f"{action}: the resource changed concurrently or already exists; retry",
                     code="ConcurrentModification",
                 ) from err
-            raise _translate_pynamo(err, action) from err
+            raise translate_pynamo(err, action) from err
         except PynamoDBException as err:
-            raise _translate_pynamo(err, action) from err
+            raise translate_pynamo(err, action) from err
 
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=self._connection)
@@ -572,7 +572,7 @@ class DynamoDbStore:
             return Page(items, self._page_token(result.last_evaluated_key))
 
 
-def _translate_pynamo(err: PynamoDBException, action: str) -> CertwrightError:
+def translate_pynamo(err: PynamoDBException, action: str) -> CertwrightError:
     cause = err.cause
     if isinstance(cause, Exception):
         return translate(cause, action)

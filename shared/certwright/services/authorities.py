@@ -19,6 +19,7 @@ from certwright.domain.authority import (
     ensure_can_issue,
     subordinate_path_length,
 )
+from certwright.domain.deletion import ensure_authority_deletable
 from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
@@ -49,7 +50,9 @@ class AuthorityService:
         return ca
 
     def list_page(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
-        return self._store.list_authorities(limit, token)
+        """A page of CAs; deleted ones (kept as tombstones for the audit trail) are left out, so pages may be short."""
+        page = self._store.list_authorities(limit, token)
+        return Page([ca for ca in page.items if ca.lifecycle_state is not LifecycleState.DELETED], page.next_token)
 
     def chain_pems(self, ca_id: str) -> tuple[str, tuple[str, ...]]:
         """The CA certificate and its chain up to the root (issuer first)."""
@@ -217,8 +220,6 @@ class AuthorityService:
         ca = self.get(ca_id)
         if ca.lifecycle_state is not LifecycleState.ACTIVE:
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
-        from certwright.domain.deletion import ensure_authority_deletable  # this method's guard, kept beside it
-
         ensure_authority_deletable(self._store, ca_id, self._rt.clock())
         when = deletion_time(command, self._rt.clock())
         ca = self._store.save_authority(

@@ -27,7 +27,9 @@ class CertificateService:
         return self._issuance.get(certificate_id)
 
     def list_page(self, limit: int, token: str | None) -> Page[Certificate]:
-        return self._store.list_certificates(limit, token)
+        """A page of certificates; deleted ones (tombstones kept for the audit trail) are left out."""
+        page = self._store.list_certificates(limit, token)
+        return Page([c for c in page.items if c.lifecycle_state is not LifecycleState.DELETED], page.next_token)
 
     def versions(self, certificate_id: str) -> list[CertificateVersion]:
         self.get(certificate_id)
@@ -85,6 +87,9 @@ class CertificateService:
             raise NotFoundError(f"certificate {certificate_id} has no version {version_number}")
         if target.revocation is not None:
             raise ConflictError(f"version {version_number} is revoked", code="VersionRevoked")
+        if target.deleted_at is not None:
+            # Its private key is destroyed: it can never be served again.
+            raise ConflictError(f"version {version_number} is deleted", code="VersionDeleted")
         if self._rt.clock() > target.validity.not_after:
             raise ConflictError(f"version {version_number} has expired", code="VersionExpired")
         before = {n: v.stages for n, v in versions.items()}
