@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from certwright import bootstrap
+from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
+from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.s3_objects import StoredObject
+from certwright.domain.authority import LifecycleState
 from certwright.services.crl_publisher import CrlPublisher, PkiObjects
 from cryptography import x509
 
@@ -188,3 +192,22 @@ def test_past_the_partition_size_crls_are_split_and_scoped(
     assert verify(leaves[3], write(tmp_path, "p1.pem", crl_pem(bucket.crl(issuing, 1)))) == "OK"
     # Scoped: partition 1's CRL says nothing about a certificate of partition 0.
     assert "different CRL scope" in verify(leaves[1], write(tmp_path, "p1.pem", crl_pem(bucket.crl(issuing, 1))))
+
+
+def test_a_ca_that_publishes_no_more_leaves_the_due_queue_and_does_not_block_the_others(
+    api: Any, hierarchy: Any, container: bootstrap.Container, clock: Any
+) -> None:
+    publisher = container.crl_publisher
+    publisher.publish_due()
+    issuing = container.store.get_authority(hierarchy.issuing["id"])
+    assert issuing is not None
+    container.store.save_authority(replace(issuing, lifecycle_state=LifecycleState.DELETED))
+    states = DynamoDbCrlStates(Row, publisher.policy)
+
+    clock.advance(hours=13)  # past the refresh point of every CRL
+    assert {s.ca_id for s in states.due(clock(), 25)} == {hierarchy.root["id"], hierarchy.issuing["id"]}
+    report = publisher.publish_due(limit=1)  # one slot: the deleted CA must not keep it
+    report = publisher.publish_due(limit=1)
+    assert {s.ca_id for s in states.due(clock(), 25)} <= {hierarchy.root["id"]}
+    publisher.publish_due(limit=1)
+    assert states.due(clock(), 25) == [], f"the live CA is refreshed; the deleted one is retired ({report})"

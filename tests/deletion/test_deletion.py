@@ -374,3 +374,13 @@ def test_no_private_key_in_the_audit_trail(api: ApiClient, hierarchy: Hierarchy)
     assert api.get(f"/certificates/{leaf['id']}/bundle?includePrivateKey=true").status in (200, 404, 403)
     body = str(api.get(f"/audit-events?resourceId={leaf['id']}").body)
     assert "PRIVATE KEY" not in body
+
+
+def test_a_deletion_that_has_fallen_due_can_no_longer_be_cancelled(
+    api: ApiClient, hierarchy: Hierarchy, clock: Clock
+) -> None:
+    certificate = api.post("/certificates", leaf_body(hierarchy.issuing["id"])).body
+    assert api.post(f"/certificates/{certificate['id']}/actions/schedule-deletion", {}).status == 200
+    clock.advance(days=31)  # due: the sweep may already be destroying its keys
+    late = api.post(f"/certificates/{certificate['id']}/actions/cancel-deletion", {})
+    assert (late.status, late.body["code"]) == (409, "DeletionInProgress")

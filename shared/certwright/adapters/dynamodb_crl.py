@@ -23,6 +23,7 @@ from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_store import translate_pynamo
 from certwright.domain.crl import CrlState
 from certwright.domain.revocation import CrlPolicy
+from certwright.errors import ConflictError
 
 CRL_KIND = "CRL"
 DUE_PARTITION = "CRL"  # partition of the sparse RenewalDue index holding CRLs to rebuild
@@ -88,6 +89,17 @@ class DynamoDbCrlStates:
     def __init__(self, model: type[Row], policy: CrlPolicy) -> None:
         self._row = model
         self._policy = policy
+
+    def retire(self, ca_id: str, now: datetime) -> None:
+        """Take a CA that publishes no more (deleted, expired) out of the due index; its rows stay as history."""
+        for state in self.of_authority(ca_id):
+            row = self._to_row(state, now)
+            row.renewal_pk = row.renewal_at = None
+            try:
+                with _errors("retire CRL state"):
+                    row.save()
+            except ConflictError:
+                continue  # written meanwhile: the next skip retires it
 
     def _to_row(self, state: CrlState, now: datetime) -> Row:
         row = self._row(

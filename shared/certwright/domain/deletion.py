@@ -28,6 +28,15 @@ class ChildLookup(Protocol):
     def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None: ...
 
 
+def ensure_not_due(deletion_time: datetime | None, now: datetime) -> None:
+    """Once a deletion is due the sweep may be carrying it out (keys destroyed first): it can no longer be undone."""
+    if deletion_time is not None and deletion_time <= now:
+        raise ConflictError(
+            f"the deletion was due at {deletion_time.isoformat()} and is under way; it cannot be cancelled",
+            code="DeletionInProgress",
+        )
+
+
 def certificate_is_live(certificate: Certificate, current: CertificateVersion | None, now: datetime) -> bool:
     if certificate.lifecycle_state in (LifecycleState.DELETED, LifecycleState.FAILED):
         return False

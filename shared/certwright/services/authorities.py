@@ -19,7 +19,7 @@ from certwright.domain.authority import (
     ensure_can_issue,
     subordinate_path_length,
 )
-from certwright.domain.deletion import ensure_authority_deletable
+from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
@@ -234,6 +234,7 @@ class AuthorityService:
         ca = self.get(ca_id)
         if ca.lifecycle_state is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"certificate authority {ca_id} is not pending deletion", code="InvalidState")
+        ensure_not_due(ca.deletion_time, self._rt.clock())
         ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
         return ca

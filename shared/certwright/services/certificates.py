@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.deletion import ensure_not_due
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import changed, promote
 from certwright.domain.sweep import parse_thresholds
@@ -87,6 +88,8 @@ class CertificateService:
             raise NotFoundError(f"certificate {certificate_id} has no version {version_number}")
         if target.revocation is not None:
             raise ConflictError(f"version {version_number} is revoked", code="VersionRevoked")
+        if target.deletion_time is not None:
+            ensure_not_due(target.deletion_time, self._rt.clock())
         if target.deleted_at is not None:
             # Its private key is destroyed: it can never be served again.
             raise ConflictError(f"version {version_number} is deleted", code="VersionDeleted")
@@ -124,6 +127,7 @@ class CertificateService:
         certificate = self.get(certificate_id)
         if certificate.lifecycle_state is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"certificate {certificate_id} is not pending deletion", code="InvalidState")
+        ensure_not_due(certificate.deletion_time, self._rt.clock())
         updated = replace(certificate, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None)
         return self._store.save_certificate(
             updated, self._rt.audit(certificate_id, "CancelCertificateDeletion", caller)

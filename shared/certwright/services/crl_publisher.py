@@ -14,6 +14,7 @@ row stays due, so the next scheduled run retries.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,8 @@ _CAS_ATTEMPTS = 5
 CRL_CACHE_CONTROL = "public, max-age=60"
 _PUBLISHABLE = {LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION}
 
+logger = logging.getLogger(__name__)
+
 
 class RevocationSource(Protocol):
     def revoked_entries(self, ca_id: str) -> list[RevokedEntry]: ...
@@ -60,6 +63,8 @@ class CrlStates(Protocol):
     def save(self, state: CrlState, now: datetime) -> CrlState: ...
 
     def due(self, now: datetime, limit: int) -> list[CrlState]: ...
+
+    def retire(self, ca_id: str, now: datetime) -> None: ...
 
     def authorities_with_crl(self) -> set[str]: ...
 
@@ -164,7 +169,11 @@ class CrlPublisher:
             if not has_time():
                 report.more = True
                 break
-            report.merge(self.publish(ca_id))
+            try:
+                report.merge(self.publish(ca_id))
+            except Exception as err:
+                logger.exception("CRL publication failed", extra={"caId": ca_id})
+                report.failed.append(f"{ca_id}: {type(err).__name__}")
         return report
 
     def _all_authorities(self) -> list[CertificateAuthority]:
@@ -185,6 +194,8 @@ class CrlPublisher:
         ca = self._authorities.get_authority(ca_id)
         now = self._rt.clock()
         if ca is None or not self._publishable(ca, now):
+            # Out of the due index, or its rows would sit at the head of every scheduled run for good.
+            self._states.retire(ca_id, now)
             report.skipped.append(f"{ca_id}: not an active CA within its validity")
             return report
         head = self._states.get(ca_id, 0) or self._update(ca_id, 0, lambda s: s, ca_name=ca.name)
@@ -211,7 +222,10 @@ class CrlPublisher:
             url = self._url_for(ca_id, partition) if scoped else None
             try:
                 report.merge(self._publish_partition(ca, issuer, partition, by_partition.get(partition, []), url))
-            except CertwrightError as err:
+            except Exception as err:
+                if not isinstance(err, CertwrightError):
+                    logger.exception("CRL partition failed", extra={"caId": ca_id, "partition": partition})
+                    err = CertwrightError(f"{type(err).__name__}: {err}")
                 self._record_failure(ca, partition, err)
                 report.failed.append(f"{ca_id}/{partition}: {err.code}")
         if not report.failed:

@@ -20,6 +20,7 @@ from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.deletion import (
     BLOCKED_RETRY,
     ensure_authority_deletable,
+    ensure_not_due,
     ensure_version_deletable,
     version_serves,
     version_state,
@@ -108,6 +109,7 @@ class DeletionService:
         _, version = self._version(certificate_id, version_number)
         if version_state(version) is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"version {version_number} is not pending deletion", code="InvalidState")
+        ensure_not_due(version.deletion_time, self._rt.clock())
         audit = self._rt.audit(
             certificate_id, "CancelCertificateVersionDeletion", caller, versionNumber=str(version_number)
         )
