@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -126,7 +126,11 @@ class RevocationStore(Protocol):
     ) -> Certificate: ...
 
     def revoke_authority_version(
-        self, ca: CertificateAuthority, entry: RevokedEntry, audit: AuditRecord, compromised_key: str | None
+        self,
+        ca: CertificateAuthority,
+        entries: Sequence[RevokedEntry],
+        audit: AuditRecord,
+        compromised_key: str | None,
     ) -> CertificateAuthority: ...
 
     def revoked_entries(self, ca_id: str) -> list[RevokedEntry]: ...

@@ -325,3 +325,18 @@ def test_issued_certificates_name_their_crl_partition_and_issuer_url(aws: Aws, c
         [f"{base}/ca/{root['id']}.cer"],
     )
     assert [v.crl_partition for v in (container.store.get_version(leaf["id"], 1) for leaf in leaves) if v] == [0, 0, 1]
+
+
+def test_revoking_a_renewed_subordinate_revokes_every_version_that_still_vouches_for_its_key(
+    api: ApiClient, hierarchy: Hierarchy, container: bootstrap.Container
+) -> None:
+    issuing = hierarchy.issuing
+    assert api.post(f"/certificate-authorities/{issuing['id']}/versions", {}).status == 201
+    answer = api.post(
+        f"/certificate-authorities/{issuing['id']}/versions/2/actions/revoke", {"revocationReason": "KEY_COMPROMISE"}
+    )
+    assert answer.status == 200, answer.body
+    versions = api.get(f"/certificate-authorities/{issuing['id']}/versions").body["items"]
+    assert [v["revocationStatus"]["revocationReason"] for v in versions] == ["KEY_COMPROMISE", "KEY_COMPROMISE"]
+    listed = {e.serial_number for e in container.store.revoked_entries(hierarchy.root["id"])}
+    assert listed == {v["serialNumber"] for v in versions}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -522,21 +522,33 @@ class DynamoDbStore:
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def revoke_authority_version(
-        self, ca: CertificateAuthority, entry: RevokedEntry, audit: AuditRecord, compromised_key: str | None
+        self,
+        ca: CertificateAuthority,
+        entries: Sequence[RevokedEntry],
+        audit: AuditRecord,
+        compromised_key: str | None,
     ) -> CertificateAuthority:
-        """Revoke a subordinate CA's version: its version row, the CA row, the issuer's revoked list, the audit."""
-        version = ca.current_version
-        if version is None:
-            raise DependencyError("a CA is revoked through its current version")
-        row = self._get(f"CA#{ca.id}", _version_sk(version.version_number))
-        if row is None:
-            raise ConflictError(f"CA version {version.version_number} vanished", code="ConcurrentModification")
-        data = {**row.data, "revocation": codec.revocation_to_data(version.revocation)}
-        compromised = self._compromised_row(compromised_key, entry) if compromised_key else None
-        with self._errors("revoke certificate authority version"), self._transaction() as tx:
+        """Revoke a subordinate CA: every version named in `entries` (they share its key), the CA row, the
+        issuer's revoked list and the audit record, in one transaction."""
+        numbers = {entry.version_number for entry in entries}
+        with self._errors("list CA versions"):
+            rows = [
+                r
+                for r in self._row.query(f"CA#{ca.id}", self._row.sk.startswith("V#"), consistent_read=True)
+                if int(r.data["versionNumber"]) in numbers
+            ]
+        if len(rows) != len(numbers):
+            raise ConflictError("a CA version vanished", code="ConcurrentModification")
+        by_number = {entry.version_number: entry for entry in entries}
+        compromised = self._compromised_row(compromised_key, entries[0]) if compromised_key and entries else None
+        with self._errors("revoke certificate authority"), self._transaction() as tx:
             tx.save(self._authority_row(ca))
-            tx.update(row, actions=[self._row.data.set(data)])
-            tx.save(self._revoked_row(entry))
+            for row in rows:
+                entry = by_number[int(row.data["versionNumber"])]
+                revocation = {"reason": entry.reason.value, "revokedAt": codec.iso(entry.revoked_at)}
+                tx.update(row, actions=[self._row.data.set({**row.data, "revocation": revocation})])
+            for entry in entries:
+                tx.save(self._revoked_row(entry))
             if compromised is not None:
                 tx.save(compromised)
             tx.save(self._audit_row(audit))

@@ -13,6 +13,7 @@ stop its renewals and refuse new versions instead.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from cryptography import x509
@@ -35,6 +36,7 @@ from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
 from certwright.x509.keys import spki_fingerprint
 
+logger = logging.getLogger(__name__)
 _REVOCABLE_STATES = (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION)
 
 
@@ -131,7 +133,10 @@ class RevocationService:
             )
         try:
             _, version = self._issuance.create_version(certificate.id, CreateVersion(), caller)
-        except CertwrightError as err:
+        except Exception as exc:
+            err = exc if isinstance(exc, CertwrightError) else CertwrightError(type(exc).__name__)
+            if not isinstance(exc, CertwrightError):
+                logger.exception("replacement of a revoked version failed", extra={"certificateId": certificate.id})
             # The revocation stands; the caller learns that the users still serve the revoked version.
             self._store.record(
                 self._rt.audit(certificate.id, "ReplaceRevokedVersion", caller, "FAILED", error=err.message[:300])
@@ -167,20 +172,30 @@ class RevocationService:
         assert ca.issuer_id is not None
         now = self._rt.clock()
         revoked = replace(ca, current_version=replace(version, revocation=Revocation(reason, now)))
-        entry = RevokedEntry(
-            issuer_ca_id=ca.issuer_id,
-            serial_number=version.serial_number,
-            revoked_at=now,
-            reason=reason,
-            kind=RevokedKind.CERTIFICATE_AUTHORITY,
-            resource_id=ca_id,
-            version_number=version_number,
-            partition=version.crl_partition,
-            not_after=version.validity.not_after,
-        )
+        # Every version of a CA carries the same key and name (a renewal re-certifies them): revoking the CA
+        # means revoking each of its certificates that is still valid, or an older one would still vouch for it.
+        older = [
+            v
+            for v in self._store.list_authority_versions(ca_id)
+            if v.version_number != version_number and v.revocation is None and v.validity.not_after >= now
+        ]
+        entries = [
+            RevokedEntry(
+                issuer_ca_id=ca.issuer_id,
+                serial_number=v.serial_number,
+                revoked_at=now,
+                reason=reason,
+                kind=RevokedKind.CERTIFICATE_AUTHORITY,
+                resource_id=ca_id,
+                version_number=v.version_number,
+                partition=v.crl_partition,
+                not_after=v.validity.not_after,
+            )
+            for v in (version, *older)
+        ]
         return self._store.revoke_authority_version(
             revoked,
-            entry,
+            entries,
             self._rt.audit(
                 ca_id,
                 "RevokeCertificateAuthorityVersion",
