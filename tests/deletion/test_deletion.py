@@ -365,6 +365,10 @@ def test_the_audit_trail_pages_newest_first_and_unknown_ids_are_404(
     assert api.get("/audit-events").status == 400
     assert api.get(f"/audit-events?resourceId={leaf['id']}&limit=0").status == 400
     assert api.get(f"/audit-events?resourceId={leaf['id']}&nextToken=!!!").status == 400
+    # A well-formed token from another resource's listing is refused too, not passed on to DynamoDB (a 502).
+    other = api.get(f"/audit-events?resourceId={leaf['id']}&limit=1").body["nextToken"]
+    foreign = api.get(f"/audit-events?resourceId={hierarchy.issuing['id']}&nextToken={other}")
+    assert (foreign.status, foreign.body["code"]) == (400, "InvalidPageToken")
     ca = api.get(f"/audit-events?resourceId={hierarchy.issuing['id']}")
     assert ca.status == 200 and ca.body["items"][0]["action"] == "CreateCertificateAuthority"
 

@@ -576,9 +576,13 @@ class DynamoDbStore:
 
     def audit_page(self, resource_id: str, limit: int, token: str | None) -> Page[AuditRecord]:
         """One page of `resource_id`'s audit records, newest first."""
+        start = self._start_key(token)
+        if start is not None and start.get("pk") != {"S": f"AUDIT#{resource_id}"}:
+            # A token from another listing (or made up) would reach DynamoDB as a ValidationException.
+            raise InvalidInputError("page token does not belong to this listing", code="InvalidPageToken")
         with self._errors("list audit records"):
             result = self._row.query(
-                f"AUDIT#{resource_id}", limit=limit, scan_index_forward=False, last_evaluated_key=self._start_key(token)
+                f"AUDIT#{resource_id}", limit=limit, scan_index_forward=False, last_evaluated_key=start
             )
             items = [codec.audit_from_data(r.data) for r in result]
             return Page(items, self._page_token(result.last_evaluated_key))
