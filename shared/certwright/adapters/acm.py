@@ -79,13 +79,17 @@ class AcmCertificates:
             raise translate(err, "ACM DescribeCertificate") from err
         return str(serial).replace(":", "").lower().lstrip("0")
 
-    def delete(self, arn: str) -> None:
-        """Delete `arn` unless something still uses it (ACM refuses then; it stays, and is no longer ours)."""
+    def delete(self, arn: str) -> bool:
+        """Delete `arn` unless something still uses it (ACM refuses then: it stays). True when it is gone."""
         try:
             self._acm.delete_certificate(CertificateArn=arn)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("ResourceNotFoundException", "ResourceInUseException"):
-                return
+            code = err.response.get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":
+                return True
+            if code == "ResourceInUseException":
+                return False
             raise translate(err, "ACM DeleteCertificate") from err
         except BotoCoreError as err:
             raise translate(err, "ACM DeleteCertificate") from err
+        return True

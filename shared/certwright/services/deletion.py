@@ -157,8 +157,10 @@ class DeletionService:
         for version in versions:
             self._store.destroy_version_key(certificate_id, version.version_number, now)
         copies = sorted(self._store.acm_copies(certificate_id))
+        kept = []
         for arn in copies:
-            self._acm.delete(arn)  # a copy something still uses stays in ACM, no longer ours
+            if not self._acm.delete(arn):
+                kept.append(arn)  # something outside Certwright still uses it: it stays in ACM, and on the record
             self._store.forget_acm_copy(certificate_id, arn)
         self._store.save_certificate(
             replace(certificate, lifecycle_state=LifecycleState.DELETED, next_check_at=None),
@@ -167,7 +169,8 @@ class DeletionService:
                 "DeleteCertificate",
                 "SUCCEEDED",
                 versionsDestroyed=str(len(versions)),
-                acmCopiesRemoved=str(len(copies)),
+                acmCopiesRemoved=str(len(copies) - len(kept)),
+                acmCopiesLeftInUse=",".join(kept)[:1000],
             ),
         )
         report.certificates_deleted += 1
