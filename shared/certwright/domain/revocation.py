@@ -50,8 +50,6 @@ REASON_CODES = {
 _NOT_FOR_LEAVES = {RevocationReason.CA_COMPROMISE, RevocationReason.AA_COMPROMISE}
 # Revoking the CURRENT version for these retires the certificate: no replacement, no renewal, no new version.
 RETIRING = frozenset({RevocationReason.CESSATION_OF_OPERATION, RevocationReason.PRIVILEGE_WITHDRAWN})
-# Reasons only the CA operator decides, never the subscriber.
-_OPERATOR_ONLY = {RevocationReason.PRIVILEGE_WITHDRAWN}
 _NOT_FOR_CAS = {RevocationReason.AA_COMPROMISE, RevocationReason.AFFILIATION_CHANGED}
 
 
@@ -75,8 +73,8 @@ class RevokedEntry:
     not_after: datetime | None = None
 
 
-def parse_reason(raw: str | None, *, for_authority: bool, by_operator: bool = True) -> RevocationReason:
-    """The reason as given, refused when it does not fit what is revoked (or who asks)."""
+def parse_reason(raw: str | None, *, for_authority: bool) -> RevocationReason:
+    """The reason as given, refused when it does not fit what is revoked."""
     if raw is None:
         return RevocationReason.UNSPECIFIED
     try:
@@ -93,10 +91,6 @@ def parse_reason(raw: str | None, *, for_authority: bool, by_operator: bool = Tr
         raise InvalidInputError(
             f"revocationReason {reason.value} does not apply to a certificate authority",
             code="InvalidRevocationReason",
-        )
-    if not by_operator and reason in _OPERATOR_ONLY:
-        raise InvalidInputError(
-            f"revocationReason {reason.value} is the CA operator's to give", code="InvalidRevocationReason"
         )
     return reason
 
