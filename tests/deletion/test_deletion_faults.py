@@ -3,31 +3,14 @@ throttled ACM delete all leave the resource due, and the next run finishes the j
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from botocore.retries import standard
 from certwright import bootstrap
 
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body, root_ca_body
 from tests.deletion.test_deletion import acm_arns, acm_copy, audit_actions, secrets_of
 from tests.lifecycle.faults import Fault, Faults, LambdaTimeout, json_error
-
-
-@pytest.fixture
-def faults(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    hook = Faults()
-    hook.install(aws)
-    yield hook
-    hook.uninstall(aws)
-
-
-@pytest.fixture
-def container(faults: Faults, container: bootstrap.Container) -> bootstrap.Container:
-    """The shared container, built after the fault hook is installed (clients copy the hooks they are born with)."""
-    return container
 
 
 def schedule(api: ApiClient, path: str, clock: Clock) -> None:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.retries import standard
-from certwright import bootstrap
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import Aws
-from tests.lifecycle.faults import Faults
+from tests.lifecycle.faults import container_with_faults, faults  # noqa: F401 - fixtures
 from tests.lifecycle.table_stream import TableStream
 
 
@@ -95,22 +92,6 @@ def make_load_balancer(aws: Aws, listeners: int = 1, name: str = "web") -> LoadB
 @pytest.fixture
 def load_balancer(aws: Aws) -> LoadBalancer:
     return make_load_balancer(aws, listeners=3)
-
-
-@pytest.fixture
-def faults(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
-    """The HTTP-layer fault hook on every client the container builds; botocore retries without sleeping."""
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    hook = Faults()
-    hook.install(aws)
-    yield hook
-    hook.uninstall(aws)
-
-
-@pytest.fixture
-def container(faults: Faults, container: bootstrap.Container) -> bootstrap.Container:
-    """The shared container, built after the fault hook is installed (clients copy the hooks they are born with)."""
-    return container
 
 
 @pytest.fixture

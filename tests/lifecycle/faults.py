@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.retries import standard
+from certwright import bootstrap
 
 from tests.conftest import Aws
 
@@ -129,3 +132,21 @@ class Faults:
     def uninstall(self, aws: Aws) -> None:
         for service in SERVICES:
             aws.session.events.unregister(f"before-send.{service}", self)
+
+
+@pytest.fixture
+def faults(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
+    """The HTTP-layer fault hook on every client the container builds; botocore retries without sleeping.
+
+    Import it, with `container_with_faults`, into a conftest or test module that injects faults."""
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    hook = Faults()
+    hook.install(aws)
+    yield hook
+    hook.uninstall(aws)
+
+
+@pytest.fixture(name="container")
+def container_with_faults(faults: Faults, container: bootstrap.Container) -> bootstrap.Container:
+    """The shared container, built after the fault hook is installed (clients copy the hooks they are born with)."""
+    return container
