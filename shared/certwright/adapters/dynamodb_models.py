@@ -1,4 +1,4 @@
-"""PynamoDB models of the single Certwright table; the only module that knows the table's layout.
+"""PynamoDB models of the single Certwright table, and its layout (the adapters that write each row follow it).
 
 Keys:
   CA#{id}        / A            certificate authority     (ByKind: CA, ByParent: CA#{issuer})
@@ -11,6 +11,13 @@ Keys:
   CA#{id}        / ISSUED       issuance counter (atomic ADD; gives each certificate its CRL partition)
   REVOKED#{ca}   / {serial}     revoked entry of the issuing CA's CRL
   COMPROMISED#{spki sha256} / K a key revoked for keyCompromise, refused in later requests
+  CERT#{id}      / ACM#{n:08d}  the ACM copy of version n (claimed once, shared by its listeners)
+  CRL#{ca}       / P#{n:06d}    CRL state of one partition (ByKind: CRL; RenewalDue: CRL)  — dynamodb_crl
+  BUNDLE#{id}    / B, V#{n:08d} CA bundle and its versions (ByKind: BUNDLE)                — dynamodb_ca_bundles
+  BUNDLEREF#{ca} / {bundle id}  which bundles include a CA
+
+Partitions of the sparse RenewalDue index: SWEEP (certificates to look at), DEPLOY_RETRY (deployments to
+retry), DELETION (deletions due), CRL (CRLs to rebuild); renewal_at is when.
 """
 
 from __future__ import annotations
