@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
+import threading
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from certwright import bootstrap
 from certwright.config import Settings
 from certwright.services.context import Runtime
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import moto_shims
 from infra.resources import REGION, Deployment, deploy
 
 DEFAULT_PORT = 5000
+LISTEN_BACKLOG = 128
 
 # What every process talking to the embedded AWS needs: fake credentials, the region, and (DESIGN.md) no
 # account-id endpoints, which moto's DynamoDB Streams does not understand.
@@ -31,6 +36,23 @@ AWS_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 
+# Operations that change nothing worth saving (a snapshot is written only after something else happened).
+_READ_ONLY_PREFIXES = ("Get", "Describe", "List", "Scan", "Query", "BatchGet", "Head", "Receive")
+
+
+class StartupError(RuntimeError):
+    """The local runtime cannot start as asked; the message says why and what to do."""
+
+
+class PortInUseError(StartupError):
+    def __init__(self, port: int, note: str = "") -> None:
+        self.port = port
+        super().__init__(
+            f"port {port} on 127.0.0.1 is already in use by another program, and the embedded AWS needs it "
+            f"(CERTWRIGHT_AWS_PORT, default {DEFAULT_PORT}). Stop that program (`ss -ltnp 'sport = :{port}'` "
+            f"names it) or choose another port.{(' ' + note) if note else ''}"
+        )
+
 
 @dataclass(frozen=True)
 class EmbeddedAws:
@@ -41,14 +63,113 @@ class EmbeddedAws:
     deployment: Deployment
 
 
-def _free_port(preferred: int) -> int:
-    with socket.socket() as probe:
+class Gate:
+    """Every moto request holds it shared; a snapshot holds it alone, so it never sees a request half-applied.
+
+    It also counts the requests that may have changed something, so a snapshot is written only when needed.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+        self._changes = 0
+
+    @property
+    def changes(self) -> int:
+        with self._condition:
+            return self._changes
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            while self._exclusive:
+                self._condition.wait()
+            self._active += 1
         try:
-            probe.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._condition:
+            while self._exclusive:
+                self._condition.wait()
+            self._exclusive = True  # new requests wait from here on; the running ones finish
+            while self._active:
+                self._condition.wait()
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._exclusive = False
+                self._condition.notify_all()
+
+    def changed(self) -> None:
+        with self._condition:
+            self._changes += 1
+
+
+def _changes_nothing(environ: Mapping[str, Any]) -> bool:
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return True
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+    return bool(target) and target.rsplit(".", 1)[-1].startswith(_READ_ONLY_PREFIXES)
+
+
+def _gated(app: Any, gate: Gate) -> Any:
+    """The moto WSGI app, each request under the gate (the body is produced inside it, too)."""
+
+    def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with gate.shared():
+            result = app(environ, start_response)
+            try:
+                body = list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if not _changes_nothing(environ):
+                gate.changed()
+        return body
+
+    return application
+
+
+def bind(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0: a free one), with address reuse so TIME-WAIT does not block it.
+
+    Raises PortInUseError when a program really holds the port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise PortInUseError(port) from err
+        raise
+    return sock
+
+
+def requested_port(port: int | None) -> int | None:
+    """`port` as given, or (None) CERTWRIGHT_AWS_PORT when set; None means no port was asked for."""
+    if port is not None:
+        return port
+    raw = os.environ.get("CERTWRIGHT_AWS_PORT", "").strip()
+    return int(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    endpoint: str
+    port: int
+    gate: Gate
 
 
 @contextmanager
@@ -67,31 +188,58 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def moto_server(port: int | None = None) -> Iterator[str]:
-    """Start a fresh moto server on 127.0.0.1 and point this process's AWS SDK at it; yield its endpoint.
+def embedded_moto(port: int = 0) -> Iterator[MotoServer]:
+    """Start a fresh moto server on 127.0.0.1:`port` (0: a free port) and point this process's AWS SDK at it.
 
-    `port`: None reads CERTWRIGHT_AWS_PORT (default 5000; a free port if that one is taken); 0 picks a free port.
+    The port never moves: a port another program listens on raises PortInUseError before anything starts.
     """
     moto_shims.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    wanted = port if port is not None else int(os.environ.get("CERTWRIGHT_AWS_PORT", DEFAULT_PORT))
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(wanted) if wanted else 0, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    gate = Gate()
+    listening = bind(port)
+    try:
+        server: BaseWSGIServer = make_server(
+            "127.0.0.1",
+            port,
+            _gated(DomainDispatcherApplication(create_backend_app), gate),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            fd=listening.fileno(),
+        )
+    finally:
+        listening.close()  # the server serves a duplicate of the descriptor
+    thread = threading.Thread(target=server.serve_forever, name="certwright-embedded-aws", daemon=True)
+    thread.start()
+    bound = int(server.server_address[1])
+    endpoint = f"http://127.0.0.1:{bound}"
     try:
         # moto keeps its accounts in module state: start from an empty one even if this process ran moto before.
         reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - our own local server
         with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - our own local server
             pass
         with environment({**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}):
-            yield endpoint
+            yield MotoServer(endpoint, bound, gate)
     finally:
-        server.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """Start a fresh moto server on 127.0.0.1 and point this process's AWS SDK at it; yield its endpoint.
+
+    `port`: None reads CERTWRIGHT_AWS_PORT (default 5000); 0 picks a free port. A port in use raises
+    PortInUseError: the port the certificates' CRL and caIssuers URLs name must not move silently.
+    """
+    wanted = requested_port(port)
+    with embedded_moto(DEFAULT_PORT if wanted is None else wanted) as server:
+        yield server.endpoint
 
 
 @contextmanager
 def embedded_aws(port: int | None = None, runtime: Runtime | None = None) -> Iterator[EmbeddedAws]:
-    """Start moto on 127.0.0.1 (CERTWRIGHT_AWS_PORT, default 5000, or a free port if taken), create resources."""
+    """Start moto on 127.0.0.1 (CERTWRIGHT_AWS_PORT, default 5000; 0 a free port), create the resources."""
     with moto_server(port) as endpoint:
         session = boto3.Session(region_name=REGION)
         deployment = deploy(session)

@@ -62,6 +62,7 @@ class Deployment:
     parameters: dict[str, str]
     resources: dict[str, Physical] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # logical id -> why it was not created
+    adopted: list[str] = field(default_factory=list)  # logical ids found in a restored account, not created
 
     # ------------------------------------------------------------------ resolving intrinsic functions
 
@@ -373,6 +374,10 @@ def _bucket(deployment: Deployment, session: Any, resource: tm.Resource) -> Phys
         # CloudFormation says ServerSideEncryptionByDefault where the S3 API says ApplyServerSideEncryptionByDefault.
         api_rules = [{"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]} for r in rules]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": api_rules})
+    return _bucket_physical(s3, name)
+
+
+def _bucket_physical(s3: Any, name: str) -> Physical:
     arn = f"arn:{PARTITION}:s3:::{name}"
     domain, regional = f"{name}.s3.amazonaws.com", f"{name}.s3.{REGION}.amazonaws.com"
     endpoint = urlsplit(str(s3.meta.endpoint_url))
@@ -409,6 +414,89 @@ _CREATORS = {
 }
 
 
+# ---------------------------------------------------------------------------------------- adopting
+
+
+def _missing(err: ClientError) -> bool:
+    code = str(err.response.get("Error", {}).get("Code", ""))
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 404 or "NotFound" in code or code in ("NoSuchEntity", "NoSuchBucket", "404")
+
+
+def _find_table(deployment: Deployment, session: Any, resource: tm.Resource, _: Physical | None) -> Physical | None:
+    name = deployment.resolve(resource.properties).get("TableName") or local_name(resource.logical_id)
+    try:
+        described = session.client("dynamodb", region_name=REGION).describe_table(TableName=name)["Table"]
+    except ClientError as err:
+        if _missing(err):
+            return None
+        raise
+    attributes = {"Arn": described["TableArn"]}
+    if described.get("LatestStreamArn"):
+        attributes["StreamArn"] = described["LatestStreamArn"]
+    return Physical(ref=name, attributes=attributes)
+
+
+def _find_kms_key(_: Deployment, session: Any, resource: tm.Resource, previous: Physical | None) -> Physical | None:
+    """A key has no name: the one recorded for this logical id, if it still exists and is not being deleted."""
+    if previous is None:
+        return None
+    try:
+        metadata = session.client("kms", region_name=REGION).describe_key(KeyId=previous.ref)["KeyMetadata"]
+    except ClientError as err:
+        if _missing(err):
+            return None
+        raise
+    if metadata.get("KeyState") in ("PendingDeletion", "PendingReplicaDeletion"):
+        return None
+    return Physical(ref=metadata["KeyId"], attributes={"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
+
+
+def _find_event_bus(deployment: Deployment, session: Any, resource: tm.Resource, _: Physical | None) -> Physical | None:
+    name = deployment.resolve(resource.properties).get("Name") or local_name(resource.logical_id)
+    try:
+        arn = session.client("events", region_name=REGION).describe_event_bus(Name=name)["Arn"]
+    except ClientError as err:
+        if _missing(err):
+            return None
+        raise
+    return Physical(ref=name, attributes={"Arn": arn, "Name": name})
+
+
+def _find_role(deployment: Deployment, session: Any, resource: tm.Resource, _: Physical | None) -> Physical | None:
+    name = deployment.resolve(resource.properties).get("RoleName") or local_name(resource.logical_id)
+    try:
+        role = session.client("iam", region_name=REGION).get_role(RoleName=name)["Role"]
+    except ClientError as err:
+        if _missing(err):
+            return None
+        raise
+    return Physical(ref=name, attributes={"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+
+def _find_bucket(deployment: Deployment, session: Any, resource: tm.Resource, _: Physical | None) -> Physical | None:
+    name = deployment.resolve(resource.properties).get("BucketName") or local_name(resource.logical_id)
+    s3 = session.client("s3", region_name=REGION)
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError as err:
+        if _missing(err):
+            return None
+        raise
+    return _bucket_physical(s3, name)
+
+
+# Queues and topics are not here: creating one that exists with the same attributes returns it (as in AWS), and a
+# bucket policy is simply put again.
+_FINDERS = {
+    "AWS::S3::Bucket": _find_bucket,
+    tm.IAM_ROLE: _find_role,
+    tm.TABLE: _find_table,
+    tm.KMS_KEY: _find_kms_key,
+    tm.EVENT_BUS: _find_event_bus,
+}
+
+
 def _placeholder(deployment: Deployment, resource: tm.Resource) -> Physical | None:
     """Resources the runtime stands in for itself (functions, the API) still answer Ref/GetAtt."""
     if resource.type == tm.FUNCTION:
@@ -424,8 +512,15 @@ def deploy(
     session: Any,
     template: tm.Template | None = None,
     parameters: Mapping[str, str] | None = None,
+    *,
+    adopt: Mapping[str, Physical] | None = None,
 ) -> Deployment:
-    """Create the template's tables, keys, buses, queues and topics with `session`; return the resolver."""
+    """Create the template's tables, keys, buses, queues and topics with `session`; return the resolver.
+
+    `adopt` (a restored account): resources that already exist are taken as they are instead of created again —
+    found by name, a KMS key by the physical id recorded for its logical id in `adopt`. Their properties are not
+    updated to a changed template; resources the template added since are created.
+    """
     model = template or tm.load()
     chosen = dict(parameters or {})
     values: dict[str, str] = {}
@@ -458,7 +553,13 @@ def deploy(
                 continue
             if any(dep in {p.logical_id for p in pending} for dep in _dependencies(resource.properties)):
                 continue
-            deployment.resources[resource.logical_id] = creator(deployment, session, resource)
+            found = None
+            finder = _FINDERS.get(resource.type)
+            if adopt is not None and finder is not None:
+                found = finder(deployment, session, resource, adopt.get(resource.logical_id))
+            if found is not None:
+                deployment.adopted.append(resource.logical_id)
+            deployment.resources[resource.logical_id] = found or creator(deployment, session, resource)
             pending.remove(resource)
             progressed = True
         if not progressed:

@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -29,14 +29,16 @@ import boto3
 from certwright import bootstrap
 from certwright.config import Settings
 
+from infra import persistence
 from infra import template_model as tm
 from infra.api_events import LOCAL_ADMIN
-from infra.embedded_aws import environment, moto_server
+from infra.embedded_aws import PortInUseError, StartupError, embedded_moto, environment, requested_port
 from infra.gateway import CALLER_HEADER, Gateway
 from infra.resources import REGION, Deployment, deploy
 from infra.router import Handlers, Router
 
 DEFAULT_API_PORT = 8080
+DEFAULT_AWS_PORT = 5000
 DEFAULT_SWEEP_SECONDS = 10.0
 
 
@@ -56,6 +58,8 @@ class LocalRuntime:
     handlers: Handlers
     router: Router
     gateway: Gateway
+    state_dir: Path | None = None  # where the embedded AWS's state is kept (None: an ephemeral run)
+    restored_from: str | None = None  # when the restored snapshot was taken
 
     @property
     def settings(self) -> Settings:
@@ -84,36 +88,74 @@ def local_runtime(
     template: tm.Template | Path | str | None = None,
     parameters: Mapping[str, str] | None = None,
     start_router: bool = True,
+    state_dir: Path | str | None = None,
+    save_seconds: float = persistence.DEFAULT_SAVE_SECONDS,
 ) -> Iterator[LocalRuntime]:
     """Start the embedded AWS, the template's resources, the gateway and (unless told not to) the router thread.
 
-    Ports: 0 picks a free port, None reads CERTWRIGHT_AWS_PORT / CERTWRIGHT_API_PORT (defaults 5000 / 8080).
+    Ports: 0 picks a free port, None reads CERTWRIGHT_AWS_PORT / CERTWRIGHT_API_PORT (defaults 5000 / 8080); a
+    port in use raises PortInUseError (it never moves silently).
     `sweep_seconds`: every Schedule event runs this often; None uses the template's rate; 0 turns schedules off.
+    `state_dir`: keep the embedded AWS's state there (infra/persistence.py): restored before the resources are
+    deployed (existing ones are adopted), saved within `save_seconds` of a change and on exit. The port recorded
+    there is used (0 or None) or insisted on (another port raises StateError). None: an ephemeral run.
     The process environment (functions' variables, AWS endpoint and credentials) is restored on exit.
     """
     model = template if isinstance(template, tm.Template) else tm.load(template or tm.DEFAULT_TEMPLATE)
     interval = sweep_seconds_from_env() if isinstance(sweep_seconds, _FromEnvironment) else sweep_seconds
     if api_port is None:
         api_port = int(os.environ.get("CERTWRIGHT_API_PORT", DEFAULT_API_PORT))
-    with moto_server(aws_port) as endpoint:
+    with ExitStack() as stack:
+        state = stack.enter_context(persistence.StateDir.open(state_dir)) if state_dir is not None else None
+        saved = state.load() if state is not None else None
+        wanted = requested_port(aws_port)
+        port = persistence.choose_port(wanted, saved, state.path) if state is not None else wanted
+        try:
+            moto = stack.enter_context(embedded_moto(DEFAULT_AWS_PORT if port is None else port))
+        except PortInUseError as err:
+            if saved is None:
+                raise
+            note = f"The state in {state_dir} was recorded on this port (its certificates' URLs name it)."
+            raise PortInUseError(err.port, note) from err
+        if saved is not None:
+            persistence.restore(saved)
         session = boto3.Session(region_name=REGION)
-        deployment = deploy(session, model, parameters)
+        deployment = deploy(session, model, parameters, adopt=saved.resources if saved is not None else None)
         handlers = Handlers(deployment)
-        with environment(handlers.base_environment):
-            bootstrap.install(None)  # handlers build their services from this environment, as in Lambda
-            router = Router(deployment, session, handlers, schedule_seconds=interval)
-            gateway = Gateway(handlers, port=api_port)
-            try:
-                router.wire()
-                gateway.start()
-                if start_router:
-                    router.start()
-                yield LocalRuntime(endpoint, gateway.url, session, deployment, handlers, router, gateway)
-            finally:
-                router.stop()
-                gateway.stop()
-                handlers.close()
-                bootstrap.install(None)
+        stack.callback(handlers.close)
+        stack.enter_context(environment(handlers.base_environment))
+        bootstrap.install(None)  # handlers build their services from this environment, as in Lambda
+        stack.callback(bootstrap.install, None)
+        router = Router(deployment, session, handlers, schedule_seconds=interval)
+        gateway = Gateway(handlers, port=api_port)
+        snapshots = (
+            persistence.Snapshotter(state, moto.gate, moto.port, deployment.resources, router, save_seconds)
+            if state is not None
+            else None
+        )
+        try:
+            router.wire()
+            gateway.start()
+            if snapshots is not None:
+                snapshots.start()
+            if start_router:
+                router.start()
+            yield LocalRuntime(
+                moto.endpoint,
+                gateway.url,
+                session,
+                deployment,
+                handlers,
+                router,
+                gateway,
+                state.path if state is not None else None,
+                saved.saved_at if saved is not None else None,
+            )
+        finally:
+            router.stop()
+            gateway.stop()
+            if snapshots is not None:
+                snapshots.stop()
 
 
 def describe(runtime: LocalRuntime) -> str:
@@ -137,6 +179,11 @@ def describe(runtime: LocalRuntime) -> str:
     interval = runtime.router.schedule_seconds
     shown = "the template's rate" if interval is None else ("off" if interval == 0 else f"every {interval:g}s")
     lines.append(f"  schedules     {shown} (CERTWRIGHT_SWEEP_SECONDS)")
+    if runtime.state_dir is None:
+        lines.append("  state         ephemeral: forgotten on exit (CERTWRIGHT_STATE_DIR unset or empty)")
+    else:
+        since = f"restored from the snapshot of {runtime.restored_from}" if runtime.restored_from else "new"
+        lines.append(f"  state         {_shown(runtime.state_dir)} ({since}; saved within seconds of a change)")
     lines.append("Ctrl-C stops it.")
     return "\n".join(lines)
 
@@ -153,16 +200,26 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    state_dir = os.environ.get("CERTWRIGHT_STATE_DIR", "").strip() or None
     try:
-        with local_runtime(aws_port=None, api_port=None) as runtime:
+        with local_runtime(
+            aws_port=None, api_port=None, state_dir=state_dir, save_seconds=persistence.save_seconds_from_env()
+        ) as runtime:
             print(describe(runtime), flush=True)
             while not stop.wait(1.0):
                 pass
-            print("stopping", flush=True)
-    except OSError as err:
+            print("stopping" + (f" (saving the state in {state_dir})" if state_dir else ""), flush=True)
+    except (StartupError, OSError) as err:
         print(f"cannot start: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,212 @@
+"""A local runtime with a state folder keeps everything across a restart: CAs and their KMS keys, certificates,
+associations, audit, CRLs, the listener's certificates; the same CA keeps signing and the router picks up exactly
+where it stopped (no stream record replayed, none lost)."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from certwright.cli import Client
+from cryptography import x509
+
+from infra import demo, persistence
+from infra.api_events import LOCAL_ADMIN
+from infra.runtime import LocalRuntime, local_runtime
+
+PARAMETERS = {"CrlBatchSeconds": "0"}
+
+
+def call(rt: LocalRuntime, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    return Client(rt.api_url, LOCAL_ADMIN, sign=False).call(method, path, body)
+
+
+def ok(rt: LocalRuntime, method: str, path: str, body: Any = None) -> Any:
+    status, answer = call(rt, method, path, body)
+    assert status in (200, 201), (method, path, status, answer)
+    return answer
+
+
+def certificate(rt: LocalRuntime, name: str, issuer: str) -> Any:
+    return ok(
+        rt,
+        "POST",
+        "/certificates",
+        {
+            "name": name,
+            "configType": "ISSUED_BY_INTERNAL_CA",
+            "issuerCertificateAuthorityId": issuer,
+            "profile": "TLS_SERVER",
+            "subject": {"commonName": f"{name}.acme.example"},
+            "subjectAlternativeNames": [{"type": "DNS", "value": f"{name}.acme.example"}],
+            "validityDuration": "P30D",
+        },
+    )
+
+
+def stream_sequences(rt: LocalRuntime) -> list[int]:
+    return [
+        int(record["dynamodb"]["SequenceNumber"])
+        for delivery in rt.router.deliveries
+        if delivery.kind == "stream"
+        for record in delivery.payload["Records"]
+    ]
+
+
+def listener_certificate(rt: LocalRuntime, listener: str) -> str:
+    described = rt.session.client("elbv2").describe_listeners(ListenerArns=[listener])["Listeners"][0]
+    return str(described["Certificates"][0]["CertificateArn"])
+
+
+def crl_object(rt: LocalRuntime, ca_id: str) -> bytes:
+    bucket = rt.deployment.resources["PkiBucket"].ref
+    return bytes(rt.session.client("s3").get_object(Bucket=bucket, Key=f"crl/{ca_id}/0.crl")["Body"].read())
+
+
+def verify_chain(tmp: Path, root_pem: str, issuing_pem: str, leaf_pem: str, name: str) -> None:
+    """The leaf verifies under the issuing CA certificate and the root, by cryptography and (if present) openssl."""
+    root, issuing, leaf = (x509.load_pem_x509_certificate(p.encode()) for p in (root_pem, issuing_pem, leaf_pem))
+    leaf.verify_directly_issued_by(issuing)
+    issuing.verify_directly_issued_by(root)
+    if shutil.which("openssl") is None:
+        return
+    files = {}
+    for label, pem in (("root", root_pem), ("issuing", issuing_pem), ("leaf", leaf_pem)):
+        files[label] = tmp / f"{name}-{label}.pem"
+        files[label].write_text(pem)
+    result = subprocess.run(
+        ["openssl", "verify", "-x509_strict", "-CAfile", files["root"], "-untrusted", files["issuing"], files["leaf"]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_restart_keeps_the_hierarchy_certificates_associations_revocations_and_the_stream_position(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    with local_runtime(state_dir=state, sweep_seconds=0, parameters=PARAMETERS, start_router=False) as rt:
+        port = rt.endpoint
+        root = ok(
+            rt,
+            "POST",
+            "/certificate-authorities",
+            {
+                "name": "root",
+                "configType": "ROOT_CA_GENERATED_INTERNALLY",
+                "subject": {"commonName": "Acme Root CA"},
+                "keyAlgorithm": "ECDSA_P384",
+                "validityDuration": "P10Y",
+            },
+        )
+        issuing = ok(
+            rt,
+            "POST",
+            "/certificate-authorities",
+            {
+                "name": "issuing",
+                "configType": "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA",
+                "issuerCertificateAuthorityId": root["id"],
+                "subject": {"commonName": "Acme Issuing CA"},
+                "keyAlgorithm": "ECDSA_P256",
+                "validityDuration": "P3Y",
+            },
+        )
+        web = certificate(rt, "web", issuing["id"])
+        listener, _placeholder = demo.make_load_balancer(demo.Story(tmp_path, rt.api_url, rt.session))
+        association = ok(
+            rt,
+            "POST",
+            "/associations",
+            {"certificateId": web["id"], "associatedResourceId": listener, "hostnames": ["web.acme.example"]},
+        )
+        rt.router.drain()
+        ok(rt, "POST", f"/certificates/{web['id']}/versions", {})
+        revoked = ok(
+            rt, "POST", f"/certificates/{web['id']}/versions/1/actions/revoke", {"revocationReason": "SUPERSEDED"}
+        )
+        rt.router.drain()
+        before = {
+            "cas": ok(rt, "GET", "/certificate-authorities")["items"],
+            "certificate": ok(rt, "GET", f"/certificates/{web['id']}"),
+            "versions": ok(rt, "GET", f"/certificates/{web['id']}/versions")["items"],
+            "association": ok(rt, "GET", f"/associations/{association['id']}"),
+            "audit": ok(rt, "GET", f"/audit-events?resourceId={web['id']}")["items"],
+            "crl": crl_object(rt, issuing["id"]),
+            "listener": listener_certificate(rt, listener),
+        }
+        assert before["association"]["deployment"]["state"] == "DEPLOYED"
+        assert before["association"]["deployment"]["deployedVersion"] == 2
+        issuing_bundle = ok(rt, "GET", f"/certificate-authorities/{issuing['id']}/bundle")
+        old_leaf = ok(rt, "GET", f"/certificates/{web['id']}/bundle")["certificatePem"]
+        delivered = max(stream_sequences(rt))
+        # A change the router has not delivered when the runtime stops: it must arrive after the restart.
+        late = certificate(rt, "late", issuing["id"])
+        assert rt.router.pending()
+
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert stat.S_IMODE((state / persistence.STATE_FILE).stat().st_mode) == 0o600
+
+    with local_runtime(state_dir=state, sweep_seconds=0, parameters=PARAMETERS, start_router=False) as rt:
+        assert rt.endpoint == port, "the embedded AWS keeps its port (certificates name it)"
+        assert rt.restored_from is not None
+        assert {"CertificatesTable", "KeyEncryptionKey", "PkiBucket"} <= set(rt.deployment.adopted)
+        assert ok(rt, "GET", "/certificate-authorities")["items"] == before["cas"]
+        assert ok(rt, "GET", f"/certificates/{web['id']}") == before["certificate"]
+        assert ok(rt, "GET", f"/certificates/{web['id']}/versions")["items"] == before["versions"]
+        assert ok(rt, "GET", f"/associations/{association['id']}") == before["association"]
+        assert ok(rt, "GET", f"/audit-events?resourceId={web['id']}")["items"] == before["audit"]
+        version1 = ok(rt, "GET", f"/certificates/{web['id']}/versions/1")
+        assert version1["revocationStatus"]["revocationReason"] == "SUPERSEDED"
+        assert version1["serialNumber"] == revoked["serialNumber"]
+        crl = crl_object(rt, issuing["id"])
+        assert crl == before["crl"]
+        listed = {entry.serial_number for entry in x509.load_der_x509_crl(crl)}
+        assert int(revoked["serialNumber"], 16) in listed
+        acm_arn = listener_certificate(rt, listener)
+        assert acm_arn == before["listener"] == before["association"]["deployment"]["acmCertificateArn"]
+        rt.session.client("acm").describe_certificate(CertificateArn=acm_arn)  # the stored ARN is still valid
+
+        # The stream resumes where the router stood: the late change arrives, nothing delivered comes again.
+        rt.router.drain()
+        resumed = stream_sequences(rt)
+        assert resumed and min(resumed) > delivered, (delivered, resumed)
+        assert any(d.function == "LbDeployerFunction" and late["id"] in d.summary for d in rt.router.deliveries), [
+            d.summary for d in rt.router.deliveries
+        ]
+
+        # The same CA keys sign: a new CA certificate (same KMS key), a new leaf; old and new chains verify.
+        root_pem = demo.root_pem_of(issuing_bundle)
+        renewed_ca = ok(rt, "POST", f"/certificate-authorities/{issuing['id']}/versions", {})
+        renewed_issuing_pem = ok(rt, "GET", f"/certificate-authorities/{issuing['id']}/bundle")["certificatePem"]
+        assert renewed_issuing_pem != issuing_bundle["certificatePem"], renewed_ca
+        new_leaf = ok(rt, "GET", f"/certificates/{certificate(rt, 'after', issuing['id'])['id']}/bundle")
+        verify_chain(tmp_path, root_pem, renewed_issuing_pem, old_leaf, "old-under-new-ca")
+        verify_chain(tmp_path, root_pem, issuing_bundle["certificatePem"], new_leaf["certificatePem"], "new-under-old")
+        verify_chain(tmp_path, root_pem, renewed_issuing_pem, new_leaf["certificatePem"], "new-under-new-ca")
+
+        # The router keeps working: a renewal is published and deployed to the restored listener (the sealed
+        # key is opened with the restored key-encryption key).
+        v3 = ok(rt, "POST", f"/certificates/{web['id']}/versions", {})
+        rt.router.drain()
+        deployment = ok(rt, "GET", f"/associations/{association['id']}")["deployment"]
+        assert deployment["state"] == "DEPLOYED" and deployment["deployedVersion"] == 3, deployment
+        assert deployment["deployedSerialNumber"] == v3["serialNumber"]
+        assert listener_certificate(rt, listener) == deployment["acmCertificateArn"]
+
+
+def test_a_state_folder_is_used_by_one_runtime_at_a_time(tmp_path: Path) -> None:
+    from tests.runtime.conftest import TEST_TEMPLATE
+
+    with (
+        local_runtime(template=TEST_TEMPLATE, state_dir=tmp_path, sweep_seconds=0, start_router=False),
+        pytest.raises(persistence.StateError, match="in use by another local runtime"),
+        persistence.StateDir.open(tmp_path),
+    ):
+        pass
