@@ -122,6 +122,8 @@ class StateDir:
             lock.truncate()
             lock.write(str(os.getpid()).encode())
             lock.flush()
+            for stale in folder.glob(f".{STATE_FILE}.*.tmp"):  # a run killed while writing; ours alone now
+                stale.unlink(missing_ok=True)
             yield cls(folder, lock)
         finally:
             lock.close()  # releases the lock
