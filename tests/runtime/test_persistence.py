@@ -4,9 +4,15 @@ where it stopped (no stream record replayed, none lost)."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
 import stat
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +216,101 @@ def test_a_state_folder_is_used_by_one_runtime_at_a_time(tmp_path: Path) -> None
         persistence.StateDir.open(tmp_path),
     ):
         pass
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class MakeUp:
+    """`python -m infra.runtime` (what `make up` runs) in a child process, its output collected."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.runtime"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "Ctrl-C" in line:
+                self.ready.set()
+        self.ready.set()
+
+    def api_url(self) -> str:
+        assert self.ready.wait(120), "the runtime did not start within 120 s"
+        found = re.search(r"API\s+(http://127\.0\.0\.1:\d+)", "".join(self.lines))
+        assert found, "".join(self.lines)
+        return found.group(1)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+        self.reader.join(timeout=10)
+
+
+def quiet_for(path: Path, seconds: float, after: float, timeout: float = 60) -> None:
+    """Wait until `path` was written after `after` and then not again for `seconds`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        written = path.stat().st_mtime
+        if written > after and time.time() - written >= seconds:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not settle")
+
+
+def test_make_up_survives_kill_9_losing_nothing_saved(tmp_path: Path) -> None:
+    state = tmp_path / ".local-state"
+    env = {
+        **os.environ,
+        "CERTWRIGHT_STATE_DIR": str(state),
+        "CERTWRIGHT_STATE_SAVE_SECONDS": "0.5",
+        "CERTWRIGHT_API_PORT": "0",
+        "CERTWRIGHT_AWS_PORT": "0",
+        "CERTWRIGHT_SWEEP_SECONDS": "off",
+    }
+    first = MakeUp(env)
+    try:
+        client = Client(first.api_url(), LOCAL_ADMIN, sign=False)
+        status, root = client.call(
+            "POST",
+            "/certificate-authorities",
+            {
+                "name": "kept",
+                "configType": "ROOT_CA_GENERATED_INTERNALLY",
+                "subject": {"commonName": "Kept Root"},
+                "keyAlgorithm": "ECDSA_P256",
+                "validityDuration": "P1Y",
+            },
+        )
+        assert status == 201, root
+        created = time.time()
+        # Saved within the interval of the change, and an idle runtime writes nothing more.
+        quiet_for(state / persistence.STATE_FILE, seconds=2.0, after=created)
+        first.process.send_signal(signal.SIGKILL)
+    finally:
+        first.close()
+    assert first.process.returncode == -signal.SIGKILL
+
+    second = MakeUp(env)
+    try:
+        client = Client(second.api_url(), LOCAL_ADMIN, sign=False)
+        assert "restored from the snapshot" in "".join(second.lines)
+        status, found = client.call("GET", f"/certificate-authorities/{root['id']}")
+        assert status == 200 and found["currentVersion"] == root["currentVersion"], found
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=60) == 0
+    finally:
+        second.close()
+    assert "saving the state" in "".join(second.lines)

@@ -60,9 +60,11 @@ def test_a_port_another_program_listens_on_is_a_clear_error(
     held_port: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CERTWRIGHT_AWS_PORT", str(held_port))
-    with pytest.raises(PortInUseError, match=f"port {held_port} on 127.0.0.1 is already in use") as refused:
-        with moto_server(None):
-            pass
+    with (
+        pytest.raises(PortInUseError, match=f"port {held_port} on 127.0.0.1 is already in use") as refused,
+        moto_server(None),
+    ):
+        pass
     assert "CERTWRIGHT_AWS_PORT" in str(refused.value)
     with pytest.raises(PortInUseError), local_runtime(aws_port=None, template=TEST_TEMPLATE, start_router=False):
         pass
