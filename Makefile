@@ -15,7 +15,7 @@ help:
 	@echo "make demo   - the whole story on the embedded AWS"
 	@echo "make test   - lint, type-check and every test"
 	@echo "make bench  - issuance throughput and cost table"
-	@echo "make up     - the local runtime: embedded AWS, HTTP API on 127.0.0.1:8080, event router"
+	@echo "make up     - the local runtime: embedded AWS, HTTP API on 127.0.0.1:8080, event router, state in .local-state/"
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -57,8 +57,11 @@ demo: venv tools
 bench: venv
 	$(BIN)/python -m bench
 
+# make up keeps the embedded AWS's state (local CA keys included) in .local-state/; `make up EPHEMERAL=1` or an
+# empty CERTWRIGHT_STATE_DIR forgets everything on exit. make demo and the tests are always ephemeral.
+CERTWRIGHT_STATE_DIR ?= .local-state
 up: venv
-	$(BIN)/python -m infra.runtime
+	CERTWRIGHT_STATE_DIR="$(if $(filter 1 yes true,$(EPHEMERAL)),,$(CERTWRIGHT_STATE_DIR))" $(BIN)/python -m infra.runtime
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,8 @@
 KMS key, EventBridge bus, SQS queue, SNS topic and IAM role it declares (honouring resource Conditions), and returns a
 `Deployment` that resolves `!Ref`/`!GetAtt`/`!Sub`/... against them: a function's environment, an event's
 stream ARN, a destination's queue. `create_resources(session)` keeps the old contract: the same, returning
-the Settings of the API function (its CERTWRIGHT_* variables).
+the Settings of the API function (its CERTWRIGHT_* variables). `deploy(..., adopt=...)` takes resources a restored
+account already holds instead of creating them again (infra/persistence.py).
 
 Local names: a resource's own name property when the template gives one (resolved, e.g. `certwright-prod`),
 else `certwright-<logical id in kebab case without its type suffix>`: CertificatesTable -> certwright-certificates.

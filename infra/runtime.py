@@ -3,7 +3,8 @@
 One process runs the embedded AWS (moto server, 127.0.0.1:CERTWRIGHT_AWS_PORT, default 5000) with the
 template's resources, the HTTP API (127.0.0.1:CERTWRIGHT_API_PORT, default 8080) and the event router
 (stream records, bus events, schedules every CERTWRIGHT_SWEEP_SECONDS, default 10). Handlers run in this process
-and build their services from the environment the template gives them, pointed at the embedded AWS.
+and build their services from the environment the template gives them, pointed at the embedded AWS. With
+CERTWRIGHT_STATE_DIR (`make up`: .local-state) the embedded AWS's state survives restarts (infra/persistence.py).
 
 Tests and demos use `local_runtime()` (free ports by default):
 

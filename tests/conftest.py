@@ -35,6 +35,7 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CERTWRIGHT_STATE_DIR", raising=False)  # tests never touch `make up`'s state
 
 
 class Clock:
