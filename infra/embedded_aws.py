@@ -121,9 +121,15 @@ def _changes_nothing(environ: Mapping[str, Any]) -> bool:
 
 
 def _gated(app: Any, gate: Gate) -> Any:
-    """The moto WSGI app, each request under the gate (the body is produced inside it, too)."""
+    """The moto WSGI app, each request under the gate (the body is produced inside it, too).
+
+    SQS ReceiveMessage is let through: a long poll may wait 20 s, and holding the gate that long would stop every
+    other request while a snapshot waits. It changes only in-flight bookkeeping (a capture it disturbs is retried).
+    """
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            return app(environ, start_response)  # type: ignore[no-any-return]
         with gate.shared():
             result = app(environ, start_response)
             try:

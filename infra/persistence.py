@@ -8,8 +8,8 @@ deployed resources' physical ids, and where the router stood in each table strea
 How: one file, `aws-state.bin` (a JSON header line, then the backends pickled with key material as DER), written
 atomically (temporary file, fsync, rename) in a 0700 folder, mode 0600. A snapshot is taken with the router
 paused between batches and every moto request finished (the Gate), so stream position and data agree.
-It is written at startup, within `save_seconds` of any change (default 2 s: a kill -9 loses at most that much)
-and once more on a clean stop.
+It is written at startup, within `save_seconds` of any change (default 2 s: a kill -9 loses at most that much;
+longer when a capture itself takes long, see Snapshotter) and once more on a clean stop.
 
 Stream position: on restart a table stream resumes at the first record the router had not yet delivered when the
 snapshot was taken: what was delivered is not replayed, what was not is delivered (the records before it are
@@ -28,6 +28,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -279,6 +280,14 @@ def capture_backends() -> bytes:
             backend.shard_iterators = saved
 
 
+def _capture_with_retries(attempts: int = 3) -> bytes:
+    """capture_backends(), again if an ungated request (an SQS receive) changed a collection while it was pickled."""
+    for _ in range(attempts - 1):
+        with contextlib.suppress(RuntimeError):  # "dictionary changed size during iteration"
+            return capture_backends()
+    return capture_backends()
+
+
 def restore_backends(blob: bytes) -> None:
     """Put pickled backends in place of the live (freshly reset) ones. Call before anything uses moto."""
     state: dict[tuple[str, str], dict[str, Any]] = pickle.loads(blob)  # noqa: S301 - our own 0600 state file
@@ -354,6 +363,7 @@ class Snapshotter:
         self.router = router
         self.save_seconds = save_seconds
         self.saved_changes: int | None = None
+        self.last_capture_seconds = 0.0
         self._save_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -364,9 +374,11 @@ class Snapshotter:
             if not force and self.gate.changes == self.saved_changes:
                 return False
             with self._router_paused(), self.gate.exclusive():
+                started = time.monotonic()
                 changes = self.gate.changes
-                backends = capture_backends()
+                backends = _capture_with_retries()
                 streams = stream_positions(self.router) if self.router is not None else {}
+                self.last_capture_seconds = time.monotonic() - started
             meta = {
                 "format": FORMAT,
                 "moto": moto.__version__,
@@ -399,7 +411,8 @@ class Snapshotter:
         self.save()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.save_seconds):
+        # A capture stops every moto request: with a large state, space them so they take at most ~20% of the time.
+        while not self._stop.wait(max(self.save_seconds, 4 * self.last_capture_seconds)):
             try:
                 self.save()
             except Exception as err:  # noqa: BLE001 - keep trying; the previous snapshot is still whole

@@ -4,6 +4,7 @@ where it stopped (no stream record replayed, none lost)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -314,3 +315,78 @@ def test_make_up_survives_kill_9_losing_nothing_saved(tmp_path: Path) -> None:
     finally:
         second.close()
     assert "saving the state" in "".join(second.lines)
+
+
+def test_a_snapshot_taken_under_load_agrees_with_the_stream_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Writers and the router run while snapshots are taken; a mid-run snapshot, restored, delivers each of its
+    items' records exactly once across both runs: before its stream position in the first, from it in the second."""
+    from tests.runtime import recorder
+    from tests.runtime.conftest import TEST_TEMPLATE
+
+    captures = 0
+    capture = persistence.capture_backends
+
+    def counted() -> bytes:
+        nonlocal captures
+        captures += 1
+        return capture()
+
+    monkeypatch.setattr(persistence, "capture_backends", counted)
+    live, copy = tmp_path / "live", tmp_path / "copy"
+    copy.mkdir()
+    recorder.reset()
+    writers, per_writer = 4, 30
+    written = threading.Semaphore(0)
+    with local_runtime(template=TEST_TEMPLATE, state_dir=live, sweep_seconds=0, save_seconds=0.05) as rt:
+        table = rt.deployment.resources["Table"].ref
+
+        def write(number: int) -> None:
+            dynamodb = rt.session.client("dynamodb")
+            for i in range(per_writer):
+                dynamodb.put_item(TableName=table, Item={"pk": {"S": f"w{number}-{i}"}, "sk": {"S": "x"}})
+                written.release()
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+        for thread in threads:
+            thread.start()
+        for _ in range(writers * per_writer // 2):
+            written.acquire(timeout=60)
+        seen = (live / persistence.STATE_FILE).stat().st_mtime_ns
+        while (live / persistence.STATE_FILE).stat().st_mtime_ns == seen:
+            time.sleep(0.01)
+        shutil.copyfile(live / persistence.STATE_FILE, copy / persistence.STATE_FILE)  # what a kill -9 would leave
+        for thread in threads:
+            thread.join(timeout=60)
+        deadline = time.monotonic() + 60
+        while rt.router.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert captures > 2
+    assert not [r for r in caplog.records if "saving the local state failed" in r.getMessage()]
+
+    def delivered() -> dict[str, int]:
+        return {
+            r["dynamodb"]["Keys"]["pk"]["S"]: int(r["dynamodb"]["SequenceNumber"])
+            for call in recorder.calls
+            if call.function.endswith("StreamFunction")
+            for r in call.event["Records"]
+            if r["eventName"] == "INSERT"
+        }
+
+    first = delivered()
+    assert len(first) == writers * per_writer
+    header = (copy / persistence.STATE_FILE).read_bytes().split(b"\n", 2)[1]
+    position = json.loads(header)["streams"][table]
+    recorder.reset()
+    with local_runtime(template=TEST_TEMPLATE, state_dir=copy, sweep_seconds=0, start_router=False) as rt:
+        rt.router.drain()
+        items = rt.session.client("dynamodb").scan(TableName=table)["Items"]
+        second = delivered()
+    recorder.reset()
+    kept = {item["pk"]["S"] for item in items}
+    assert 0 < len(kept) < writers * per_writer, "the copy was taken mid-run"
+    assert all(sequence >= position for sequence in second.values()), "a delivered record came again"
+    before = {pk for pk, sequence in first.items() if sequence < position}
+    assert before | set(second) == kept, "a record of a kept item was lost"
+    assert not before & set(second)
