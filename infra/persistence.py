@@ -13,7 +13,8 @@ longer when a capture itself takes long, see Snapshotter) and once more on a cle
 
 Stream position: on restart a table stream resumes at the first record the router had not yet delivered when the
 snapshot was taken: what was delivered is not replayed, what was not is delivered (the records before it are
-trimmed from the restored shard, so the template's TRIM_HORIZON starts there).
+trimmed from the restored shard, so the template's TRIM_HORIZON starts there; a LATEST source would skip the
+undelivered ones, as a new Lambda mapping does). After a kill -9 the data and the position go back together.
 """
 
 from __future__ import annotations

@@ -74,6 +74,30 @@ def crl_object(rt: LocalRuntime, ca_id: str) -> bytes:
     return bytes(rt.session.client("s3").get_object(Bucket=bucket, Key=f"crl/{ca_id}/0.crl")["Body"].read())
 
 
+def inventory(rt: LocalRuntime) -> dict[str, list[str]]:
+    """What the account holds, by kind: a restart must adopt these, not add a second of any."""
+    session = rt.session
+    return {
+        "tables": sorted(session.client("dynamodb").list_tables()["TableNames"]),
+        "keys": sorted(k["KeyId"] for k in session.client("kms").list_keys()["Keys"]),
+        "queues": sorted(session.client("sqs").list_queues().get("QueueUrls", [])),
+        "topics": sorted(t["TopicArn"] for t in session.client("sns").list_topics()["Topics"]),
+        "buses": sorted(b["Name"] for b in session.client("events").list_event_buses()["EventBuses"]),
+        "buckets": sorted(b["Name"] for b in session.client("s3").list_buckets()["Buckets"]),
+        "roles": sorted(r["RoleName"] for r in session.client("iam").list_roles()["Roles"]),
+        "certificates": sorted(
+            c["CertificateArn"] for c in session.client("acm").list_certificates()["CertificateSummaryList"]
+        ),
+        "listeners": sorted(
+            listener["ListenerArn"]
+            for lb in session.client("elbv2").describe_load_balancers()["LoadBalancers"]
+            for listener in session.client("elbv2").describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])[
+                "Listeners"
+            ]
+        ),
+    }
+
+
 def verify_chain(tmp: Path, root_pem: str, issuing_pem: str, leaf_pem: str, name: str) -> None:
     """The leaf verifies under the issuing CA certificate and the root, by cryptography and (if present) openssl."""
     root, issuing, leaf = (x509.load_pem_x509_certificate(p.encode()) for p in (root_pem, issuing_pem, leaf_pem))
@@ -156,6 +180,7 @@ def test_a_restart_keeps_the_hierarchy_certificates_associations_revocations_and
         # A change the router has not delivered when the runtime stops: it must arrive after the restart.
         late = certificate(rt, "late", issuing["id"])
         assert rt.router.pending()
+        held = inventory(rt)
 
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     assert stat.S_IMODE((state / persistence.STATE_FILE).stat().st_mode) == 0o600
@@ -164,6 +189,7 @@ def test_a_restart_keeps_the_hierarchy_certificates_associations_revocations_and
         assert rt.endpoint == port, "the embedded AWS keeps its port (certificates name it)"
         assert rt.restored_from is not None
         assert {"CertificatesTable", "KeyEncryptionKey", "PkiBucket"} <= set(rt.deployment.adopted)
+        assert inventory(rt) == held, "the restart adopted what existed and created nothing twice"
         assert ok(rt, "GET", "/certificate-authorities")["items"] == before["cas"]
         assert ok(rt, "GET", f"/certificates/{web['id']}") == before["certificate"]
         assert ok(rt, "GET", f"/certificates/{web['id']}/versions")["items"] == before["versions"]
