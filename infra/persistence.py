@@ -183,7 +183,7 @@ _START_OVER = (
 )
 
 
-def choose_port(requested: int | None, saved: SavedState | None, folder: Path) -> int:
+def choose_port(requested: int | None, saved: SavedState | None, folder: Path | str | None) -> int:
     """The embedded AWS port: the saved one (its certificates' CRL and caIssuers URLs name it), else as asked.
 
     `requested`: None when nobody asked (DEFAULT_PORT for a new folder), 0 for any free port.

@@ -39,7 +39,6 @@ from infra.resources import REGION, Deployment, deploy
 from infra.router import Handlers, Router
 
 DEFAULT_API_PORT = 8080
-DEFAULT_AWS_PORT = 5000
 DEFAULT_SWEEP_SECONDS = 10.0
 
 
@@ -109,10 +108,9 @@ def local_runtime(
     with ExitStack() as stack:
         state = stack.enter_context(persistence.StateDir.open(state_dir)) if state_dir is not None else None
         saved = state.load() if state is not None else None
-        wanted = requested_port(aws_port)
-        port = persistence.choose_port(wanted, saved, state.path) if state is not None else wanted
+        port = persistence.choose_port(requested_port(aws_port), saved, state_dir)
         try:
-            moto = stack.enter_context(embedded_moto(DEFAULT_AWS_PORT if port is None else port))
+            moto = stack.enter_context(embedded_moto(port))
         except PortInUseError as err:
             if saved is None:
                 raise
