@@ -60,6 +60,7 @@ class LocalRuntime:
     gateway: Gateway
     state_dir: Path | None = None  # where the embedded AWS's state is kept (None: an ephemeral run)
     restored_from: str | None = None  # when the restored snapshot was taken
+    snapshots: persistence.Snapshotter | None = None  # writes the state_dir's snapshots
 
     @property
     def settings(self) -> Settings:
@@ -149,6 +150,7 @@ def local_runtime(
                 gateway,
                 state.path if state is not None else None,
                 saved.saved_at if saved is not None else None,
+                snapshots,
             )
         finally:
             router.stop()
