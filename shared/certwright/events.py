@@ -200,6 +200,17 @@ class CaBundleVersionCreated(DomainEvent):
     name: str = ""
 
 
+@dataclass(frozen=True)
+class CertificateExpired(DomainEvent):
+    """The CURRENT version of a certificate is past its notAfter; raised once per version by the renewal sweep."""
+
+    detail_type: ClassVar[str] = "CertificateExpired"
+    certificate_name: str = ""
+    version_number: int = 0
+    not_after: str = ""
+    renews_itself: bool = False
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
@@ -222,6 +233,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CertificateDeleted,
         CertificateAuthorityDeleted,
         CaBundleVersionCreated,
+        CertificateExpired,
     )
 }
 

@@ -18,6 +18,7 @@ from certwright.events import (
     CertificateAuthorityVersionCreated,
     CertificateAuthorityVersionRevoked,
     CertificateDeleted,
+    CertificateExpired,
     CertificateExpiring,
     CertificateVersionCreated,
     CertificateVersionFailed,
@@ -213,6 +214,7 @@ def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, v
     old, new = before.get("sweep") or {}, after.get("sweep") or {}
     name, cert_id = after["name"], after["id"]
     produced: list[DomainEvent] = []
+    renews_itself = bool(after.get("renewalRule")) and after.get("configType") == "ISSUED_BY_INTERNAL_CA"
     for alert in new.get("expiryAlerts", []):
         if alert not in old.get("expiryAlerts", []) and alert.get("announced", True):
             produced.append(
@@ -224,9 +226,14 @@ def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, v
                     alert["versionNumber"],
                     alert["notAfter"],
                     alert["threshold"],
-                    bool(after.get("renewalRule")) and after.get("configType") == "ISSUED_BY_INTERNAL_CA",
+                    renews_itself,
                 )
             )
+    expired = new.get("expiredAlert")
+    if expired and expired != old.get("expiredAlert"):
+        produced.append(
+            CertificateExpired("", cert_id, version, name, expired["versionNumber"], expired["notAfter"], renews_itself)
+        )
     if new.get("renewalFailures", 0) > old.get("renewalFailures", 0):
         produced.append(RenewalFailed("", cert_id, version, name, new["renewalFailures"], new.get("lastError", "")))
     if new.get("overdueAlertedFor") and new.get("overdueAlertedFor") != old.get("overdueAlertedFor"):

@@ -13,6 +13,7 @@ from certwright import bootstrap
 from certwright.domain.alerts import ALERT_TYPES, MAX_SUBJECT, alert_for, clean, duration_text, humanize
 from certwright.errors import CertwrightError
 from certwright.events import (
+    CertificateExpired,
     CertificateExpiring,
     CertificateVersionCreated,
     CrlStale,
@@ -42,6 +43,7 @@ EXAMPLES: dict[str, DomainEvent] = {
         "e-4", ASSOC, 7, CERT, "web-prod", LISTENER, 3, 2, "CertificateNotFound: listener refused the certificate"
     ),
     "CrlStale": CrlStale("e-5", CA, 8, "issuing", 0, "2026-03-02T00:00:00+00:00", "AccessDenied on s3:PutObject"),
+    "CertificateExpired": CertificateExpired("e-6", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00"),
 }
 
 
@@ -78,6 +80,19 @@ def test_the_causes_and_actions_read_as_people_need_them() -> None:
     assert f"version 3 to {LISTENER} failed: CertificateNotFound" in deployment
     assert "still serves version 2" in deployment and ASSOC in deployment
     assert "AccessDenied on s3:PutObject" in texts["CrlStale"] and "valid until 2026-03-02" in texts["CrlStale"]
+
+
+def test_an_expired_certificate_says_when_it_expired_and_what_to_do() -> None:
+    alert = alert_for(EXAMPLES["CertificateExpired"])
+    assert alert is not None
+    assert alert.subject == "Certwright: certificate 'web-prod' has expired"
+    assert alert.message.startswith(
+        f"Certificate 'web-prod' ({CERT}) has expired: version 2, its CURRENT version, was valid until "
+        "2026-04-01T00:00:00+00:00."
+    )
+    assert f"issue or import a new version now (POST /certificates/{CERT}/versions)" in alert.message
+    renewing = alert_for(replace(EXAMPLES["CertificateExpired"], renews_itself=True))
+    assert renewing is not None and "RenewalFailed" in renewing.message and "renew now" in renewing.message
 
 
 def test_an_expiring_certificate_that_renews_itself_points_at_the_failed_renewal() -> None:

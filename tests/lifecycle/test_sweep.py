@@ -12,6 +12,7 @@ from certwright.domain.sweep import (
     FIRST_BACKOFF,
     MAX_BACKOFF,
     OVERDUE_AFTER,
+    ExpiredAlert,
     ExpiryAlert,
     SweepState,
     after_failure,
@@ -83,13 +84,14 @@ def test_thresholds_crossed_together_are_all_recorded_but_only_the_most_urgent_i
     assert judge(NOW, not_after=expiry, state=remember(SweepState(), alerts)).alerts == ()
 
 
-def test_alerts_are_per_version_and_stop_a_day_after_expiry() -> None:
+def test_alerts_are_per_version_and_past_expiry_only_the_expiry_is_announced() -> None:
     expiry = NOW + timedelta(days=5)
     sent = remember(SweepState(), judge(NOW, not_after=expiry).alerts)
     again = judge(NOW, not_after=expiry, state=sent, current_version=2).alerts
     assert [(a.threshold, a.version_number) for a in again] == [("P30D", 2), ("P7D", 2)]
-    assert len(judge(expiry + timedelta(hours=23), not_after=expiry).alerts) == 2
-    assert judge(expiry + timedelta(days=1), not_after=expiry).alerts == ()
+    late = judge(expiry + timedelta(days=3), not_after=expiry)
+    assert [(a.threshold, a.announced) for a in late.alerts] == [("P30D", False), ("P7D", False)]
+    assert late.expired == ExpiredAlert(1, expiry.isoformat())
 
 
 def test_a_certificate_that_renews_itself_alerts_only_once_its_renewal_is_due() -> None:
@@ -169,7 +171,10 @@ def test_next_check_is_the_earliest_future_moment_anything_can_change() -> None:
     sent = SweepState(expiry_alerts=(ExpiryAlert("P30D", 1, expiry.isoformat()),))
     assert check(renews_itself=False, next_renewal_at=None, state=sent) == expiry - timedelta(days=7)
     everything_sent = remember(sent, (ExpiryAlert("P7D", 1, expiry.isoformat()),))
-    assert check(renews_itself=False, next_renewal_at=None, state=everything_sent) is None
+    # Every threshold behind it: the first second past notAfter, when CertificateExpired is due.
+    assert check(renews_itself=False, next_renewal_at=None, state=everything_sent) == expiry + timedelta(seconds=1)
+    said_expired = replace(everything_sent, expired_alert=ExpiredAlert(1, expiry.isoformat()))
+    assert check(renews_itself=False, next_renewal_at=None, state=said_expired) is None
     assert check(renews_itself=False, next_renewal_at=None, not_after=None) is None
     assert threshold_label(timedelta(hours=12)) == "PT43200S"
 
@@ -245,8 +250,9 @@ def test_the_sweep_reads_what_is_due_not_what_is_stored(
         }
 
     first = fast_certificate(api, hierarchy, name="first")
+    # Fillers have more time left than any threshold: nothing about them is due.
     for index in range(2):
-        api.post("/certificates", leaf_body(hierarchy.issuing["id"], name=f"filler-{index}"))
+        api.post("/certificates", leaf_body(hierarchy.issuing["id"], name=f"filler-{index}", validityDuration="P60D"))
     clock.advance(minutes=20)
     few = reads_of_one_sweep()
     # Out of the way, so the second measurement renews a certificate with the same history (one version).
@@ -254,7 +260,7 @@ def test_the_sweep_reads_what_is_due_not_what_is_stored(
 
     fast_certificate(api, hierarchy, name="second")
     for index in range(2, 29):
-        api.post("/certificates", leaf_body(hierarchy.issuing["id"], name=f"filler-{index}"))
+        api.post("/certificates", leaf_body(hierarchy.issuing["id"], name=f"filler-{index}", validityDuration="P60D"))
     assert len(container.store.list_certificates(100, None).items) == 31
     clock.advance(minutes=20)
     many = reads_of_one_sweep()
@@ -364,7 +370,11 @@ def test_kms_throttled_mid_renewal_fails_that_version_backs_off_then_renews(
     assert stored.sweep.last_error is not None and "Throttling" in stored.sweep.last_error
     assert stored.next_check_at == stored.sweep.retry_at
     failures = alert_events(stream)
-    assert [(type(e), getattr(e, "attempt", None)) for e in failures] == [(RenewalFailed, 1)]
+    # Its renewal is due and did not happen, and it has less than 7 days left: the nearest threshold is told too.
+    assert [(type(e), getattr(e, "attempt", getattr(e, "threshold", None))) for e in failures] == [
+        (CertificateExpiring, "P7D"),
+        (RenewalFailed, 1),
+    ]
 
     clock.advance(seconds=59)
     assert container.sweep.run()["examined"] == 0, "backing off"
@@ -446,7 +456,7 @@ def csr_pem(common_name: str = "www.example.com") -> str:
     return request.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def test_a_csr_managed_certificate_is_alerted_at_seven_days_and_never_renewed(
+def test_a_csr_managed_certificate_is_alerted_at_once_then_at_seven_days_and_never_renewed(
     api: ApiClient, hierarchy: Hierarchy, container: bootstrap.Container, clock: Clock, stream: TableStream
 ) -> None:
     body = {
@@ -466,16 +476,20 @@ def test_a_csr_managed_certificate_is_alerted_at_seven_days_and_never_renewed(
     stream.skip()
 
     clock.advance(days=2)
-    assert container.sweep.run()["examined"] == 0, "nothing to say yet, nothing to renew"
+    report = container.sweep.run()
+    assert (report["examined"], report["renewed"], report["alerts"]) == (1, 0, 1), "born inside P30D: told at once"
+    (thirty,) = alert_events(stream)
+    assert isinstance(thirty, CertificateExpiring) and thirty.threshold == "P30D"
+    assert container.sweep.run()["examined"] == 0, "nothing more to say yet, nothing to renew"
     clock.now = not_after - timedelta(days=7)
     report = container.sweep.run()
     assert (report["examined"], report["renewed"], report["alerts"]) == (1, 0, 1)
     stored = container.certificates.get(cert["id"])
-    assert [(a.threshold, a.announced) for a in stored.sweep.expiry_alerts] == [("P30D", False), ("P7D", True)]
+    assert [(a.threshold, a.announced) for a in stored.sweep.expiry_alerts] == [("P30D", True), ("P7D", True)]
     (expiring,) = alert_events(stream)
     assert isinstance(expiring, CertificateExpiring)
     assert (expiring.threshold, expiring.version_number, expiring.renews_itself) == ("P7D", 1, False)
-    assert stored.next_check_at is None, "every threshold is behind it"
+    assert stored.next_check_at == not_after + timedelta(seconds=1), "every threshold is behind it: expiry is next"
 
     clock.advance(days=6)
     assert container.sweep.run()["examined"] == 0

@@ -30,7 +30,14 @@ from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import RevokedEntry, RevokedKind
 from certwright.domain.stages import Stage
-from certwright.domain.sweep import DEFAULT_THRESHOLDS, ExpiryAlert, SweepState, parse_thresholds, threshold_label
+from certwright.domain.sweep import (
+    DEFAULT_THRESHOLDS,
+    ExpiredAlert,
+    ExpiryAlert,
+    SweepState,
+    parse_thresholds,
+    threshold_label,
+)
 
 
 def iso(moment: datetime) -> str:
@@ -169,6 +176,7 @@ def _sweep_to_data(s: SweepState) -> dict[str, Any]:
         "lastError": s.last_error,
         "retryAt": iso(s.retry_at) if s.retry_at else None,
         "overdueAlertedFor": s.overdue_alerted_for,
+        "expiredAlert": s.expired_alert.as_dict() if s.expired_alert else None,
         "leaseOwner": s.lease_owner,
         "leaseUntil": iso(s.lease_until) if s.lease_until else None,
     }
@@ -185,9 +193,14 @@ def _sweep_from_data(raw: dict[str, Any] | None) -> SweepState:
         last_error=raw.get("lastError"),
         retry_at=parse_time(raw["retryAt"]) if raw.get("retryAt") else None,
         overdue_alerted_for=raw.get("overdueAlertedFor"),
+        expired_alert=_expired_from_data(raw.get("expiredAlert")),
         lease_owner=raw.get("leaseOwner"),
         lease_until=parse_time(raw["leaseUntil"]) if raw.get("leaseUntil") else None,
     )
+
+
+def _expired_from_data(raw: dict[str, Any] | None) -> ExpiredAlert | None:
+    return ExpiredAlert(raw["versionNumber"], raw["notAfter"]) if raw else None
 
 
 def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:

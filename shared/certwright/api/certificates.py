@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -23,7 +24,11 @@ router = Router()
 
 
 def _present(certificate: Certificate) -> dict[str, Any]:
-    return presenters.certificate(certificate, services().certificates.current(certificate))
+    return presenters.certificate(certificate, services().certificates.current(certificate), _now())
+
+
+def _now() -> datetime:
+    return services().certificates.now()
 
 
 def _version_number(raw: str) -> int:
@@ -36,7 +41,7 @@ def _version_number(raw: str) -> int:
 def create_certificate(command: CreateCertificate) -> Response[str]:
     def action() -> dict[str, Any]:
         certificate, version = services().issuance.create(command, caller(router))
-        return presenters.certificate(certificate, version)
+        return presenters.certificate(certificate, version, _now())
 
     return create(router, "CreateCertificate", command, action)
 
@@ -62,21 +67,21 @@ def update_certificate(certificate_id: str, command: UpdateCertificate) -> Respo
 def create_version(certificate_id: str, command: CreateVersion) -> Response[str]:
     def action() -> dict[str, Any]:
         _, version = services().issuance.create_version(certificate_id, command, caller(router))
-        return presenters.version(version)
+        return presenters.version(version, _now())
 
     return create(router, f"CreateCertificateVersion:{certificate_id}", command, action)
 
 
 @router.get("/certificates/<certificate_id>/versions")
 def list_versions(certificate_id: str) -> Response[str]:
-    versions = services().certificates.versions(certificate_id)
-    return json_response(page([presenters.version(v) for v in versions], None))
+    versions, now = services().certificates.versions(certificate_id), _now()
+    return json_response(page([presenters.version(v, now) for v in versions], None))
 
 
 @router.get("/certificates/<certificate_id>/versions/<number>")
 def get_version(certificate_id: str, number: str) -> Response[str]:
     version = services().certificates.version(certificate_id, _version_number(number))
-    return json_response(presenters.version(version))
+    return json_response(presenters.version(version, _now()))
 
 
 @router.post("/certificates/<certificate_id>/versions/<number>/actions/promote")
@@ -93,7 +98,7 @@ def revoke_version(certificate_id: str, number: str, command: RevokeVersion) -> 
     replacement = outcome.replacement
     return json_response(
         {
-            **presenters.version(outcome.version),
+            **presenters.version(outcome.version, _now()),
             "replacement": None
             if replacement is None
             else {
@@ -120,13 +125,13 @@ def schedule_version_deletion(certificate_id: str, number: str, command: Schedul
     version = services().deletion.schedule_version_deletion(
         certificate_id, _version_number(number), command, caller(router)
     )
-    return json_response(presenters.version(version))
+    return json_response(presenters.version(version, _now()))
 
 
 @router.post("/certificates/<certificate_id>/versions/<number>/actions/cancel-deletion")
 def cancel_version_deletion(certificate_id: str, number: str) -> Response[str]:
     version = services().deletion.cancel_version_deletion(certificate_id, _version_number(number), caller(router))
-    return json_response(presenters.version(version))
+    return json_response(presenters.version(version, _now()))
 
 
 @router.get("/certificates/<certificate_id>/bundle")

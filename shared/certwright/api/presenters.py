@@ -1,14 +1,20 @@
-"""Domain objects to API JSON (camelCase, as in the API contract); never includes a private key unasked."""
+"""Domain objects to API JSON (camelCase, as in the API contract); never includes a private key unasked.
+
+Expiry is shown, not hidden in a state: `lifecycleState` stays the resource's lifecycle (as in OCI, where an
+expired certificate is still ACTIVE and takes a new version), and `expired` (on each version, and on the
+certificate for its CURRENT version) says whether notAfter is behind `now`.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from certwright.domain.association import Association
 from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.revocation import Revocation
-from certwright.domain.sweep import threshold_label
+from certwright.domain.sweep import has_expired, threshold_label
 
 
 def _validity(v: Validity) -> dict[str, str]:
@@ -51,13 +57,14 @@ def _revocation(r: Revocation | None) -> dict[str, str] | None:
     return {"revocationReason": r.reason.value, "timeOfRevocation": r.revoked_at.isoformat()}
 
 
-def version(v: CertificateVersion) -> dict[str, Any]:
+def version(v: CertificateVersion, now: datetime) -> dict[str, Any]:
     return {
         "certificateId": v.certificate_id,
         "versionNumber": v.version_number,
         "serialNumber": v.serial_number,
         "stages": sorted(s.value for s in v.stages),
         "validity": _validity(v.validity),
+        "expired": has_expired(v.validity.not_after, now),
         "subject": v.subject.as_dict(),
         "subjectAlternativeNames": [s.as_dict() for s in v.sans],
         "timeCreated": v.created_at.isoformat(),
@@ -67,7 +74,7 @@ def version(v: CertificateVersion) -> dict[str, Any]:
     }
 
 
-def certificate(c: Certificate, current: CertificateVersion | None) -> dict[str, Any]:
+def certificate(c: Certificate, current: CertificateVersion | None, now: datetime) -> dict[str, Any]:
     return {
         "id": c.id,
         "name": c.name,
@@ -83,11 +90,13 @@ def certificate(c: Certificate, current: CertificateVersion | None) -> dict[str,
         "nextRenewalAt": c.next_renewal_at.isoformat() if c.next_renewal_at else None,
         "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
         "lifecycleState": c.lifecycle_state.value,
+        # The CURRENT version is past its notAfter: the certificate serves nothing a client accepts.
+        "expired": current is not None and has_expired(current.validity.not_after, now),
         "timeOfDeletion": c.deletion_time.isoformat() if c.deletion_time else None,
         "associationCount": c.association_count,
         "createdBy": c.created_by,
         "timeCreated": c.created_at.isoformat(),
-        "currentVersion": version(current) if current else None,
+        "currentVersion": version(current, now) if current else None,
     }
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from certwright.domain.sweep import FIRST_BACKOFF, MAX_BACKOFF
 from certwright.events import (
+    CertificateExpired,
     CertificateExpiring,
     CrlStale,
     DeploymentFailed,
@@ -100,6 +101,25 @@ def _expiring(e: CertificateExpiring) -> Alert:
     return Alert(e.detail_type, e.resource_id, subject_line(subject), message)
 
 
+def _expired(e: CertificateExpired) -> Alert:
+    who = _named("Certificate", e.certificate_name, e.resource_id)
+    renew = f"POST /certificates/{e.resource_id}/versions"
+    if e.renews_itself:
+        action = (
+            "It renews itself, but its renewal did not happen in time: look for RenewalFailed alerts and check that "
+            f"the issuing CA is ACTIVE and valid, then renew now ({renew})."
+        )
+    else:
+        action = f"It does not renew itself: issue or import a new version now ({renew})."
+    message = (
+        f"{who} has expired: version {e.version_number}, its CURRENT version, was valid until {e.not_after}. "
+        "Clients that check validity now reject it wherever it is served. "
+        f"{action} Associated load balancers follow the new CURRENT version."
+    )
+    subject = f"Certwright: certificate '{e.certificate_name}' has expired"
+    return Alert(e.detail_type, e.resource_id, subject_line(subject), message)
+
+
 def _renewal_failed(e: RenewalFailed) -> Alert:
     who = _named("certificate", e.certificate_name, e.resource_id)
     times = "once" if e.attempt == 1 else f"{e.attempt} times"
@@ -161,6 +181,7 @@ def _crl_stale(e: CrlStale) -> Alert:
 
 _FORMATTERS: dict[type[DomainEvent], Callable[[DomainEvent], Alert]] = {
     CertificateExpiring: _expiring,  # type: ignore[dict-item]
+    CertificateExpired: _expired,  # type: ignore[dict-item]
     RenewalFailed: _renewal_failed,  # type: ignore[dict-item]
     RenewalOverdue: _overdue,  # type: ignore[dict-item]
     DeploymentFailed: _deployment_failed,  # type: ignore[dict-item]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
@@ -26,6 +27,10 @@ class CertificateService:
 
     def get(self, certificate_id: str) -> Certificate:
         return self._issuance.get(certificate_id)
+
+    def now(self) -> datetime:
+        """The service's clock (what the API judges expiry by)."""
+        return self._rt.clock()
 
     def list_page(self, limit: int, token: str | None) -> Page[Certificate]:
         """A page of certificates; deleted ones (tombstones kept for the audit trail) are left out."""

@@ -1,9 +1,10 @@
-"""The renewal sweep: renew certificates that are due, raise expiry and overdue alerts (deployments are retried
-by the deployer's own schedule, which holds the permissions to deploy).
+"""The renewal sweep: renew certificates that are due, raise expiry, expired and overdue alerts (deployments are
+retried by the deployer's own schedule, which holds the permissions to deploy).
 
 It reads only what is due (the sparse RenewalDue index), claims each certificate with a lease written
 under the row version (so two sweeps never renew the same certificate), and writes its bookkeeping
-back; the outbox turns that bookkeeping into CertificateExpiring, RenewalFailed and RenewalOverdue.
+back; the outbox turns that bookkeeping into CertificateExpiring, CertificateExpired, RenewalFailed and
+RenewalOverdue.
 Work per invocation is bounded; what is left stays due and is picked up by the next run.
 """
 
@@ -35,6 +36,7 @@ class SweepReport:
     renewed: int = 0
     failed: int = 0
     alerts: int = 0
+    expired: int = 0
     overdue: int = 0
     skipped: int = 0
     more: bool = False
@@ -105,11 +107,17 @@ class RenewalSweep:
             except CertwrightError as err:
                 state = after_failure(state, now, f"{err.code}: {err.message}")
                 report.failed += 1
+            judged = certificate.current_version_number
             certificate = self._issuance.get(certificate.id)
-            decision = replace(decision, alerts=())  # judged again on the next visit, for the new version
+            if certificate.current_version_number != judged:
+                # The alerts were for the version renewed away; the new CURRENT one is judged on its own.
+                decision = replace(decision, alerts=(), expired=None)
         if decision.alerts:
             state = replace(state, expiry_alerts=(*state.expiry_alerts, *decision.alerts))
             report.alerts += sum(1 for a in decision.alerts if a.announced)
+        if decision.expired:
+            state = replace(state, expired_alert=decision.expired)
+            report.expired += 1
         if decision.overdue_for:
             state = replace(state, overdue_alerted_for=decision.overdue_for)
             report.overdue += 1
