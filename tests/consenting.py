@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 from certwright.services.consent import CONSENT_TAG, consented_certificates
 
@@ -75,13 +76,16 @@ def _set(session: Any, arn: str, value: str) -> None:
         iam.untag_user(UserName=name, TagKeys=[CONSENT_TAG])
 
 
-def consent(session: Any, target_arn: str, certificate_id: str) -> None:
-    """The target's owner adds `certificate_id` to the target's certwright:consent tag."""
+def consent(session: Any | None, target_arn: str, certificate_id: str) -> None:
+    """The target's owner adds `certificate_id` to the target's certwright:consent tag (session None: the
+    in-process embedded AWS of `mock_aws`)."""
+    session = session or boto3.Session(region_name="us-east-1")
     ids = sorted(consented_certificates(tags_of(session, target_arn)) | {certificate_id})
     _set(session, target_arn, " ".join(ids))
 
 
-def withdraw(session: Any, target_arn: str, certificate_id: str | None = None) -> None:
+def withdraw(session: Any | None, target_arn: str, certificate_id: str | None = None) -> None:
     """The owner takes `certificate_id` (or every certificate) out of the target's consent tag."""
+    session = session or boto3.Session(region_name="us-east-1")
     remaining = sorted(consented_certificates(tags_of(session, target_arn)) - {certificate_id}) if certificate_id else []
     _set(session, target_arn, " ".join(remaining))
