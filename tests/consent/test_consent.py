@@ -251,12 +251,12 @@ def test_withdrawn_consent_stops_the_deployer_and_restored_consent_resumes_it(
 
     withdraw(aws.session, listener, cert)
     assert api.post(f"/certificates/{cert}/versions").status == 201
-    decrypts, changes = aws.calls["kms.Decrypt"], aws.calls["elasticloadbalancingv2.ModifyListener"]
+    decrypts, changes = aws.calls["kms.Decrypt"], aws.calls["elbv2.ModifyListener"]
     imports = aws.calls["acm.ImportCertificate"]
     assert changes > 0 and imports > 0 and decrypts > 0, "the counters count what the first deployment did"
     container.deployment.reconcile_certificate(cert)
     assert (aws.calls["kms.Decrypt"], aws.calls["acm.ImportCertificate"]) == (decrypts, imports)
-    assert aws.calls["elasticloadbalancingv2.ModifyListener"] == changes
+    assert aws.calls["elbv2.ModifyListener"] == changes
     assert lb.served(listener)[0] == served_v1, "the listener keeps what it serves"
     body = api.get(f"/associations/{association['id']}").body
     assert body["state"] == "SUSPENDED" and body["deployment"]["deployedVersion"] == 1
