@@ -13,6 +13,7 @@ from certwright import bootstrap
 from certwright.domain.alerts import ALERT_TYPES, MAX_SUBJECT, alert_for, clean, duration_text, humanize
 from certwright.errors import CertwrightError
 from certwright.events import (
+    AssociationSuspended,
     CertificateExpiring,
     CertificateVersionCreated,
     CrlStale,
@@ -42,6 +43,9 @@ EXAMPLES: dict[str, DomainEvent] = {
         "e-4", ASSOC, 7, CERT, "web-prod", LISTENER, 3, 2, "CertificateNotFound: listener refused the certificate"
     ),
     "CrlStale": CrlStale("e-5", CA, 8, "issuing", 0, "2026-03-02T00:00:00+00:00", "AccessDenied on s3:PutObject"),
+    "AssociationSuspended": AssociationSuspended(
+        "e-6", ASSOC, 9, CERT, "web-prod", LISTENER, "LOAD_BALANCER_LISTENER", f"{LISTENER} does not consent"
+    ),
 }
 
 

@@ -166,9 +166,9 @@ def _suspended(e: AssociationSuspended) -> Alert:
     message = (
         f"Association {e.resource_id} of {who} with {target} is SUSPENDED: the target's owner no longer consents "
         f"({clean(e.reason) or 'no reason recorded'}). Certwright deploys nothing there and nobody reads the "
-        "private key through it; what the target serves now stays as it is. If the consent was withdrawn on "
-        "purpose, delete the association; otherwise restore the certwright:consent tag naming the certificate, "
-        "and Certwright resumes at its next deployment attempt."
+        "private key through it; what the target serves now stays as it is. Check with the target's owner: if "
+        "consent was withdrawn on purpose, delete the association; otherwise restore the certwright:consent tag "
+        "naming the certificate, and Certwright resumes at its next deployment attempt."
     )
     subject = f"Certwright: association of '{e.certificate_name}' suspended (consent withdrawn)"
     return Alert(
