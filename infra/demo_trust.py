@@ -320,7 +320,9 @@ def consent_story(story: Story, core: dict[str, Any]) -> None:
         _, body = story.call("GET", f"/associations/{association}")
         return body if body.get("state") == wanted else None
 
-    suspended = story.wait_for("the deployer refuses: association SUSPENDED", lambda: association_state("SUSPENDED"), 60)
+    suspended = story.wait_for(
+        "the deployer refuses: association SUSPENDED", lambda: association_state("SUSPENDED"), 60
+    )
     if suspended:
         story.check("its state says why", "does not consent" in (suspended.get("stateReason") or ""))
 

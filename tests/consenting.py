@@ -28,7 +28,10 @@ def tags_of(session: Any, arn: str) -> dict[str, str]:
         (description,) = session.client("elbv2").describe_tags(ResourceArns=[arn])["TagDescriptions"]
         return {t["Key"]: t["Value"] for t in description["Tags"]}
     if kind == "acm":
-        return {t["Key"]: t.get("Value", "") for t in session.client("acm").list_tags_for_certificate(CertificateArn=arn)["Tags"]}
+        return {
+            t["Key"]: t.get("Value", "")
+            for t in session.client("acm").list_tags_for_certificate(CertificateArn=arn)["Tags"]
+        }
     iam, name = session.client("iam"), arn.rsplit("/", 1)[-1]
     try:
         if kind == "role":
@@ -87,5 +90,7 @@ def consent(session: Any | None, target_arn: str, certificate_id: str) -> None:
 def withdraw(session: Any | None, target_arn: str, certificate_id: str | None = None) -> None:
     """The owner takes `certificate_id` (or every certificate) out of the target's consent tag."""
     session = session or boto3.Session(region_name="us-east-1")
-    remaining = sorted(consented_certificates(tags_of(session, target_arn)) - {certificate_id}) if certificate_id else []
+    remaining = (
+        sorted(consented_certificates(tags_of(session, target_arn)) - {certificate_id}) if certificate_id else []
+    )
     _set(session, target_arn, " ".join(remaining))

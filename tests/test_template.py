@@ -64,7 +64,9 @@ def test_policies_grant_no_wildcard_actions_and_no_unconditioned_wildcard_resour
 
 
 def _key_policy() -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = _template()["Resources"]["KeyEncryptionKey"]["Properties"]["KeyPolicy"]["Statement"]
+    statements: list[dict[str, Any]] = _template()["Resources"]["KeyEncryptionKey"]["Properties"]["KeyPolicy"][
+        "Statement"
+    ]
     return statements
 
 
@@ -74,9 +76,7 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 def test_only_the_api_and_the_deployer_may_decrypt_leaf_keys_and_only_with_certwrights_context() -> None:
-    decrypters = {
-        st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Decrypt" in _actions(st)
-    }
+    decrypters = {st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Decrypt" in _actions(st)}
     assert decrypters == {"IssuanceApiFunctionRole.Arn", "DeployerRole.Arn"}
     sealers = {st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Encrypt" in _actions(st)}
     assert sealers == {"IssuanceApiFunctionRole.Arn", "RenewalSweepFunctionRole.Arn"}

@@ -177,7 +177,9 @@ def test_a_host_association_waits_for_the_host_and_only_the_host_confirms_it(
     ]
 
 
-def test_a_listener_association_is_not_confirmed_by_a_caller(api: ApiClient, aws: Aws, cert: str, lb: LoadBalancer) -> None:
+def test_a_listener_association_is_not_confirmed_by_a_caller(
+    api: ApiClient, aws: Aws, cert: str, lb: LoadBalancer
+) -> None:
     consent(aws.session, lb.listeners[0], cert)
     association = associate(api, cert, lb.listeners[0]).body
     answer = assert_rejected(

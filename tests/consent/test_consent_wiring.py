@@ -54,7 +54,9 @@ def test_withdrawn_consent_suspends_deployment_and_key_reads_with_an_alert_and_r
     sqs = session.client("sqs")
     queue = sqs.create_queue(QueueName="consent-alert-subscriber")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    session.client("sns").subscribe(TopicArn=rt.deployment.resources["AlertTopic"].ref, Protocol="sqs", Endpoint=queue_arn)
+    session.client("sns").subscribe(
+        TopicArn=rt.deployment.resources["AlertTopic"].ref, Protocol="sqs", Endpoint=queue_arn
+    )
 
     _, root = call(rt, "POST", "/certificate-authorities", root_ca_body())
     _, issuing = call(rt, "POST", "/certificate-authorities", sub_ca_body(root["id"]))

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from infra.api_events import LOCAL_ADMIN, api_event
 from tests.conftest import Answer, ApiClient, Aws, Hierarchy, leaf_body
 from tests.consenting import consent
-from tests.lifecycle.conftest import make_load_balancer
 from tests.functions.test_bad_input import LocalPki, assert_rejected, import_body, pki  # noqa: F401 (fixture)
+from tests.lifecycle.conftest import make_load_balancer
 
 ACCOUNT = "123456789012"
 HOST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/web-host"

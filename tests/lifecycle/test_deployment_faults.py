@@ -27,8 +27,8 @@ from certwright.services.deployment import RETRY_AFTER
 from certwright.x509.deployable import deployment_problems
 
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
-from tests.lifecycle.conftest import LoadBalancer, make_load_balancer
 from tests.consenting import consent
+from tests.lifecycle.conftest import LoadBalancer, make_load_balancer
 from tests.lifecycle.faults import Fault, Faults, LambdaTimeout, json_answer, json_error, query_error
 from tests.lifecycle.handlers import LambdaContext, eventbridge_envelope, load_function
 from tests.lifecycle.table_stream import StreamRecord, TableStream
