@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from certwright.cli import Client
+from certwright.services.consent import CONSENT_TAG, consented_certificates
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -311,7 +312,20 @@ def core_story(story: Story) -> dict[str, Any]:
             "hostnames": ["pay.acme.example"],
         },
     )
-    story.check("payments-web host role associated with the certificate", status == 201, association.get("id", ""))
+    story.check(
+        "payments-web host role associated with the certificate (PENDING_CONFIRMATION until the host consents)",
+        status == 201 and association.get("state") == "PENDING_CONFIRMATION",
+        association.get("id", ""),
+    )
+    confirm = f"/associations/{association.get('id')}/actions/confirm"
+    status, refused = story.call("POST", confirm, {})
+    story.check("nobody but the host may confirm it (an admin is refused)", status == 403, refused.get("code", ""))
+    status, confirmed = story.call("POST", confirm, {}, caller=HOST_SESSION)
+    story.check(
+        "the host confirms it with its own identity: ACTIVE",
+        status == 200 and confirmed.get("state") == "ACTIVE",
+        confirmed.get("confirmedBy") or "",
+    )
     status, denied = story.call("GET", f"/certificates/{web['id']}/bundle?includePrivateKey=true")
     story.check("an admin may not read the private key (no KMS Decrypt happens)", status == 403, denied["code"])
     status, keyed = story.call("GET", f"/certificates/{web['id']}/bundle?includePrivateKey=true", caller=HOST_SESSION)
@@ -397,6 +411,15 @@ def make_load_balancer(story: Story) -> tuple[str, str]:
     return listener, placeholder["CertificateArn"]
 
 
+def consent_by_tag(story: Story, listener: str, certificate_id: str) -> None:
+    """What the listener's owner does to consent: name the certificate in the listener's certwright:consent tag."""
+    elbv2 = story.session.client("elbv2")
+    (described,) = elbv2.describe_tags(ResourceArns=[listener])["TagDescriptions"]
+    tags = {t["Key"]: t["Value"] for t in described["Tags"]}
+    ids = consented_certificates(tags) | {certificate_id}
+    elbv2.add_tags(ResourceArns=[listener], Tags=[{"Key": CONSENT_TAG, "Value": " ".join(sorted(ids))}])
+
+
 def listener_serials(story: Story, listener: str) -> tuple[str, list[str]]:
     """The serials ELBv2 + ACM serve on the listener: (default, [SNI...]), as lower-case hex."""
     elbv2, acm = story.session.client("elbv2"), story.session.client("acm")
@@ -442,15 +465,15 @@ def lifecycle_story(story: Story, core: dict[str, Any]) -> None:
         f"v1 serial {shop['currentVersion']['serialNumber']}, next renewal {shop['nextRenewalAt']}",
     )
     v1 = shop["currentVersion"]["serialNumber"]
-    status, association = story.call(
-        "POST",
-        "/associations",
-        {
-            "certificateId": shop["id"],
-            "associatedResourceId": listener,
-            "hostnames": ["shop.acme.example"],
-        },
+    body = {"certificateId": shop["id"], "associatedResourceId": listener, "hostnames": ["shop.acme.example"]}
+    status, refused = story.call("POST", "/associations", body)
+    story.check(
+        "associating with a listener whose owner has not consented is refused",
+        status == 403 and refused.get("code") == "ConsentRequired",
+        refused.get("message", "")[:90],
     )
+    consent_by_tag(story, listener, shop["id"])
+    status, association = story.call("POST", "/associations", body)
     story.check("associated with the listener (as its default certificate)", status == 201, association["id"])
     core.update(shop=shop, listener=listener, shop_association=association["id"])
 
@@ -503,6 +526,7 @@ def lifecycle_story(story: Story, core: dict[str, Any]) -> None:
                 "validityDuration": "P30D",
             },
         )
+        consent_by_tag(story, listener, cert["id"])
         status, sni = story.call(
             "POST",
             "/associations",

@@ -301,9 +301,58 @@ def alert_story(story: Story, core: dict[str, Any]) -> None:
         story.summary.append(("alert", envelope.get("Subject", "")))
 
 
+def consent_story(story: Story, core: dict[str, Any]) -> None:
+    """The listener's owner withdraws consent: the association is suspended (alert), and resumes when it is back."""
+    story.chapter("14. Consent withdrawn and restored")
+    from infra.demo import consent_by_tag
+
+    sns, sqs, elbv2 = (story.session.client(name) for name in ("sns", "sqs", "elbv2"))
+    topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"] if "certwright-alerts" in t["TopicArn"]), "")
+    queue = sqs.create_queue(QueueName="demo-consent-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    shop, listener, association = core["shop"], core["listener"], core["shop_association"]
+    elbv2.remove_tags(ResourceArns=[listener], TagKeys=["certwright:consent"])
+    status, _ = story.call("POST", f"/certificates/{shop['id']}/versions", {})
+    story.check("the listener's owner removes its consent tag; shop-web is renewed", status == 201)
+
+    def association_state(wanted: str) -> Any:
+        _, body = story.call("GET", f"/associations/{association}")
+        return body if body.get("state") == wanted else None
+
+    suspended = story.wait_for(
+        "the deployer refuses: association SUSPENDED", lambda: association_state("SUSPENDED"), 60
+    )
+    if suspended:
+        story.check("its state says why", "does not consent" in (suspended.get("stateReason") or ""))
+
+    def alerted() -> Any:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            envelope = json.loads(message["Body"])
+            if association in envelope.get("Message", "") and "SUSPENDED" in envelope.get("Message", ""):
+                return envelope
+        return None
+
+    envelope = story.wait_for("an AssociationSuspended alert reaches the topic's subscriber", alerted, 60)
+    if envelope:
+        story.check("the alert names the association", True, envelope.get("Subject", ""))
+    consent_by_tag(story, listener, shop["id"])
+    story.call("POST", f"/certificates/{shop['id']}/versions", {})
+    resumed = story.wait_for(
+        "consent restored: the next deployment resumes it (ACTIVE, DEPLOYED)",
+        lambda: (a := association_state("ACTIVE")) and a["deployment"]["state"] == "DEPLOYED" and a,
+        60,
+    )
+    if resumed:
+        story.summary.append(("consent", f"{association} suspended and resumed by its listener's tag"))
+
+
 def trust_story(story: Story, core: dict[str, Any]) -> None:
     revocation_story(story, core)
     replacement_story(story, core)
     bundle_story(story, core)
     deletion_and_audit_story(story, core)
     alert_story(story, core)
+    consent_story(story, core)

@@ -509,6 +509,17 @@ def _placeholder(deployment: Deployment, resource: tm.Resource) -> Physical | No
     return None
 
 
+def _generated_roles(deployment: Deployment) -> dict[str, Physical]:
+    """SAM creates `<Function>Role` for a function without `Role`; policies (e.g. a key policy) may name it."""
+    roles = {}
+    for resource in deployment.template.resources.values():
+        if resource.type == tm.FUNCTION and not resource.properties.get("Role"):
+            name = f"{local_name(resource.logical_id)}-role"
+            arn = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}"
+            roles[f"{resource.logical_id}Role"] = Physical(ref=name, attributes={"Arn": arn})
+    return roles
+
+
 def deploy(
     session: Any,
     template: tm.Template | None = None,
@@ -536,6 +547,8 @@ def deploy(
         physical = _placeholder(deployment, resource)
         if physical is not None:
             deployment.resources[resource.logical_id] = physical
+    for logical_id, physical in _generated_roles(deployment).items():
+        deployment.resources.setdefault(logical_id, physical)
     pending = [r for r in model.resources.values() if r.logical_id not in deployment.resources]
     # Create in dependency order: retry a resource whose properties name one not created yet.
     while pending:

@@ -63,6 +63,58 @@ def test_policies_grant_no_wildcard_actions_and_no_unconditioned_wildcard_resour
             assert statement.get("Condition"), f"{name}: Resource '*' without a condition"
 
 
-def test_only_the_deployer_role_may_decrypt_leaf_keys_besides_the_api() -> None:
-    decrypters = {name for name, st in _statements() if "kms:Decrypt" in st["Action"]}
-    assert decrypters == {"IssuanceApiFunction", "DeployerRole"}
+def _key_policy() -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = _template()["Resources"]["KeyEncryptionKey"]["Properties"]["KeyPolicy"][
+        "Statement"
+    ]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_only_the_api_and_the_deployer_may_decrypt_leaf_keys_and_only_with_certwrights_context() -> None:
+    decrypters = {st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Decrypt" in _actions(st)}
+    assert decrypters == {"IssuanceApiFunctionRole.Arn", "DeployerRole.Arn"}
+    sealers = {st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Encrypt" in _actions(st)}
+    assert sealers == {"IssuanceApiFunctionRole.Arn", "RenewalSweepFunctionRole.Arn"}
+    for statement in _key_policy():
+        if {"kms:Decrypt", "kms:Encrypt"} & set(_actions(statement)):
+            keys = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
+            assert keys == ["certwright:certificateId", "certwright:versionNumber"]  # what adapters/kms.py sends
+            assert statement["Condition"]["StringLike"]["kms:EncryptionContext:certwright:certificateId"] == "cert-*"
+    # No IAM policy can add a decrypter: the account root administers the key but may not use or grant it.
+    (admin,) = [st for st in _key_policy() if "root" in str(st["Principal"])]
+    assert not any(a.endswith("*") for a in _actions(admin))
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:GenerateDataKey"} & set(
+        _actions(admin)
+    )
+    assert not [name for name, st in _statements() if {"kms:Decrypt", "kms:Encrypt"} & set(_actions(st))]
+
+
+def test_ca_keys_are_tagged_only_when_created_never_adopted() -> None:
+    api = [st for name, st in _statements() if name == "IssuanceApiFunction"]
+    (create,) = [st for st in api if "kms:CreateKey" in _actions(st)]
+    assert create["Condition"]["StringEquals"]["aws:RequestTag/certwright:purpose"] == "ca-signing"
+    (deny,) = [st for st in api if st["Effect"] == "Deny"]
+    assert set(_actions(deny)) == {"kms:TagResource", "kms:UntagResource"}
+    assert deny["Resource"]["Sub"].endswith(":key/*-*")
+
+
+def test_the_deployer_touches_only_consented_listeners_and_acm_targets_and_its_own_copies() -> None:
+    deployer = {st["Sid"]: st for name, st in _statements() if name == "DeployerRole"}
+    consented = {"Null": {"aws:ResourceTag/certwright:consent": "false"}}
+    assert deployer["RotateCertificatesOnlyOfConsentedListeners"]["Condition"] == consented
+    assert deployer["ReimportOnlyIntoConsentedAcmTargets"]["Condition"] == consented
+    assert deployer["DeleteOnlyCertwrightCopies"]["Condition"] == {
+        "Null": {"aws:ResourceTag/certwright:certificateId": "false"}
+    }
+    for sid in ("TagOnlyWithCertwrightCopyTags", "ImportNewCertificatesTaggedByCertwright"):
+        tags = deployer[sid]["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]
+        assert "certwright:consent" not in tags, "the deployer can never consent on a target's behalf"
+    for name, statement in _statements():
+        actions = set(_actions(statement))
+        if {"elasticloadbalancing:ModifyListener", "acm:DeleteCertificate", "acm:ImportCertificate"} & actions:
+            assert statement.get("Condition"), (name, statement["Sid"])

@@ -22,6 +22,7 @@ from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
 from certwright.adapters.s3_objects import S3Objects
 from certwright.adapters.sns import SnsAlertPublisher
+from certwright.adapters.target_tags import AwsTargetTags
 from certwright.config import Settings
 from certwright.services.alerts import AlertNotifier
 from certwright.services.associations import AssociationService
@@ -30,6 +31,7 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.bundles import BundleService
 from certwright.services.ca_bundles import CaBundleService
 from certwright.services.certificates import CertificateService
+from certwright.services.consent import ConsentService, account_of
 from certwright.services.context import Runtime
 from certwright.services.crl_publisher import CrlPublisher
 from certwright.services.deletion import DeletionService
@@ -63,6 +65,7 @@ class Container:
     revocation: RevocationService
     crl_publisher: CrlPublisher
     outbox: OutboxPublisher
+    consent: ConsentService
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -76,7 +79,13 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     authorities = AuthorityService(store, KmsCaKeys(kms), rt, settings.publication)
     issuance = IssuanceService(store, authorities, vault, rt, settings.publication)
     certificates = CertificateService(store, issuance, rt)
-    bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn)
+    target_tags = AwsTargetTags(
+        session.client("elbv2", config=_RETRIES),
+        session.client("acm", config=_RETRIES),
+        session.client("iam", config=_RETRIES),
+    )
+    consent = ConsentService(target_tags, store, account_of(settings.deployer_role_arn))
+    bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn, consent)
     ca_bundles = CaBundleService(DynamoDbCaBundles(Row, connection), authorities, rt)
     deployment = DeploymentService(
         store,
@@ -86,6 +95,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         rt,
         settings.deployer_role_arn,
         time.sleep,
+        consent,
     )
     crl_states = DynamoDbCrlStates(Row, settings.crl_policy)
     crl_publisher = CrlPublisher(
@@ -106,7 +116,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         issuance=issuance,
         certificates=certificates,
         bundles=bundles,
-        associations=AssociationService(store, certificates, rt, ca_bundles),
+        associations=AssociationService(store, certificates, rt, ca_bundles, consent),
         ca_bundles=ca_bundles,
         idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
         deployment=deployment,
@@ -123,6 +133,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         revocation=RevocationService(store, issuance, authorities, rt),
         crl_publisher=crl_publisher,
         outbox=OutboxPublisher(EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name)),
+        consent=consent,
     )
 
 

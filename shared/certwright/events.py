@@ -211,6 +211,28 @@ class CertificateExpired(DomainEvent):
     renews_itself: bool = False
 
 
+@dataclass(frozen=True)
+class AssociationSuspended(DomainEvent):
+    """The target's owner withdrew consent (its consent tag is gone): no deployment, no key read."""
+
+    detail_type: ClassVar[str] = "AssociationSuspended"
+    certificate_id: str = ""
+    certificate_name: str = ""
+    associated_resource_id: str = ""
+    association_type: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AssociationResumed(DomainEvent):
+    """Consent is back (or a host confirmed): the association is ACTIVE again."""
+
+    detail_type: ClassVar[str] = "AssociationResumed"
+    certificate_id: str = ""
+    associated_resource_id: str = ""
+    previous_state: str = ""
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
@@ -234,6 +256,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CertificateAuthorityDeleted,
         CaBundleVersionCreated,
         CertificateExpired,
+        AssociationSuspended,
+        AssociationResumed,
     )
 }
 

@@ -12,6 +12,8 @@ from typing import Any
 from certwright.events import (
     AssociationCreated,
     AssociationDeleted,
+    AssociationResumed,
+    AssociationSuspended,
     CaBundleVersionCreated,
     CertificateAuthorityCreated,
     CertificateAuthorityDeleted,
@@ -172,6 +174,9 @@ def _association(before: dict[str, Any], after: dict[str, Any], removed: bool, v
                 after["associationType"],
             )
         ]
+    consent = _association_consent(before, after, version)
+    if consent:
+        return consent
     old, new = before.get("deployment", {}), after.get("deployment", {})
     if new.get("state") == "DEPLOYED" and (
         old.get("state") != "DEPLOYED" or old.get("deployedVersion") != new.get("deployedVersion")
@@ -200,6 +205,31 @@ def _association(before: dict[str, Any], after: dict[str, Any], removed: bool, v
                 new.get("deployedVersion"),
                 new.get("lastError") or "",
             )
+        ]
+    return []
+
+
+def _association_consent(before: dict[str, Any], after: dict[str, Any], version: int) -> list[DomainEvent]:
+    """An association whose target's consent went away (SUSPENDED) or came back / was confirmed (ACTIVE)."""
+    old, new = before.get("state", "ACTIVE"), after.get("state", "ACTIVE")
+    if new == old:
+        return []
+    if new == "SUSPENDED":
+        return [
+            AssociationSuspended(
+                "",
+                after["id"],
+                version,
+                after["certificateId"],
+                after.get("certificateName", ""),
+                after["associatedResourceId"],
+                after["associationType"],
+                after.get("stateReason") or "",
+            )
+        ]
+    if new == "ACTIVE":
+        return [
+            AssociationResumed("", after["id"], version, after["certificateId"], after["associatedResourceId"], old)
         ]
     return []
 

@@ -175,6 +175,14 @@ class AcmPort(Protocol):
     def delete(self, arn: str) -> bool: ...
 
 
+class TargetTagPort(Protocol):
+    """The tags on an association's target (ELBv2 listener, ACM certificate, IAM role or user): its owner's word."""
+
+    def tags_of(self, resource_arn: str) -> Mapping[str, str] | None:
+        """The target's tags; None when the target does not exist."""
+        ...
+
+
 class AssociationStore(Protocol):
     def add_association(self, association: Association, audit: AuditRecord) -> Association: ...
 

@@ -13,6 +13,7 @@ from certwright import bootstrap
 from certwright.domain.alerts import ALERT_TYPES, MAX_SUBJECT, alert_for, clean, duration_text, humanize
 from certwright.errors import CertwrightError
 from certwright.events import (
+    AssociationSuspended,
     CertificateExpired,
     CertificateExpiring,
     CertificateVersionCreated,
@@ -43,7 +44,10 @@ EXAMPLES: dict[str, DomainEvent] = {
         "e-4", ASSOC, 7, CERT, "web-prod", LISTENER, 3, 2, "CertificateNotFound: listener refused the certificate"
     ),
     "CrlStale": CrlStale("e-5", CA, 8, "issuing", 0, "2026-03-02T00:00:00+00:00", "AccessDenied on s3:PutObject"),
-    "CertificateExpired": CertificateExpired("e-6", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00"),
+    "AssociationSuspended": AssociationSuspended(
+        "e-6", ASSOC, 9, CERT, "web-prod", LISTENER, "LOAD_BALANCER_LISTENER", f"{LISTENER} does not consent"
+    ),
+    "CertificateExpired": CertificateExpired("e-7", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00"),
 }
 
 

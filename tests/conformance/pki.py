@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.conftest import ApiClient, leaf_body, root_ca_body, sub_ca_body
+from tests.consenting import consent
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
 HOST_SESSION = "arn:aws:sts::123456789012:assumed-role/web-host/i-1"
@@ -106,6 +107,7 @@ class Pki:
         caller = None
         if with_key:
             association = {"certificateId": cert_id, "associatedResourceId": HOST_ROLE}
+            consent(None, HOST_ROLE, cert_id)  # the host's role consents by tag (services/consent.py)
             assert self.api.post("/associations", association).status == 201
             caller = HOST_SESSION
         query = "?includePrivateKey=true" if with_key else ""

@@ -18,6 +18,7 @@ from certwright.events import CertificateAuthorityDeleted, CertificateDeleted
 from certwright.outbox import events_for
 
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body, root_ca_body
+from tests.consenting import consent
 from tests.lifecycle.conftest import placeholder_certificate
 from tests.lifecycle.handlers import LambdaContext, load_function
 from tests.lifecycle.table_stream import TableStream
@@ -129,15 +130,13 @@ def test_a_ca_whose_certificates_have_expired_can_be_scheduled(
     assert answer.status == 200, answer.body
 
 
-def test_a_certificate_with_an_association_cannot_be_scheduled(api: ApiClient, hierarchy: Hierarchy) -> None:
+def test_a_certificate_with_an_association_cannot_be_scheduled(api: ApiClient, aws: Aws, hierarchy: Hierarchy) -> None:
     leaf = issue(api, hierarchy.issuing["id"])
-    association = api.post(
-        "/associations",
-        {
-            "certificateId": leaf["id"],
-            "associatedResourceId": "arn:aws:acm:us-east-1:123456789012:certificate/keep-in-sync",
-        },
-    )
+    cert_pem, key_pem = placeholder_certificate("keep-in-sync.example")
+    acm = aws.session.client("acm")
+    target = acm.import_certificate(Certificate=cert_pem.encode(), PrivateKey=key_pem.encode())["CertificateArn"]
+    consent(aws.session, target, leaf["id"])
+    association = api.post("/associations", {"certificateId": leaf["id"], "associatedResourceId": target})
     assert association.status == 201, association.body
     answer = api.post(f"/certificates/{leaf['id']}/actions/schedule-deletion", {})
     assert answer.status == 409 and answer.body["code"] == "CertificateInUse"

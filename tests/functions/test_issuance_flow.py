@@ -49,6 +49,9 @@ def test_only_the_associated_principal_reads_the_key_and_others_cause_no_decrypt
     cert_id = api.post("/certificates", leaf_body(hierarchy.issuing["id"])).body["id"]
     association = api.post("/associations", {"certificateId": cert_id, "associatedResourceId": HOST_ROLE})
     assert association.status == 201
+    assert association.body["state"] == "PENDING_CONFIRMATION"
+    confirm = f"/associations/{association.body['id']}/actions/confirm"
+    assert api.post(confirm, caller=HOST_SESSION).body["state"] == "ACTIVE"  # the host consents itself
 
     decrypts = aws.calls["kms.Decrypt"]
     denied = api.get(f"/certificates/{cert_id}/bundle?includePrivateKey=true")

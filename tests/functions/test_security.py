@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives import serialization
 
 from infra.api_events import LOCAL_ADMIN, api_event
 from tests.conftest import Answer, ApiClient, Aws, Hierarchy, leaf_body
+from tests.consenting import consent
 from tests.functions.test_bad_input import LocalPki, assert_rejected, import_body, pki  # noqa: F401 (fixture)
+from tests.lifecycle.conftest import make_load_balancer
 
 ACCOUNT = "123456789012"
 HOST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/web-host"
@@ -25,7 +27,6 @@ HOST_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/web-host/i-1"
 OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/db-host"
 OTHER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/db-host/i-2"
 DEPLOYER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/certwright-deployer/lb-deployer"
-LISTENER = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
 
 DENIED_CALLERS = {
     "an admin": LOCAL_ADMIN,
@@ -42,9 +43,11 @@ def key_path(cert_id: str, query: str = "") -> str:
     return f"/certificates/{cert_id}/bundle?includePrivateKey=true{'&' + query if query else ''}"
 
 
-def associate(api: ApiClient, cert_id: str, resource: str) -> None:
+def associate(api: ApiClient, cert_id: str, resource: str, aws: Aws) -> None:
+    consent(aws.session, resource, cert_id)  # the target's owner consents (services/consent.py)
     created = api.post("/associations", {"certificateId": cert_id, "associatedResourceId": resource})
     assert created.status == 201, created.body
+    assert created.body["state"] == "ACTIVE"
 
 
 def audit_records(aws: Aws, resource_id: str) -> list[dict[str, Any]]:
@@ -78,12 +81,12 @@ def matches_certificate(answer: Answer) -> bool:
 
 
 @pytest.fixture
-def web_cert(api: ApiClient, hierarchy: Hierarchy) -> str:
+def web_cert(api: ApiClient, aws: Aws, hierarchy: Hierarchy) -> str:
     """A certificate associated with the web-host role, and a second one associated with the db-host role."""
     cert_id = str(api.post("/certificates", leaf_body(hierarchy.issuing["id"])).body["id"])
-    associate(api, cert_id, HOST_ROLE)
+    associate(api, cert_id, HOST_ROLE, aws)
     other = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="db")).body["id"]
-    associate(api, other, OTHER_ROLE)
+    associate(api, other, OTHER_ROLE, aws)
     return cert_id
 
 
@@ -100,7 +103,9 @@ def test_the_associated_principal_reads_its_key_with_one_decrypt_and_an_audit_re
     assert matches_certificate(granted)
     assert aws.calls["kms.Decrypt"] == decrypts + 1
     (record,) = key_reads(aws, web_cert)
-    assert (record["actor"], record["result"], record["details"]) == (HOST_SESSION, "SUCCEEDED", {"versionNumber": "1"})
+    assert (record["actor"], record["result"]) == (HOST_SESSION, "SUCCEEDED")
+    assert record["details"]["versionNumber"] == "1"
+    assert record["details"]["reason"] == "ASSOCIATED_PRINCIPAL"
 
 
 @pytest.mark.parametrize("caller", list(DENIED_CALLERS.values()), ids=list(DENIED_CALLERS))
@@ -134,7 +139,7 @@ def test_the_deployer_reads_keys_only_of_load_balanced_certificates(
     api: ApiClient, aws: Aws, hierarchy: Hierarchy, web_cert: str
 ) -> None:
     balanced = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="lb")).body["id"]
-    associate(api, balanced, LISTENER)
+    associate(api, balanced, make_load_balancer(aws, listeners=1).listeners[0], aws)
     assert api.get(key_path(balanced), caller=DEPLOYER_SESSION).status == 200
     decrypts = aws.calls["kms.Decrypt"]
     assert api.get(key_path(web_cert), caller=DEPLOYER_SESSION).status == 403
@@ -246,7 +251,7 @@ def test_ciphertext_only_opens_for_its_own_certificate_and_version(
     first = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="first")).body["id"]
     second = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="second")).body["id"]
     assert api.post(f"/certificates/{first}/versions").status == 201
-    associate(api, first, HOST_ROLE)
+    associate(api, first, HOST_ROLE, aws)
     sealed = container.store.get_sealed_key(first, 1)
     assert sealed is not None
 
@@ -262,8 +267,8 @@ def test_a_ciphertext_swapped_into_another_certificate_does_not_decrypt(
 ) -> None:
     victim = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="victim")).body["id"]
     mine = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="mine")).body["id"]
-    associate(api, victim, OTHER_ROLE)
-    associate(api, mine, HOST_ROLE)
+    associate(api, victim, OTHER_ROLE, aws)
+    associate(api, mine, HOST_ROLE, aws)
     victim_key = api.get(key_path(victim), caller=OTHER_SESSION).body["privateKeyPem"]
 
     # Someone with write access to the table moves the victim's sealed key into a row the host may read.
@@ -326,7 +331,7 @@ def test_no_private_key_is_stored_in_the_clear(
     assert api.post(f"/certificates/{ids[0]}/versions", headers={"Idempotency-Key": "renew-1"}).status == 201
     keys: list[tuple[str, int, bytes]] = []
     for cert_id in ids:
-        associate(api, cert_id, HOST_ROLE)
+        associate(api, cert_id, HOST_ROLE, aws)
         for version in api.get(f"/certificates/{cert_id}/versions").body["items"]:
             number = version["versionNumber"]
             read = api.get(key_path(cert_id, f"versionNumber={number}"), caller=HOST_SESSION)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from certwright.bootstrap import Container
 
 from tests.conftest import ApiClient, Hierarchy, leaf_body
+from tests.consenting import consent
 from tests.lifecycle.conftest import LoadBalancer
 
 
 def _associate(api: ApiClient, cert_id: str, listener: str, role: str = "DEFAULT") -> str:
+    consent(None, listener, cert_id)
     answer = api.post(
         "/associations", {"certificateId": cert_id, "associatedResourceId": listener, "listenerCertificateRole": role}
     )

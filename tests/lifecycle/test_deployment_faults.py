@@ -27,6 +27,7 @@ from certwright.services.deployment import RETRY_AFTER
 from certwright.x509.deployable import deployment_problems
 
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
+from tests.consenting import consent
 from tests.lifecycle.conftest import LoadBalancer, make_load_balancer
 from tests.lifecycle.faults import Fault, Faults, LambdaTimeout, json_answer, json_error, query_error
 from tests.lifecycle.handlers import LambdaContext, eventbridge_envelope, load_function
@@ -50,6 +51,7 @@ def deliver(function: str, event: DomainEvent, delivery_id: str | None = None) -
 
 def associate(api: ApiClient, cert_id: str, resource: str, role: str = "DEFAULT", **extra: Any) -> str:
     body = {"certificateId": cert_id, "associatedResourceId": resource, "listenerCertificateRole": role, **extra}
+    consent(None, resource, cert_id)  # the target's owner consents (services/consent.py)
     answer = api.post("/associations", body)
     assert answer.status == 201, answer.body
     return str(answer.body["id"])

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body, sub_ca_body
+from tests.consenting import consent
 from tests.lifecycle.table_stream import TableStream
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
@@ -181,6 +182,7 @@ def test_revoking_the_current_version_of_a_certificate_in_use_issues_a_replaceme
     api: ApiClient, hierarchy: Hierarchy, container: bootstrap.Container
 ) -> None:
     certificate = _issue(api, hierarchy.issuing["id"])
+    consent(None, HOST_ROLE, certificate["id"])
     association = api.post("/associations", {"certificateId": certificate["id"], "associatedResourceId": HOST_ROLE})
     assert association.status == 201, association.body
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState, ListenerRole
+from certwright.domain.association import (
+    Association,
+    AssociationState,
+    AssociationType,
+    Deployment,
+    DeploymentState,
+    ListenerRole,
+)
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import (
     CaConfigType,
@@ -288,27 +295,41 @@ def version_from_data(raw: dict[str, Any]) -> CertificateVersion:
 
 def association_to_data(a: Association) -> dict[str, Any]:
     d = a.deployment
-    return {
-        "id": a.id,
-        "certificateId": a.certificate_id,
-        "associatedResourceId": a.associated_resource_id,
-        "associationType": a.association_type.value,
-        "createdBy": a.created_by,
-        "createdAt": iso(a.created_at),
-        "hostnames": list(a.hostnames),
-        "listenerRole": a.listener_role.value,
-        "certificateName": a.certificate_name,
-        "deployment": {
-            "desiredVersion": d.desired_version,
-            "deployedVersion": d.deployed_version,
-            "state": d.state.value,
-            "lastError": d.last_error,
-            "verifiedAt": iso(d.verified_at) if d.verified_at else None,
-            "deployedSerialNumber": d.deployed_serial_number,
-            "deployedAcmArn": d.deployed_acm_arn,
-            "attempts": d.attempts,
-        },
-    } | ({"caBundleId": a.ca_bundle_id} if a.ca_bundle_id else {})
+    return (
+        {
+            "id": a.id,
+            "certificateId": a.certificate_id,
+            "associatedResourceId": a.associated_resource_id,
+            "associationType": a.association_type.value,
+            "createdBy": a.created_by,
+            "createdAt": iso(a.created_at),
+            "hostnames": list(a.hostnames),
+            "listenerRole": a.listener_role.value,
+            "certificateName": a.certificate_name,
+            "deployment": {
+                "desiredVersion": d.desired_version,
+                "deployedVersion": d.deployed_version,
+                "state": d.state.value,
+                "lastError": d.last_error,
+                "verifiedAt": iso(d.verified_at) if d.verified_at else None,
+                "deployedSerialNumber": d.deployed_serial_number,
+                "deployedAcmArn": d.deployed_acm_arn,
+                "attempts": d.attempts,
+            },
+        }
+        | ({"caBundleId": a.ca_bundle_id} if a.ca_bundle_id else {})
+        | _consent_to_data(a)
+    )
+
+
+def _consent_to_data(a: Association) -> dict[str, Any]:
+    data: dict[str, Any] = {"state": a.state.value}
+    if a.state_reason:
+        data["stateReason"] = a.state_reason
+    if a.confirmed_by:
+        data["confirmedBy"] = a.confirmed_by
+        data["confirmedAt"] = iso(a.confirmed_at) if a.confirmed_at else None
+    return data
 
 
 def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
@@ -335,6 +356,10 @@ def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
         ),
         row_version=row_version,
         ca_bundle_id=raw.get("caBundleId"),
+        state=AssociationState(raw.get("state", AssociationState.ACTIVE.value)),
+        state_reason=raw.get("stateReason"),
+        confirmed_by=raw.get("confirmedBy"),
+        confirmed_at=parse_time(raw["confirmedAt"]) if raw.get("confirmedAt") else None,
     )
 
 

@@ -35,6 +35,12 @@ def get_association(association_id: str) -> Response[str]:
     return json_response(presenters.association(services().associations.get(association_id)))
 
 
+@router.post("/associations/<association_id>/actions/confirm")
+def confirm_association(association_id: str) -> Response[str]:
+    """The host (IAM role or user) of an association consents by calling with its own identity."""
+    return json_response(presenters.association(services().associations.confirm(association_id, caller(router))))
+
+
 @router.delete("/associations/<association_id>")
 def delete_association(association_id: str) -> Response[str]:
     services().associations.delete(association_id, caller(router))

@@ -128,6 +128,9 @@ def association(a: Association) -> dict[str, Any]:
         "listenerCertificateRole": a.listener_role.value,
         "createdBy": a.created_by,
         "timeCreated": a.created_at.isoformat(),
+        "state": a.state.value,
+        "stateReason": a.state_reason,
+        "confirmedBy": a.confirmed_by,
         "deployment": {
             "desiredVersion": d.desired_version,
             "deployedVersion": d.deployed_version,

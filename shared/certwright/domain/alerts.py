@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from certwright.domain.sweep import FIRST_BACKOFF, MAX_BACKOFF
 from certwright.events import (
+    AssociationSuspended,
     CertificateExpired,
     CertificateExpiring,
     CrlStale,
@@ -179,6 +180,26 @@ def _crl_stale(e: CrlStale) -> Alert:
     return Alert(e.detail_type, e.resource_id, subject_line(subject), message)
 
 
+def _suspended(e: AssociationSuspended) -> Alert:
+    who = _named("certificate", e.certificate_name, e.certificate_id)
+    target = clean(e.associated_resource_id, 300)
+    message = (
+        f"Association {e.resource_id} of {who} with {target} is SUSPENDED: the target's owner no longer consents "
+        f"({clean(e.reason) or 'no reason recorded'}). Certwright deploys nothing there and nobody reads the "
+        "private key through it; what the target serves now stays as it is. Check with the target's owner: if "
+        "consent was withdrawn on purpose, delete the association; otherwise restore the certwright:consent tag "
+        "naming the certificate, and Certwright resumes at its next deployment attempt."
+    )
+    subject = f"Certwright: association of '{e.certificate_name}' suspended (consent withdrawn)"
+    return Alert(
+        e.detail_type,
+        e.certificate_id or e.resource_id,
+        subject_line(subject),
+        message,
+        (("associationId", e.resource_id),),
+    )
+
+
 _FORMATTERS: dict[type[DomainEvent], Callable[[DomainEvent], Alert]] = {
     CertificateExpiring: _expiring,  # type: ignore[dict-item]
     CertificateExpired: _expired,  # type: ignore[dict-item]
@@ -186,6 +207,7 @@ _FORMATTERS: dict[type[DomainEvent], Callable[[DomainEvent], Alert]] = {
     RenewalOverdue: _overdue,  # type: ignore[dict-item]
     DeploymentFailed: _deployment_failed,  # type: ignore[dict-item]
     CrlStale: _crl_stale,  # type: ignore[dict-item]
+    AssociationSuspended: _suspended,  # type: ignore[dict-item]
 }
 
 ALERT_TYPES = tuple(cls.detail_type for cls in _FORMATTERS)

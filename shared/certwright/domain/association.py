@@ -27,6 +27,16 @@ class ListenerRole(StrEnum):
     SNI = "SNI"
 
 
+class AssociationState(StrEnum):
+    """Whether the target's owner consents: only an ACTIVE association is deployed or lets its key be read."""
+
+    ACTIVE = "ACTIVE"
+    # A host association until the role/user carries the consent tag or the host confirms with its own identity.
+    PENDING_CONFIRMATION = "PENDING_CONFIRMATION"
+    # Consent was withdrawn (the tag is gone): no deployment, no key read, until consent is back.
+    SUSPENDED = "SUSPENDED"
+
+
 class DeploymentState(StrEnum):
     PENDING = "PENDING"
     DEPLOYING = "DEPLOYING"
@@ -64,6 +74,11 @@ class Association:
     # Set when the association names a CA bundle (a listener or host that trusts it for mTLS) instead of a
     # certificate; certificate_id is then empty and there is nothing to deploy: the association is a record.
     ca_bundle_id: str | None = None
+    state: AssociationState = AssociationState.ACTIVE
+    state_reason: str | None = None
+    # A host that confirmed the association by calling with its own identity (its consent; see services/consent).
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
 
 
 def classify_resource(arn: str) -> AssociationType:

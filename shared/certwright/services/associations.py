@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from certwright.domain.association import (
     Association,
+    AssociationState,
+    AssociationType,
     Deployment,
     ListenerRole,
     classify_resource,
     name_covers,
+    principal_arn,
     validate_hostnames,
 )
 from certwright.domain.names import SanType
-from certwright.errors import ConflictError, NotFoundError, PolicyViolationError
+from certwright.errors import AccessDeniedError, ConflictError, InvalidInputError, NotFoundError, PolicyViolationError
 from certwright.ports import Page, Store
 from certwright.services.ca_bundles import CaBundleService
 from certwright.services.certificates import CertificateService
 from certwright.services.commands import CreateAssociation
+from certwright.services.consent import ConsentRequiredError, ConsentService
 from certwright.services.context import Runtime
 
 
 class AssociationService:
     def __init__(
-        self, store: Store, certificates: CertificateService, runtime: Runtime, ca_bundles: CaBundleService
+        self,
+        store: Store,
+        certificates: CertificateService,
+        runtime: Runtime,
+        ca_bundles: CaBundleService,
+        consent: ConsentService,
     ) -> None:
         self._store = store
         self._certificates = certificates
         self._rt = runtime
         self._ca_bundles = ca_bundles
+        self._consent = consent
 
     def create(self, command: CreateAssociation, caller: str) -> Association:
         if command.caBundleId is not None:
@@ -49,8 +61,15 @@ class AssociationService:
                     f"{command.associatedResourceId} ({existing.id})",
                     code="AssociationExists",
                 )
+        # The target's owner must consent (services/consent.py); a host may confirm afterwards instead.
+        consent = self._consent.of_target(association_type, command.associatedResourceId, certificate.id)
+        if not consent.granted and association_type is not AssociationType.HOST_PRINCIPAL:
+            raise ConsentRequiredError(consent.message)
+        if consent.basis == "CROSS_ACCOUNT":
+            raise ConsentRequiredError(consent.message)
+        association_id = self._rt.ids("assoc")
         association = Association(
-            id=self._rt.ids("assoc"),
+            id=association_id,
             certificate_id=certificate.id,
             associated_resource_id=command.associatedResourceId,
             association_type=association_type,
@@ -60,6 +79,8 @@ class AssociationService:
             deployment=Deployment(desired_version=certificate.current_version_number),
             listener_role=ListenerRole(command.listenerCertificateRole),
             certificate_name=certificate.name,
+            state=AssociationState.ACTIVE if consent.granted else AssociationState.PENDING_CONFIRMATION,
+            state_reason=None if consent.granted else consent.message.replace("{id}", association_id)[:500],
         )
         return self._store.add_association(
             association,
@@ -69,8 +90,54 @@ class AssociationService:
                 caller,
                 associationId=association.id,
                 associatedResourceId=association.associated_resource_id,
+                state=association.state.value,
+                consent=consent.basis,
             ),
         )
+
+    def confirm(self, association_id: str, caller: str) -> Association:
+        """A host confirms an association to itself by calling with its own identity (its consent)."""
+        association = self.get(association_id)
+        if association.association_type is not AssociationType.HOST_PRINCIPAL or association.ca_bundle_id:
+            raise InvalidInputError(
+                f"association {association_id} targets {association.associated_resource_id}; only associations to "
+                "an IAM role or user are confirmed by their host (listeners and ACM certificates consent by tag)",
+                code="NotConfirmable",
+            )
+        principal = principal_arn(caller)
+        if principal != association.associated_resource_id:
+            self._store.record(
+                self._rt.audit(
+                    association.certificate_id,
+                    "ConfirmAssociation",
+                    caller,
+                    "DENIED",
+                    associationId=association.id,
+                    reason="NOT_THE_ASSOCIATED_PRINCIPAL",
+                )
+            )
+            raise AccessDeniedError(
+                f"only {association.associated_resource_id} itself may confirm association {association_id}"
+            )
+        if self._consent.confirmed(association) and association.state is AssociationState.ACTIVE:
+            return association
+        confirmed = replace(
+            association,
+            confirmed_by=caller,
+            confirmed_at=self._rt.clock(),
+            state=AssociationState.ACTIVE,
+            state_reason=None,
+        )
+        try:
+            saved = self._store.save_association(confirmed)
+        except ConflictError as err:
+            raise ConflictError(
+                f"association {association_id} changed concurrently; retry", code="ConcurrentModification"
+            ) from err
+        self._store.record(
+            self._rt.audit(association.certificate_id, "ConfirmAssociation", caller, associationId=association.id)
+        )
+        return saved
 
     def get(self, association_id: str) -> Association:
         association = self._store.get_association(association_id)

@@ -1,19 +1,33 @@
-"""Certificate bundles: the certificate, its chain, and — only for the associated principal — its private key."""
+"""Certificate bundles: the certificate, its chain, and — only for the associated principal — its private key.
+
+A private key is read only by the principal of an ACTIVE association whose target consents right now (the host
+itself; for listener and ACM associations the deployer role), never by an admin, the creator, or a caller from
+another account. Every decision is audited with its reason, and no KMS Decrypt happens on a refused read.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from certwright.domain.association import AssociationType, principal_arn
+from certwright.domain.association import Association, AssociationState, AssociationType, principal_arn
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.stages import Stage
 from certwright.errors import AccessDeniedError, CertwrightError, InvalidInputError, NotFoundError
 from certwright.ports import KeyVault, Store
 from certwright.services.certificates import CertificateService
+from certwright.services.consent import ConsentService, account_of
 from certwright.services.context import Runtime
 from certwright.x509.keys import private_key_pem_from_der
 
 _DEPLOYER_TYPES = {AssociationType.LOAD_BALANCER_LISTENER, AssociationType.ACM_CERTIFICATE}
+
+
+@dataclass(frozen=True)
+class KeyReadDecision:
+    granted: bool
+    reason: str  # ASSOCIATED_PRINCIPAL, DEPLOYER_ROLE, or why not (audited)
+    association_id: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,12 +45,14 @@ class BundleService:
         vault: KeyVault,
         runtime: Runtime,
         deployer_role_arn: str,
+        consent: ConsentService,
     ) -> None:
         self._store = store
         self._certificates = certificates
         self._vault = vault
         self._rt = runtime
         self._deployer = deployer_role_arn
+        self._consent = consent
 
     def get(
         self,
@@ -57,38 +73,22 @@ class BundleService:
                 "(the customer holds the key of a CSR-managed certificate)",
                 code="NoPrivateKey",
             )
-        if not self._may_read_key(certificate_id, caller):
-            self._store.record(
-                self._rt.audit(
-                    certificate_id,
-                    "ReadPrivateKey",
-                    caller,
-                    "DENIED",
-                    versionNumber=str(version.version_number),
-                )
-            )
-            raise AccessDeniedError("only the principal associated with this certificate may read its private key")
+        decision = self.key_read_decision(certificate_id, caller)
+        audit = {"versionNumber": str(version.version_number), "reason": decision.reason}
+        if decision.association_id:
+            audit["associationId"] = decision.association_id
+        if not decision.granted:
+            self._store.record(self._rt.audit(certificate_id, "ReadPrivateKey", caller, "DENIED", **audit))
+            raise AccessDeniedError(decision.message)
         sealed = self._store.get_sealed_key(certificate_id, version.version_number)
         if sealed is None:
             raise NotFoundError(f"version {version.version_number} has no stored private key")
         try:
             pem = private_key_pem_from_der(self._vault.open(sealed, certificate_id, version.version_number))
         except CertwrightError:
-            self._store.record(
-                self._rt.audit(
-                    certificate_id, "ReadPrivateKey", caller, "FAILED", versionNumber=str(version.version_number)
-                )
-            )
+            self._store.record(self._rt.audit(certificate_id, "ReadPrivateKey", caller, "FAILED", **audit))
             raise
-        self._store.record(
-            self._rt.audit(
-                certificate_id,
-                "ReadPrivateKey",
-                caller,
-                "SUCCEEDED",
-                versionNumber=str(version.version_number),
-            )
-        )
+        self._store.record(self._rt.audit(certificate_id, "ReadPrivateKey", caller, "SUCCEEDED", **audit))
         return Bundle(certificate, version, pem)
 
     def _select(self, certificate: Certificate, stage: str | None, version_number: int | None) -> CertificateVersion:
@@ -103,12 +103,38 @@ class BundleService:
                 return version
         raise NotFoundError(f"certificate {certificate.id} has no {wanted.value} version")
 
-    def _may_read_key(self, certificate_id: str, caller: str) -> bool:
+    def key_read_decision(self, certificate_id: str, caller: str) -> KeyReadDecision:
+        """May `caller` read the certificate's private key now? Consent is re-checked on every read."""
         principal = principal_arn(caller)
+        home = account_of(self._deployer)
+        if home and account_of(principal) != home:
+            return KeyReadDecision(False, "CROSS_ACCOUNT", message=f"{principal} is not in account {home}")
+        refusal = KeyReadDecision(
+            False,
+            "NOT_ASSOCIATED",
+            message="only the principal associated with this certificate may read its private key",
+        )
         for association in self._store.associations_of(certificate_id):
-            if association.association_type is AssociationType.HOST_PRINCIPAL:
-                if association.associated_resource_id == principal:
-                    return True
-            elif association.association_type in _DEPLOYER_TYPES and self._deployer and principal == self._deployer:
-                return True
-        return False
+            reason = self._reader_role(association, principal)
+            if reason is None:
+                continue
+            # A state change found here is saved with a retry due now, so the deployer's schedule acts on it.
+            association, consent = self._consent.refresh(association, retry_at=self._rt.clock())
+            if association.state is AssociationState.ACTIVE:
+                return KeyReadDecision(True, reason, association.id)
+            refusal = KeyReadDecision(
+                False,
+                association.state.value,
+                association.id,
+                f"association {association.id} is {association.state.value}: {consent.message}",
+            )
+        return refusal
+
+    def _reader_role(self, association: Association, principal: str) -> str | None:
+        if association.ca_bundle_id is not None:
+            return None
+        if association.association_type is AssociationType.HOST_PRINCIPAL:
+            return "ASSOCIATED_PRINCIPAL" if association.associated_resource_id == principal else None
+        if association.association_type in _DEPLOYER_TYPES and self._deployer and principal == self._deployer:
+            return "DEPLOYER_ROLE"
+        return None

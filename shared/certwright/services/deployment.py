@@ -11,11 +11,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from certwright.domain.association import Association, AssociationType, Deployment, DeploymentState, ListenerRole
+from certwright.domain.association import (
+    Association,
+    AssociationState,
+    AssociationType,
+    Deployment,
+    DeploymentState,
+    ListenerRole,
+)
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.errors import CertwrightError, ConflictError, NotFoundError, TransientError
 from certwright.ports import AcmPort, ListenerPort, ListenerView, Store
 from certwright.services.bundles import Bundle, BundleService
+from certwright.services.consent import ConsentService
 from certwright.services.context import Runtime
 from certwright.x509.deployable import deployment_problems
 
@@ -39,6 +47,7 @@ class DeploymentService:
         runtime: Runtime,
         deployer_arn: str,
         sleep: Callable[[float], None],
+        consent: ConsentService,
     ) -> None:
         self._store = store
         self._bundles = bundles
@@ -47,6 +56,7 @@ class DeploymentService:
         self._rt = runtime
         self._deployer = deployer_arn
         self._sleep = sleep
+        self._consent = consent
 
     # -- entry points ---------------------------------------------------------------------------------
 
@@ -79,6 +89,11 @@ class DeploymentService:
         version = self._store.get_version(certificate.id, certificate.current_version_number)
         if version is None:
             raise NotFoundError(f"version {certificate.current_version_number} vanished")
+        # Consent again before every deployment: without it nothing is touched and the association is SUSPENDED
+        # (announced, alerted); the retry schedule looks again and resumes it once the target consents again.
+        association, _ = self._consent.refresh(association, retry_at=self._rt.clock() + RETRY_AFTER)
+        if association.state is not AssociationState.ACTIVE:
+            return association
         if association.association_type is AssociationType.HOST_PRINCIPAL:
             return self._expect_host(association, version)
         if self._already_serving(association, version):
