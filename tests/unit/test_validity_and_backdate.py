@@ -112,6 +112,16 @@ def test_renewal_counts_from_the_issue_time_not_the_backdated_not_before(
     assert validity(leaf)[0] == clock() - MARGIN
     assert container.certificates.get(leaf["id"]).next_renewal_at == clock() + timedelta(minutes=1)
     assert container.sweep.run()["renewed"] == 0, "not due at once although notBefore + 1 minute has passed"
+    # A promoted version is scheduled from its own issue time too.
+    clock.advance(seconds=30)
+    pending = api.post(f"/certificates/{leaf['id']}/versions", {"stage": "PENDING"})
+    assert pending.status == 201, pending.body
+    clock.advance(seconds=10)
+    promoted = api.post(f"/certificates/{leaf['id']}/versions/2/actions/promote", {})
+    assert promoted.status == 200, promoted.body
+    assert container.certificates.get(leaf["id"]).next_renewal_at == clock() - timedelta(seconds=10) + timedelta(
+        minutes=1
+    )
 
 
 def test_a_subordinate_without_a_validity_fits_inside_its_issuer(api: ApiClient, clock: Clock) -> None:
