@@ -10,7 +10,6 @@ from datetime import timedelta
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import CrlPolicy
 
-
 # A day: more would make a fresh certificate look as if it had existed before anyone asked for it.
 MAX_NOT_BEFORE_BACKDATE_SECONDS = 24 * 3600
 
