@@ -76,8 +76,9 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     store = DynamoDbStore(Row, connection)
     rt = runtime or Runtime()
     vault = KmsKeyVault(kms, settings.key_encryption_key_id)
-    authorities = AuthorityService(store, KmsCaKeys(kms), rt, settings.publication)
-    issuance = IssuanceService(store, authorities, vault, rt, settings.publication)
+    backdate = settings.not_before_backdate
+    authorities = AuthorityService(store, KmsCaKeys(kms), rt, settings.publication, backdate=backdate)
+    issuance = IssuanceService(store, authorities, vault, rt, settings.publication, backdate=backdate)
     certificates = CertificateService(store, issuance, rt)
     target_tags = AwsTargetTags(
         session.client("elbv2", config=_RETRIES),

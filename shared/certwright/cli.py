@@ -3,22 +3,71 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import json
 import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
 LOCAL_API = "http://127.0.0.1:8080"
+MAX_PAGE_SIZE = 100
+
+# Exit codes: every failure is one line `error: <Code>: <message>` on stderr and one of these.
+EXIT_REFUSED = 1  # the API refused the request (4xx)
+EXIT_USAGE = 2  # bad arguments, an unreadable input file or an unwritable output file (argparse uses 2 too)
+EXIT_API_FAILED = 3  # the API failed (5xx)
+EXIT_UNREACHABLE = 4  # no answer: connection refused, unknown host, TLS failure, timeout
+EXIT_INTERNAL = 70  # a bug in this command (EX_SOFTWARE)
+
+EPILOG = """Lists follow the API's pages to the end unless --limit is given. Output files are written atomically with
+mode 0600. Errors are one line on stderr, `error: <Code>: <message>`; exit codes: 1 the API refused the
+request (4xx), 2 bad arguments or files, 3 the API failed (5xx), 4 the API could not be reached."""
+
+
+class CliError(Exception):
+    """A failure reported as one line `error: <code>: <message>` and a non-zero exit."""
+
+    def __init__(self, code: str, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.exit_code = exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line like every other error (and exits 2 as argparse does)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError("InvalidArguments", f"{self.prog}: {message} (see --help)", EXIT_USAGE)
+
+
+def _api_url(base_url: str) -> str:
+    try:
+        parts = urlsplit(base_url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise CliError(
+            "InvalidApiUrl",
+            f"--api {base_url!r} is not an http:// or https:// URL (for example {LOCAL_API})",
+            EXIT_USAGE,
+        )
+    return base_url.rstrip("/")
 
 
 class Client:
     def __init__(self, base_url: str, caller: str | None, sign: bool, idempotency_key: str | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _api_url(base_url)
         self.caller = caller
         self.sign = sign
         self.idempotency_key = idempotency_key
@@ -40,11 +89,24 @@ class Client:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - http(s) only
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                text = response.read().decode()
-                return response.status, json.loads(text) if text else None
+                return response.status, _parsed(response.read())
         except urllib.error.HTTPError as err:
-            text = err.read().decode()
-            return err.code, json.loads(text) if text.startswith("{") else {"message": text}
+            with err:
+                return err.code, _parsed(err.read())
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+            reason = err.reason if isinstance(err, urllib.error.URLError) else err
+            raise CliError("ApiUnreachable", f"cannot reach {self.base_url}: {reason}", EXIT_UNREACHABLE) from err
+
+
+def _parsed(raw: bytes) -> Any:
+    """The answer's JSON; text that is not JSON (a proxy's error page) as {"message": text}."""
+    text = raw.decode("utf-8", "replace")
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"message": text}
 
 
 def _sigv4(method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
@@ -55,9 +117,10 @@ def _sigv4(method: str, url: str, data: bytes | None, headers: dict[str, str]) -
     session = boto3.Session()
     credentials = session.get_credentials()
     if credentials is None:
-        raise SystemExit("no AWS credentials found to sign the request")
-    host_region = urlsplit(url).hostname or ""
-    region = session.region_name or host_region.split(".")[2] if ".execute-api." in host_region else "us-east-1"
+        raise CliError("NoCredentials", "--sigv4: no AWS credentials found to sign the request", EXIT_USAGE)
+    host = urlsplit(url).hostname or ""
+    # https://{api}.execute-api.{region}.amazonaws.com names its region; a custom domain uses the session's.
+    region = host.split(".")[2] if ".execute-api." in host else (session.region_name or "us-east-1")
     request = AWSRequest(method=method, url=url, data=data, headers=headers)
     SigV4Auth(credentials, "execute-api", region).add_auth(request)
     return dict(request.headers.items())
@@ -68,7 +131,7 @@ def _sans(values: Sequence[str]) -> list[dict[str, str]]:
     for value in values:
         kind, _, name = value.partition(":")
         if kind.upper() not in ("DNS", "IP") or not name:
-            raise SystemExit(f"--san takes DNS:name or IP:address, not {value!r}")
+            raise CliError("InvalidArguments", f"--san takes DNS:name or IP:address, not {value!r}", EXIT_USAGE)
         sans.append({"type": kind.upper(), "value": name})
     return sans
 
@@ -83,11 +146,47 @@ def _subject(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _read(path: str | None) -> str | None:
-    return Path(path).read_text() if path else None
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError("FileNotFound", f"{path}: no such file", EXIT_USAGE) from None
+    except UnicodeDecodeError:
+        raise CliError("FileUnreadable", f"{path}: not UTF-8 text (PEM expected)", EXIT_USAGE) from None
+    except OSError as err:
+        raise CliError("FileUnreadable", f"{path}: {err.strerror or err}", EXIT_USAGE) from None
+
+
+def _page_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return int(text)
+
+
+def _list_parser(actions: Any, name: str = "list", **kwargs: Any) -> argparse.ArgumentParser:
+    listing: argparse.ArgumentParser = actions.add_parser(name, **kwargs)
+    listing.add_argument("--limit", type=_positive, help="at most this many items (default: all, page by page)")
+    listing.add_argument("--page-token", help="start from this nextPage token of an earlier listing")
+    listing.add_argument(
+        "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help=f"items per request (1-{MAX_PAGE_SIZE})"
+    )
+    return listing
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="certwright", description=__doc__)
+    parser = _Parser(
+        prog="certwright",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--api",
         default=os.environ.get("CERTWRIGHT_API_URL", LOCAL_API),
@@ -100,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sigv4", action="store_true", help="sign requests with your AWS credentials (deployed API)")
     parser.add_argument("--idempotency-key", help="Idempotency-Key for create calls")
+    parser.add_argument(
+        "--field", help="print only this field of the answer (dotted, e.g. id or currentVersion.serialNumber)"
+    )
     groups = parser.add_subparsers(dest="group", required=True)
 
     ca = groups.add_parser("ca", help="certificate authorities").add_subparsers(dest="action", required=True)
@@ -110,14 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--org")
     create.add_argument("--country")
     create.add_argument("--key-algorithm", default="ECDSA_P256")
-    create.add_argument("--validity", default="P10Y")
+    create.add_argument(
+        "--validity",
+        help="ISO-8601 duration; default P10Y, and for a subordinate no longer than its issuer's remaining "
+        "validity and certificateAuthorityMaxValidityDuration rule",
+    )
     create.add_argument("--path-length", type=int)
     create.add_argument("--max-leaf-validity")
     create.add_argument("--permit-dns", action="append", default=[])
     create.add_argument("--exclude-dns", action="append", default=[])
-    ca.add_parser("list")
-    for action in ("get", "bundle", "versions"):
+    _list_parser(ca)
+    for action in ("get", "bundle"):
         ca.add_parser(action).add_argument("id")
+    _list_parser(ca, "versions").add_argument("id")
 
     cert = groups.add_parser("cert", help="certificates").add_subparsers(dest="action", required=True)
     create = cert.add_parser("create")
@@ -136,9 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--import-cert", help="file: a certificate to import")
     create.add_argument("--import-chain", help="file: its chain")
     create.add_argument("--import-key", help="file: its private key")
-    cert.add_parser("list")
-    for action in ("get", "versions"):
-        cert.add_parser(action).add_argument("id")
+    _list_parser(cert)
+    cert.add_parser("get").add_argument("id")
+    _list_parser(cert, "versions").add_argument("id")
     renew = cert.add_parser("renew", help="make a new version now")
     renew.add_argument("id")
     renew.add_argument("--pending", action="store_true", help="stage it as PENDING instead of CURRENT")
@@ -151,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--stage")
     bundle.add_argument("--version", type=int)
     bundle.add_argument("--private-key", action="store_true")
-    bundle.add_argument("--out", help="write cert.pem, chain.pem (and key.pem, mode 600) into this folder")
+    bundle.add_argument(
+        "--out", help="write cert.pem, chain.pem, fullchain.pem (and key.pem) into this folder, each mode 0600"
+    )
     delete = cert.add_parser("schedule-deletion")
     delete.add_argument("id")
     delete.add_argument("--at", help="ISO-8601 time of deletion (default: 30 days)")
@@ -163,14 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--pem", help="file: CA certificates (PEM) to trust")
     create.add_argument("--ca", action="append", default=[], help="CA id to trust, kept current (repeatable)")
     create.add_argument("--no-chain", action="store_true", help="only each CA's own certificate, not its chain")
-    bundles.add_parser("list")
-    for action in ("get", "versions"):
-        bundles.add_parser(action).add_argument("id")
+    _list_parser(bundles)
+    bundles.add_parser("get").add_argument("id")
+    _list_parser(bundles, "versions").add_argument("id")
     pem = bundles.add_parser("bundle", help="the PEM concatenation a verifier loads")
     pem.add_argument("id")
     pem.add_argument("--stage")
     pem.add_argument("--version", type=int)
-    pem.add_argument("--out", help="write the PEM to this file")
+    pem.add_argument("--out", help="write the PEM to this file (mode 0600)")
 
     assoc = groups.add_parser("assoc", help="associations").add_subparsers(dest="action", required=True)
     create = assoc.add_parser("create")
@@ -180,11 +289,44 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--resource", required=True, help="listener, ACM certificate, or IAM role/user ARN")
     create.add_argument("--hostname", action="append", default=[])
     create.add_argument("--sni", action="store_true", help="serve as an SNI certificate, not the listener default")
-    listing = assoc.add_parser("list")
-    listing.add_argument("--cert")
+    _list_parser(assoc).add_argument("--cert")
     for action in ("get", "delete"):
         assoc.add_parser(action).add_argument("id")
+    assoc.add_parser(
+        "confirm", help="the host confirms an association to itself (run with its own identity)"
+    ).add_argument("id")
+
+    audit = groups.add_parser("audit", help="audit records").add_subparsers(dest="action", required=True)
+    _list_parser(audit, help="a resource's audit records, newest first").add_argument(
+        "resource_id", help="a certificate, CA, CA bundle or association id"
+    )
     return parser
+
+
+def _list(
+    client: Client, path: str, args: argparse.Namespace, query: dict[str, Any] | None = None, *, paged: bool = True
+) -> tuple[int, Any]:
+    """Every item of a listing, following nextPage to the end (or until --limit items)."""
+    limit: int | None = args.limit
+    token: str | None = args.page_token
+    items: list[Any] = []
+    seen: set[str] = set()
+    while True:
+        # Never ask for more than --limit still wants, so the nextPage answered is exactly where to go on.
+        size = min(args.page_size, limit - len(items)) if limit else args.page_size
+        page_query = {**(query or {}), "page": token}
+        if paged:
+            page_query["limit"] = size
+        status, body = client.call("GET", path, query=page_query)
+        if status >= 400 or not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            return status, body
+        items.extend(body["items"])
+        token = body.get("nextPage") or body.get("nextToken")
+        if not token or (limit is not None and len(items) >= limit):
+            return status, {"items": items, "nextPage": token}
+        if token in seen:
+            raise CliError("PagingLoop", f"GET {path} answered the page token {token!r} twice", EXIT_API_FAILED)
+        seen.add(token)
 
 
 def run(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
@@ -212,13 +354,17 @@ def run(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
             }
             return client.call("POST", "/certificate-authorities", {k: v for k, v in body.items() if v is not None})
         if a == "list":
-            return client.call("GET", "/certificate-authorities")
-        suffix = {"get": "", "bundle": "/bundle", "versions": "/versions"}[a]
+            return _list(client, "/certificate-authorities", args)
+        if a == "versions":
+            return _list(client, f"/certificate-authorities/{args.id}/versions", args, paged=False)
+        suffix = {"get": "", "bundle": "/bundle"}[a]
         return client.call("GET", f"/certificate-authorities/{args.id}{suffix}")
     if g == "cert":
         return _cert(args, client)
     if g == "ca-bundle":
         return _ca_bundle(args, client)
+    if g == "audit":
+        return _list(client, "/audit-events", args, {"resourceId": args.resource_id})
     if a == "create":
         target = {"caBundleId": args.ca_bundle} if args.ca_bundle else {"certificateId": args.cert}
         body = {**target, "associatedResourceId": args.resource, "hostnames": args.hostname}
@@ -226,7 +372,9 @@ def run(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
             body["listenerCertificateRole"] = "SNI"
         return client.call("POST", "/associations", body)
     if a == "list":
-        return client.call("GET", "/associations", query={"certificateId": args.cert})
+        return _list(client, "/associations", args, {"certificateId": args.cert})
+    if a == "confirm":
+        return client.call("POST", f"/associations/{args.id}/actions/confirm", {})
     return client.call("DELETE" if a == "delete" else "GET", f"/associations/{args.id}")
 
 
@@ -262,9 +410,11 @@ def _cert(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
                 body["renewalRule"] = {"renewalInterval": args.renew_every, "advanceRenewalPeriod": args.renew_before}
         return client.call("POST", "/certificates", body)
     if a == "list":
-        return client.call("GET", "/certificates")
-    if a in ("get", "versions"):
-        return client.call("GET", f"/certificates/{args.id}" + ("/versions" if a == "versions" else ""))
+        return _list(client, "/certificates", args)
+    if a == "versions":
+        return _list(client, f"/certificates/{args.id}/versions", args, paged=False)
+    if a == "get":
+        return client.call("GET", f"/certificates/{args.id}")
     if a == "renew":
         body = {"stage": "PENDING" if args.pending else "CURRENT"}
         if args.csr:
@@ -303,34 +453,140 @@ def _ca_bundle(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
             body["includeCertificateAuthorityChain"] = False
         return client.call("POST", "/ca-bundles", body)
     if a == "list":
-        return client.call("GET", "/ca-bundles")
-    if a in ("get", "versions"):
-        return client.call("GET", f"/ca-bundles/{args.id}" + ("/versions" if a == "versions" else ""))
+        return _list(client, "/ca-bundles", args)
+    if a == "versions":
+        return _list(client, f"/ca-bundles/{args.id}/versions", args, paged=False)
+    if a == "get":
+        return client.call("GET", f"/ca-bundles/{args.id}")
     query = {"stage": args.stage, "versionNumber": args.version}
     status, body = client.call("GET", f"/ca-bundles/{args.id}/bundle", query=query)
     if status == 200 and args.out:
-        Path(args.out).write_text(body["caBundlePem"])
+        write_private(Path(args.out), body["caBundlePem"])
         body = {k: v for k, v in body.items() if k != "caBundlePem"} | {"writtenTo": args.out}
     return status, body
 
 
 def _write_bundle(folder: Path, bundle: dict[str, Any]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "cert.pem").write_text(bundle["certificatePem"])
-    (folder / "chain.pem").write_text(bundle["certChainPem"])
-    (folder / "fullchain.pem").write_text(bundle["certificatePem"] + bundle["certChainPem"])
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as err:
+        raise CliError("OutputNotWritable", f"{folder}: {err.strerror or err}", EXIT_USAGE) from None
     if "privateKeyPem" in bundle:
-        key = folder / "key.pem"
-        key.touch(mode=0o600)
-        key.write_text(bundle["privateKeyPem"])
+        write_private(folder / "key.pem", bundle["privateKeyPem"])
+    write_private(folder / "cert.pem", bundle["certificatePem"])
+    write_private(folder / "chain.pem", bundle["certChainPem"])
+    write_private(folder / "fullchain.pem", bundle["certificatePem"] + bundle["certChainPem"])
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` with mode 0600, atomically: a 0600 temp file beside it, then os.replace.
+
+    Readers see the old file or the new one, never half of one; an existing file's looser mode does not
+    survive (the new inode replaces it), and the content is never readable by others, not even briefly.
+    """
+    try:
+        # mkstemp creates the file O_EXCL with mode 0600 whatever the umask.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise CliError("OutputNotWritable", f"{path}: {err.strerror or err}", EXIT_USAGE) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(err, OSError):
+            raise CliError("OutputNotWritable", f"{path}: {err.strerror or err}", EXIT_USAGE) from None
+        raise
+
+
+def _one_line(text: str) -> str:
+    """Control characters and line breaks from a server never reach the terminal; long text is cut."""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return cleaned if len(cleaned) <= 1000 else cleaned[:1000] + "…"
+
+
+def api_error(status: int, body: Any) -> CliError:
+    """The API's {code, message} as a CliError; answers that are not the API's (a proxy's page) get HTTP<status>."""
+    code, message = f"HTTP{status}", ""
+    if isinstance(body, dict):
+        code = str(body.get("code") or code)
+        message = str(body.get("message") or "")
+    elif body is not None:
+        message = str(body)
+    if not message:
+        try:
+            message = HTTPStatus(status).phrase
+        except ValueError:
+            message = f"HTTP status {status}"
+    return CliError(_one_line(code), _one_line(message), EXIT_API_FAILED if status >= 500 else EXIT_REFUSED)
+
+
+def _field(body: Any, path: str) -> Any:
+    value = body
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise CliError("NoSuchField", f"--field {path}: the answer has no {part!r}", EXIT_USAGE)
+    return value
+
+
+def _output(args: argparse.Namespace, status: int, body: Any) -> str:
+    if args.field:
+        value = _field(body, args.field)
+        return value if isinstance(value, str) else json.dumps(value, indent=2)
+    return json.dumps(body, indent=2) if body is not None else f"HTTP {status}"
+
+
+def _note(args: argparse.Namespace, body: Any) -> str | None:
+    """What the caller did not choose and should know about."""
+    if args.group == "ca" and args.action == "create" and args.issuer and not args.validity:
+        version = body.get("currentVersion") if isinstance(body, dict) else None
+        not_after = (version or {}).get("validity", {}).get("notAfter") if isinstance(version, dict) else None
+        return (
+            f"note: no --validity given: P10Y cut to fit inside issuer {args.issuer} "
+            f"(its remaining validity and certificateAuthorityMaxValidityDuration): notAfter {not_after}"
+        )
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    client = Client(args.api, args.caller, args.sigv4, args.idempotency_key)
-    status, body = run(args, client)
-    print(json.dumps(body, indent=2) if body is not None else f"HTTP {status}")
-    return 0 if status < 400 else 1
+    try:
+        args = build_parser().parse_args(argv)
+        client = Client(args.api, args.caller, args.sigv4, args.idempotency_key)
+        status, body = run(args, client)
+        if status >= 400:
+            raise api_error(status, body)
+        text = _output(args, status, body)
+        note = _note(args, body)
+        if note:
+            print(note, file=sys.stderr)
+        print(text)
+        return 0
+    except CliError as err:
+        print(f"error: {err.code}: {err.message}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: Interrupted: stopped before the answer arrived", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `certwright cert list | head`: the reader has what it wanted; say nothing at exit either.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except SystemExit as exit_:
+        # --help and --version print and exit 0.
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_USAGE)
+    except Exception as err:  # noqa: BLE001 - a command prints one line, never a traceback
+        print(f"error: InternalError: {type(err).__name__}: {_one_line(str(err))}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

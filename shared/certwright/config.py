@@ -10,6 +10,9 @@ from datetime import timedelta
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import CrlPolicy
 
+# A day: more would make a fresh certificate look as if it had existed before anyone asked for it.
+MAX_NOT_BEFORE_BACKDATE_SECONDS = 24 * 3600
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -40,6 +43,17 @@ class Settings:
     crl_validity_seconds: int = 24 * 3600
     crl_refresh_before_seconds: int = 12 * 3600
     crl_batch_seconds: int = 30
+    # How far notBefore of every certificate Certwright signs (leaves and CAs) lies before the issue time;
+    # never before the issuer's own notBefore. A host whose clock lags fails the validity-window check and
+    # rejects a certificate issued moments ago: TLS troubleshooting guides rank a wrong system clock among the
+    # five commonest certificate errors, with a few minutes of drift already enough to break handshakes.
+    # 5 minutes absorbs that drift (public CAs backdate too) while keeping notBefore close to the truth.
+    # Validity rules, the requested validity and renewal timing still count from the issue time.
+    not_before_backdate_seconds: int = 300
+
+    @property
+    def not_before_backdate(self) -> timedelta:
+        return timedelta(seconds=self.not_before_backdate_seconds)
 
     @property
     def crl_policy(self) -> CrlPolicy:
@@ -86,4 +100,13 @@ class Settings:
             crl_validity_seconds=int(e.get("CERTWRIGHT_CRL_VALIDITY_SECONDS", str(24 * 3600))),
             crl_refresh_before_seconds=int(e.get("CERTWRIGHT_CRL_REFRESH_BEFORE_SECONDS", str(12 * 3600))),
             crl_batch_seconds=int(e.get("CERTWRIGHT_CRL_BATCH_SECONDS", "30")),
+            not_before_backdate_seconds=_backdate(e.get("CERTWRIGHT_NOT_BEFORE_BACKDATE_SECONDS", "300")),
         )
+
+
+def _backdate(raw: str) -> int:
+    if not raw.strip().isdigit() or int(raw) > MAX_NOT_BEFORE_BACKDATE_SECONDS:
+        raise RuntimeError(
+            f"CERTWRIGHT_NOT_BEFORE_BACKDATE_SECONDS must be whole seconds from 0 to {MAX_NOT_BEFORE_BACKDATE_SECONDS}"
+        )
+    return int(raw)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -12,11 +15,11 @@ from certwright.domain.certificate import Profile
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
-from certwright.x509.builder import Issuer, sign_ca_certificate, sign_leaf_certificate, to_name
+from certwright.x509.builder import Issuer, backdated, sign_ca_certificate, sign_leaf_certificate, to_name
 from certwright.x509.keys import generate_private_key
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -263,3 +266,125 @@ def test_a_leaf_signed_by_another_key_does_not_verify() -> None:
     with pytest.raises(InvalidSignature):
         leaf.verify_directly_issued_by(root)
     leaf.verify_directly_issued_by(impostor)
+
+
+# -- notBefore backdating ----------------------------------------------------------------------------------
+
+MARGIN = timedelta(minutes=5)
+
+
+def root_since(start: datetime) -> x509.Certificate:
+    key = key_for(KeyAlgorithm.ECDSA_P384)
+    return sign_ca_certificate(
+        subject=ROOT_SUBJECT,
+        public_key=key.public_key(),
+        serial_number=0x1,
+        validity=Validity.starting(start, Duration.parse("P10Y")),
+        issuer=None,
+        self_key=key,
+        self_algorithm=KeyAlgorithm.ECDSA_P384,
+        path_length=0,
+        name_constraint=NameConstraint(),
+    )
+
+
+def test_backdating_moves_only_not_before_and_never_before_the_issuer() -> None:
+    asked = validity("P30D")
+    signed = backdated(asked, MARGIN)
+    assert signed.not_before == NOW - MARGIN
+    # The validity asked for still counts from the issue time: P30D ends 30 days minus a second after NOW.
+    assert signed.not_after == asked.not_after == NOW + timedelta(days=30) - timedelta(seconds=1)
+    assert backdated(asked, MARGIN, not_earlier_than=NOW - timedelta(minutes=2)).not_before == NOW - timedelta(
+        minutes=2
+    )
+    assert backdated(asked, timedelta(0)) == asked
+    with pytest.raises(ValueError, match="negative"):
+        backdated(asked, -MARGIN)
+
+
+def test_a_backdated_leaf_starts_margin_before_its_issue_time() -> None:
+    root = root_since(NOW - timedelta(days=1))
+    key = key_for(KeyAlgorithm.ECDSA_P256)
+    leaf = sign_leaf_certificate(
+        subject=Subject("www.example.com"),
+        sans=SANS[:1],
+        public_key=key.public_key(),
+        serial_number=0x5EED,
+        validity=backdated(validity("P30D"), MARGIN, root.not_valid_before_utc),
+        profile=Profile.TLS_SERVER,
+        issuer=Issuer.from_certificate(root, key_for(KeyAlgorithm.ECDSA_P384), KeyAlgorithm.ECDSA_P384),
+    )
+    assert leaf.not_valid_before_utc == NOW - MARGIN
+    assert leaf.not_valid_after_utc == NOW + timedelta(days=30) - timedelta(seconds=1)
+
+
+def test_a_subordinate_issued_a_minute_after_its_root_starts_with_the_root() -> None:
+    """The root was issued at NOW without a backdate; a 5-minute backdate a minute later is clamped to it."""
+    root = make_root()
+    issued = NOW + timedelta(minutes=1)
+    asked = Validity.starting(issued, Duration.parse("P1Y"))
+    issuer = Issuer.from_certificate(root, key_for(KeyAlgorithm.ECDSA_P384), KeyAlgorithm.ECDSA_P384)
+    assert issuer.not_before == root.not_valid_before_utc == NOW
+    signed = backdated(asked, MARGIN, issuer.not_before)
+    assert signed.not_before == NOW
+    sub = sign_ca_certificate(
+        subject=Subject("Issuing"),
+        public_key=key_for(KeyAlgorithm.ECDSA_P256).public_key(),
+        serial_number=0x77,
+        validity=signed,
+        issuer=issuer,
+        path_length=0,
+        name_constraint=NameConstraint(),
+    )
+    assert sub.not_valid_before_utc == root.not_valid_before_utc
+    assert sub.not_valid_after_utc == asked.not_after
+
+
+def test_the_builder_refuses_a_certificate_that_starts_before_its_issuer() -> None:
+    root = make_root()
+    with pytest.raises(ValueError, match="before the issuer"):
+        sign_leaf_certificate(
+            subject=Subject("www.example.com"),
+            sans=SANS[:1],
+            public_key=key_for(KeyAlgorithm.ECDSA_P256).public_key(),
+            serial_number=0x5EED,
+            validity=backdated(validity("P30D"), MARGIN),
+            profile=Profile.TLS_SERVER,
+            issuer=Issuer.from_certificate(root, key_for(KeyAlgorithm.ECDSA_P384), KeyAlgorithm.ECDSA_P384),
+        )
+
+
+@pytest.mark.conformance
+def test_openssl_accepts_a_backdated_chain_at_a_time_slightly_before_its_issue(tmp_path: Path) -> None:
+    """A relying party whose clock is 2 minutes slow verifies a leaf issued just now; without backdating it fails."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (make tools)")
+    root, leaf_key = root_since(NOW - timedelta(days=1)), key_for(KeyAlgorithm.ECDSA_P256)
+    issuer = Issuer.from_certificate(root, key_for(KeyAlgorithm.ECDSA_P384), KeyAlgorithm.ECDSA_P384)
+
+    def leaf(margin: timedelta) -> Path:
+        signed = sign_leaf_certificate(
+            subject=Subject("www.example.com"),
+            sans=SANS[:1],
+            public_key=leaf_key.public_key(),
+            serial_number=0x5EED,
+            validity=backdated(validity("P30D"), margin, issuer.not_before),
+            profile=Profile.TLS_SERVER,
+            issuer=issuer,
+        )
+        path = tmp_path / f"leaf-{margin.seconds}.pem"
+        path.write_bytes(signed.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    root_file = tmp_path / "root.pem"
+    root_file.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    slow_clock = str(int((NOW - timedelta(minutes=2)).timestamp()))
+
+    def verify(leaf_file: Path) -> subprocess.CompletedProcess[str]:
+        command = ["openssl", "verify", "-x509_strict", "-attime", slow_clock, "-CAfile", str(root_file)]
+        return subprocess.run([*command, str(leaf_file)], capture_output=True, text=True, check=False)
+
+    accepted = verify(leaf(MARGIN))
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    refused = verify(leaf(timedelta(0)))
+    assert refused.returncode != 0 and "not yet valid" in refused.stdout + refused.stderr

@@ -28,20 +28,29 @@ from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import CreateAuthority, CreateAuthorityVersion, ScheduleDeletion
 from certwright.services.context import Runtime
-from certwright.x509.builder import Issuer, Publication, sign_ca_certificate
+from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
 
 MIN_DELETION_GRACE = timedelta(days=1)
 DEFAULT_DELETION_GRACE = timedelta(days=30)
+DEFAULT_CA_VALIDITY = "P10Y"
 
 
 class AuthorityService:
     def __init__(
-        self, store: Store, keys: CaKeyProvider, runtime: Runtime, publication: PublicationUrls | None = None
+        self,
+        store: Store,
+        keys: CaKeyProvider,
+        runtime: Runtime,
+        publication: PublicationUrls | None = None,
+        *,
+        backdate: timedelta = timedelta(0),
     ) -> None:
         self._store = store
         self._keys = keys
         self._rt = runtime
         self._publication = publication or PublicationUrls()
+        # notBefore lies this far before the issue time (Settings.not_before_backdate).
+        self._backdate = backdate
 
     def get(self, ca_id: str) -> CertificateAuthority:
         ca = self._store.get_authority(ca_id)
@@ -74,7 +83,10 @@ class AuthorityService:
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
         now = self._rt.clock()
         subject = validate_subject(command.subject.as_dict())
-        duration = Duration.parse(command.validityDuration, field="validityDuration")
+        # An omitted validity is P10Y, for a subordinate cut to what fits inside its issuer.
+        omitted = "validityDuration" not in command.model_fields_set or command.validityDuration is None
+        text = DEFAULT_CA_VALIDITY if command.validityDuration is None else command.validityDuration
+        duration = Duration.parse(text, field="validityDuration")
         rules = CaRules.from_dict(command.rules.model_dump(exclude_none=True) if command.rules else None)
         validity = Validity.starting(now, duration)
         issuer: CertificateAuthority | None = None
@@ -88,9 +100,12 @@ class AuthorityService:
                 raise InvalidInputError("a subordinate CA needs issuerCertificateAuthorityId")
             issuer = self.get(command.issuerCertificateAuthorityId)
             ensure_can_issue(issuer, now)
+            if omitted:
+                validity = fitted_subordinate_validity(issuer, now, duration)
             check_subordinate_validity(issuer, validity, duration)
             path_length = subordinate_path_length(issuer, rules.path_length)
             rules = replace(rules, path_length=path_length)
+        validity = self._signed_validity(validity, issuer)
 
         # Everything is checked; only now do we create anything.
         ca_id = self._rt.ids("ca")
@@ -176,7 +191,10 @@ class AuthorityService:
         if ca.issuer_id is not None:
             issuer = self.get(ca.issuer_id)
             ensure_can_issue(issuer, now)
+            if not command.validityDuration:
+                validity = fitted_subordinate_validity(issuer, now, duration)
             check_subordinate_validity(issuer, validity, duration)
+        validity = self._signed_validity(validity, issuer)
         serial = self._rt.serials()
         partition, publication = 0, None
         if issuer is not None:
@@ -216,6 +234,11 @@ class AuthorityService:
             ),
         )
 
+    def _signed_validity(self, validity: Validity, issuer: CertificateAuthority | None) -> Validity:
+        """The checked validity with notBefore backdated, never before the issuer's (a root has no bound)."""
+        floor = issuer.current_version.validity.not_before if issuer and issuer.current_version else None
+        return backdated(validity, self._backdate, floor)
+
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
         ca = self.get(ca_id)
         if ca.lifecycle_state is not LifecycleState.ACTIVE:
@@ -238,6 +261,19 @@ class AuthorityService:
         ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
         return ca
+
+
+def fitted_subordinate_validity(issuer: CertificateAuthority, now: datetime, default: Duration) -> Validity:
+    """The validity of a subordinate that asked for none: `default`, cut to the issuer's rule and its expiry.
+
+    The shortest of: `default` from now, the issuer's certificateAuthorityMaxValidityDuration from now, and
+    up to the issuer's own notAfter. So a hierarchy typed without durations works (a P10Y root, then a
+    subordinate a minute later, ends with its root instead of a minute after it).
+    """
+    candidates = [Validity.starting(now, default), Validity(now.replace(microsecond=0), issuer.not_after)]
+    if issuer.rules.ca_max_validity is not None:
+        candidates.append(Validity.starting(now, issuer.rules.ca_max_validity))
+    return min(candidates, key=lambda v: v.not_after)
 
 
 def _chain_below(issuer: CertificateAuthority | None) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from certwright.ports import Page, Store
 from certwright.services.authorities import deletion_time
 from certwright.services.commands import ScheduleDeletion, UpdateCertificate
 from certwright.services.context import Runtime
-from certwright.services.issuance import IssuanceService
+from certwright.services.issuance import IssuanceService, issued_at
 
 
 class CertificateService:
@@ -69,7 +69,7 @@ class CertificateService:
             current_version = self.current(certificate)
             if current_version is not None:
                 changes["next_renewal_at"] = rule.next_renewal(
-                    current_version.validity.not_before, current_version.validity.not_after
+                    issued_at(current_version), current_version.validity.not_after
                 )
         if command.expiryAlertThresholds is not None:
             changes["expiry_alert_thresholds"] = parse_thresholds(command.expiryAlertThresholds)
@@ -106,7 +106,7 @@ class CertificateService:
         updated = replace(
             certificate,
             current_version_number=version_number,
-            next_renewal_at=rule.next_renewal(target.validity.not_before, target.validity.not_after) if rule else None,
+            next_renewal_at=rule.next_renewal(issued_at(target), target.validity.not_after) if rule else None,
         ).scheduled(self._rt.clock(), target.validity.not_after)
         return self._store.change_stages(
             updated,

@@ -8,7 +8,7 @@ changes are written in one transaction after.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -44,7 +44,7 @@ from certwright.ports import KeyVault, SerialClaim, Store
 from certwright.services.authorities import AuthorityService
 from certwright.services.commands import CreateCertificate, CreateVersion
 from certwright.services.context import Runtime
-from certwright.x509.builder import Publication, sign_leaf_certificate
+from certwright.x509.builder import Publication, backdated, sign_leaf_certificate
 from certwright.x509.csr import check_csr
 from certwright.x509.imported import check_import
 from certwright.x509.keys import generate_private_key, private_key_der, spki_fingerprint
@@ -76,12 +76,16 @@ class IssuanceService:
         vault: KeyVault,
         runtime: Runtime,
         publication: PublicationUrls | None = None,
+        *,
+        backdate: timedelta = timedelta(0),
     ) -> None:
         self._store = store
         self._authorities = authorities
         self._vault = vault
         self._rt = runtime
         self._publication = publication or PublicationUrls()
+        # notBefore lies this far before the issue time (Settings.not_before_backdate).
+        self._backdate = backdate
 
     # -- planning (pure checks, no side effects) -------------------------------------------------------
 
@@ -124,6 +128,9 @@ class IssuanceService:
         validity = Validity.starting(now, duration)
         check_leaf_validity(issuer, validity, duration)
         check_name_constraints(issuer, sans)
+        # Rules count from the issue time; only then is notBefore backdated (never before the issuer's).
+        assert issuer.current_version is not None  # ensure_can_issue
+        validity = backdated(validity, self._backdate, issuer.current_version.validity.not_before)
         plan = Plan(subject, sans, key_algorithm or KeyAlgorithm.ECDSA_P256, validity, public_key, issuer=issuer)
         return plan, duration
 
@@ -395,7 +402,13 @@ class IssuanceService:
 def _next_renewal(certificate: Certificate, version: CertificateVersion) -> datetime | None:
     if certificate.renewal_rule is None:
         return None
-    return certificate.renewal_rule.next_renewal(version.validity.not_before, version.validity.not_after)
+    # The interval counts from the issue time, not from the backdated notBefore.
+    return certificate.renewal_rule.next_renewal(issued_at(version), version.validity.not_after)
+
+
+def issued_at(version: CertificateVersion) -> datetime:
+    """When a version was issued (to the second): its notBefore before backdating."""
+    return max(version.created_at.replace(microsecond=0), version.validity.not_before)
 
 
 def _with_common_name(

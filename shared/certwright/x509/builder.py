@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,19 +26,38 @@ _EKU = {
 
 @dataclass(frozen=True)
 class Issuer:
-    """Who signs: the exact subject DER of the issuing certificate, its key identifier, and a signing key."""
+    """Who signs: the exact subject DER of the issuing certificate, its key identifier, and a signing key.
+
+    `not_before` is the issuing certificate's own notBefore: nothing it signs may start earlier.
+    """
 
     name: x509.Name
     key: CertificateIssuerPrivateKeyTypes
     key_algorithm: KeyAlgorithm
     key_identifier: bytes | None
+    not_before: datetime | None = None
 
     @classmethod
     def from_certificate(
         cls, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes, key_algorithm: KeyAlgorithm
     ) -> Issuer:
         ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        return cls(certificate.subject, key, key_algorithm, ski.digest)
+        return cls(certificate.subject, key, key_algorithm, ski.digest, certificate.not_valid_before_utc)
+
+
+def backdated(validity: Validity, margin: timedelta, not_earlier_than: datetime | None = None) -> Validity:
+    """The validity to sign: notBefore `margin` before the issue time, but never before `not_earlier_than`.
+
+    Relying parties whose clocks run a little slow would otherwise reject a certificate for its first
+    seconds ("not yet valid"); public CAs backdate for the same reason. notAfter is left as it is, so the
+    validity asked for still counts from the issue time (`validity.not_before`).
+    """
+    if margin < timedelta(0):
+        raise ValueError("the notBefore backdate cannot be negative")
+    start = validity.not_before - margin
+    if not_earlier_than is not None:
+        start = max(start, not_earlier_than)
+    return Validity(min(start, validity.not_before), validity.not_after)
 
 
 @dataclass(frozen=True)
@@ -158,6 +178,10 @@ def sign_leaf_certificate(
 def _base(
     name: x509.Name, public_key: PublicKeyTypes, serial_number: int, validity: Validity, issuer: Issuer
 ) -> x509.CertificateBuilder:
+    if issuer.not_before is not None and validity.not_before < issuer.not_before:
+        raise ValueError(
+            f"notBefore {validity.not_before.isoformat()} is before the issuer's ({issuer.not_before.isoformat()})"
+        )
     return (
         x509.CertificateBuilder()
         .subject_name(name)
