@@ -40,6 +40,22 @@ class Settings:
     crl_validity_seconds: int = 24 * 3600
     crl_refresh_before_seconds: int = 12 * 3600
     crl_batch_seconds: int = 30
+    # Authorization (certwright.authorization): the stack's admin principals (AdminPrincipalArns), extra Cedar
+    # policies (ExtraPolicies: a path or the text), and the stack's account (default: the KMS key's account).
+    admin_principal_arns: tuple[str, ...] = ()
+    extra_policies: str = ""
+    account_id: str = ""
+
+    @property
+    def account(self) -> str:
+        """The stack's account: explicit, else from the key-encryption key's or the deployer role's ARN."""
+        if self.account_id:
+            return self.account_id
+        for arn in (self.key_encryption_key_id, self.deployer_role_arn):
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[4].isdigit():
+                return parts[4]
+        return ""
 
     @property
     def crl_policy(self) -> CrlPolicy:
@@ -86,4 +102,9 @@ class Settings:
             crl_validity_seconds=int(e.get("CERTWRIGHT_CRL_VALIDITY_SECONDS", str(24 * 3600))),
             crl_refresh_before_seconds=int(e.get("CERTWRIGHT_CRL_REFRESH_BEFORE_SECONDS", str(12 * 3600))),
             crl_batch_seconds=int(e.get("CERTWRIGHT_CRL_BATCH_SECONDS", "30")),
+            admin_principal_arns=tuple(
+                a.strip() for a in e.get("CERTWRIGHT_ADMIN_PRINCIPAL_ARNS", "").split(",") if a.strip()
+            ),
+            extra_policies=e.get("CERTWRIGHT_EXTRA_POLICIES", ""),
+            account_id=e.get("CERTWRIGHT_ACCOUNT_ID", ""),
         )
