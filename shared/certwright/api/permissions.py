@@ -194,12 +194,19 @@ def _renew_certificate(call: Call) -> list[Check]:
 
 
 def _bundle(call: Call) -> list[Check]:
+    """Read the certificate; with includePrivateKey=true also ReadPrivateKey, both audited as key reads.
+
+    What the decision point allows here, the key service still checks (the association's state and consent).
+    """
     certificate_id = call.args["certificate_id"]
-    checks = [call.certificate("Read", certificate_id)]
-    if (call.query("includePrivateKey") or "").lower() == "true":
-        key = call.certificate("ReadPrivateKey", certificate_id)
-        checks.append(Check(key.action, key.entity, key.resource_id, key.hidden, operation="ReadPrivateKey"))
-    return checks
+    read = call.certificate("Read", certificate_id)
+    if (call.query("includePrivateKey") or "").lower() != "true":
+        return [read]
+    key_read = "ReadPrivateKey"
+    return [
+        Check("Read", read.entity, read.resource_id, read.hidden, operation=key_read),
+        Check(key_read, read.entity, read.resource_id, read.hidden, operation=key_read),
+    ]
 
 
 def _create_association(call: Call) -> list[Check]:
@@ -365,7 +372,7 @@ RULES: dict[tuple[str, str], Rule] = {
 def principal_of(event: Any) -> Principal:
     """The caller: requestContext.identity.userArn only (identity.caller is a principal id, never an ARN)."""
     if not isinstance(event, APIGatewayProxyEvent):
-        raise AccessDeniedError("request is not authenticated", code="AccessDenied")
+        raise AccessDeniedError("request is not authenticated")
     return principal_from_arn(event.request_context.identity.user_arn or "")
 
 
@@ -394,7 +401,7 @@ def enforce(services: Container, app: ApiGatewayResolver, next_middleware: NextM
     rule = RULES.get((route.method, route.openapi_path)) if route is not None else None
     principal = principal_of(app.current_event)
     if rule is None:
-        raise AccessDeniedError("this operation is not open to anyone", code="AccessDenied")
+        raise AccessDeniedError("this operation is not open to anyone")
     args = dict(app.context.get("_route_args") or {})
     body = next((v for v in args.values() if isinstance(v, BaseModel)), None)
     call = Call(principal, args, body, app.current_event.get_query_string_value, services)

@@ -32,7 +32,7 @@ def caller(router: Router) -> str:
     """
     event = router.current_event
     if not isinstance(event, APIGatewayProxyEvent):
-        raise AccessDeniedError("request is not authenticated", code="AccessDenied")
+        raise AccessDeniedError("request is not authenticated")
     return principal_from_arn(event.request_context.identity.user_arn or "").caller_arn
 
 

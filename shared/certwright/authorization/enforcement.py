@@ -64,7 +64,7 @@ class Authorizer:
         self._deny(principal, operation, action, resource_id)
         if hidden is not None and action == READ:
             raise NotFoundError(hidden)
-        raise AccessDeniedError(f"{principal.arn} may not {action} {resource_id}", code="AccessDenied")
+        raise AccessDeniedError(f"{principal.arn} may not {action} {resource_id}")
 
     def _deny(self, principal: Principal, operation: str, action: str, resource_id: str) -> None:
         self._audit.record(

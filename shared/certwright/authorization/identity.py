@@ -48,7 +48,7 @@ def normalize_arn(arn: str) -> str:
 def principal_from_arn(caller_arn: str) -> Principal:
     """The principal for an IAM ARN from API Gateway; anything that is not an IAM/STS ARN is refused."""
     if not isinstance(caller_arn, str) or not caller_arn or len(caller_arn) > _MAX_ARN:
-        raise AccessDeniedError("request is not authenticated", code="AccessDenied")
+        raise AccessDeniedError("request is not authenticated")
     match = _ASSUMED_ROLE.match(caller_arn)
     if match:
         partition, account, role, session = match.groups()
@@ -58,12 +58,12 @@ def principal_from_arn(caller_arn: str) -> Principal:
         _, account, kind, rest = match.groups()
         name = (rest or "").rstrip("/").rsplit("/", 1)[-1] if rest else kind
         if kind != "root" and not name:
-            raise AccessDeniedError("request is not authenticated", code="AccessDenied")
+            raise AccessDeniedError("request is not authenticated")
         return Principal(normalize_arn(caller_arn), account, kind, name, "", caller_arn)
     match = _FEDERATED.match(caller_arn)
     if match:
         return Principal(caller_arn, match.group(2), "federated-user", match.group(3), "", caller_arn)
-    raise AccessDeniedError("the caller is not an IAM principal", code="AccessDenied")
+    raise AccessDeniedError("the caller is not an IAM principal")
 
 
 def account_of(arn: str) -> str:
