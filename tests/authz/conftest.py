@@ -59,15 +59,15 @@ def world(api: ApiClient, container: Container) -> World:
     root = created(api.post("/certificate-authorities", root_ca_body(name="a-root"), caller=OWNER))["id"]
     issuing = created(api.post("/certificate-authorities", sub_ca_body(root, name="a-issuing"), caller=OWNER))["id"]
     cert = created(api.post("/certificates", leaf_body(issuing), caller=OWNER))["id"]
-    host = created(
-        api.post("/associations", {"certificateId": cert, "associatedResourceId": HOST_ROLE}, caller=OWNER)
-    )["id"]
+    host = created(api.post("/associations", {"certificateId": cert, "associatedResourceId": HOST_ROLE}, caller=OWNER))[
+        "id"
+    ]
     listener = created(
         api.post("/associations", {"certificateId": cert, "associatedResourceId": LISTENER}, caller=OWNER)
     )["id"]
-    bundle = created(
-        api.post("/ca-bundles", {"name": "a-mtls", "certificateAuthorityIds": [issuing]}, caller=OWNER)
-    )["id"]
+    bundle = created(api.post("/ca-bundles", {"name": "a-mtls", "certificateAuthorityIds": [issuing]}, caller=OWNER))[
+        "id"
+    ]
     grants = {}
     for resource, role in ((issuing, "ISSUER"), (cert, "MANAGER"), (bundle, "READER")):
         body = {"resourceId": resource, "principalArn": GRANTEE_ROLE, "role": role}

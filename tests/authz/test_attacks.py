@@ -70,9 +70,7 @@ def test_b_cannot_put_its_root_into_a_bundle(api: ApiClient, aws: Aws, world: Wo
     assert api.get(f"/ca-bundles/{world.bundle}", caller=OWNER).body["certificateAuthorityIds"] == [world.issuing]
 
 
-def test_b_cannot_associate_itself_with_a_certificate_and_read_its_key(
-    api: ApiClient, aws: Aws, world: World
-) -> None:
+def test_b_cannot_associate_itself_with_a_certificate_and_read_its_key(api: ApiClient, aws: Aws, world: World) -> None:
     body = {"certificateId": world.certificate, "associatedResourceId": OTHER_ROLE}
     assert refused(aws, api, "POST", "/associations", body) == 404
     key = f"/certificates/{world.certificate}/bundle?includePrivateKey=true"

@@ -28,7 +28,9 @@ def test_an_assumed_role_session_is_its_role_and_keeps_its_session_name() -> Non
     assert p.caller_arn == "arn:aws:sts::123456789012:assumed-role/web-host/i-0abc"
     # A role ARN with a path matches by name: session ARNs carry no path.
     assert normalize_arn("arn:aws:iam::123456789012:role/team/web-host") == "arn:aws:iam::123456789012:role/web-host"
-    assert principal_arn("arn:aws:sts::123456789012:assumed-role/web-host/x") == "arn:aws:iam::123456789012:role/web-host"
+    assert (
+        principal_arn("arn:aws:sts::123456789012:assumed-role/web-host/x") == "arn:aws:iam::123456789012:role/web-host"
+    )
     assert normalize_arn("arn:aws:iam::123456789012:user/alice") == "arn:aws:iam::123456789012:user/alice"
 
 
@@ -73,5 +75,7 @@ def test_the_audit_keeps_the_session_and_ownership_is_the_role(api: ApiClient, a
     b = "arn:aws:sts::123456789012:assumed-role/team-b/bob"
     before = snapshot(aws)
     assert_only_a_denial_audit(aws, before, lambda: api.get(f"/certificates/{world.certificate}", caller=b))
-    denied = [r for r in api.get(f"/audit-events?resourceId={world.certificate}").body["items"] if r["result"] == "DENIED"]
+    denied = [
+        r for r in api.get(f"/audit-events?resourceId={world.certificate}").body["items"] if r["result"] == "DENIED"
+    ]
     assert (denied[0]["caller"], denied[0]["details"]["principal"]) == (b, "arn:aws:iam::123456789012:role/team-b")

@@ -1,4 +1,4 @@
-"""The authorization matrix: every API operation × {admin, owner, granted role, other principal in the account,
+"""The authorization matrix: every API operation x {admin, owner, granted role, other principal in the account,
 principal in another account, the associated host, the deployer role}.
 
 Each pair goes through the real handler (routing, validation, the permissions middleware, Cedar). Allowed
@@ -185,7 +185,13 @@ MATRIX = _matrix()
 
 # Operations that are more than one row: the private key, a subordinate CA, an imported certificate.
 EXTRA_ROWS: dict[str, tuple[str, Callable[[World], str], Body | None, str, str]] = {
-    "read the private key": ("GET", lambda w: f"/certificates/{w.certificate}/bundle?includePrivateKey=true", None, "HD", "AOG"),
+    "read the private key": (
+        "GET",
+        lambda w: f"/certificates/{w.certificate}/bundle?includePrivateKey=true",
+        None,
+        "HD",
+        "AOG",
+    ),
     "create a subordinate CA": (
         "POST",
         lambda w: "/certificate-authorities",

@@ -32,7 +32,9 @@ def test_lists_show_only_readable_resources(api: ApiClient, world: World) -> Non
 
 
 def test_paging_through_a_filtered_list_reaches_everything_visible(api: ApiClient, world: World) -> None:
-    mine = [created(api.post("/certificate-authorities", root_ca_body(name=f"b{i}"), caller=OTHER))["id"] for i in range(3)]
+    mine = [
+        created(api.post("/certificate-authorities", root_ca_body(name=f"b{i}"), caller=OTHER))["id"] for i in range(3)
+    ]
     # Pages of one: some pages are empty (A's CAs come first) but the token goes on.
     assert sorted(ids(api, "/certificate-authorities", OTHER, limit=1)) == sorted(mine)
     assert len(ids(api, "/certificate-authorities", OWNER, limit=2)) == 2
