@@ -259,3 +259,14 @@ def test_authorization_matrix(api: ApiClient, aws: Aws, world: World, dry_run: N
             if (answer.status, (answer.body or {}).get("code")) != (expected, code):
                 failures.append(f"{name} as {who}: expected {expected} {code}, got {answer.status} {answer.body}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_route_without_a_rule_is_refused(api: ApiClient, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = dict(permissions.RULES)
+    del rules[("POST", "/certificate-authorities")]
+    monkeypatch.setattr(permissions, "RULES", rules)
+    before = snapshot(aws)
+    answer = api.post("/certificate-authorities", root_ca_body())
+    assert (answer.status, answer.body["code"]) == (403, "NotAuthorized")
+    assert snapshot(aws).items == before.items
+    assert api.get("/no/such/route").status == 404

@@ -30,7 +30,7 @@ from certwright.bootstrap import Container
 from certwright.domain.association import Association
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.ca_bundle import CaBundle
-from certwright.domain.certificate import Certificate
+from certwright.domain.certificate import Certificate, CertificateConfigType
 from certwright.errors import AccessDeniedError, InvalidInputError, NotFoundError
 
 
@@ -178,7 +178,8 @@ def _create_authority(call: Call) -> list[Check]:
 
 def _create_certificate(call: Call) -> list[Check]:
     issuer = call.field("issuerCertificateAuthorityId")
-    if issuer:
+    # An import names no CA it is issued from (one given is refused as bad input by the service).
+    if issuer and call.field("configType") is not CertificateConfigType.IMPORTED:
         return [call.authority("Issue", issuer, **_issue_context(call, "CERTIFICATE"))]
     return [call.service("CreateCertificate")]
 
@@ -201,6 +202,12 @@ def _bundle(call: Call) -> list[Check]:
     certificate_id = call.args["certificate_id"]
     read = call.certificate("Read", certificate_id)
     if (call.query("includePrivateKey") or "").lower() != "true":
+        return [read]
+    if (
+        call.services.certificates.get(certificate_id).config_type
+        is CertificateConfigType.MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA
+    ):
+        # Certwright holds no key of a CSR-managed certificate: nothing to decide, the service answers NoPrivateKey.
         return [read]
     key_read = "ReadPrivateKey"
     return [
@@ -369,6 +376,10 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 
 
+def served_routes(app: ApiGatewayResolver) -> set[tuple[str, str]]:
+    return {(r.method, r.openapi_path) for r in (*app._static_routes, *app._dynamic_routes)}
+
+
 def principal_of(event: Any) -> Principal:
     """The caller: requestContext.identity.userArn only (identity.caller is a principal id, never an ARN)."""
     if not isinstance(event, APIGatewayProxyEvent):
@@ -398,9 +409,12 @@ def _visible(services: Container, principal: Principal) -> visibility.Predicate:
 
 def enforce(services: Container, app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
     route = app.context.get("_route")
-    rule = RULES.get((route.method, route.openapi_path)) if route is not None else None
+    key = (route.method, route.openapi_path) if route is not None else None
+    rule = RULES.get(key) if key is not None else None
     principal = principal_of(app.current_event)
     if rule is None:
+        if key is None or key not in served_routes(app):
+            return next_middleware(app)  # no such route: the resolver's 404 answers
         raise AccessDeniedError("this operation is not open to anyone")
     args = dict(app.context.get("_route_args") or {})
     body = next((v for v in args.values() if isinstance(v, BaseModel)), None)
