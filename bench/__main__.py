@@ -1,8 +1,9 @@
 """`make bench`: every benchmark, each printing its own table with ratios against a baseline from the same run."""
 
-from bench import cold_start, crl, issuance, sweep
+from bench import authorization, cold_start, crl, issuance, sweep
 
 issuance.main()
 sweep.main()
 crl.main()
 cold_start.main()
+authorization.main()

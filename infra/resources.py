@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from certwright.config import Settings
 
 from infra import template_model as tm
+from infra.api_events import LOCAL_ADMIN
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -535,6 +536,9 @@ def deploy(
     """
     model = template or tm.load()
     chosen = dict(parameters or {})
+    if "AdminPrincipalArns" in model.parameters:
+        # Locally the stand-in caller (no X-Certwright-Caller header) is the stack's admin.
+        chosen.setdefault("AdminPrincipalArns", LOCAL_ADMIN)
     values: dict[str, str] = {}
     for name, parameter in model.parameters.items():
         value = chosen.get(name, parameter.default)

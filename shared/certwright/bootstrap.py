@@ -14,6 +14,7 @@ from certwright.adapters.acm import AcmCertificates
 from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
+from certwright.adapters.dynamodb_grants import DynamoDbGrants
 from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
@@ -23,7 +24,12 @@ from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
 from certwright.adapters.s3_objects import S3Objects
 from certwright.adapters.sns import SnsAlertPublisher
 from certwright.adapters.target_tags import AwsTargetTags
+from certwright.authorization.decision import PolicyDecisionPoint, extra_policy_text
+from certwright.authorization.enforcement import Authorizer
+from certwright.authorization.entities import EntityBuilder
+from certwright.authorization.grants import Grant
 from certwright.config import Settings
+from certwright.domain.association import Association
 from certwright.services.alerts import AlertNotifier
 from certwright.services.associations import AssociationService
 from certwright.services.audit import AuditService
@@ -37,6 +43,7 @@ from certwright.services.crl_publisher import CrlPublisher
 from certwright.services.deletion import DeletionService
 from certwright.services.deployment import DeploymentService
 from certwright.services.deployment_events import DeploymentEvents
+from certwright.services.grants import GrantService
 from certwright.services.issuance import IssuanceService
 from certwright.services.outbox_publisher import OutboxPublisher
 from certwright.services.revocation import RevocationService
@@ -66,6 +73,10 @@ class Container:
     crl_publisher: CrlPublisher
     outbox: OutboxPublisher
     consent: ConsentService
+    # Authorization: the decision point with its entities (api.permissions applies it), grants and their store.
+    authorizer: Authorizer
+    grants: GrantService
+    ca_bundle_store: DynamoDbCaBundles
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -87,7 +98,17 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     )
     consent = ConsentService(target_tags, store, account_of(settings.deployer_role_arn))
     bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn, consent)
-    ca_bundles = CaBundleService(DynamoDbCaBundles(Row, connection), authorities, rt)
+    ca_bundle_store = DynamoDbCaBundles(Row, connection)
+    ca_bundles = CaBundleService(ca_bundle_store, authorities, rt)
+    grant_store = DynamoDbGrants(Row, connection)
+    # Compiled and validated here, once per container: a broken policy fails the start (PolicyError).
+    pdp = PolicyDecisionPoint.load(extra_policy_text(settings.extra_policies))
+    entities = EntityBuilder(
+        _EntitySource(grant_store, store),
+        account=settings.account,
+        admins=settings.admin_principal_arns,
+        deployer_role_arn=settings.deployer_role_arn,
+    )
     deployment = DeploymentService(
         store,
         bundles,
@@ -135,7 +156,22 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         crl_publisher=crl_publisher,
         outbox=OutboxPublisher(EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name)),
         consent=consent,
+        authorizer=Authorizer(pdp, entities, store, rt),
+        grants=GrantService(grant_store, rt),
+        ca_bundle_store=ca_bundle_store,
     )
+
+
+@dataclass(frozen=True)
+class _EntitySource:
+    grants: DynamoDbGrants
+    store: DynamoDbStore
+
+    def grants_of(self, resource_id: str) -> list[Grant]:
+        return self.grants.grants_of(resource_id)
+
+    def associations_of(self, certificate_id: str) -> list[Association]:
+        return self.store.associations_of(certificate_id)
 
 
 _installed: Container | None = None

@@ -55,6 +55,23 @@ class Settings:
     def not_before_backdate(self) -> timedelta:
         return timedelta(seconds=self.not_before_backdate_seconds)
 
+    # Authorization (certwright.authorization): the stack's admin principals (AdminPrincipalArns), extra Cedar
+    # policies (ExtraPolicies: a path or the text), and the stack's account (default: the KMS key's account).
+    admin_principal_arns: tuple[str, ...] = ()
+    extra_policies: str = ""
+    account_id: str = ""
+
+    @property
+    def account(self) -> str:
+        """The stack's account: explicit, else from the key-encryption key's or the deployer role's ARN."""
+        if self.account_id:
+            return self.account_id
+        for arn in (self.key_encryption_key_id, self.deployer_role_arn):
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[4].isdigit():
+                return parts[4]
+        return ""
+
     @property
     def crl_policy(self) -> CrlPolicy:
         return CrlPolicy(
@@ -101,6 +118,11 @@ class Settings:
             crl_refresh_before_seconds=int(e.get("CERTWRIGHT_CRL_REFRESH_BEFORE_SECONDS", str(12 * 3600))),
             crl_batch_seconds=int(e.get("CERTWRIGHT_CRL_BATCH_SECONDS", "30")),
             not_before_backdate_seconds=_backdate(e.get("CERTWRIGHT_NOT_BEFORE_BACKDATE_SECONDS", "300")),
+            admin_principal_arns=tuple(
+                a.strip() for a in e.get("CERTWRIGHT_ADMIN_PRINCIPAL_ARNS", "").split(",") if a.strip()
+            ),
+            extra_policies=e.get("CERTWRIGHT_EXTRA_POLICIES", ""),
+            account_id=e.get("CERTWRIGHT_ACCOUNT_ID", ""),
         )
 
 

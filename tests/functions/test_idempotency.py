@@ -137,6 +137,9 @@ def test_a_new_version_with_the_key_of_another_body_is_refused(api: ApiClient, a
 
 def test_keys_belong_to_their_caller(api: ApiClient, aws: Aws, hierarchy: Hierarchy) -> None:
     body = leaf_body(hierarchy.issuing["id"])
+    # Since issue 9 a second principal needs the ISSUER role on the CA to issue from it at all.
+    grant = {"resourceId": hierarchy.issuing["id"], "principalArn": OTHER_ADMIN, "role": "ISSUER"}
+    assert api.post("/grants", grant).status == 201
     mine = api.post("/certificates", body, headers=keyed("shared-key"))
     theirs = api.post("/certificates", body, headers=keyed("shared-key"), caller=OTHER_ADMIN)
     assert mine.status == theirs.status == 201

@@ -108,12 +108,18 @@ def test_the_associated_principal_reads_its_key_with_one_decrypt_and_an_audit_re
     assert record["details"]["reason"] == "ASSOCIATED_PRINCIPAL"
 
 
+def refused(caller: str) -> tuple[int, str]:
+    """Since issue 9 a caller that may not read the certificate at all gets 404 (no existence oracle); only a
+    caller that may read it (here: the admin) learns that the key is refused (403)."""
+    return (403, "NotAuthorized") if caller == LOCAL_ADMIN else (404, "NotFound")
+
+
 @pytest.mark.parametrize("caller", list(DENIED_CALLERS.values()), ids=list(DENIED_CALLERS))
 def test_nobody_else_reads_the_key_and_no_decrypt_happens(api: ApiClient, aws: Aws, web_cert: str, caller: str) -> None:
     for query in ["", "versionNumber=1", "stage=CURRENT"]:
         decrypts, before = aws.calls["kms.Decrypt"], item_keys(aws)
         denied = api.get(key_path(web_cert, query), caller=caller)
-        assert (denied.status, denied.body["code"]) == (403, "NotAuthorized")
+        assert (denied.status, denied.body["code"]) == refused(caller)
         assert set(denied.body) == {"code", "message"}
         assert aws.calls["kms.Decrypt"] == decrypts
         (added,) = item_keys(aws) - before
@@ -130,8 +136,9 @@ def test_a_host_associated_with_another_certificate_is_refused_this_one(
     )
     assert api.get(key_path(other_id), caller=OTHER_SESSION).status == 200
     decrypts = aws.calls["kms.Decrypt"]
-    assert api.get(key_path(web_cert), caller=OTHER_SESSION).status == 403
-    assert api.get(key_path(other_id), caller=HOST_SESSION).status == 403
+    # Not readable by them at all (issue 9): 404, as for a certificate that does not exist.
+    assert api.get(key_path(web_cert), caller=OTHER_SESSION).status == 404
+    assert api.get(key_path(other_id), caller=HOST_SESSION).status == 404
     assert aws.calls["kms.Decrypt"] == decrypts
 
 
@@ -142,8 +149,9 @@ def test_the_deployer_reads_keys_only_of_load_balanced_certificates(
     associate(api, balanced, make_load_balancer(aws, listeners=1).listeners[0], aws)
     assert api.get(key_path(balanced), caller=DEPLOYER_SESSION).status == 200
     decrypts = aws.calls["kms.Decrypt"]
-    assert api.get(key_path(web_cert), caller=DEPLOYER_SESSION).status == 403
-    assert api.get(key_path(balanced), caller=HOST_SESSION).status == 403
+    # Certificates the deployer or host is not associated with are not visible to it (404, issue 9).
+    assert api.get(key_path(web_cert), caller=DEPLOYER_SESSION).status == 404
+    assert api.get(key_path(balanced), caller=HOST_SESSION).status == 404
     assert api.get(key_path(balanced), caller=LOCAL_ADMIN).status == 403
     assert aws.calls["kms.Decrypt"] == decrypts
 
@@ -153,7 +161,8 @@ def test_deleting_the_association_takes_the_right_away(api: ApiClient, aws: Aws,
     (association,) = api.get(f"/associations?certificateId={web_cert}").body["items"]
     assert api.call("DELETE", f"/associations/{association['id']}").status == 204
     decrypts = aws.calls["kms.Decrypt"]
-    assert api.get(key_path(web_cert), caller=HOST_SESSION).status == 403
+    # Without its association the host may not even see the certificate (404 since issue 9).
+    assert api.get(key_path(web_cert), caller=HOST_SESSION).status == 404
     assert aws.calls["kms.Decrypt"] == decrypts
 
 

@@ -215,6 +215,7 @@ def bundle_to_data(b: CaBundle) -> dict[str, Any]:
         "associationCount": b.association_count,
         "withdrawnAuthorityIds": list(b.withdrawn_authority_ids),
         "stale": b.stale,
+        "owner": b.owner,
     }
 
 
@@ -235,6 +236,7 @@ def bundle_from_data(raw: dict[str, Any], row_version: int) -> CaBundle:
         withdrawn_authority_ids=tuple(raw.get("withdrawnAuthorityIds", [])),
         stale=bool(raw.get("stale", False)),
         row_version=row_version,
+        owner=raw.get("owner") or "",
     )
 
 

@@ -90,6 +90,7 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "inheritedConstraints": [c.as_dict() for c in ca.inherited_constraints],
         "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
         "currentVersion": None if version is None else authority_version_to_data(version),
+        "owner": ca.owner,
     }
 
 
@@ -145,6 +146,7 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         deletion_time=parse_time(raw["deletionTime"]) if raw.get("deletionTime") else None,
         current_version=None if version is None else authority_version_from_data(version),
         row_version=row_version,
+        owner=raw.get("owner") or "",
     )
 
 
@@ -173,6 +175,7 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "sweep": _sweep_to_data(c.sweep),
         "retiredBy": c.retired_by.value if c.retired_by else None,
         "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
+        "owner": c.owner,
     }
 
 
@@ -240,6 +243,7 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         if raw.get("expiryAlertThresholds")
         else DEFAULT_THRESHOLDS,
         row_version=row_version,
+        owner=raw.get("owner") or "",
     )
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from certwright.api import associations, audit, authorities, ca_bundles, certificates
+from certwright.api import associations, audit, authorities, ca_bundles, certificates, grants, permissions
 from certwright.api.errors import error_response, to_response
 from certwright.api.request import services
 from certwright.errors import CertwrightError
@@ -21,6 +22,15 @@ app.include_router(certificates.router)
 app.include_router(associations.router)
 app.include_router(audit.router)
 app.include_router(ca_bundles.router)
+app.include_router(grants.router)
+
+
+def authorize(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Who may do what: every route is decided by certwright.api.permissions before it runs."""
+    return permissions.enforce(services(), resolver, next_middleware)
+
+
+app.use(middlewares=[authorize])
 
 
 @app.get("/openapi.json")

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
 from certwright import bootstrap
+from certwright.authorization.identity import principal_from_arn
 from certwright.bootstrap import Container
 from certwright.errors import AccessDeniedError, InvalidInputError
 
@@ -23,15 +24,16 @@ def services() -> Container:
 
 
 def caller(router: Router) -> str:
-    """The caller's ARN from API Gateway's IAM-authenticated request context; never from the body."""
+    """The caller's ARN as API Gateway's IAM authentication reported it (requestContext.identity.userArn).
+
+    Only userArn identifies the caller: identity.caller is a principal id (AROA…:session), never an ARN, and
+    the body never names the caller. The ARN is returned as given (a session ARN keeps its session name for
+    the audit); certwright.authorization.identity normalizes it for matching.
+    """
     event = router.current_event
     if not isinstance(event, APIGatewayProxyEvent):
         raise AccessDeniedError("request is not authenticated")
-    identity = event.request_context.identity
-    arn = identity.user_arn or identity.caller
-    if not arn:
-        raise AccessDeniedError("request is not authenticated")
-    return str(arn)
+    return principal_from_arn(event.request_context.identity.user_arn or "").caller_arn
 
 
 def paging(router: Router) -> tuple[int, str | None]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from certwright.authorization.identity import normalize_arn
 from certwright.domain.names import normalize_dns_name
 from certwright.errors import InvalidInputError
 
 _ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$")
-_ASSUMED_ROLE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+$")
 
 
 class AssociationType(StrEnum):
@@ -99,12 +99,8 @@ def classify_resource(arn: str) -> AssociationType:
 
 
 def principal_arn(caller_arn: str) -> str:
-    """The IAM identity behind a caller ARN: an assumed-role session maps to its role."""
-    match = _ASSUMED_ROLE.match(caller_arn)
-    if match:
-        partition, account, role = match.groups()
-        return f"arn:{partition}:iam::{account}:role/{role}"
-    return caller_arn
+    """The IAM identity behind a caller ARN: an assumed-role session maps to its role (see authorization.identity)."""
+    return normalize_arn(caller_arn)
 
 
 def name_covers(name: str, hostname: str) -> bool:

@@ -206,6 +206,8 @@ class CertificateAuthority:
     inherited_constraints: tuple[NameConstraint, ...] = ()
     deletion_time: datetime | None = None
     row_version: int = 0
+    # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
+    owner: str = ""
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)

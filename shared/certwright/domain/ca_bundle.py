@@ -79,6 +79,8 @@ class CaBundle:
     # kept because an empty trust store refuses every client; a person must give new sources or delete it.
     stale: bool = False
     row_version: int = 0
+    # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
+    owner: str = ""
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:

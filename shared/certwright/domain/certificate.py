@@ -104,6 +104,8 @@ class Certificate:
     # Set when the CURRENT version was revoked for a reason that retires the certificate itself.
     retired_by: RevocationReason | None = None
     row_version: int = 0
+    # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
+    owner: str = ""
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:

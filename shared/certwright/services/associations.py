@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from certwright.authorization.visibility import filter_page
 from certwright.domain.association import (
     Association,
     AssociationState,
@@ -146,7 +147,7 @@ class AssociationService:
         return association
 
     def list_page(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
-        return self._store.list_associations(certificate_id, limit, token)
+        return filter_page(self._store.list_associations(certificate_id, limit, token))
 
     def delete(self, association_id: str, caller: str) -> None:
         association = self.get(association_id)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from certwright.authorization.identity import normalize_arn
+from certwright.authorization.visibility import filter_page
 from certwright.domain.authority import (
     CaConfigType,
     CaRules,
@@ -61,7 +63,9 @@ class AuthorityService:
     def list_page(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         """A page of CAs; deleted ones (kept as tombstones for the audit trail) are left out, so pages may be short."""
         page = self._store.list_authorities(limit, token)
-        return Page([ca for ca in page.items if ca.lifecycle_state is not LifecycleState.DELETED], page.next_token)
+        return filter_page(
+            Page([ca for ca in page.items if ca.lifecycle_state is not LifecycleState.DELETED], page.next_token)
+        )
 
     def chain_pems(self, ca_id: str) -> tuple[str, tuple[str, ...]]:
         """The CA certificate and its chain up to the root (issuer first)."""
@@ -122,6 +126,7 @@ class AuthorityService:
             lifecycle_state=LifecycleState.CREATING,
             created_by=caller,
             created_at=now,
+            owner=normalize_arn(caller),
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),

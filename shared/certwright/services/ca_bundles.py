@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from pydantic import Field, model_validator
 
+from certwright.authorization.identity import normalize_arn
+from certwright.authorization.visibility import filter_page
 from certwright.domain.association import Association, AssociationType, Deployment, classify_resource
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority, LifecycleState
@@ -136,6 +138,7 @@ class CaBundleService:
             lifecycle_state=LifecycleState.ACTIVE,
             created_by=caller,
             created_at=now,
+            owner=normalize_arn(caller),
             current_version_number=1,
             latest_version_number=1,
         )
@@ -150,7 +153,7 @@ class CaBundleService:
         return bundle
 
     def list_page(self, limit: int, token: str | None) -> Page[CaBundle]:
-        return self._store.list_bundles(limit, token)
+        return filter_page(self._store.list_bundles(limit, token))
 
     def versions(self, bundle_id: str) -> list[CaBundleVersion]:
         self.get(bundle_id)

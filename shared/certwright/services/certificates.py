@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from certwright.authorization.visibility import filter_page
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.deletion import ensure_not_due
@@ -35,7 +36,9 @@ class CertificateService:
     def list_page(self, limit: int, token: str | None) -> Page[Certificate]:
         """A page of certificates; deleted ones (tombstones kept for the audit trail) are left out."""
         page = self._store.list_certificates(limit, token)
-        return Page([c for c in page.items if c.lifecycle_state is not LifecycleState.DELETED], page.next_token)
+        return filter_page(
+            Page([c for c in page.items if c.lifecycle_state is not LifecycleState.DELETED], page.next_token)
+        )
 
     def versions(self, certificate_id: str) -> list[CertificateVersion]:
         self.get(certificate_id)

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from certwright.authorization.identity import normalize_arn
 from certwright.domain.authority import (
     CertificateAuthority,
     LifecycleState,
@@ -210,6 +211,7 @@ class IssuanceService:
             lifecycle_state=LifecycleState.CREATING,
             created_by=caller,
             created_at=now,
+            owner=normalize_arn(caller),
             latest_version_number=1,
             description=command.description,
             expiry_alert_thresholds=parse_thresholds(command.expiryAlertThresholds)

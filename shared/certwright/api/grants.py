@@ -1,0 +1,45 @@
+"""Routes under /grants: give a principal a role on a resource, list a resource's grants, take one back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from certwright.api.request import caller, create, json_response, page, services
+from certwright.authorization.grants import Grant
+from certwright.errors import InvalidInputError
+from certwright.services.grants import CreateGrant
+
+router = Router()
+
+
+def present(g: Grant) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "resourceId": g.resource_id,
+        "principalArn": g.principal_arn,
+        "role": g.role.value,
+        "createdBy": g.created_by,
+        "timeCreated": g.created_at.isoformat(),
+    }
+
+
+@router.post("/grants")
+def create_grant(command: CreateGrant) -> Response[str]:
+    return create(router, "CreateGrant", command, lambda: present(services().grants.create(command, caller(router))))
+
+
+@router.get("/grants")
+def list_grants() -> Response[str]:
+    resource_id = router.current_event.get_query_string_value("resourceId") or ""
+    if not resource_id:
+        raise InvalidInputError("resourceId is required: the id of a CA, a certificate or a CA bundle")
+    return json_response(page([present(g) for g in services().grants.of(resource_id)], None))
+
+
+@router.delete("/grants/<grant_id>")
+def delete_grant(grant_id: str) -> Response[str]:
+    services().grants.delete(grant_id, caller(router))
+    return Response(status_code=204, body="")
