@@ -6,17 +6,37 @@
 - ELBv2 ModifyListener with Certificates replaces only the default certificate (moto drops the SNI ones too),
   and AddListenerCertificates refuses a certificate ACM does not hold (CertificateNotFound), as ELBv2 does.
 - ACM DescribeCertificate reports Serial as colon-separated hex bytes ("0a:1b:..."), as ACM does (moto: decimal).
+- DynamoDB serves one request at a time (moto's TransactWriteItems is not safe beside concurrent writes: its rollback
+  restored a whole-table copy over writes acknowledged meanwhile), and TransactWriteItems checks every condition
+  before it writes anything, so a cancelled transaction changes nothing. moto's own rollback swapped the table for a
+  copy, which left every open stream iterator reading a stream nobody writes to any more (the outbox went silent).
+- DynamoDB Streams keeps the newest shard iterators only (moto keeps every one a GetRecords ever handed out).
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.acm import models as acm_models
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodbstreams import models as streams_models
+from moto.dynamodbstreams import responses as streams_responses
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
 from moto.kms import responses as kms_responses
@@ -26,6 +46,10 @@ from moto.kms.exceptions import ValidationException
 _DIGEST_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("certwright_kms_digest", default=False)
 _DIGEST_SIZES = {"256": 32, "384": 48, "512": 64}
 _installed = False
+# Held for every DynamoDB and DynamoDB Streams request: the embedded AWS serves them one at a time.
+DYNAMODB_LOCK = threading.RLock()
+_TRANSACT_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
+_KEPT_SHARD_ITERATORS = 2048
 
 
 class DisabledException(JsonRESTError):
@@ -68,6 +92,7 @@ def install() -> None:
     _patch_rsa()
     _patch_elbv2()
     _patch_acm()
+    _patch_dynamodb()
 
 
 def _patch_ecdsa() -> None:
@@ -130,3 +155,149 @@ def _patch_acm() -> None:
         return described
 
     acm_models.CertBundle.describe = describe  # type: ignore[method-assign]
+
+
+def _patch_dynamodb() -> None:
+    for handler in (dynamodb_responses.DynamoHandler, streams_responses.DynamoDBStreamsHandler):
+        handler.call_action = _serialized(handler.call_action)  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    original_get_records = streams_models.DynamoDBStreamsBackend.get_records
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        answer: dict[str, Any] = original_get_records(self, iterator_arn, limit)
+        iterators = self.shard_iterators
+        if len(iterators) > 2 * _KEPT_SHARD_ITERATORS:  # the oldest first: a dict keeps insertion order
+            for stale in list(iterators)[: len(iterators) - _KEPT_SHARD_ITERATORS]:
+                del iterators[stale]
+        return answer
+
+    streams_models.DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+
+
+def _serialized(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def serialized(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return call_action(self)
+
+    return serialized
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems as DynamoDB does it: every condition against the state before, then all writes or none.
+
+    Runs under DYNAMODB_LOCK (the request is serialized); a write that fails after others were applied (a validation
+    error) puts the touched items back in place and drops their stream records, so table and stream keep their
+    identity.
+    """
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    with DYNAMODB_LOCK:
+        planned = _check_transaction(self, transact_items)
+        _apply_transaction(self, planned)
+
+
+_Planned = tuple[str, dict[str, Any], Any, dict[str, Any], Any]
+
+
+def _check_transaction(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Planned]:
+    planned: list[_Planned] = []
+    reasons: list[tuple[Any, Any, Any]] = []
+    targets: set[tuple[str, str]] = set()
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException()
+        original_item: dict[str, Any] | None = None
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in _TRANSACT_OPERATIONS:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            table = backend.get_table(table_name)
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            target = (str(table_name), str(dict(sorted(key.items()))))
+            if target in targets:
+                raise MultipleTransactionsException()
+            targets.add(target)
+            current = backend.get_item(table_name, key)
+            condition = op.get("ConditionExpression")
+            if condition is not None:
+                check = get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
+                if not check.expr(current):
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            planned.append((op_type, op, table, key, current))
+            reasons.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            raise
+        except ConditionalCheckFailed as err:
+            reasons.append(("ConditionalCheckFailed", str(err.message), original_item))
+        except Exception as err:  # noqa: BLE001 - as moto: any other failure is this item's cancellation reason
+            reasons.append((type(err).__name__, str(err), original_item))
+    if any(code is not None for code, _, _ in reasons):
+        raise TransactionCanceledException(reasons)
+    return planned
+
+
+def _apply_transaction(backend: Any, planned: list[_Planned]) -> None:
+    saved = [
+        (table, *backend.get_keys_value(table, key), copy.deepcopy(current)) for _, _, table, key, current in planned
+    ]
+    streams = {
+        id(table): (table.stream_shard, len(table.stream_shard.items))
+        for _, _, table, _, _ in planned
+        if table.stream_shard
+    }
+    for index, (op_type, op, table, key, _) in enumerate(planned):
+        try:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            condition = op.get("ConditionExpression")
+            if op_type == "Put":
+                backend.put_item(
+                    table.name,
+                    op["Item"],
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Delete":
+                backend.delete_item(
+                    table.name,
+                    key,
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Update":
+                backend.update_item(
+                    table.name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+        except Exception as err:
+            for table_, hash_key, range_key, item in reversed(saved):
+                rows = table_.items[hash_key] if range_key is not None else table_.items
+                slot = range_key if range_key is not None else hash_key
+                if item is None:
+                    rows.pop(slot, None)
+                else:
+                    rows[slot] = item
+            for shard, length in streams.values():
+                del shard.items[length:]
+            if isinstance(err, MockValidationException):
+                raise
+            reasons: list[tuple[Any, Any, Any]] = [(None, None, None)] * len(planned)
+            code = "ConditionalCheckFailed" if isinstance(err, ConditionalCheckFailed) else type(err).__name__
+            reasons[index] = (code, str(err), None)
+            raise TransactionCanceledException(reasons) from err

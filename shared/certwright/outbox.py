@@ -1,12 +1,15 @@
 """The outbox: a table change (old and new row image) becomes the domain events it stands for; pure.
 
 The table is the only place state is written; this translation, run on the table's stream, is the only
-place events come from. Images are plain dicts as the table holds them (`data` is the row's JSON).
+place events come from. Images are plain dicts as the table holds them (`data` is the row's JSON). An absent
+or empty image is no image: Powertools hands a REMOVE record's missing new image (and an INSERT's missing old
+one) as `{}`, so `image_of` decides once, for every translator, whether a row was created, changed or removed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from certwright.events import (
@@ -38,6 +41,11 @@ from certwright.events import (
 Image = dict[str, Any]
 
 
+def image_of(raw: Mapping[str, Any] | None) -> Image | None:
+    """A stream record's row image, or None when the record has none (absent, or empty as Powertools gives it)."""
+    return dict(raw) if raw else None
+
+
 def _data(image: Image | None) -> dict[str, Any]:
     if not image:
         return {}
@@ -49,8 +57,14 @@ def _row_version(image: Image | None) -> int:
     return int((image or {}).get("row_version") or 0)
 
 
-def events_for(record_id: str, old: Image | None, new: Image | None) -> list[DomainEvent]:
-    """The events one stream record stands for; `record_id` (the stream's eventID) makes event ids stable."""
+def events_for(
+    record_id: str, old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any] | None
+) -> list[DomainEvent]:
+    """The events one stream record stands for; `record_id` (the stream's eventID) makes event ids stable.
+
+    A record without a new image is a removal (a delete, or a TTL expiry), whatever form the missing image takes.
+    """
+    old, new = image_of(old_image), image_of(new_image)
     kind = (new or old or {}).get("kind")
     before, after = _data(old), _data(new)
     version = _row_version(new) or _row_version(old)

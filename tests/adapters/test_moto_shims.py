@@ -1,16 +1,22 @@
-"""The moto shims behave like real KMS Sign: DIGEST signs the given digest, RAW is size-limited, disabled keys refuse."""
+"""The moto shims behave like real AWS: KMS Sign (DIGEST signs the given digest, RAW is size-limited, disabled keys
+refuse); DynamoDB transactions that are all-or-nothing under concurrent clients and never stop the table's stream."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from infra.embedded_aws import moto_server
 from tests.conftest import Aws
 
 MESSAGE = b"tbsCertificate bytes, as far as KMS can tell" * 200  # 8,800 bytes: over the RAW limit
@@ -101,3 +107,143 @@ def test_a_disabled_key_refuses_to_sign_until_enabled(aws: Aws) -> None:
     kms.enable_key(KeyId=key_id)
     signed = kms.sign(KeyId=key_id, Message=digest, MessageType="DIGEST", SigningAlgorithm="ECDSA_SHA_256")
     public.verify(signed["Signature"], MESSAGE, ec.ECDSA(hashes.SHA256()))
+
+
+# -- DynamoDB transactions on the embedded AWS (the threaded moto server `make up` runs) --------------------------
+
+TABLE = "shim-transactions"
+
+
+@pytest.fixture
+def table() -> Iterator[tuple[boto3.Session, str]]:
+    """A table with a stream on a moto server of its own; yields the session and the stream's ARN."""
+    with moto_server(0):
+        session = boto3.Session(region_name="us-east-1")
+        dynamodb = session.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        yield session, dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+
+
+def _put_new(pk: str, **attributes: dict[str, str]) -> dict[str, Any]:
+    item = {"pk": {"S": pk}, **attributes}
+    return {"Put": {"TableName": TABLE, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _stream_keys(session: boto3.Session, stream_arn: str, iterator: str) -> tuple[list[tuple[str, str]], str]:
+    streams = session.client("dynamodbstreams")
+    answer = streams.get_records(ShardIterator=iterator)
+    records = [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in answer["Records"]]
+    return records, answer["NextShardIterator"]
+
+
+def _trim_horizon(session: boto3.Session, stream_arn: str) -> str:
+    streams = session.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    return str(
+        streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
+    )
+
+
+def test_parallel_conditional_transactions_lose_no_acknowledged_write(table: tuple[boto3.Session, str]) -> None:
+    session, stream_arn = table
+    session.client("dynamodb").transact_write_items(
+        TransactItems=[_put_new("taken"), _put_new("counter", n={"N": "0"})]
+    )
+    workers, rounds = 8, 30
+    acknowledged: list[str] = []
+    increments: list[int] = []
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        # Each thread its own client and connections, as parallel API requests (or Lambdas) have.
+        client = session.client("dynamodb", config=Config(retries={"max_attempts": 1}))
+        for round_ in range(rounds):
+            pk = f"w{worker}-{round_}"
+            conflicting = [_put_new("taken")] if round_ % 3 == 0 else []  # a routine lost race: cancelled
+            try:
+                client.transact_write_items(TransactItems=[_put_new(pk), *conflicting])
+                with lock:
+                    acknowledged.append(pk)
+            except ClientError as err:
+                assert err.response["Error"]["Code"] == "TransactionCanceledException"
+                assert conflicting, f"{pk}: only the conflicting transactions may be cancelled"
+            # Optimistic locking on one shared row: every acknowledged increment must count.
+            seen = int(client.get_item(TableName=TABLE, Key={"pk": {"S": "counter"}})["Item"]["n"]["N"])
+            update = {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": "counter"}},
+                "UpdateExpression": "SET n = :next",
+                "ConditionExpression": "n = :seen",
+                "ExpressionAttributeValues": {":seen": {"N": str(seen)}, ":next": {"N": str(seen + 1)}},
+            }
+            try:
+                client.transact_write_items(TransactItems=[{"Update": update}])
+                with lock:
+                    increments.append(seen + 1)
+            except ClientError as err:
+                assert err.response["Error"]["Code"] == "TransactionCanceledException"
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    dynamodb = session.client("dynamodb")
+    stored: set[str] = set()
+    scan: dict[str, Any] = {"TableName": TABLE}
+    while True:
+        page = dynamodb.scan(**scan)
+        stored |= {item["pk"]["S"] for item in page["Items"]}
+        if "LastEvaluatedKey" not in page:
+            break
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert len(acknowledged) == workers * rounds * 2 // 3
+    assert sorted(set(acknowledged) - stored) == [], "acknowledged puts are missing"
+    assert stored == {*acknowledged, "taken", "counter"}, "a cancelled transaction wrote something"
+    counter = int(dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "counter"}})["Item"]["n"]["N"])
+    assert sorted(increments) == list(range(1, counter + 1)), "each acknowledged increment counted exactly once"
+    records, _ = _stream_keys(session, stream_arn, _trim_horizon(session, stream_arn))
+    inserted = [pk for name, pk in records if name == "INSERT"]
+    assert sorted(inserted) == sorted({*acknowledged, "taken", "counter"}), "one stream record per write, no other"
+
+
+def test_a_cancelled_transaction_leaves_the_table_and_its_open_stream_iterators_alone(
+    table: tuple[boto3.Session, str],
+) -> None:
+    session, stream_arn = table
+    dynamodb = session.client("dynamodb")
+    iterator = _trim_horizon(session, stream_arn)
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "v": {"S": "one"}})
+    records, iterator = _stream_keys(session, stream_arn, iterator)
+    assert records == [("INSERT", "a")]
+
+    # The first put would succeed; the second's condition fails: nothing of it may stay, in the table or the stream.
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(TransactItems=[_put_new("b"), _put_new("a")])
+    assert cancelled.value.response["CancellationReasons"][1]["Code"] == "ConditionalCheckFailed"
+    # A write that fails when applied (SET on a number with a string operand) undoes the writes before it.
+    bad_update = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "a"}},
+        "UpdateExpression": "SET v = v + :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=[_put_new("c"), {"Update": bad_update}])
+    assert "Item" not in dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "b"}})
+    assert "Item" not in dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "c"}})
+    assert dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}})["Item"]["v"] == {"S": "one"}
+
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "d"}})
+    dynamodb.transact_write_items(TransactItems=[_put_new("e")])
+    records, _ = _stream_keys(session, stream_arn, iterator)
+    assert records == [("INSERT", "d"), ("INSERT", "e")], "the iterator opened before still reads every change"

@@ -202,6 +202,33 @@ def test_association_insert_and_removal() -> None:
     assert deleted.row_version == 4
 
 
+def test_a_removal_as_powertools_decodes_it_is_a_removal() -> None:
+    # Powertools hands a REMOVE record's missing new image (and an INSERT's missing old one) as {}, not None.
+    deployed = association_image(4, deployed_version=1, state=DeploymentState.DEPLOYED, deployed_acm_arn=COPY)
+    deleted = only(events_for("a3", deployed, {}))
+    assert isinstance(deleted, AssociationDeleted)
+    assert (deleted.resource_id, deleted.deployed_acm_arn, deleted.row_version) == ("assoc-1", COPY, 4)
+    assert events_for("a4", {}, association_image(1)) == events_for("a4", None, association_image(1))
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        authority_image("ACTIVE", 2),
+        version_image(2, certificate_pem=PEM, stages=published_stages()),
+        certificate_image(3),
+        association_image(2),
+        image("CRL", "CRL#ca-1", "P#0", {"caId": "ca-1", "partition": 0, "publishedCrlNumber": 3}, 4),
+        image("CA_BUNDLE_VERSION", "BUNDLE#b-1", "V#00000001", {"bundleId": "b-1", "versionNumber": 1}, 1),
+    ],
+    ids=lambda row: str(row["kind"]),
+)
+def test_every_kind_reads_an_empty_image_as_no_image(row: Image) -> None:
+    """Removals (a delete or a TTL expiry) and insertions mean the same whether the missing image is None or {}."""
+    assert events_for("e1", row, {}) == events_for("e1", row, None)
+    assert events_for("e2", {}, row) == events_for("e2", None, row)
+
+
 def test_deployment_outcomes_are_announced_once_per_change() -> None:
     pending = association_image(1)
     deploying = association_image(2, state=DeploymentState.DEPLOYING, attempts=1)

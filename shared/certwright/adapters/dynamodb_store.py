@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,6 +51,15 @@ def _versioned(row: Row, row_version: int) -> Row:
 
 def _version_sk(number: int) -> str:
     return f"V#{number:08d}"
+
+
+def _target_row(model: type[Row], a: Association) -> Row:
+    """The one row per (certificate, associated resource): the duplicate check lists associations from an index,
+    which a parallel creation's write may not have reached yet; this row, written with the association, cannot be
+    written twice."""
+    digest = hashlib.sha256(a.associated_resource_id.encode()).hexdigest()[:32]
+    data = {"associationId": a.id, "associatedResourceId": a.associated_resource_id}
+    return model(f"CERT#{a.certificate_id}", f"TARGET#{digest}", kind="ASSOC_TARGET", data=data)
 
 
 class DynamoDbStore:
@@ -428,6 +438,7 @@ class DynamoDbStore:
         counted = replace(certificate, association_count=certificate.association_count + 1)
         with self._errors("create association"), self._transaction() as tx:
             tx.save(self._association_row(association))
+            tx.save(_target_row(self._row, association))  # a new row: two parallel creations cannot both commit
             tx.save(self._certificate_row(counted))
             tx.save(self._audit_row(audit))
         return replace(association, row_version=1)
@@ -436,6 +447,7 @@ class DynamoDbStore:
         certificate = self.get_certificate(association.certificate_id)
         with self._errors("delete association"), self._transaction() as tx:
             tx.delete(self._association_row(association))
+            tx.delete(_target_row(self._row, association), add_version_condition=False)  # older ones have none
             if certificate is not None:
                 count = max(0, certificate.association_count - 1)
                 tx.save(self._certificate_row(replace(certificate, association_count=count)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from certwright.events import DomainEvent
@@ -17,8 +18,9 @@ class OutboxPublisher:
         self._publisher = publisher
 
     def publish_change(
-        self, record_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+        self, record_id: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
     ) -> list[DomainEvent]:
+        """`old`/`new`: the record's images as decoded (None or `{}` when it has none); the outbox reads them once."""
         events = events_for(record_id, old, new)
         if events:
             self._publisher.publish(events)
