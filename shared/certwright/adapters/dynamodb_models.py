@@ -12,6 +12,7 @@ Keys:
   REVOKED#{ca}   / {serial}     revoked entry of the issuing CA's CRL
   COMPROMISED#{spki sha256} / K a key revoked for keyCompromise, refused in later requests
   CERT#{id}      / ACM#{n:08d}  the ACM copy of version n (claimed once, shared by its listeners)
+  CERT#{id}      / IMPORTING#{n:08d}  an ACM import of version n under way (left behind by a crash)
   CRL#{ca}       / P#{n:06d}    CRL state of one partition (ByKind: CRL; RenewalDue: CRL)  — dynamodb_crl
   BUNDLE#{id}    / B, V#{n:08d} CA bundle and its versions (ByKind: BUNDLE)                — dynamodb_ca_bundles
   BUNDLEREF#{ca} / {bundle id}  which bundles include a CA

@@ -439,6 +439,20 @@ class DynamoDbStore:
             return existing
         return arn
 
+    def begin_acm_import(self, certificate_id: str, version_number: int) -> bool:
+        """Mark an ACM import of the version as started; True if an earlier attempt's mark was still there."""
+        row = self._row(f"CERT#{certificate_id}", f"IMPORTING#{version_number:08d}", kind="ACM_IMPORT", data={})
+        try:
+            with self._errors("mark ACM import"):
+                row.save()
+        except ConflictError:
+            return True
+        return False
+
+    def end_acm_import(self, certificate_id: str, version_number: int) -> None:
+        with self._errors("clear ACM import mark"):
+            self._row(f"CERT#{certificate_id}", f"IMPORTING#{version_number:08d}").delete(add_version_condition=False)
+
     def acm_copies(self, certificate_id: str) -> set[str]:
         with self._errors("list ACM copies"):
             rows = self._row.query(f"CERT#{certificate_id}", self._row.sk.startswith("ACM#"), consistent_read=True)
