@@ -208,7 +208,7 @@ def test_a_deployment_killed_at_any_call_then_run_again_serves_the_current_versi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(container.deployment._acm, "_interval", 0.0)  # ACM's 1 import/s pacing: real sleeps
-    lb = make_load_balancer(aws, listeners=2)
+    lb = make_load_balancer(aws, listeners=1)
     acm = aws.session.client("acm")
     cert_id = call("POST", "/certificates", leaf_body(hierarchy.issuing["id"])).body["id"]
     associations = [
