@@ -82,7 +82,7 @@ def test_a_create_killed_at_any_call_and_retried_with_its_key_stores_one_certifi
         name = f"c-{when}-{index}"
         body = leaf_body(issuer, name=name)
         signs = aws.calls["kms.Sign"]
-        where = killed_at(crash, index, when, lambda: call("POST", "/certificates", body, key=name))
+        where = killed_at(crash, index, when, lambda b=body, k=name: call("POST", "/certificates", b, key=k))
         retried = call("POST", "/certificates", body, key=name)
         assert retried.status == 201, (where, retried.body)
         again = call("POST", "/certificates", body, key=name)
@@ -103,7 +103,7 @@ def test_a_create_killed_at_any_call_without_a_key_is_failed_by_the_repair_pass_
 ) -> None:
     issuer = hierarchy.issuing["id"]
     for index, when in cases(crash, lambda: call("POST", "/certificates", leaf_body(issuer, name="reference"))):
-        killed_at(crash, index, when, lambda: call("POST", "/certificates", leaf_body(issuer, name=f"c-{index}")))
+        killed_at(crash, index, when, lambda i=index: call("POST", "/certificates", leaf_body(issuer, name=f"c-{i}")))
         assert_invariants(aws, repaired=False, context=f"{when} {index}")
     stuck = [c["id"] for c in read_table(aws).certificates.values() if c["lifecycleState"] == "CREATING"]
     assert stuck, "some crash left a certificate CREATING (otherwise this test proves nothing)"
@@ -138,7 +138,7 @@ def test_a_renewal_killed_at_any_call_and_retried_with_its_key_adds_one_version(
     for index, when in cases(crash, lambda: call("POST", path, {}, key="reference")):
         key = f"r-{when}-{index}"
         before = published_versions(read_table(aws), cert_id)
-        where = killed_at(crash, index, when, lambda: call("POST", path, {}, key=key))
+        where = killed_at(crash, index, when, lambda k=key: call("POST", path, {}, key=k))
         retried = call("POST", path, {}, key=key)
         assert retried.status == 201, (where, retried.body)
         assert call("POST", path, {}, key=key).body == retried.body, where
@@ -188,7 +188,7 @@ def test_a_revocation_killed_at_any_call_then_retried_keeps_every_invariant(
     revoke = "/certificates/{}/versions/1/actions/revoke"
     for index, when in cases(crash, lambda: call("POST", revoke.format(reference), {})):
         cert_id = in_use(f"v-{when}-{index}")
-        where = killed_at(crash, index, when, lambda: call("POST", revoke.format(cert_id), {}))
+        where = killed_at(crash, index, when, lambda c=cert_id: call("POST", revoke.format(c), {}))
         retried = call("POST", revoke.format(cert_id), {})
         assert (retried.status, (retried.body or {}).get("code")) in ((200, None), (409, "AlreadyRevoked")), where
         table = assert_invariants(aws, repaired=False, context=where)

@@ -135,7 +135,7 @@ def test_a_create_killed_after_signing_without_a_key_is_failed_by_the_sweep_via_
     status, _, shown = http_call(rt, "GET", f"/certificates/{orphan['id']}")
     assert (status, shown["lifecycleState"]) == (200, "FAILED"), shown
     status, _, audit = http_call(rt, "GET", f"/audit-events?resourceId={orphan['id']}")
-    assert [(a["action"], a["caller"], a["result"]) for a in audit["items"]][0] == (
+    assert next((a["action"], a["caller"], a["result"]) for a in audit["items"]) == (
         "CreateCertificate",
         "certwright:repair",
         "FAILED",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -176,10 +177,10 @@ def test_two_conditional_puts_naming_the_same_etag_never_both_land(bucket: Bucke
 
     def held(self: Any, headers: Any) -> Any:
         if threading.current_thread().name.startswith("writer-"):
-            try:
-                inside.wait(3)  # without the lock both writers meet here, past the check
-            except threading.BrokenBarrierError:
-                pass  # with it, the other writer waits for the lock before its check: nobody comes
+            # Without the lock both writers meet here, past the check; with it, the other writer waits for the
+            # lock before its check, so nobody comes and the barrier breaks.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                inside.wait(3)
         return original(self, headers)
 
     outcomes: list[str] = []

@@ -35,8 +35,8 @@ from certwright.domain.names import (
     validate_subject,
 )
 from certwright.domain.publication import PublicationUrls
-from certwright.domain.repair import is_reserved, resume_state
 from certwright.domain.renewal import RenewalRule
+from certwright.domain.repair import is_reserved, resume_state
 from certwright.domain.revocation import partition_of
 from certwright.domain.stages import Stage, add_version, changed, first_version
 from certwright.domain.sweep import DEFAULT_THRESHOLDS, parse_thresholds
