@@ -193,6 +193,10 @@ def test_a_revocation_killed_at_any_call_then_retried_keeps_every_invariant(
         assert (retried.status, (retried.body or {}).get("code")) in ((200, None), (409, "AlreadyRevoked")), where
         table = assert_invariants(aws, repaired=False, context=where)
         assert table.versions[cert_id][1].get("revocation"), f"{where}: the retried revocation did not stand"
+        current = table.certificates[cert_id]["currentVersionNumber"]
+        assert current > 1 and not table.versions[cert_id][current].get("revocation"), (
+            f"{where}: the certificate is in use and still serves its revoked version (no replacement)"
+        )
     repair_and_check(container, aws, clock)
 
 
