@@ -18,9 +18,7 @@ class DynamoDbRepairStore(DynamoDbStore):
     def in_flight(self, now: datetime, limit: int) -> list[CertificateVersion]:
         """Reserved versions the repair pass may look at by `now`, oldest first."""
         with self._errors("list reserved versions"):
-            rows = self._row.renewal_due.query(
-                IN_FLIGHT_PARTITION, self._row.renewal_at <= codec.iso(now), limit=limit
-            )
+            rows = self._row.renewal_due.query(IN_FLIGHT_PARTITION, self._row.renewal_at <= codec.iso(now), limit=limit)
             return [codec.version_from_data(r.data) for r in rows if r.kind == "CERT_VERSION"]
 
     def forget_in_flight(self, certificate_id: str, version_number: int) -> None:
