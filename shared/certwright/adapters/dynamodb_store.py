@@ -317,23 +317,25 @@ class DynamoDbStore:
         audit: AuditRecord | None = None,
         failed_certificate: Certificate | None = None,
     ) -> None:
-        """Mark a reserved version FAILED (and `failed_certificate` with it, and the audit record) in one write."""
+        """Mark a reserved version FAILED, `failed_certificate` first and the audit record after.
+
+        Single-item writes in an order a crash cannot spoil: the version leaves the in-flight index last but one,
+        so a certificate failed before a crash still has its version found (and failed) by the repair pass.
+        """
         row = self._get(f"CERT#{certificate.id}", _version_sk(version_number))
         if row is None:
             return
         if row.data.get("stages"):
             # Only a reserved version (no stages yet) may fail; a published one is never overwritten.
             raise ConflictError(f"version {version_number} is no longer reserved", code="ConcurrentModification")
+        if failed_certificate is not None:
+            with self._errors("mark certificate failed"):
+                self._certificate_row(failed_certificate).save()
         data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
-        with self._errors("mark version failed"), self._transaction() as tx:
-            tx.update(
-                row,
-                actions=[self._row.data.set(data), self._row.renewal_pk.remove(), self._row.renewal_at.remove()],
-            )
-            if failed_certificate is not None:
-                tx.save(self._certificate_row(failed_certificate))
-            if audit is not None:
-                tx.save(self._audit_row(audit))
+        with self._errors("mark version failed"):
+            row.update(actions=[self._row.data.set(data), self._row.renewal_pk.remove(), self._row.renewal_at.remove()])
+        if audit is not None:
+            self.record(audit)
 
     def change_stages(
         self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]], audit: AuditRecord
