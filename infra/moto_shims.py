@@ -6,7 +6,7 @@
 - ELBv2 ModifyListener with Certificates replaces only the default certificate (moto drops the SNI ones too),
   and AddListenerCertificates refuses a certificate ACM does not hold (CertificateNotFound), as ELBv2 does.
 - ACM DescribeCertificate reports Serial as colon-separated hex bytes ("0a:1b:..."), as ACM does (moto: decimal).
-- S3 conditional puts (If-Match / If-None-Match) are atomic, as S3's are (infra/moto_s3_atomic.py).
+- S3 conditional puts and DynamoDB conditional writes are atomic, as AWS's are (infra/moto_atomic.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.kms.exceptions import ValidationException
 
-from infra import moto_s3_atomic
+from infra import moto_atomic
 
 _DIGEST_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("certwright_kms_digest", default=False)
 _DIGEST_SIZES = {"256": 32, "384": 48, "512": 64}
@@ -71,7 +71,7 @@ def install() -> None:
     _patch_rsa()
     _patch_elbv2()
     _patch_acm()
-    moto_s3_atomic.install()
+    moto_atomic.install()
 
 
 def _patch_ecdsa() -> None:

@@ -168,7 +168,7 @@ def test_concurrent_publishers_only_ever_move_the_crl_forward(
 
 
 def test_two_conditional_puts_naming_the_same_etag_never_both_land(bucket: Bucket, aws: Aws) -> None:
-    """The embedded AWS decides a conditional put atomically, as S3 does (infra/moto_s3_atomic.py): both writers
+    """The embedded AWS decides a conditional put atomically, as S3 does (infra/moto_atomic.py): both writers
     are held inside moto right after its If-Match check; only one may store, the other gets 412."""
     s3 = aws.session.client("s3")
     etag = s3.put_object(Bucket=bucket.name, Key="race", Body=b"v0")["ETag"]
