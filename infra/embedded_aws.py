@@ -7,9 +7,8 @@ import logging
 import os
 import socket
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -174,59 +173,6 @@ def requested_port(port: int | None) -> int | None:
     return int(raw) if raw else None
 
 
-class IteratorExpiry:
-    """Forgets DynamoDB stream shard iterators 15 minutes after they were handed out, as AWS does.
-
-    moto keeps every iterator forever, and a router polling an idle stream gets a new one per poll (about 700 MB a
-    day): a `make up` left running for a week would not survive that.
-    """
-
-    LIFETIME_SECONDS = 15 * 60
-
-    def __init__(self, gate: Gate, clock: Callable[[], float] = time.monotonic) -> None:
-        self._gate = gate
-        self._clock = clock
-        self._first_seen: dict[str, float] = {}
-
-    def sweep(self) -> int:
-        """Drop the iterators first seen at least LIFETIME_SECONDS ago; returns how many."""
-        from moto.dynamodbstreams.models import dynamodbstreams_backends
-
-        now, dropped, seen = self._clock(), 0, {}
-        with self._gate.exclusive():
-            for account in list(dynamodbstreams_backends.values()):
-                for backend in list(account.values()):
-                    iterators = backend.shard_iterators
-                    for key in list(iterators):
-                        first = self._first_seen.get(key, now)
-                        if now - first >= self.LIFETIME_SECONDS:
-                            del iterators[key]
-                            dropped += 1
-                        else:
-                            seen[key] = first
-        self._first_seen = seen
-        return dropped
-
-    @contextmanager
-    def running(self, every: float = 60.0) -> Iterator[None]:
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(every):
-                try:
-                    self.sweep()
-                except Exception as err:  # noqa: BLE001 - moto may be stopping; try again next time
-                    log.debug("expiring stream iterators failed: %s", err)
-
-        thread = threading.Thread(target=loop, name="certwright-iterator-expiry", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=10)
-
-
 @dataclass(frozen=True)
 class MotoServer:
     endpoint: str
@@ -279,7 +225,7 @@ def embedded_moto(port: int = 0) -> Iterator[MotoServer]:
         reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - our own local server
         with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - our own local server
             pass
-        with environment({**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}), IteratorExpiry(gate).running():
+        with environment({**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}):
             yield MotoServer(endpoint, bound, gate)
     finally:
         server.shutdown()

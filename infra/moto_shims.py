@@ -11,6 +11,7 @@
   before it writes anything, so a cancelled transaction changes nothing. moto's own rollback swapped the table for a
   copy, which left every open stream iterator reading a stream nobody writes to any more (the outbox went silent).
 - DynamoDB Streams keeps the newest shard iterators only (moto keeps every one a GetRecords ever handed out).
+- S3 conditional puts are atomic, as AWS's are (infra/moto_atomic.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from moto.elbv2.exceptions import ELBClientError
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.kms.exceptions import ValidationException
+
+from infra import moto_atomic
 
 _DIGEST_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("certwright_kms_digest", default=False)
 _DIGEST_SIZES = {"256": 32, "384": 48, "512": 64}
@@ -93,6 +96,7 @@ def install() -> None:
     _patch_elbv2()
     _patch_acm()
     _patch_dynamodb()
+    moto_atomic.install()
 
 
 def _patch_ecdsa() -> None:

@@ -16,6 +16,7 @@ from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
 from certwright.adapters.dynamodb_models import Row, bind
+from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
 from certwright.adapters.eventbridge import EventBusPublisher
@@ -46,6 +47,7 @@ from certwright.services.deployment_events import DeploymentEvents
 from certwright.services.grants import GrantService
 from certwright.services.issuance import IssuanceService
 from certwright.services.outbox_publisher import OutboxPublisher
+from certwright.services.repair import RepairPass
 from certwright.services.revocation import RevocationService
 from certwright.services.sweep import RenewalSweep
 
@@ -143,7 +145,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
-        sweep=RenewalSweep(store, issuance, rt),
+        sweep=RenewalSweep(store, issuance, rt, repair=RepairPass(DynamoDbRepairStore(Row, connection), rt)),
         deletion=DeletionService(
             DynamoDbDeletionStore(Row, connection),
             KmsCaKeys(kms),

@@ -64,3 +64,13 @@ class DependencyError(CertwrightError):
     """A dependency failed in a way retrying will not fix; surfaced as a 5xx and logged."""
 
     code = "DependencyFailure"
+
+
+class InProgressError(ConflictError):
+    """The same request (same Idempotency-Key) is still being served, or its crashed attempt has not yet expired."""
+
+    code = "RequestInProgress"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

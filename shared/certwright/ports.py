@@ -33,6 +33,17 @@ class SerialClaim:
     serial_number: str
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """What an idempotent request reserved (certwright.services.reservation): the version it is producing."""
+
+    token: str
+    certificate_id: str
+    version_number: int
+    expires_at: datetime
+    row_version: int = 0
+
+
 class CaKeyProvider(Protocol):
     """CA signing keys held in a key store that never exports them (KMS)."""
 
@@ -81,7 +92,10 @@ class CertificateStore(Protocol):
         claim: SerialClaim | None,
         *,
         is_new_certificate: bool,
+        reservation: Reservation | None = None,
     ) -> Certificate: ...
+
+    def get_reservation(self, token: str) -> Reservation | None: ...
 
     def complete_version(
         self,
@@ -92,7 +106,15 @@ class CertificateStore(Protocol):
         audit: AuditRecord,
     ) -> Certificate: ...
 
-    def fail_version(self, certificate: Certificate, version_number: int, reason: str) -> None: ...
+    def fail_version(
+        self,
+        certificate: Certificate,
+        version_number: int,
+        reason: str,
+        *,
+        audit: AuditRecord | None = None,
+        failed_certificate: Certificate | None = None,
+    ) -> None: ...
 
     def change_stages(
         self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]], audit: AuditRecord
@@ -172,6 +194,8 @@ class AcmPort(Protocol):
 
     def serial_of(self, arn: str) -> str | None: ...
 
+    def tagged(self, tags: dict[str, str]) -> list[str]: ...
+
     def delete(self, arn: str) -> bool: ...
 
 
@@ -195,6 +219,10 @@ class AssociationStore(Protocol):
     def acm_copies(self, certificate_id: str) -> set[str]: ...
 
     def forget_acm_copy(self, certificate_id: str, arn: str) -> None: ...
+
+    def begin_acm_import(self, certificate_id: str, version_number: int) -> bool: ...
+
+    def end_acm_import(self, certificate_id: str, version_number: int) -> None: ...
 
     def due_for_sweep(self, now: datetime, limit: int) -> list[Certificate]: ...
 

@@ -418,31 +418,3 @@ def test_a_snapshot_taken_under_load_agrees_with_the_stream_position(
     before = {pk for pk, sequence in first.items() if sequence < position}
     assert before | set(second) == kept, "a record of a kept item was lost"
     assert not before & set(second)
-
-
-def test_stream_iterators_expire_after_15_minutes_as_in_aws_so_a_long_run_does_not_grow() -> None:
-    from moto.dynamodbstreams.models import dynamodbstreams_backends
-
-    from infra.embedded_aws import Gate, IteratorExpiry
-    from infra.resources import ACCOUNT, REGION
-    from tests.runtime import recorder
-    from tests.runtime.conftest import TEST_TEMPLATE
-
-    recorder.reset()
-    now = [0.0]
-    with local_runtime(template=TEST_TEMPLATE, sweep_seconds=0, start_router=False) as rt:
-        iterators = dynamodbstreams_backends[ACCOUNT][REGION].shard_iterators
-        for _ in range(5):
-            rt.router.run_once()  # every idle poll leaves one more iterator in moto
-        polled = len(iterators)
-        expiry = IteratorExpiry(Gate(), clock=lambda: now[0])
-        assert expiry.sweep() == 0
-        rt.router.run_once()  # the router's current iterator is newer than the ones seen above
-        now[0] = IteratorExpiry.LIFETIME_SECONDS + 1.0
-        assert expiry.sweep() == polled
-        assert len(iterators) == 1
-        table = rt.deployment.resources["Table"].ref
-        rt.session.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": "after"}, "sk": {"S": "x"}})
-        rt.router.drain()
-        assert any(r["dynamodb"]["Keys"]["pk"]["S"] == "after" for c in recorder.calls for r in c.event["Records"])
-    recorder.reset()

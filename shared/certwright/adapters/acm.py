@@ -67,6 +67,20 @@ class AcmCertificates:
         except BotoCoreError as err:
             raise translate(err, "ACM ImportCertificate") from err
 
+    def tagged(self, tags: dict[str, str]) -> list[str]:
+        """Every certificate in ACM carrying all of `tags` (a crash-recovery path: lists the account's copies)."""
+        found = []
+        try:
+            for page in self._acm.get_paginator("list_certificates").paginate():
+                for summary in page.get("CertificateSummaryList", []):
+                    arn = summary["CertificateArn"]
+                    held = self._acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])
+                    if tags.items() <= {t["Key"]: t.get("Value", "") for t in held}.items():
+                        found.append(str(arn))
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "ACM ListCertificates") from err
+        return found
+
     def serial_of(self, arn: str) -> str | None:
         """The serial ACM holds for `arn` (lower-case hex, no separators), or None when it is gone."""
         try:

@@ -12,12 +12,15 @@ Keys:
   REVOKED#{ca}   / {serial}     revoked entry of the issuing CA's CRL
   COMPROMISED#{spki sha256} / K a key revoked for keyCompromise, refused in later requests
   CERT#{id}      / ACM#{n:08d}  the ACM copy of version n (claimed once, shared by its listeners)
+  CERT#{id}      / IMPORTING#{n:08d}  an ACM import of version n under way (left behind by a crash)
   CRL#{ca}       / P#{n:06d}    CRL state of one partition (ByKind: CRL; RenewalDue: CRL)  — dynamodb_crl
   BUNDLE#{id}    / B, V#{n:08d} CA bundle and its versions (ByKind: BUNDLE)                — dynamodb_ca_bundles
   BUNDLEREF#{ca} / {bundle id}  which bundles include a CA
+  REQ#{token}    / R            what an idempotent create/renewal reserved (certificate, version) — services/reservation
 
 Partitions of the sparse RenewalDue index: SWEEP (certificates to look at), DEPLOY_RETRY (deployments to
-retry), DELETION (deletions due), CRL (CRLs to rebuild); renewal_at is when.
+retry), DELETION (deletions due), CRL (CRLs to rebuild), IN_FLIGHT (reserved, unpublished versions the repair
+pass fails if their writer died; adapters/dynamodb_repair.py); renewal_at is when.
 """
 
 from __future__ import annotations

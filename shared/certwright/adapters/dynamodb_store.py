@@ -23,16 +23,19 @@ from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CaVersion, CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.repair import repair_due
 from certwright.domain.revocation import RevokedEntry
 from certwright.domain.stages import Stage
 from certwright.errors import CertwrightError, ConflictError, DependencyError, InvalidInputError
-from certwright.ports import Page, SerialClaim
+from certwright.ports import Page, Reservation, SerialClaim
 
 # Partitions of the sparse RenewalDue index: certificates the sweep must visit, deployments to retry.
 SWEEP_PARTITION = "SWEEP"
 DEPLOY_RETRY_PARTITION = "DEPLOY_RETRY"
 # ... and CAs, certificates and versions pending deletion, by time of deletion (adapters/dynamodb_deletion.py).
 DELETION_PARTITION = "DELETION"
+# ... and reserved versions not yet published, by when the repair pass may act on them (adapters/dynamodb_repair.py).
+IN_FLIGHT_PARTITION = "IN_FLIGHT"
 
 
 def _deletion_index(row: Row, state: LifecycleState, deletion_time: datetime | None) -> Row:
@@ -241,6 +244,7 @@ class DynamoDbStore:
         claim: SerialClaim | None,
         *,
         is_new_certificate: bool,
+        reservation: Reservation | None = None,
     ) -> Certificate:
         action = "create certificate" if is_new_certificate else "reserve certificate version"
         with self._errors(action), self._transaction() as tx:
@@ -251,11 +255,42 @@ class DynamoDbStore:
                     _version_sk(version.version_number),
                     kind="CERT_VERSION",
                     data=codec.version_to_data(version),
+                    # In flight until published or failed: the repair pass finds it here if its writer dies.
+                    renewal_pk=IN_FLIGHT_PARTITION,
+                    renewal_at=codec.iso(repair_due(version.created_at)),
                 )
             )
             if claim is not None:
                 tx.save(self._serial_row(claim))
+            if reservation is not None:
+                tx.save(self._reservation_row(reservation))
         return replace(certificate, row_version=certificate.row_version + 1)
+
+    def _reservation_row(self, r: Reservation) -> Row:
+        row = self._row(
+            f"REQ#{r.token}",
+            "R",
+            kind="REQUEST",
+            data={
+                "certificateId": r.certificate_id,
+                "versionNumber": r.version_number,
+                "expiresAt": codec.iso(r.expires_at),
+            },
+        )
+        return _versioned(row, r.row_version)
+
+    def get_reservation(self, token: str) -> Reservation | None:
+        """What the idempotent request `token` reserved (even if that reservation has expired), or None."""
+        row = self._get(f"REQ#{token}", "R")
+        if row is None:
+            return None
+        return Reservation(
+            token,
+            str(row.data["certificateId"]),
+            int(row.data["versionNumber"]),
+            codec.parse_time(row.data["expiresAt"]),
+            row.row_version,
+        )
 
     def complete_version(
         self,
@@ -274,6 +309,8 @@ class DynamoDbStore:
                 actions=[
                     self._row.data.set(codec.version_to_data(version)),
                     self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove(),
+                    self._row.renewal_pk.remove(),
+                    self._row.renewal_at.remove(),
                 ],
             )
             for row, stages in rows:
@@ -281,16 +318,34 @@ class DynamoDbStore:
             tx.save(self._audit_row(audit))
         return replace(certificate, row_version=certificate.row_version + 1)
 
-    def fail_version(self, certificate: Certificate, version_number: int, reason: str) -> None:
+    def fail_version(
+        self,
+        certificate: Certificate,
+        version_number: int,
+        reason: str,
+        *,
+        audit: AuditRecord | None = None,
+        failed_certificate: Certificate | None = None,
+    ) -> None:
+        """Mark a reserved version FAILED, `failed_certificate` first and the audit record after.
+
+        Single-item writes in an order a crash cannot spoil: the version leaves the in-flight index last but one,
+        so a certificate failed before a crash still has its version found (and failed) by the repair pass.
+        """
         row = self._get(f"CERT#{certificate.id}", _version_sk(version_number))
         if row is None:
             return
         if row.data.get("stages"):
             # Only a reserved version (no stages yet) may fail; a published one is never overwritten.
             raise ConflictError(f"version {version_number} is no longer reserved", code="ConcurrentModification")
+        if failed_certificate is not None:
+            with self._errors("mark certificate failed"):
+                self._certificate_row(failed_certificate).save()
         data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
         with self._errors("mark version failed"):
-            row.update(actions=[self._row.data.set(data)])
+            row.update(actions=[self._row.data.set(data), self._row.renewal_pk.remove(), self._row.renewal_at.remove()])
+        if audit is not None:
+            self.record(audit)
 
     def change_stages(
         self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]], audit: AuditRecord
@@ -395,6 +450,20 @@ class DynamoDbStore:
                 raise
             return existing
         return arn
+
+    def begin_acm_import(self, certificate_id: str, version_number: int) -> bool:
+        """Mark an ACM import of the version as started; True if an earlier attempt's mark was still there."""
+        row = self._row(f"CERT#{certificate_id}", f"IMPORTING#{version_number:08d}", kind="ACM_IMPORT", data={})
+        try:
+            with self._errors("mark ACM import"):
+                row.save()
+        except ConflictError:
+            return True
+        return False
+
+    def end_acm_import(self, certificate_id: str, version_number: int) -> None:
+        with self._errors("clear ACM import mark"):
+            self._row(f"CERT#{certificate_id}", f"IMPORTING#{version_number:08d}").delete(add_version_condition=False)
 
     def acm_copies(self, certificate_id: str) -> set[str]:
         with self._errors("list ACM copies"):

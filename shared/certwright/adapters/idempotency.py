@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from certwright.errors import ConflictError, InvalidInputError
+from certwright.errors import ConflictError, InProgressError, InvalidInputError
 
 MAX_KEY_LENGTH = 255
+MAX_RETRY_AFTER = 900  # Lambda's longest timeout
 
 
 class IdempotentRequests:
@@ -65,7 +67,15 @@ class IdempotentRequests:
                 "this Idempotency-Key was used with a different request body", code="IdempotencyKeyReused"
             ) from err
         except IdempotencyAlreadyInProgressError as err:
-            raise ConflictError(
-                "a request with this Idempotency-Key is still in progress; retry shortly",
-                code="RequestInProgress",
+            # An attempt that crashed holds the key until its invocation's deadline, at most our own from now.
+            raise InProgressError(
+                "a request with this Idempotency-Key is still in progress (or stopped and not yet expired); "
+                "retry after the time given in Retry-After",
+                retry_after_seconds=self._retry_after(),
             ) from err
+
+    def _retry_after(self) -> int:
+        context = self._config.lambda_context
+        if context is None:
+            return 1
+        return max(1, min(MAX_RETRY_AFTER, math.ceil(context.get_remaining_time_in_millis() / 1000)))

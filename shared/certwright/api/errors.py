@@ -12,6 +12,7 @@ from certwright.errors import (
     CertwrightError,
     ConflictError,
     DependencyError,
+    InProgressError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
@@ -56,4 +57,6 @@ def to_response(err: CertwrightError) -> Response[str]:
         headers = {"Retry-After": str(err.retry_after_seconds)} if isinstance(err, TransientError) else None
         message = "the service could not complete the request; retry later" if headers else "internal error"
         return error_response(status, err.code, message, headers)
+    if isinstance(err, InProgressError):
+        return error_response(status, err.code, err.message, {"Retry-After": str(err.retry_after_seconds)})
     return error_response(status, err.code, err.message)

@@ -15,6 +15,7 @@ from certwright import bootstrap
 from certwright.authorization.identity import principal_from_arn
 from certwright.bootstrap import Container
 from certwright.errors import AccessDeniedError, InvalidInputError
+from certwright.services.reservation import request_token, reserving
 
 MAX_PAGE = 100
 
@@ -53,13 +54,14 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
 
 
 def create(router: Router, operation: str, command: BaseModel, action: Callable[[], dict[str, Any]]) -> Response[str]:
-    """Run a create call once per Idempotency-Key (if given) and answer 201."""
+    """Run a create call once per Idempotency-Key (if given) and answer 201.
+
+    With a key, the action runs under the request's reservation token (certwright.services.reservation): if an
+    earlier attempt crashed after reserving, the retry finishes from what it reserved instead of creating twice.
+    """
     key = router.current_event.headers.get("Idempotency-Key")
-    body = services().idempotency.run(
-        caller=caller(router),
-        operation=operation,
-        key=key,
-        body=command.model_dump(mode="json"),
-        action=action,
-    )
-    return json_response(body, 201)
+    who, body = caller(router), command.model_dump(mode="json")
+    token = request_token(who, operation, key, body) if key else None
+    with reserving(token):
+        answer = services().idempotency.run(caller=who, operation=operation, key=key, body=body, action=action)
+    return json_response(answer, 201)

@@ -28,6 +28,15 @@ class ChildLookup(Protocol):
     def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None: ...
 
 
+# A certificate may be scheduled for deletion while ACTIVE, or FAILED (a create that never published a version).
+SCHEDULABLE_STATES = frozenset({LifecycleState.ACTIVE, LifecycleState.FAILED})
+
+
+def state_after_cancelled_deletion(certificate: Certificate) -> LifecycleState:
+    """A cancelled deletion returns a certificate to ACTIVE, or to FAILED if it never had a CURRENT version."""
+    return LifecycleState.ACTIVE if certificate.current_version_number else LifecycleState.FAILED
+
+
 def ensure_not_due(deletion_time: datetime | None, now: datetime) -> None:
     """Once a deletion is due the sweep may be carrying it out (keys destroyed first): it can no longer be undone."""
     if deletion_time is not None and deletion_time <= now:

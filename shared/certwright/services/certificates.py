@@ -8,7 +8,7 @@ from datetime import datetime
 from certwright.authorization.visibility import filter_page
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
-from certwright.domain.deletion import ensure_not_due
+from certwright.domain.deletion import SCHEDULABLE_STATES, ensure_not_due, state_after_cancelled_deletion
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import changed, promote
 from certwright.domain.sweep import parse_thresholds
@@ -119,7 +119,7 @@ class CertificateService:
 
     def schedule_deletion(self, certificate_id: str, command: ScheduleDeletion, caller: str) -> Certificate:
         certificate = self.get(certificate_id)
-        if certificate.lifecycle_state is not LifecycleState.ACTIVE:
+        if certificate.lifecycle_state not in SCHEDULABLE_STATES:
             raise ConflictError(
                 f"certificate {certificate_id} is {certificate.lifecycle_state.value}", code="InvalidState"
             )
@@ -136,7 +136,7 @@ class CertificateService:
         if certificate.lifecycle_state is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"certificate {certificate_id} is not pending deletion", code="InvalidState")
         ensure_not_due(certificate.deletion_time, self._rt.clock())
-        updated = replace(certificate, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None)
+        updated = replace(certificate, lifecycle_state=state_after_cancelled_deletion(certificate), deletion_time=None)
         return self._store.save_certificate(
             updated, self._rt.audit(certificate_id, "CancelCertificateDeletion", caller)
         )

@@ -229,7 +229,12 @@ class CrlPublisher:
                 self._record_failure(ca, partition, err)
                 report.failed.append(f"{ca_id}/{partition}: {err.code}")
         if not report.failed:
-            self._update(ca_id, 0, lambda s: s.cleaned(observed_marks))
+            try:
+                self._update(ca_id, 0, lambda s: s.cleaned(observed_marks))
+            except TransientError:
+                # Out-raced on the state row by other publishers: what they published stands; the mark stays,
+                # so the CA stays due and the next run rebuilds (never an error for a CRL that was published).
+                report.more = True
         return report
 
     def _publish_partition(

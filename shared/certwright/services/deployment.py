@@ -223,10 +223,28 @@ class DeploymentService:
             # Deleted once nothing served it; a rollback to this version needs a fresh copy.
             self._store.forget_acm_copy(certificate.id, existing)
         tags = {"certwright:certificateId": certificate.id, "certwright:versionNumber": str(version.version_number)}
+        # Marked before importing: an attempt that dies between the import and its record leaves the mark, and the
+        # next attempt adopts the copy it finds by its tags instead of importing (and leaking) a second one.
+        if self._store.begin_acm_import(certificate.id, version.version_number):
+            adopted = self._adopt_unrecorded(certificate.id, version.version_number, tags)
+            if adopted is not None:
+                return adopted
         arn = self._acm.import_certificate(version.certificate_pem, key_pem, chain, tags)
         winner = self._store.record_acm_copy(certificate.id, version.version_number, arn)
         if winner != arn:
             self._acm.delete(arn)  # a concurrent deployer imported first; keep one copy
+        self._store.end_acm_import(certificate.id, version.version_number)
+        return winner
+
+    def _adopt_unrecorded(self, certificate_id: str, number: int, tags: dict[str, str]) -> str | None:
+        winner = None
+        for arn in self._acm.tagged(tags):
+            recorded = self._store.record_acm_copy(certificate_id, number, arn)
+            if recorded != arn:
+                self._acm.delete(arn)  # a second unrecorded copy: keep one
+            winner = recorded
+        if winner is not None:
+            self._store.end_acm_import(certificate_id, number)
         return winner
 
     def _switch_listener(self, association: Association, arn: str, version: CertificateVersion) -> None:

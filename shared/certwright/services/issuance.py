@@ -37,14 +37,16 @@ from certwright.domain.names import (
 )
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.renewal import RenewalRule
+from certwright.domain.repair import is_reserved, resume_state
 from certwright.domain.revocation import partition_of
 from certwright.domain.stages import Stage, add_version, changed, first_version
 from certwright.domain.sweep import DEFAULT_THRESHOLDS, parse_thresholds
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError, PolicyViolationError
-from certwright.ports import KeyVault, SerialClaim, Store
+from certwright.ports import KeyVault, Reservation, SerialClaim, Store
 from certwright.services.authorities import AuthorityService
 from certwright.services.commands import CreateCertificate, CreateVersion
 from certwright.services.context import Runtime
+from certwright.services.reservation import RESERVATION_TTL, current_token
 from certwright.x509.builder import Publication, backdated, sign_leaf_certificate
 from certwright.x509.csr import check_csr
 from certwright.x509.imported import check_import
@@ -52,6 +54,8 @@ from certwright.x509.keys import generate_private_key, private_key_der, spki_fin
 
 DEFAULT_VALIDITY = "P90D"
 COMPLETION_ATTEMPTS = 3
+RESUME_ATTEMPTS = 3
+SUPERSEDED = "a retry of the same request (same Idempotency-Key) took over; nothing was issued from this version"
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,13 @@ class IssuanceService:
 
     def create(self, command: CreateCertificate, caller: str) -> tuple[Certificate, CertificateVersion]:
         now = self._rt.clock()
+        reservation = self._reservation(current_token(), now)
+        resumed: Certificate | None = None
+        if reservation is not None and reservation.live:
+            found = self._resume(reservation.found, caller, is_new=True)
+            if isinstance(found, tuple):
+                return found
+            resumed = found
         kind = command.configType
         duration: Duration | None = None
         if kind is CertificateConfigType.IMPORTED:
@@ -191,6 +202,12 @@ class IssuanceService:
                 validity_text=command.validityDuration,
                 csr_pem=command.csrPem,
                 now=now,
+            )
+        if resumed is not None and reservation is not None:
+            number = resumed.latest_version_number + 1
+            reserved = replace(resumed, lifecycle_state=LifecycleState.CREATING, latest_version_number=number)
+            return self._issue(
+                reserved, plan, number, pending=False, caller=caller, is_new=True, reservation=reservation.next(number)
             )
         rule = (
             RenewalRule.from_dict(command.renewalRule.model_dump(), duration)
@@ -218,12 +235,18 @@ class IssuanceService:
             if command.expiryAlertThresholds is not None
             else DEFAULT_THRESHOLDS,
         )
-        return self._issue(certificate, plan, 1, pending=False, caller=caller, is_new=True)
+        claim = reservation.fresh(certificate.id) if reservation is not None else None
+        return self._issue(certificate, plan, 1, pending=False, caller=caller, is_new=True, reservation=claim)
 
     def create_version(
         self, certificate_id: str, command: CreateVersion, caller: str
     ) -> tuple[Certificate, CertificateVersion]:
         now = self._rt.clock()
+        reservation = self._reservation(current_token(), now)
+        if reservation is not None and reservation.live and reservation.found.certificate_id == certificate_id:
+            resumed = self._resume(reservation.found, caller, is_new=False)
+            if isinstance(resumed, tuple):
+                return resumed
         certificate = self.get(certificate_id)
         certificate.ensure_active()
         certificate.ensure_not_retired()
@@ -253,7 +276,12 @@ class IssuanceService:
             )
         number = certificate.latest_version_number + 1
         reserved = replace(certificate, latest_version_number=number)
-        return self._issue(reserved, plan, number, pending=command.stage == "PENDING", caller=caller, is_new=False)
+        claim = None
+        if reservation is not None:
+            claim = reservation.next(number) if reservation.live else reservation.fresh(certificate_id, number)
+        return self._issue(
+            reserved, plan, number, pending=command.stage == "PENDING", caller=caller, is_new=False, reservation=claim
+        )
 
     def get(self, certificate_id: str) -> Certificate:
         certificate = self._store.get_certificate(certificate_id)
@@ -261,10 +289,61 @@ class IssuanceService:
             raise NotFoundError(f"certificate {certificate_id} not found")
         return certificate
 
+    # -- an idempotent request retried after a crash --------------------------------------------------
+
+    def _reservation(self, token: str | None, now: datetime) -> _Claim | None:
+        if token is None:
+            return None
+        return _Claim(token, now, self._store.get_reservation(token))
+
+    def _resume(
+        self, reservation: Reservation, caller: str, *, is_new: bool
+    ) -> tuple[Certificate, CertificateVersion] | Certificate:
+        """What an earlier attempt of this request reserved: its result if it was published, else the certificate
+        to reserve the next version in (the earlier reservation failed first, so it can never be published)."""
+        certificate_id, number = reservation.certificate_id, reservation.version_number
+        for _ in range(RESUME_ATTEMPTS):
+            certificate = self._store.get_certificate(certificate_id)
+            version = self._store.get_version(certificate_id, number)
+            if certificate is None or version is None:
+                raise ConflictError(f"certificate {certificate_id} vanished", code="ConcurrentModification")
+            if certificate.lifecycle_state is LifecycleState.DELETED:
+                raise ConflictError(
+                    f"certificate {certificate_id}, created by this request, has been deleted; use a new Idempotency-Key",
+                    code="IdempotencyKeyReused",
+                )
+            if version.certificate_pem and Stage.FAILED not in version.stages:
+                return certificate, version  # published: the one result of this request
+            if is_new and resume_state(certificate) is None:
+                raise ConflictError(
+                    f"certificate {certificate_id} is {certificate.lifecycle_state.value}", code="InvalidState"
+                )
+            if not is_reserved(version):
+                return certificate  # FAILED: reserve the next version
+            action = "CreateCertificate" if is_new else "CreateCertificateVersion"
+            audit = self._rt.audit(
+                certificate_id, action, caller, "FAILED", versionNumber=str(number), reason=SUPERSEDED
+            )
+            try:
+                self._store.fail_version(certificate, number, SUPERSEDED, audit=audit)
+            except ConflictError:
+                continue  # the repair pass (or a late writer) changed it: look again
+        raise ConflictError(
+            f"certificate {certificate_id} is changing concurrently; retry", code="ConcurrentModification"
+        )
+
     # -- the write path -------------------------------------------------------------------------------
 
     def _issue(
-        self, certificate: Certificate, plan: Plan, number: int, *, pending: bool, caller: str, is_new: bool
+        self,
+        certificate: Certificate,
+        plan: Plan,
+        number: int,
+        *,
+        pending: bool,
+        caller: str,
+        is_new: bool,
+        reservation: Reservation | None = None,
     ) -> tuple[Certificate, CertificateVersion]:
         now = self._rt.clock()
         key_der = plan.private_key_der
@@ -297,7 +376,9 @@ class IssuanceService:
             index = self._store.next_issuance_index(plan.issuer.id)
             partition = partition_of(index, self._publication.partition_size)
             version = replace(version, crl_partition=partition)
-        certificate = self._store.begin_version(certificate, version, claim, is_new_certificate=is_new)
+        certificate = self._store.begin_version(
+            certificate, version, claim, is_new_certificate=is_new, reservation=reservation
+        )
         try:
             sealed = self._vault.seal(key_der, certificate.id, number) if key_der is not None else None
             if plan.certificate_pem is not None:
@@ -336,15 +417,19 @@ class IssuanceService:
 
     def _abandon(self, certificate: Certificate, number: int, err: Exception, *, caller: str, is_new: bool) -> None:
         """Mark a reserved version that will not be published FAILED, and a new certificate with it."""
+        reason = f"{type(err).__name__}: {err}"
+        action = "CreateCertificate" if is_new else "CreateCertificateVersion"
         try:
-            self._store.fail_version(certificate, number, f"{type(err).__name__}: {err}")
+            # One write: a crash here leaves the reservation in flight for the repair pass, never half-failed.
+            self._store.fail_version(
+                certificate,
+                number,
+                reason,
+                audit=self._rt.audit(certificate.id, action, caller, "FAILED", versionNumber=str(number)),
+                failed_certificate=replace(certificate, lifecycle_state=LifecycleState.FAILED) if is_new else None,
+            )
         except ConflictError:
             return  # it was published after all (the answer was lost, not the write): leave it be
-        if is_new:
-            self._store.save_certificate(
-                replace(certificate, lifecycle_state=LifecycleState.FAILED),
-                self._rt.audit(certificate.id, "CreateCertificate", caller, "FAILED"),
-            )
 
     def _complete(
         self,
@@ -359,7 +444,7 @@ class IssuanceService:
         number = version.version_number
         action = "CreateCertificate" if is_new else "CreateCertificateVersion"
         for attempt in range(COMPLETION_ATTEMPTS):
-            if is_new:
+            if is_new and number == 1:
                 stages: dict[int, frozenset[Stage]] = first_version()
             else:
                 before = {
@@ -399,6 +484,33 @@ class IssuanceService:
                 # Another writer (a promote, a second renewal) moved the stages: recompute on fresh state.
                 certificate = self.get(certificate.id)
         raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """The reservation an idempotent request may hold: `found` (live unless expired), and the ones it will write."""
+
+    token: str
+    now: datetime
+    stored: Reservation | None
+
+    @property
+    def live(self) -> bool:
+        return self.stored is not None and self.stored.expires_at > self.now
+
+    @property
+    def found(self) -> Reservation:
+        assert self.stored is not None
+        return self.stored
+
+    def next(self, number: int) -> Reservation:
+        """The live reservation moved on to version `number` (written only if it still is what was read)."""
+        return replace(self.found, version_number=number, expires_at=self.now + RESERVATION_TTL)
+
+    def fresh(self, certificate_id: str, number: int = 1) -> Reservation:
+        """A first reservation (overwriting an expired one under the same token, if any)."""
+        version = self.stored.row_version if self.stored is not None else 0
+        return Reservation(self.token, certificate_id, number, self.now + RESERVATION_TTL, version)
 
 
 def _next_renewal(certificate: Certificate, version: CertificateVersion) -> datetime | None:

@@ -82,9 +82,12 @@ class RevocationService:
             raise NotFoundError(f"certificate {certificate_id} has no version {version_number}")
         if not version.certificate_pem or version.issuer_ca_id is None:
             raise ConflictError(f"version {version_number} was never issued", code="VersionNotIssued")
-        if version.revocation is not None:
-            raise ConflictError(f"version {version_number} is already revoked", code="AlreadyRevoked")
         reason = parse_reason(command.revocationReason, for_authority=False)
+        if version.revocation is not None:
+            if _replacement_missing(certificate, version, reason):
+                # The same revocation again after its replacement never came (crashed or failed): replace now.
+                return CertificateRevocation(certificate, version, self._replace(certificate, caller))
+            raise ConflictError(f"version {version_number} is already revoked", code="AlreadyRevoked")
 
         now = self._rt.clock()
         is_current = version_number == certificate.current_version_number
@@ -206,6 +209,18 @@ class RevocationService:
             ),
             _fingerprint(version.certificate_pem) if reason is RevocationReason.KEY_COMPROMISE else None,
         )
+
+
+def _replacement_missing(certificate: Certificate, version: CertificateVersion, reason: RevocationReason) -> bool:
+    """A revoked CURRENT version still in use, not retiring the certificate, revoked for this same reason."""
+    return (
+        version.revocation is not None
+        and version.revocation.reason is reason
+        and version.version_number == certificate.current_version_number
+        and certificate.association_count > 0
+        and certificate.retired_by is None
+        and reason not in RETIRING
+    )
 
 
 def _fingerprint(certificate_pem: str) -> str:

@@ -24,6 +24,7 @@ from certwright.ports import Store
 from certwright.services.commands import CreateVersion
 from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
+from certwright.services.repair import RepairPass
 
 SWEEP_CALLER = "certwright:renewal-sweep"
 LEASE = timedelta(minutes=5)
@@ -40,6 +41,7 @@ class SweepReport:
     overdue: int = 0
     skipped: int = 0
     more: bool = False
+    repaired: int = 0  # half-done creates and renewals marked FAILED (services/repair.py)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -53,15 +55,18 @@ class RenewalSweep:
         runtime: Runtime,
         batch: int = DEFAULT_BATCH,
         owner: str | None = None,
+        repair: RepairPass | None = None,
     ) -> None:
         self._store = store
         self._issuance = issuance
         self._rt = runtime
         self._batch = batch
         self._owner = owner or f"sweep-{uuid.uuid4().hex[:12]}"
+        self._repair = repair
 
     def run(self, has_time: Callable[[], bool] = lambda: True) -> dict[str, Any]:
         report = SweepReport()
+        report.repaired = self._repair.run(has_time).repaired if self._repair else 0
         due = self._store.due_for_sweep(self._rt.clock(), self._batch)
         for certificate in due:
             if not has_time():
