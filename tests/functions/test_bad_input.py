@@ -1245,3 +1245,19 @@ def test_unknown_ids_answer_404(
     target = path.format(cert=cert_id)
     payload = body(hierarchy.issuing["id"], cert_id)
     assert_rejected(aws, lambda: api.call(method, target, payload), 404, "NotFound")
+
+
+# -- error text -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["certificates", "set_default"])
+def test_a_missing_listener_is_named_in_the_error(aws: Aws, call: str) -> None:
+    from certwright.adapters.elbv2 import Elbv2Listeners
+    from certwright.errors import NotFoundError
+
+    missing = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/gone/0123456789abcdef/0123456789abcdef"
+    listeners = Elbv2Listeners(aws.session.client("elbv2"))
+    acm_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    with pytest.raises(NotFoundError) as raised:
+        getattr(listeners, call)(missing, *([] if call == "certificates" else [acm_arn]))
+    assert raised.value.message == f"listener {missing} does not exist"
