@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from certwright import bootstrap
 
 from infra import template_model as tm
 from infra.api_events import LOCAL_ADMIN
@@ -136,8 +138,12 @@ def _raw_call(rt: LocalRuntime, method: str, path: str, caller: str) -> tuple[in
     return answer.status, json.loads(text) if text else None
 
 
-def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime) -> None:
-    """Connections are accepted under load, and concurrent requests never see each other's caller or ids."""
+def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections are accepted under load, and concurrent requests never see each other's caller or ids.
+
+    Powertools keeps the current event on the resolver class, so two invocations of one handler at once
+    would read each other's caller; a short pause where every route fetches its services widens that window.
+    """
     status, _, ca = call(api, "POST", "/certificate-authorities", ROOT_CA)
     assert status == 201, ca
     leaf = {
@@ -154,6 +160,14 @@ def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime) -> No
     host = "arn:aws:iam::123456789012:role/gateway-host"
     status, _, _ = call(api, "POST", "/associations", {"certificateId": cert["id"], "associatedResourceId": host})
     assert status == 201
+
+    fetch_services = bootstrap.container
+
+    def slowly() -> bootstrap.Container:
+        time.sleep(0.01)
+        return fetch_services()
+
+    monkeypatch.setattr(bootstrap, "container", slowly)
 
     def client(number: int) -> list[str]:
         wrong: list[str] = []
@@ -178,3 +192,21 @@ def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime) -> No
     with ThreadPoolExecutor(CLIENTS) as pool:
         results = list(pool.map(client, range(CLIENTS)))  # a dropped connection raises here
     assert [w for r in results for w in r] == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND", "OPTIONS", "DELETE"])
+def test_every_method_reaches_the_api_which_answers_405_or_404(api: LocalRuntime, method: str) -> None:
+    parts = urlsplit(api.api_url)
+    for path, expected in [("/certificates", 405), ("/no-such-route", 404)]:
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            connection.request(method, path)
+            answer = connection.getresponse()
+            body = json.loads(answer.read())
+        finally:
+            connection.close()
+        assert answer.status == expected, (method, path, body)
+        if expected == 405:
+            assert answer.headers["Allow"] == "GET, POST" and body["code"] == "MethodNotAllowed"
+        else:
+            assert body["code"] == "NotFound"

@@ -42,6 +42,16 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def _normalise_content_type(event: dict[str, Any]) -> None:
+    """Media types are case-insensitive; the resolver compares them exactly, so hand it the canonical one."""
+    for source in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
+        for key, value in source.items():
+            if str(key).lower() == "content-type":
+                source[key] = (
+                    [content_types.APPLICATION_JSON] if isinstance(value, list) else content_types.APPLICATION_JSON
+                )
+
+
 def _raw_body(event: Mapping[str, Any]) -> bytes | None:
     """The body's bytes (None when it is not valid base64 although the event says it is)."""
     body = event.get("body") or ""
@@ -89,6 +99,8 @@ def refuse(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return answer(400, "InvalidEncoding", "request body is not valid UTF-8")
+    if isinstance(event, dict):
+        _normalise_content_type(event)
     if json_depth(text) > MAX_JSON_DEPTH:
         return answer(400, "InvalidJson", f"request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:

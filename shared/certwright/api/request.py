@@ -60,8 +60,8 @@ WRITE = (400, 403, 404, 409, 413, 415, 422, 502, 503)
 def answers(status: int, model: type[BaseModel] | None, errors: tuple[int, ...]) -> dict[int, OpenAPIResponse]:
     """The `responses=` of a route: its success answer (`model`, or no body) and its {code, message} errors."""
     success: OpenAPIResponse = {"description": _SUCCESS.get(status, "OK")}
-    if model is not None:
-        success["content"] = {content_types.APPLICATION_JSON: {"model": model}}
+    # No content at all for 204 (the resolver would otherwise describe the handler's return type).
+    success["content"] = {} if model is None else {content_types.APPLICATION_JSON: {"model": model}}
     table: dict[int, OpenAPIResponse] = {status: success}
     for code in errors:
         table[code] = {"description": _ERRORS[code], "content": {content_types.APPLICATION_JSON: {"model": ErrorOut}}}
