@@ -2,7 +2,8 @@
 
 The caller's identity comes from the `X-Certwright-Caller` header (default: the local admin); API Gateway fills
 it from IAM in AWS, where the header means nothing. A request no Api event matches gets API Gateway's 403
-"Missing Authentication Token"; a handler that raises gets 502, as behind API Gateway.
+"Missing Authentication Token"; a handler that raises gets 502, as behind API Gateway. Every method reaches the
+API (which answers 405 or 404 itself), and each connection is served on its own thread (backlog 128).
 """
 
 from __future__ import annotations
