@@ -2,7 +2,8 @@
 
 The caller's identity comes from the `X-Certwright-Caller` header (default: the local admin); API Gateway fills
 it from IAM in AWS, where the header means nothing. A request no Api event matches gets API Gateway's 403
-"Missing Authentication Token"; a handler that raises gets 502, as behind API Gateway.
+"Missing Authentication Token"; a handler that raises gets 502, as behind API Gateway. Every method reaches the
+API (which answers 405 or 404 itself), and each connection is served on its own thread (backlog 128).
 """
 
 from __future__ import annotations
@@ -199,11 +200,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         summary = f"{self.command} {path}"
         log.info("%-26s %-48s %d (%.0f ms)", name, summary, status, elapsed)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 for any method without a do_<METHOD>; like API Gateway's ANY, every method
+        # (TRACE, QUERY, PROPFIND, ...) goes to the API, which answers 405 with Allow or 404 itself.
+        if name.startswith("do_") and name[3:].isupper():
+            return self._answer
+        raise AttributeError(name)
 
 
 class _GatewayServer(ThreadingHTTPServer):
+    """One daemon thread per connection; a listen backlog that holds a burst of clients instead of refusing it."""
+
     daemon_threads = True
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handlers: Handlers) -> None:
         self.handlers = handlers

@@ -88,6 +88,10 @@ class Handlers:
         self._modules: list[str] = []
         self._load_lock = threading.Lock()
         self._env_lock = threading.RLock()
+        # One warm instance per function, as a Lambda function with reserved concurrency 1: a handler's module
+        # state (Powertools keeps the current event, route arguments and Lambda context on the resolver class)
+        # belongs to one invocation at a time. Different functions still run in parallel.
+        self._instance_locks = {name: threading.Lock() for name in self._functions}
         environments: dict[str, dict[str, str]] = {}
         for name, function in self._functions.items():
             try:
@@ -193,9 +197,13 @@ class Handlers:
         )
 
     def invoke(self, function: tm.Function, event: dict[str, Any]) -> Any:
-        """Call the handler; its exceptions propagate (the caller decides what Lambda would do with them)."""
+        """Call the handler; its exceptions propagate (the caller decides what Lambda would do with them).
+
+        Safe to call from many threads (the gateway serves each connection on its own): invocations of one
+        function are serialised, so concurrent requests never see each other's event, caller or path.
+        """
         handler = self._handler(function)
-        with self.environment_of(function):
+        with self._instance_locks[function.logical_id], self.environment_of(function):
             return handler(event, self.context(function))
 
     def close(self) -> None:

@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from certwright.api.app import handle
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from infra.api_events import api_event
 from tests.conftest import Answer, ApiClient, Aws, Clock, Hierarchy, leaf_body, root_ca_body, sub_ca_body
 
 # -- the "rejected without side effect" assertion ------------------------------------------------------------
@@ -1245,3 +1247,238 @@ def test_unknown_ids_answer_404(
     target = path.format(cert=cert_id)
     payload = body(hierarchy.issuing["id"], cert_id)
     assert_rejected(aws, lambda: api.call(method, target, payload), 404, "NotFound")
+
+
+# -- error text -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["certificates", "set_default"])
+def test_a_missing_listener_is_named_in_the_error(aws: Aws, call: str) -> None:
+    from certwright.adapters.elbv2 import Elbv2Listeners
+    from certwright.errors import NotFoundError
+
+    missing = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/gone/0123456789abcdef/0123456789abcdef"
+    listeners = Elbv2Listeners(aws.session.client("elbv2"))
+    acm_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    with pytest.raises(NotFoundError) as raised:
+        getattr(listeners, call)(missing, *([] if call == "certificates" else [acm_arn]))
+    assert raised.value.message == f"listener {missing} does not exist"
+
+
+# -- malformed requests at the edge: never a 5xx, always a stable code, nothing changed -------------------------
+
+
+def _raw(api: ApiClient, method: str, path: str, body: bytes, content_type: str | None = "application/json") -> Answer:
+    """A request whose body is arbitrary bytes, as API Gateway passes them (base64, isBase64Encoded)."""
+    event = api_event(method, path, None, headers={} if content_type is None else {"Content-Type": content_type})
+    if content_type is None:
+        event["headers"].pop("Content-Type")
+        event["multiValueHeaders"].pop("Content-Type")
+    event["body"] = base64.b64encode(body).decode("ascii")
+    event["isBase64Encoded"] = True
+    result = handle(event, None)
+    text = result.get("body") or ""
+    return Answer(result["statusCode"], json.loads(text) if text else None, result.get("headers") or {})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 5000 + "]" * 5000,
+        '{"a":' * 3000 + "1" + "}" * 3000,
+        '{"name": ' + "[" * 40 + "]" * 40 + "}",
+    ],
+    ids=["arrays", "objects", "forty-deep"],
+)
+@pytest.mark.parametrize("path", ROUTES_WITH_BODIES)
+def test_deeply_nested_json_is_refused(api: ApiClient, aws: Aws, path: str, raw: str) -> None:
+    answer = assert_rejected(aws, lambda: api.post(path, raw), 400, "InvalidJson")
+    assert "deeper than 32" in answer.body["message"]
+
+
+def test_brackets_inside_strings_are_not_nesting(api: ApiClient, hierarchy: Hierarchy) -> None:
+    body = leaf_body(hierarchy.issuing["id"], description="[" * 200 + "{" * 200)
+    assert api.post("/certificates", json.dumps(body)).status == 201
+
+
+def test_an_integer_too_long_to_convert_is_refused(api: ApiClient, aws: Aws) -> None:
+    raw = json.dumps(root_ca_body())[:-1] + ', "extra": ' + "9" * 5000 + "}"
+    assert_rejected(aws, lambda: api.post("/certificate-authorities", raw), 400, "InvalidJson")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"name": "\xff\xfe"}', b"\xff\xfe\x00\x00", b'{"name": "caf\xe9"}'],
+    ids=["invalid-bytes", "utf-32-bom", "latin-1"],
+)
+def test_a_body_that_is_not_utf8_is_refused(api: ApiClient, aws: Aws, hierarchy: Hierarchy, body: bytes) -> None:
+    assert_rejected(aws, lambda: _raw(api, "POST", "/certificates", body), 400, "InvalidEncoding")
+
+
+def test_a_body_marked_base64_that_is_not_is_refused(api: ApiClient, aws: Aws) -> None:
+    def request() -> Answer:
+        event = api_event("POST", "/certificate-authorities", "not base64 at all!")
+        event["isBase64Encoded"] = True
+        result = handle(event, None)
+        return Answer(result["statusCode"], json.loads(result["body"]), result.get("headers") or {})
+
+    assert_rejected(aws, request, 400, "InvalidEncoding")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/xml",
+        "application/json-patch+json",
+        "application/json; charset=latin-1",
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_with_415(
+    api: ApiClient, aws: Aws, hierarchy: Hierarchy, content_type: str
+) -> None:
+    body = json.dumps(leaf_body(hierarchy.issuing["id"])).encode()
+    answer = assert_rejected(
+        aws, lambda: _raw(api, "POST", "/certificates", body, content_type), 415, "UnsupportedMediaType"
+    )
+    assert "application/json" in answer.body["message"]
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json", "Application/JSON; charset=UTF-8"])
+def test_json_is_accepted_with_or_without_its_media_type(
+    api: ApiClient, hierarchy: Hierarchy, content_type: str | None
+) -> None:
+    body = json.dumps(leaf_body(hierarchy.issuing["id"])).encode()
+    assert _raw(api, "POST", "/certificates", body, content_type).status == 201
+
+
+def _token(key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _key(pk: str, **extra: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": "A"}} | {k: {"S": v} for k, v in extra.items()}
+
+
+BAD_TOKENS: list[tuple[str, str]] = [
+    ("garbage", "%%%not-base64"),
+    ("base64 of garbage", base64.urlsafe_b64encode(b"\xff\x00garbage").decode()),
+    ("an empty object", _token({})),
+    ("a list", _token([1])),
+    ("null", _token(None)),
+    ("a string", _token("CERT")),
+    ("made-up attributes", _token({"x": 1})),
+    ("numbers for strings", _token({"pk": {"N": "1"}, "sk": {"S": "A"}, "list_pk": {"S": "CERT"}, "list_sk": 1})),
+    ("a nested value", _token(_key("CERT#x", list_pk="CERT") | {"list_sk": {"S": {"deep": "x"}}})),
+    ("the certificates listing's token on the CA listing", _token(_key("CERT#x", list_pk="CERT", list_sk="t#x"))),
+    ("a token of another listing", _token(_key("CA#x", list_pk="CA", list_sk="t#x"))),
+    ("deeply nested", base64.urlsafe_b64encode(b"[" * 600 + b"]" * 600).decode()),
+]
+
+
+@pytest.mark.parametrize(("case", "token"), BAD_TOKENS, ids=[c for c, _ in BAD_TOKENS])
+@pytest.mark.parametrize("listing", ["/certificates", "/associations", "/ca-bundles", "/audit-events?resourceId=c"])
+def test_a_garbage_or_foreign_page_token_is_refused(
+    api: ApiClient, aws: Aws, case: str, token: str, listing: str
+) -> None:
+    if listing == "/certificates" and "certificates listing" in case:
+        token = _token(_key("CA#x", list_pk="CA", list_sk="t#x"))  # the CA listing's token here instead
+    separator = "&" if "?" in listing else "?"
+    assert_rejected(aws, lambda: api.get(f"{listing}{separator}page={token}"), 400, "InvalidPageToken")
+
+
+def test_a_page_token_of_another_certificates_associations_is_refused(
+    api: ApiClient, aws: Aws, hierarchy: Hierarchy
+) -> None:
+    first = api.post("/certificates", leaf_body(hierarchy.issuing["id"])).body["id"]
+    second = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="other")).body["id"]
+    for n in range(2):
+        resource = f"arn:aws:iam::123456789012:role/host-{n}"
+        assert api.post("/associations", {"certificateId": first, "associatedResourceId": resource}).status == 201
+    token = api.get(f"/associations?certificateId={first}&limit=1").body["nextPage"]
+    assert token and api.get(f"/associations?certificateId={first}&page={token}").status == 200
+    assert_rejected(aws, lambda: api.get(f"/associations?certificateId={second}&page={token}"), 400, "InvalidPageToken")
+    assert_rejected(aws, lambda: api.get(f"/associations?page={token}"), 400, "InvalidPageToken")
+
+
+def test_an_overlong_page_token_is_refused(api: ApiClient, aws: Aws) -> None:
+    token = _token(_key("CERT#" + "x" * 3000, list_pk="CERT", list_sk="t"))
+    assert_rejected(aws, lambda: api.get(f"/certificates?page={token}"), 400, "InvalidParameter")
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "%EF%BC%91", "1e2", "", "%00", "999999999999999999999999"])
+@pytest.mark.parametrize("listing", ["/certificates", "/certificate-authorities", "/associations", "/ca-bundles"])
+def test_a_limit_that_is_not_an_ascii_number_is_refused(api: ApiClient, aws: Aws, limit: str, listing: str) -> None:
+    assert_rejected(aws, lambda: api.get(f"{listing}?limit={limit}"), 400, "InvalidParameter")
+
+
+@pytest.mark.parametrize("number", ["%C2%B2", "%D9%A3", "0", "-1", "1e2", "100000000", "x"])
+def test_a_version_number_that_is_not_a_positive_ascii_integer_is_refused(
+    api: ApiClient, aws: Aws, hierarchy: Hierarchy, number: str
+) -> None:
+    cert_id = api.post("/certificates", leaf_body(hierarchy.issuing["id"])).body["id"]
+    assert_rejected(aws, lambda: api.get(f"/certificates/{cert_id}/versions/{number}"), 400, "InvalidParameter")
+    assert_rejected(
+        aws, lambda: api.get(f"/certificates/{cert_id}/bundle?versionNumber={number}"), 400, "InvalidParameter"
+    )
+    assert_rejected(
+        aws,
+        lambda: api.post(f"/certificate-authorities/{hierarchy.issuing['id']}/versions/{number}/actions/revoke", {}),
+        400,
+        "InvalidParameter",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/certificate-authorities", "GET, POST"),
+        ("PUT", "/certificates/cert-x", "GET, PATCH"),
+        ("GET", "/certificates/cert-x/versions/1/actions/revoke", "POST"),
+        ("DELETE", "/certificates/cert-x", "GET, PATCH"),
+        ("PATCH", "/associations/assoc-x", "DELETE, GET"),
+        ("TRACE", "/certificates", "GET, POST"),
+        ("QUERY", "/audit-events", "GET"),
+        ("OPTIONS", "/ca-bundles", "GET, POST"),
+        ("POST", "/openapi.json", "GET"),
+    ],
+)
+def test_a_known_route_with_a_method_it_does_not_serve_answers_405(
+    api: ApiClient, aws: Aws, method: str, path: str, allowed: str
+) -> None:
+    def request() -> Answer:
+        result = handle(api_event(method, path, {}), None)
+        return Answer(result["statusCode"], json.loads(result["body"]), dict(result["multiValueHeaders"]))
+
+    answer = assert_rejected(aws, request, 405, "MethodNotAllowed")
+    assert answer.headers["Allow"] == [allowed]
+
+
+def test_an_unknown_route_still_answers_404(api: ApiClient, aws: Aws) -> None:
+    assert_rejected(aws, lambda: api.call("DELETE", "/no-such-thing", {}), 404, "NotFound")
+    assert_rejected(aws, lambda: api.call("TRACE", "/certificates/x/y/z/w", {}), 404, "NotFound")
+
+
+@pytest.mark.parametrize("name", ["*", "*.com", "a.*.example", "*foo.example", "f*o.example.com", "*.*.example.com"])
+def test_an_import_with_a_bad_wildcard_name_is_refused_like_a_request(
+    api: ApiClient, aws: Aws, pki: LocalPki, hierarchy: Hierarchy, name: str
+) -> None:
+    requested = assert_rejected(
+        aws,
+        lambda: api.post("/certificates", leaf_body(hierarchy.issuing["id"], subjectAlternativeNames=[san(name)])),
+        400,
+        "InvalidParameter",
+    )
+    imported = assert_rejected(
+        aws, lambda: api.post("/certificates", _named(pki, "imported.example.com", dns=[name])), 400, "InvalidParameter"
+    )
+    # The same reason, word for word, after the name.
+    assert imported.body["message"].split(repr(name), 1)[1] == requested.body["message"].split(repr(name), 1)[1]
+
+
+def test_an_import_with_a_good_wildcard_is_accepted(api: ApiClient, pki: LocalPki) -> None:
+    created = api.post("/certificates", _named(pki, "imported.example.com", dns=["*.imported.example.com"]))
+    assert created.status == 201, created.body

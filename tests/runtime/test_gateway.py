@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from certwright import bootstrap
 
 from infra import template_model as tm
 from infra.api_events import LOCAL_ADMIN
@@ -112,3 +117,96 @@ def test_the_proxy_event_carries_the_caller_path_and_query_as_api_gateway_would(
     assert anonymous["requestContext"]["identity"]["userArn"] == LOCAL_ADMIN
     assert anonymous["isBase64Encoded"] is True and anonymous["body"] == "//4="
     assert route.matches("GET", "/") is None
+
+
+# -- concurrency: many clients at once, every answer the right one --------------------------------------------
+
+CLIENTS = 16
+ROUNDS = 4
+
+
+def _raw_call(rt: LocalRuntime, method: str, path: str, caller: str) -> tuple[int, Any]:
+    """One request on a fresh connection (as a load generator opens them), without urllib's retries."""
+    parts = urlsplit(rt.api_url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    try:
+        connection.request(method, path, headers={CALLER_HEADER: caller, "Connection": "close"})
+        answer = connection.getresponse()
+        text = answer.read()
+    finally:
+        connection.close()
+    return answer.status, json.loads(text) if text else None
+
+
+def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections are accepted under load, and concurrent requests never see each other's caller or ids.
+
+    Powertools keeps the current event on the resolver class, so two invocations of one handler at once
+    would read each other's caller; a short pause where every route fetches its services widens that window.
+    """
+    status, _, ca = call(api, "POST", "/certificate-authorities", ROOT_CA)
+    assert status == 201, ca
+    leaf = {
+        "name": "web",
+        "configType": "ISSUED_BY_INTERNAL_CA",
+        "issuerCertificateAuthorityId": ca["id"],
+        "profile": "TLS_SERVER",
+        "subject": {"commonName": "www.gateway.example"},
+        "keyAlgorithm": "ECDSA_P256",
+        "validityDuration": "P30D",
+    }
+    status, _, cert = call(api, "POST", "/certificates", leaf)
+    assert status == 201, cert
+    host = "arn:aws:iam::123456789012:role/gateway-host"
+    status, _, _ = call(api, "POST", "/associations", {"certificateId": cert["id"], "associatedResourceId": host})
+    assert status == 201
+
+    fetch_services = bootstrap.container
+
+    def slowly() -> bootstrap.Container:
+        time.sleep(0.01)
+        return fetch_services()
+
+    monkeypatch.setattr(bootstrap, "container", slowly)
+
+    def client(number: int) -> list[str]:
+        wrong: list[str] = []
+        stranger = f"arn:aws:iam::123456789012:role/stranger-{number}"
+        for round_ in range(ROUNDS):
+            missing = f"cert-missing-{number}-{round_}"
+            answers = [
+                (_raw_call(api, "GET", f"/certificates/{missing}", stranger), 404, missing),
+                (_raw_call(api, "GET", f"/certificate-authorities/{ca['id']}", stranger), 200, ca["id"]),
+                (_raw_call(api, "GET", f"/certificates/{cert['id']}/bundle?includePrivateKey=true", host), 200, "KEY"),
+                (_raw_call(api, "GET", f"/certificates/{cert['id']}/bundle?includePrivateKey=true", stranger), 403, ""),
+            ]
+            for (status, body), expected, marker in answers:
+                if status != expected:
+                    wrong.append(f"client {number}: {status} instead of {expected}: {body}")
+                elif marker == "KEY" and "privateKeyPem" not in body:
+                    wrong.append(f"client {number}: the associated host got no key")
+                elif marker and marker != "KEY" and marker not in json.dumps(body):
+                    wrong.append(f"client {number}: answer for someone else: {body}")
+        return wrong
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = list(pool.map(client, range(CLIENTS)))  # a dropped connection raises here
+    assert [w for r in results for w in r] == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND", "OPTIONS", "DELETE"])
+def test_every_method_reaches_the_api_which_answers_405_or_404(api: LocalRuntime, method: str) -> None:
+    parts = urlsplit(api.api_url)
+    for path, expected in [("/certificates", 405), ("/no-such-route", 404)]:
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            connection.request(method, path)
+            answer = connection.getresponse()
+            body = json.loads(answer.read())
+        finally:
+            connection.close()
+        assert answer.status == expected, (method, path, body)
+        if expected == 405:
+            assert answer.headers["Allow"] == "GET, POST" and body["code"] == "MethodNotAllowed"
+        else:
+            assert body["code"] == "NotFound"

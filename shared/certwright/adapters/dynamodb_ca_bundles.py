@@ -157,7 +157,8 @@ class DynamoDbCaBundles(DynamoDbStore):
 
     def list_bundles(self, limit: int, token: str | None) -> Page[CaBundle]:
         with self._errors("list CA bundles"):
-            result = self._row.by_kind.query("BUNDLE", limit=limit, last_evaluated_key=self._start_key(token))
+            start = self._start_key(token, {"list_pk": "BUNDLE"}, ("list_sk",))
+            result = self._row.by_kind.query("BUNDLE", limit=limit, last_evaluated_key=start)
             items = [bundle_from_data(r.data, r.row_version) for r in result]
             return Page(items, self._page_token(result.last_evaluated_key))
 

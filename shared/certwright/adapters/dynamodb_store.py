@@ -36,6 +36,8 @@ DEPLOY_RETRY_PARTITION = "DEPLOY_RETRY"
 DELETION_PARTITION = "DELETION"
 # ... and reserved versions not yet published, by when the repair pass may act on them (adapters/dynamodb_repair.py).
 IN_FLIGHT_PARTITION = "IN_FLIGHT"
+# A page token is a base64 DynamoDB key of four short strings (about 300 characters); longer ones are refused.
+MAX_PAGE_TOKEN = 2048
 
 
 def _deletion_index(row: Row, state: LifecycleState, deletion_time: datetime | None) -> Row:
@@ -112,15 +114,30 @@ class DynamoDbStore:
         return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode()
 
     @staticmethod
-    def _start_key(token: str | None) -> dict[str, Any] | None:
+    def _start_key(token: str | None, fixed: dict[str, str], free: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The start key a page token carries: only a key of this very listing, else 400 InvalidPageToken.
+
+        A key is `pk`, `sk` and the listing's index attributes, each a string; `fixed` names the attributes
+        whose value the listing decides (its partition), `free` the others (its sort key). Anything else,
+        or a key of another listing, would reach DynamoDB as a ValidationException (a 5xx) or page wrongly.
+        """
         if not token:
             return None
+        invalid = InvalidInputError("page token is not valid", code="InvalidPageToken")
+        if len(token) > MAX_PAGE_TOKEN:
+            raise invalid
         try:
-            key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InvalidInputError("page token is not valid", code="InvalidPageToken") from err
-        if not isinstance(key, dict):
-            raise InvalidInputError("page token is not valid", code="InvalidPageToken")
+            key = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        except (ValueError, UnicodeError, RecursionError) as err:
+            raise invalid from err
+        names = {"pk", "sk", *fixed, *free}
+        if not isinstance(key, dict) or set(key) != names:
+            raise invalid
+        for value in key.values():
+            if not isinstance(value, dict) or set(value) != {"S"} or not isinstance(value["S"], str):
+                raise invalid
+        if any(key[name]["S"] != expected for name, expected in fixed.items()):
+            raise InvalidInputError("page token does not belong to this listing", code="InvalidPageToken")
         return key
 
     # -- authorities ----------------------------------------------------------------------------------
@@ -195,7 +212,9 @@ class DynamoDbStore:
 
     def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         with self._errors("list certificate authorities"):
-            result = self._row.by_kind.query("CA", limit=limit, last_evaluated_key=self._start_key(token))
+            result = self._row.by_kind.query(
+                "CA", limit=limit, last_evaluated_key=self._start_key(token, {"list_pk": "CA"}, ("list_sk",))
+            )
             items = [codec.authority_from_data(r.data, r.row_version) for r in result]
             return Page(items, self._page_token(result.last_evaluated_key))
 
@@ -389,7 +408,9 @@ class DynamoDbStore:
 
     def list_certificates(self, limit: int, token: str | None) -> Page[Certificate]:
         with self._errors("list certificates"):
-            result = self._row.by_kind.query("CERT", limit=limit, last_evaluated_key=self._start_key(token))
+            result = self._row.by_kind.query(
+                "CERT", limit=limit, last_evaluated_key=self._start_key(token, {"list_pk": "CERT"}, ("list_sk",))
+            )
             items = [codec.certificate_from_data(r.data, r.row_version) for r in result]
             return Page(items, self._page_token(result.last_evaluated_key))
 
@@ -528,10 +549,12 @@ class DynamoDbStore:
 
     def list_associations(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
         with self._errors("list associations"):
-            start = self._start_key(token)
             if certificate_id:
-                result = self._row.by_parent.query(f"CERT#{certificate_id}", limit=limit, last_evaluated_key=start)
+                parent = f"CERT#{certificate_id}"
+                start = self._start_key(token, {"parent_pk": parent}, ("list_sk",))
+                result = self._row.by_parent.query(parent, limit=limit, last_evaluated_key=start)
             else:
+                start = self._start_key(token, {"list_pk": "ASSOC"}, ("list_sk",))
                 result = self._row.by_kind.query("ASSOC", limit=limit, last_evaluated_key=start)
             items = [codec.association_from_data(r.data, r.row_version) for r in result if r.kind == "ASSOC"]
             return Page(items, self._page_token(result.last_evaluated_key))
@@ -657,10 +680,7 @@ class DynamoDbStore:
 
     def audit_page(self, resource_id: str, limit: int, token: str | None) -> Page[AuditRecord]:
         """One page of `resource_id`'s audit records, newest first."""
-        start = self._start_key(token)
-        if start is not None and start.get("pk") != {"S": f"AUDIT#{resource_id}"}:
-            # A token from another listing (or made up) would reach DynamoDB as a ValidationException.
-            raise InvalidInputError("page token does not belong to this listing", code="InvalidPageToken")
+        start = self._start_key(token, {"pk": f"AUDIT#{resource_id}"})
         with self._errors("list audit records"):
             result = self._row.query(
                 f"AUDIT#{resource_id}", limit=limit, scan_index_forward=False, last_evaluated_key=start

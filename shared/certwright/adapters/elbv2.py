@@ -32,7 +32,9 @@ class Elbv2Listeners:
                     f"ELBv2 {action}: certificate not visible yet", code="CertificateNotFound"
                 ) from err
             if code == "ListenerNotFound":
-                raise NotFoundError(f"listener {arguments.get('ListenerArn')} does not exist") from err
+                # describe_listeners names its listener in ListenerArns, the other calls in ListenerArn.
+                arns = arguments.get("ListenerArns") or [arguments.get("ListenerArn")]
+                raise NotFoundError(f"listener {', '.join(str(a) for a in arns)} does not exist") from err
             raise translate(err, f"ELBv2 {action}") from err
         except BotoCoreError as err:
             raise translate(err, f"ELBv2 {action}") from err

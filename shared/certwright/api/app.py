@@ -8,9 +8,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
-from certwright.api import associations, audit, authorities, ca_bundles, certificates, grants, permissions
+from certwright.api import associations, audit, authorities, ca_bundles, certificates, edge, grants, permissions
 from certwright.api.errors import error_response, to_response
 from certwright.api.request import services
 from certwright.errors import CertwrightError
@@ -33,15 +36,45 @@ def authorize(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware)
 app.use(middlewares=[authorize])
 
 
-@app.get("/openapi.json")
+@app.get(
+    "/openapi.json",
+    responses={
+        200: {
+            "description": "this document (OpenAPI 3.1)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def openapi() -> Response[str]:
-    schema = app.get_openapi_json_schema(title="Certwright", version="0.1.0")
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=schema)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+def openapi_document() -> str:
+    """The OpenAPI document, without Powertools' default 422 answers (this API's errors are all ErrorOut)."""
+    schema: dict[str, Any] = json.loads(app.get_openapi_json_schema(title="Certwright", version="0.1.0"))
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.get("responses", {})
+            default = answers.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if default.get("$ref", "").endswith("/HTTPValidationError"):
+                del answers["422"]
+            for answer in answers.values():
+                if answer.get("content") == {}:
+                    del answer["content"]  # a 204
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return json.dumps(schema)
 
 
 @app.exception_handler(CertwrightError)
 def handle_certwright_error(err: CertwrightError) -> Response[str]:
     return to_response(err)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(415, "UnsupportedMediaType", "the request body must be application/json (UTF-8)")
 
 
 @app.exception_handler(RequestValidationError)
@@ -56,22 +89,30 @@ def handle_validation_error(err: RequestValidationError) -> Response[str]:
     return error_response(400, "InvalidParameter", f"{where or 'body'}: {first.get('msg', 'invalid value')}")
 
 
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API serves on `path` (empty for a path it does not know)."""
+    routes = app._static_routes + app._dynamic_routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
 @app.not_found
 def handle_not_found(_: Exception) -> Response[str]:
+    event = app.current_event
+    allowed = allowed_methods(event.path)
+    if allowed:
+        return error_response(
+            405,
+            "MethodNotAllowed",
+            f"{event.http_method.upper()[:16]} is not served here; allowed: {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
     return error_response(404, "NotFound", "no such route")
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    body = event.get("body") or ""
-    size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
     container = services()
-    limit = container.settings.max_body_bytes
-    if size > limit:
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"code": "PayloadTooLarge", "message": f"request body exceeds {limit} bytes"}),
-            "isBase64Encoded": False,
-        }
+    refused = edge.refuse(event, container.settings.max_body_bytes, allowed_methods)
+    if refused is not None:
+        return refused
     container.idempotency.bind_invocation(context)
     return app.resolve(event, context)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from certwright.api import presenters
-from certwright.api.request import caller, create, json_response, page, paging, services
+from certwright.api.presenters import AssociationOut, AssociationPage
+from certwright.api.request import READ, WRITE, Limit, PageToken, answers, caller, create, json_response, page, services
 from certwright.services.commands import CreateAssociation
 
 router = Router()
 
+CertificateFilter = Annotated[
+    str | None,
+    Query(alias="certificateId", min_length=1, max_length=64, description="only this certificate's associations"),
+]
 
-@router.post("/associations")
+
+@router.post("/associations", responses=answers(201, AssociationOut, WRITE))
 def create_association(command: CreateAssociation) -> Response[str]:
     return create(
         router,
@@ -22,26 +31,26 @@ def create_association(command: CreateAssociation) -> Response[str]:
     )
 
 
-@router.get("/associations")
-def list_associations() -> Response[str]:
-    limit, token = paging(router)
-    certificate_id = router.current_event.get_query_string_value("certificateId")
-    result = services().associations.list_page(certificate_id, limit, token)
+@router.get("/associations", responses=answers(200, AssociationPage, READ))
+def list_associations(
+    limit: Limit = 50, page_token: PageToken = None, certificate_id: CertificateFilter = None
+) -> Response[str]:
+    result = services().associations.list_page(certificate_id, limit, page_token)
     return json_response(page([presenters.association(a) for a in result.items], result.next_token))
 
 
-@router.get("/associations/<association_id>")
+@router.get("/associations/<association_id>", responses=answers(200, AssociationOut, READ))
 def get_association(association_id: str) -> Response[str]:
     return json_response(presenters.association(services().associations.get(association_id)))
 
 
-@router.post("/associations/<association_id>/actions/confirm")
+@router.post("/associations/<association_id>/actions/confirm", responses=answers(200, AssociationOut, WRITE))
 def confirm_association(association_id: str) -> Response[str]:
     """The host (IAM role or user) of an association consents by calling with its own identity."""
     return json_response(presenters.association(services().associations.confirm(association_id, caller(router))))
 
 
-@router.delete("/associations/<association_id>")
+@router.delete("/associations/<association_id>", responses=answers(204, None, WRITE))
 def delete_association(association_id: str) -> Response[str]:
     services().associations.delete(association_id, caller(router))
     return Response(status_code=204, body="")

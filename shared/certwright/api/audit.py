@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from certwright.api.request import json_response, page, paging, services
+from certwright.api.presenters import AuditEventPage
+from certwright.api.request import READ, Limit, PageToken, answers, json_response, page, services
 from certwright.domain.audit import AuditRecord
 from certwright.errors import InvalidInputError
 
 router = Router()
 MAX_RESOURCE_ID = 128
+
+ResourceId = Annotated[
+    str,
+    Query(
+        alias="resourceId",
+        min_length=1,
+        max_length=MAX_RESOURCE_ID,
+        description="the id of a certificate, CA, CA bundle or association (grants: a CA, certificate or CA bundle)",
+    ),
+]
+# nextToken is this route's name for the page token; `page` (as on the other lists) works too.
+NextToken = Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=2048, description="= page")]
 
 
 def _present(r: AuditRecord) -> dict[str, Any]:
@@ -26,15 +40,12 @@ def _present(r: AuditRecord) -> dict[str, Any]:
     }
 
 
-@router.get("/audit-events")
-def list_audit_events() -> Response[str]:
-    event = router.current_event
-    resource_id = event.get_query_string_value("resourceId") or ""
-    if not resource_id or len(resource_id) > MAX_RESOURCE_ID or not resource_id.isprintable():
+@router.get("/audit-events", responses=answers(200, AuditEventPage, READ))
+def list_audit_events(
+    resource_id: ResourceId, limit: Limit = 50, page_token: PageToken = None, next_token: NextToken = None
+) -> Response[str]:
+    if not resource_id.isprintable():
         raise InvalidInputError("resourceId is required: the id of a certificate, CA or association")
-    limit, token = paging(router)
-    # nextToken is this route's name for the page token; `page` (as on the other lists) works too.
-    token = event.get_query_string_value("nextToken") or token
-    result = services().audit.list_for(resource_id, limit, token)
+    result = services().audit.list_for(resource_id, limit, next_token or page_token)
     body = page([_present(r) for r in result.items], result.next_token)
     return json_response(body | {"nextToken": result.next_token})

@@ -6,14 +6,27 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api import presenters
-from certwright.api.request import caller, create, json_response, page, paging, services
-from certwright.errors import InvalidInputError
+from certwright.api.presenters import AuthorityChainOut, AuthorityOut, AuthorityPage, AuthorityVersionPage
+from certwright.api.request import (
+    LIST,
+    READ,
+    WRITE,
+    Limit,
+    PageToken,
+    VersionNumber,
+    answers,
+    caller,
+    create,
+    json_response,
+    page,
+    services,
+)
 from certwright.services.commands import CreateAuthority, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
 
 router = Router()
 
 
-@router.post("/certificate-authorities")
+@router.post("/certificate-authorities", responses=answers(201, AuthorityOut, WRITE))
 def create_authority(command: CreateAuthority) -> Response[str]:
     return create(
         router,
@@ -23,25 +36,24 @@ def create_authority(command: CreateAuthority) -> Response[str]:
     )
 
 
-@router.get("/certificate-authorities")
-def list_authorities() -> Response[str]:
-    limit, token = paging(router)
-    result = services().authorities.list_page(limit, token)
+@router.get("/certificate-authorities", responses=answers(200, AuthorityPage, LIST))
+def list_authorities(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
+    result = services().authorities.list_page(limit, page_token)
     return json_response(page([presenters.authority(ca) for ca in result.items], result.next_token))
 
 
-@router.get("/certificate-authorities/<ca_id>")
+@router.get("/certificate-authorities/<ca_id>", responses=answers(200, AuthorityOut, READ))
 def get_authority(ca_id: str) -> Response[str]:
     return json_response(presenters.authority(services().authorities.get(ca_id)))
 
 
-@router.get("/certificate-authorities/<ca_id>/versions")
+@router.get("/certificate-authorities/<ca_id>/versions", responses=answers(200, AuthorityVersionPage, READ))
 def list_authority_versions(ca_id: str) -> Response[str]:
     versions = services().authorities.versions(ca_id)
     return json_response(page([presenters.authority_version(v) for v in versions], None))
 
 
-@router.post("/certificate-authorities/<ca_id>/versions")
+@router.post("/certificate-authorities/<ca_id>/versions", responses=answers(201, AuthorityOut, WRITE))
 def create_authority_version(ca_id: str, command: CreateAuthorityVersion) -> Response[str]:
     return create(
         router,
@@ -51,15 +63,15 @@ def create_authority_version(ca_id: str, command: CreateAuthorityVersion) -> Res
     )
 
 
-@router.post("/certificate-authorities/<ca_id>/versions/<number>/actions/revoke")
-def revoke_authority_version(ca_id: str, number: str, command: RevokeVersion) -> Response[str]:
-    if not number.isdigit() or not 0 < int(number) < 10**8:
-        raise InvalidInputError("version number must be a positive integer")
-    ca = services().revocation.revoke_authority_version(ca_id, int(number), command, caller(router))
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/revoke", responses=answers(200, AuthorityOut, WRITE)
+)
+def revoke_authority_version(ca_id: str, number: VersionNumber, command: RevokeVersion) -> Response[str]:
+    ca = services().revocation.revoke_authority_version(ca_id, number, command, caller(router))
     return json_response(presenters.authority(ca))
 
 
-@router.get("/certificate-authorities/<ca_id>/bundle")
+@router.get("/certificate-authorities/<ca_id>/bundle", responses=answers(200, AuthorityChainOut, READ))
 def get_authority_bundle(ca_id: str) -> Response[str]:
     certificate_pem, chain = services().authorities.chain_pems(ca_id)
     return json_response(
@@ -67,12 +79,12 @@ def get_authority_bundle(ca_id: str) -> Response[str]:
     )
 
 
-@router.post("/certificate-authorities/<ca_id>/actions/schedule-deletion")
+@router.post("/certificate-authorities/<ca_id>/actions/schedule-deletion", responses=answers(200, AuthorityOut, WRITE))
 def schedule_authority_deletion(ca_id: str, command: ScheduleDeletion) -> Response[str]:
     ca = services().authorities.schedule_deletion(ca_id, command, caller(router))
     return json_response(presenters.authority(ca))
 
 
-@router.post("/certificate-authorities/<ca_id>/actions/cancel-deletion")
+@router.post("/certificate-authorities/<ca_id>/actions/cancel-deletion", responses=answers(200, AuthorityOut, WRITE))
 def cancel_authority_deletion(ca_id: str) -> Response[str]:
     return json_response(presenters.authority(services().authorities.cancel_deletion(ca_id, caller(router))))

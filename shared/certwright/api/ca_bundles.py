@@ -8,18 +8,34 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api import presenters
-from certwright.api.request import caller, create, json_response, page, paging, services
+from certwright.api.presenters import (
+    AssociationPage,
+    CaBundleOut,
+    CaBundlePage,
+    CaBundlePemOut,
+    CaBundleVersionOut,
+    CaBundleVersionPage,
+)
+from certwright.api.request import (
+    LIST,
+    READ,
+    WRITE,
+    Limit,
+    PageToken,
+    StageQuery,
+    VersionNumber,
+    VersionQuery,
+    answers,
+    caller,
+    create,
+    json_response,
+    page,
+    services,
+)
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
-from certwright.errors import InvalidInputError
 from certwright.services.ca_bundles import CreateCaBundle, CreateCaBundleVersion
 
 router = Router()
-
-
-def _number(raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) < 10**8:
-        raise InvalidInputError("version number must be a positive integer")
-    return int(raw)
 
 
 def _certificate(c: TrustedCertificate) -> dict[str, str]:
@@ -67,7 +83,7 @@ def _present(bundle: CaBundle) -> dict[str, Any]:
     return present_bundle(bundle, services().ca_bundles.current(bundle))
 
 
-@router.post("/ca-bundles")
+@router.post("/ca-bundles", responses=answers(201, CaBundleOut, WRITE))
 def create_ca_bundle(command: CreateCaBundle) -> Response[str]:
     def action() -> dict[str, Any]:
         bundle, version = services().ca_bundles.create(command, caller(router))
@@ -76,25 +92,24 @@ def create_ca_bundle(command: CreateCaBundle) -> Response[str]:
     return create(router, "CreateCaBundle", command, action)
 
 
-@router.get("/ca-bundles")
-def list_ca_bundles() -> Response[str]:
-    limit, token = paging(router)
-    result = services().ca_bundles.list_page(limit, token)
+@router.get("/ca-bundles", responses=answers(200, CaBundlePage, LIST))
+def list_ca_bundles(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
+    result = services().ca_bundles.list_page(limit, page_token)
     return json_response(page([present_bundle(b, None) for b in result.items], result.next_token))
 
 
-@router.get("/ca-bundles/<bundle_id>")
+@router.get("/ca-bundles/<bundle_id>", responses=answers(200, CaBundleOut, READ))
 def get_ca_bundle(bundle_id: str) -> Response[str]:
     return json_response(_present(services().ca_bundles.get(bundle_id)))
 
 
-@router.delete("/ca-bundles/<bundle_id>")
+@router.delete("/ca-bundles/<bundle_id>", responses=answers(204, None, WRITE))
 def delete_ca_bundle(bundle_id: str) -> Response[str]:
     services().ca_bundles.delete(bundle_id, caller(router))
     return Response(status_code=204, body="")
 
 
-@router.post("/ca-bundles/<bundle_id>/versions")
+@router.post("/ca-bundles/<bundle_id>/versions", responses=answers(201, CaBundleVersionOut, WRITE))
 def create_ca_bundle_version(bundle_id: str, command: CreateCaBundleVersion) -> Response[str]:
     def action() -> dict[str, Any]:
         _, version = services().ca_bundles.create_version(bundle_id, command, caller(router))
@@ -103,29 +118,25 @@ def create_ca_bundle_version(bundle_id: str, command: CreateCaBundleVersion) -> 
     return create(router, f"CreateCaBundleVersion:{bundle_id}", command, action)
 
 
-@router.get("/ca-bundles/<bundle_id>/versions")
+@router.get("/ca-bundles/<bundle_id>/versions", responses=answers(200, CaBundleVersionPage, READ))
 def list_ca_bundle_versions(bundle_id: str) -> Response[str]:
     versions = services().ca_bundles.versions(bundle_id)
     return json_response(page([present_version(v) for v in versions], None))
 
 
-@router.get("/ca-bundles/<bundle_id>/versions/<number>")
-def get_ca_bundle_version(bundle_id: str, number: str) -> Response[str]:
-    return json_response(present_version(services().ca_bundles.version(bundle_id, _number(number))))
+@router.get("/ca-bundles/<bundle_id>/versions/<number>", responses=answers(200, CaBundleVersionOut, READ))
+def get_ca_bundle_version(bundle_id: str, number: VersionNumber) -> Response[str]:
+    return json_response(present_version(services().ca_bundles.version(bundle_id, number)))
 
 
-@router.get("/ca-bundles/<bundle_id>/bundle")
-def get_ca_bundle_pem(bundle_id: str) -> Response[str]:
+@router.get("/ca-bundles/<bundle_id>/bundle", responses=answers(200, CaBundlePemOut, READ))
+def get_ca_bundle_pem(bundle_id: str, stage: StageQuery = None, version_number: VersionQuery = None) -> Response[str]:
     """The PEM concatenation of one version (CURRENT unless versionNumber or stage says otherwise)."""
-    event = router.current_event
-    number = event.get_query_string_value("versionNumber")
-    version = services().ca_bundles.select(
-        bundle_id, stage=event.get_query_string_value("stage"), version_number=_number(number) if number else None
-    )
+    version = services().ca_bundles.select(bundle_id, stage=stage, version_number=version_number)
     return json_response(present_version(version) | {"caBundlePem": version.bundle_pem})
 
 
-@router.get("/ca-bundles/<bundle_id>/associations")
+@router.get("/ca-bundles/<bundle_id>/associations", responses=answers(200, AssociationPage, READ))
 def list_ca_bundle_associations(bundle_id: str) -> Response[str]:
     associations = services().ca_bundles.associations(bundle_id)
     return json_response(page([presenters.association(a) for a in associations], None))

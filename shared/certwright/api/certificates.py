@@ -9,9 +9,32 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api import presenters
-from certwright.api.request import caller, create, json_response, page, paging, services
+from certwright.api.presenters import (
+    BundleOut,
+    CertificateOut,
+    CertificatePage,
+    RevokedVersionOut,
+    VersionOut,
+    VersionPage,
+)
+from certwright.api.request import (
+    LIST,
+    READ,
+    WRITE,
+    IncludePrivateKey,
+    Limit,
+    PageToken,
+    StageQuery,
+    VersionNumber,
+    VersionQuery,
+    answers,
+    caller,
+    create,
+    json_response,
+    page,
+    services,
+)
 from certwright.domain.certificate import Certificate
-from certwright.errors import InvalidInputError
 from certwright.services.commands import (
     CreateCertificate,
     CreateVersion,
@@ -31,13 +54,7 @@ def _now() -> datetime:
     return services().certificates.now()
 
 
-def _version_number(raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) < 10**8:
-        raise InvalidInputError("version number must be a positive integer")
-    return int(raw)
-
-
-@router.post("/certificates")
+@router.post("/certificates", responses=answers(201, CertificateOut, WRITE))
 def create_certificate(command: CreateCertificate) -> Response[str]:
     def action() -> dict[str, Any]:
         certificate, version = services().issuance.create(command, caller(router))
@@ -46,24 +63,23 @@ def create_certificate(command: CreateCertificate) -> Response[str]:
     return create(router, "CreateCertificate", command, action)
 
 
-@router.get("/certificates")
-def list_certificates() -> Response[str]:
-    limit, token = paging(router)
-    result = services().certificates.list_page(limit, token)
+@router.get("/certificates", responses=answers(200, CertificatePage, LIST))
+def list_certificates(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
+    result = services().certificates.list_page(limit, page_token)
     return json_response(page([_present(c) for c in result.items], result.next_token))
 
 
-@router.get("/certificates/<certificate_id>")
+@router.get("/certificates/<certificate_id>", responses=answers(200, CertificateOut, READ))
 def get_certificate(certificate_id: str) -> Response[str]:
     return json_response(_present(services().certificates.get(certificate_id)))
 
 
-@router.patch("/certificates/<certificate_id>")
+@router.patch("/certificates/<certificate_id>", responses=answers(200, CertificateOut, WRITE))
 def update_certificate(certificate_id: str, command: UpdateCertificate) -> Response[str]:
     return json_response(_present(services().certificates.update(certificate_id, command, caller(router))))
 
 
-@router.post("/certificates/<certificate_id>/versions")
+@router.post("/certificates/<certificate_id>/versions", responses=answers(201, VersionOut, WRITE))
 def create_version(certificate_id: str, command: CreateVersion) -> Response[str]:
     def action() -> dict[str, Any]:
         _, version = services().issuance.create_version(certificate_id, command, caller(router))
@@ -72,29 +88,31 @@ def create_version(certificate_id: str, command: CreateVersion) -> Response[str]
     return create(router, f"CreateCertificateVersion:{certificate_id}", command, action)
 
 
-@router.get("/certificates/<certificate_id>/versions")
+@router.get("/certificates/<certificate_id>/versions", responses=answers(200, VersionPage, READ))
 def list_versions(certificate_id: str) -> Response[str]:
     versions, now = services().certificates.versions(certificate_id), _now()
     return json_response(page([presenters.version(v, now) for v in versions], None))
 
 
-@router.get("/certificates/<certificate_id>/versions/<number>")
-def get_version(certificate_id: str, number: str) -> Response[str]:
-    version = services().certificates.version(certificate_id, _version_number(number))
-    return json_response(presenters.version(version, _now()))
+@router.get("/certificates/<certificate_id>/versions/<number>", responses=answers(200, VersionOut, READ))
+def get_version(certificate_id: str, number: VersionNumber) -> Response[str]:
+    return json_response(presenters.version(services().certificates.version(certificate_id, number), _now()))
 
 
-@router.post("/certificates/<certificate_id>/versions/<number>/actions/promote")
-def promote_version(certificate_id: str, number: str) -> Response[str]:
-    certificate = services().certificates.promote(certificate_id, _version_number(number), caller(router))
+@router.post(
+    "/certificates/<certificate_id>/versions/<number>/actions/promote", responses=answers(200, CertificateOut, WRITE)
+)
+def promote_version(certificate_id: str, number: VersionNumber) -> Response[str]:
+    certificate = services().certificates.promote(certificate_id, number, caller(router))
     return json_response(_present(certificate))
 
 
-@router.post("/certificates/<certificate_id>/versions/<number>/actions/revoke")
-def revoke_version(certificate_id: str, number: str, command: RevokeVersion) -> Response[str]:
-    outcome = services().revocation.revoke_certificate_version(
-        certificate_id, _version_number(number), command, caller(router)
-    )
+@router.post(
+    "/certificates/<certificate_id>/versions/<number>/actions/revoke",
+    responses=answers(200, RevokedVersionOut, WRITE),
+)
+def revoke_version(certificate_id: str, number: VersionNumber, command: RevokeVersion) -> Response[str]:
+    outcome = services().revocation.revoke_certificate_version(certificate_id, number, command, caller(router))
     replacement = outcome.replacement
     return json_response(
         {
@@ -110,42 +128,46 @@ def revoke_version(certificate_id: str, number: str, command: RevokeVersion) -> 
     )
 
 
-@router.post("/certificates/<certificate_id>/actions/schedule-deletion")
+@router.post("/certificates/<certificate_id>/actions/schedule-deletion", responses=answers(200, CertificateOut, WRITE))
 def schedule_deletion(certificate_id: str, command: ScheduleDeletion) -> Response[str]:
     return json_response(_present(services().certificates.schedule_deletion(certificate_id, command, caller(router))))
 
 
-@router.post("/certificates/<certificate_id>/actions/cancel-deletion")
+@router.post("/certificates/<certificate_id>/actions/cancel-deletion", responses=answers(200, CertificateOut, WRITE))
 def cancel_deletion(certificate_id: str) -> Response[str]:
     return json_response(_present(services().certificates.cancel_deletion(certificate_id, caller(router))))
 
 
-@router.post("/certificates/<certificate_id>/versions/<number>/actions/schedule-deletion")
-def schedule_version_deletion(certificate_id: str, number: str, command: ScheduleDeletion) -> Response[str]:
-    version = services().deletion.schedule_version_deletion(
-        certificate_id, _version_number(number), command, caller(router)
-    )
+@router.post(
+    "/certificates/<certificate_id>/versions/<number>/actions/schedule-deletion",
+    responses=answers(200, VersionOut, WRITE),
+)
+def schedule_version_deletion(certificate_id: str, number: VersionNumber, command: ScheduleDeletion) -> Response[str]:
+    version = services().deletion.schedule_version_deletion(certificate_id, number, command, caller(router))
     return json_response(presenters.version(version, _now()))
 
 
-@router.post("/certificates/<certificate_id>/versions/<number>/actions/cancel-deletion")
-def cancel_version_deletion(certificate_id: str, number: str) -> Response[str]:
-    version = services().deletion.cancel_version_deletion(certificate_id, _version_number(number), caller(router))
+@router.post(
+    "/certificates/<certificate_id>/versions/<number>/actions/cancel-deletion",
+    responses=answers(200, VersionOut, WRITE),
+)
+def cancel_version_deletion(certificate_id: str, number: VersionNumber) -> Response[str]:
+    version = services().deletion.cancel_version_deletion(certificate_id, number, caller(router))
     return json_response(presenters.version(version, _now()))
 
 
-@router.get("/certificates/<certificate_id>/bundle")
-def get_bundle(certificate_id: str) -> Response[str]:
-    event = router.current_event
-    number = event.get_query_string_value("versionNumber")
-    include = (event.get_query_string_value("includePrivateKey") or "false").lower()
-    if include not in ("true", "false"):
-        raise InvalidInputError("includePrivateKey must be true or false")
+@router.get("/certificates/<certificate_id>/bundle", responses=answers(200, BundleOut, READ))
+def get_bundle(
+    certificate_id: str,
+    stage: StageQuery = None,
+    version_number: VersionQuery = None,
+    include_private_key: IncludePrivateKey = "false",
+) -> Response[str]:
     bundle = services().bundles.get(
         certificate_id,
-        stage=event.get_query_string_value("stage"),
-        version_number=_version_number(number) if number else None,
-        include_private_key=include == "true",
+        stage=stage,
+        version_number=version_number,
+        include_private_key=include_private_key == "true",
         caller=caller(router),
     )
     return json_response(presenters.bundle(bundle.certificate, bundle.version, bundle.private_key_pem))

@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from certwright.api.request import caller, create, json_response, page, services
+from certwright.api.audit import ResourceId
+from certwright.api.presenters import GrantOut, GrantPage
+from certwright.api.request import READ, WRITE, answers, caller, create, json_response, page, services
 from certwright.authorization.grants import Grant
-from certwright.errors import InvalidInputError
 from certwright.services.grants import CreateGrant
 
 router = Router()
@@ -26,20 +27,17 @@ def present(g: Grant) -> dict[str, Any]:
     }
 
 
-@router.post("/grants")
+@router.post("/grants", responses=answers(201, GrantOut, WRITE))
 def create_grant(command: CreateGrant) -> Response[str]:
     return create(router, "CreateGrant", command, lambda: present(services().grants.create(command, caller(router))))
 
 
-@router.get("/grants")
-def list_grants() -> Response[str]:
-    resource_id = router.current_event.get_query_string_value("resourceId") or ""
-    if not resource_id:
-        raise InvalidInputError("resourceId is required: the id of a CA, a certificate or a CA bundle")
+@router.get("/grants", responses=answers(200, GrantPage, READ))
+def list_grants(resource_id: ResourceId) -> Response[str]:
     return json_response(page([present(g) for g in services().grants.of(resource_id)], None))
 
 
-@router.delete("/grants/<grant_id>")
+@router.delete("/grants/<grant_id>", responses=answers(204, None, WRITE))
 def delete_grant(grant_id: str) -> Response[str]:
     services().grants.delete(grant_id, caller(router))
     return Response(status_code=204, body="")

@@ -1,4 +1,5 @@
-"""Domain objects to API JSON (camelCase, as in the API contract); never includes a private key unasked.
+"""Domain objects to API JSON (camelCase, as in the API contract) and the response models that describe it;
+never includes a private key unasked.
 
 Expiry is shown, not hidden in a state: `lifecycleState` stays the resource's lifecycle (as in OCI, where an
 expired certificate is still ACTIVE and takes a new version), and `expired` (on each version, and on the
@@ -8,7 +9,9 @@ certificate for its CURRENT version) says whether notAfter is behind `now`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from certwright.domain.association import Association
 from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
@@ -141,3 +144,251 @@ def association(a: Association) -> dict[str, Any]:
             "acmCertificateArn": d.deployed_acm_arn,
         },
     }
+
+
+# -- response models: what the OpenAPI document promises each answer looks like ------------------------------
+# The dicts above are what is sent; these models only describe them (open to added fields, so a new field is
+# never a contract break). Enumerated values are plain strings here: the request models list the choices.
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorOut(_Out):
+    """Every 4xx and 5xx answer of the API."""
+
+    code: str = Field(description="stable, machine-readable error code, e.g. NameConstraintViolation")
+    message: str
+
+
+class ValidityOut(_Out):
+    notBefore: str
+    notAfter: str
+
+
+class RevocationOut(_Out):
+    revocationReason: str
+    timeOfRevocation: str
+
+
+class AuthorityVersionOut(_Out):
+    versionNumber: int
+    serialNumber: str
+    stages: list[str]
+    validity: ValidityOut
+    revocationStatus: RevocationOut | None
+
+
+class AuthorityOut(_Out):
+    id: str
+    name: str
+    configType: str
+    issuerCertificateAuthorityId: str | None
+    subject: dict[str, str]
+    keyAlgorithm: str
+    signingAlgorithm: str
+    kmsKeyId: str
+    rules: dict[str, Any]
+    lifecycleState: str
+    timeOfDeletion: str | None
+    createdBy: str
+    timeCreated: str
+    currentVersion: AuthorityVersionOut | None
+
+
+class AuthorityChainOut(_Out):
+    certificateAuthorityId: str
+    certificatePem: str
+    certChainPem: str
+
+
+class SanOut(_Out):
+    type: str
+    value: str
+
+
+class VersionOut(_Out):
+    certificateId: str
+    versionNumber: int
+    serialNumber: str | None
+    stages: list[str]
+    validity: ValidityOut | None
+    subject: dict[str, str]
+    subjectAlternativeNames: list[SanOut]
+    timeCreated: str
+    lifecycleState: str
+    timeOfDeletion: str | None
+    revocationStatus: RevocationOut | None
+    expired: bool = Field(description="notAfter is behind (lifecycleState stays the resource's lifecycle)")
+
+
+class ReplacementOut(_Out):
+    state: str
+    versionNumber: int | None
+    message: str | None
+
+
+class RevokedVersionOut(VersionOut):
+    replacement: ReplacementOut | None
+
+
+class CertificateOut(_Out):
+    id: str
+    name: str
+    description: str | None
+    configType: str
+    profile: str | None
+    issuerCertificateAuthorityId: str | None
+    subject: dict[str, str]
+    subjectAlternativeNames: list[SanOut]
+    keyAlgorithm: str
+    validityDuration: str | None
+    renewalRule: dict[str, str] | None
+    nextRenewalAt: str | None
+    expiryAlertThresholds: list[str]
+    lifecycleState: str
+    timeOfDeletion: str | None
+    associationCount: int
+    createdBy: str
+    timeCreated: str
+    currentVersion: VersionOut | None
+    expired: bool = Field(description="the CURRENT version's notAfter is behind")
+
+
+class BundleOut(_Out):
+    certificateId: str
+    certificateName: str
+    versionNumber: int
+    serialNumber: str | None
+    stages: list[str]
+    validity: ValidityOut | None
+    certificatePem: str
+    certChainPem: str
+    privateKeyPem: str | None = Field(default=None, description="only with includePrivateKey=true, to its reader")
+
+
+class DeploymentOut(_Out):
+    desiredVersion: int | None
+    deployedVersion: int | None
+    state: str
+    lastError: str | None
+    verifiedAt: str | None
+    deployedSerialNumber: str | None
+    acmCertificateArn: str | None
+
+
+class AssociationOut(_Out):
+    id: str
+    certificateId: str | None
+    caBundleId: str | None
+    associatedResourceId: str
+    associationType: str
+    hostnames: list[str]
+    listenerCertificateRole: str
+    createdBy: str
+    timeCreated: str
+    state: str = Field(description="ACTIVE, PENDING_CONFIRMATION (a host has not confirmed) or SUSPENDED (no consent)")
+    stateReason: str | None
+    deployment: DeploymentOut
+
+
+class GrantOut(_Out):
+    id: str
+    resourceId: str
+    principalArn: str
+    role: str = Field(description="ISSUER (CAs only), MANAGER or READER")
+    createdBy: str
+    timeCreated: str
+
+
+class TrustedCertificateOut(_Out):
+    subject: str
+    sha256Fingerprint: str
+    notAfter: str
+    source: str
+
+
+class CaBundleVersionOut(_Out):
+    caBundleId: str
+    versionNumber: int
+    stages: list[str]
+    reason: str | None
+    createdBy: str
+    timeCreated: str
+    certificates: list[TrustedCertificateOut]
+
+
+class CaBundlePemOut(CaBundleVersionOut):
+    caBundlePem: str
+
+
+class CaBundleOut(_Out):
+    id: str
+    name: str
+    description: str | None
+    lifecycleState: str
+    certificateAuthorityIds: list[str]
+    includeCertificateAuthorityChain: bool
+    givenCertificates: list[TrustedCertificateOut]
+    withdrawnCertificateAuthorityIds: list[str]
+    stale: bool
+    currentVersionNumber: int | None
+    latestVersionNumber: int | None
+    associationCount: int
+    createdBy: str
+    timeCreated: str
+    currentVersion: CaBundleVersionOut | None
+
+
+class AuditEventOut(_Out):
+    resourceId: str
+    action: str
+    caller: str
+    time: str
+    result: str
+    details: dict[str, Any]
+
+
+_Item = TypeVar("_Item", bound=BaseModel)
+
+
+class PageOut(_Out, Generic[_Item]):
+    items: list[_Item]
+    nextPage: str | None = Field(description="pass as ?page= for the next page; null on the last page")
+
+
+class AuthorityPage(PageOut[AuthorityOut]):
+    pass
+
+
+class AuthorityVersionPage(PageOut[AuthorityVersionOut]):
+    pass
+
+
+class CertificatePage(PageOut[CertificateOut]):
+    pass
+
+
+class VersionPage(PageOut[VersionOut]):
+    pass
+
+
+class AssociationPage(PageOut[AssociationOut]):
+    pass
+
+
+class CaBundlePage(PageOut[CaBundleOut]):
+    pass
+
+
+class CaBundleVersionPage(PageOut[CaBundleVersionOut]):
+    pass
+
+
+class GrantPage(PageOut[GrantOut]):
+    pass
+
+
+class AuditEventPage(PageOut[AuditEventOut]):
+    nextToken: str | None = Field(description="the same token as nextPage (this listing's historical name)")

@@ -1,23 +1,73 @@
-"""Request helpers shared by the routers: caller identity, paging, idempotent creation, JSON answers."""
+"""Request helpers shared by the routers: caller identity, declared parameters, answers and their contract."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
 from certwright import bootstrap
+from certwright.api.presenters import ErrorOut
 from certwright.authorization.identity import principal_from_arn
 from certwright.bootstrap import Container
-from certwright.errors import AccessDeniedError, InvalidInputError
+from certwright.domain.stages import Stage
+from certwright.errors import AccessDeniedError
 from certwright.services.reservation import request_token, reserving
 
 MAX_PAGE = 100
+MAX_VERSION = 10**8 - 1
+
+# -- parameters, declared so the resolver checks them and the OpenAPI document lists them -------------------
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, 1 to {MAX_PAGE}")]
+PageToken = Annotated[
+    str | None, Query(alias="page", min_length=1, max_length=2048, description="the previous page's nextPage")
+]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION, description="a version number (1, 2, ...)")]
+VersionQuery = Annotated[
+    int | None, Query(alias="versionNumber", ge=1, le=MAX_VERSION, description="this version instead of a stage")
+]
+StageQuery = Annotated[Stage | None, Query(description="the version in this stage (default CURRENT)")]
+IncludePrivateKey = Annotated[
+    Literal["true", "false"],
+    Query(alias="includePrivateKey", description="also return the private key (only to its associated reader)"),
+]
+
+# -- the answers each route may give ---------------------------------------------------------------------------
+
+_ERRORS: dict[int, str] = {
+    400: "bad input: malformed body or parameter (InvalidParameter, InvalidJson, InvalidPageToken, ...)",
+    403: "the caller may not do this (NotAuthorized)",
+    404: "no such resource (NotFound)",
+    409: "the resource's state does not allow it, or a concurrent change won (retry after reading it again)",
+    413: "request body too large (PayloadTooLarge)",
+    415: "request body is not application/json (UnsupportedMediaType)",
+    422: "well-formed but refused by a CA rule or profile (NameConstraintViolation, ValidityExceedsCaRule, ...)",
+    502: "a dependency failed (DependencyFailure)",
+    503: "a dependency is briefly unavailable; retry after Retry-After seconds",
+}
+_SUCCESS = {200: "OK", 201: "created", 204: "done (no body)"}
+READ = (400, 403, 404, 413, 502, 503)
+LIST = (400, 403, 413, 502, 503)
+WRITE = (400, 403, 404, 409, 413, 415, 422, 502, 503)
+
+
+def answers(status: int, model: type[BaseModel] | None, errors: tuple[int, ...]) -> dict[int, OpenAPIResponse]:
+    """The `responses=` of a route: its success answer (`model`, or no body) and its {code, message} errors."""
+    success: OpenAPIResponse = {"description": _SUCCESS.get(status, "OK")}
+    # No content at all for 204 (the resolver would otherwise describe the handler's return type).
+    success["content"] = {} if model is None else {content_types.APPLICATION_JSON: {"model": model}}
+    table: dict[int, OpenAPIResponse] = {status: success}
+    for code in errors:
+        table[code] = {"description": _ERRORS[code], "content": {content_types.APPLICATION_JSON: {"model": ErrorOut}}}
+    return table
 
 
 def services() -> Container:
@@ -35,14 +85,6 @@ def caller(router: Router) -> str:
     if not isinstance(event, APIGatewayProxyEvent):
         raise AccessDeniedError("request is not authenticated")
     return principal_from_arn(event.request_context.identity.user_arn or "").caller_arn
-
-
-def paging(router: Router) -> tuple[int, str | None]:
-    event = router.current_event
-    raw = event.get_query_string_value("limit", "50") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_PAGE}")
-    return int(raw), event.get_query_string_value("page")
 
 
 def page(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:

@@ -109,12 +109,12 @@ def normalize_dns_name(value: str, *, field: str = "DNS name", allow_wildcard: b
     labels = name.split(".")
     if len(labels) < 2:
         raise InvalidInputError(f"{field} {value!r} must be a fully qualified name with at least two labels")
-    for position, label in enumerate(labels):
+    if "*" in name:
+        if not allow_wildcard:
+            raise InvalidInputError(f"{field} {value!r}: a wildcard may only be the whole leftmost label")
+        check_wildcard(name, field=field)
+    for label in labels:
         if label == "*":
-            if position != 0 or not allow_wildcard:
-                raise InvalidInputError(f"{field} {value!r}: a wildcard may only be the whole leftmost label")
-            if len(labels) < 3:
-                raise InvalidInputError(f"{field} {value!r}: a wildcard needs at least two labels after it")
             continue
         if not _LABEL.match(label):
             raise InvalidInputError(f"{field} {value!r} has an invalid label {label!r}")
@@ -123,6 +123,23 @@ def normalize_dns_name(value: str, *, field: str = "DNS name", allow_wildcard: b
     if labels[-1].isdigit():
         raise InvalidInputError(f"{field} {value!r} has an all-numeric top-level label")
     return name
+
+
+def check_wildcard(value: str, *, field: str = "DNS name") -> None:
+    """A name with a `*` is a wildcard: `*` alone as the leftmost label, with at least two labels after it.
+
+    Refuses `*`, `*.com`, `a.*.example`, `*foo.example` and `f*o.example` — the same words for a name in a
+    request and for one in an imported certificate.
+    """
+    if "*" not in value:
+        return
+    labels = value.rstrip(".").split(".")
+    if len(labels) < 2:
+        raise InvalidInputError(f"{field} {value!r} must be a fully qualified name with at least two labels")
+    if labels[0] != "*" or any("*" in label for label in labels[1:]):
+        raise InvalidInputError(f"{field} {value!r}: a wildcard may only be the whole leftmost label")
+    if len(labels) < 3:
+        raise InvalidInputError(f"{field} {value!r}: a wildcard needs at least two labels after it")
 
 
 def _check_a_label(label: str, field: str, whole: str) -> None:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 from certwright.domain.keys import KeyAlgorithm
-from certwright.domain.names import SanType, Subject, SubjectAlternativeName, check_text
+from certwright.domain.names import SanType, Subject, SubjectAlternativeName, check_text, check_wildcard
 from certwright.errors import InvalidInputError
 from certwright.x509.keys import key_algorithm_of, public_key_der
 from certwright.x509.pem import der_blocks
@@ -109,6 +109,8 @@ def _sans(cert: x509.Certificate) -> tuple[SubjectAlternativeName, ...]:
         return ()
     for name in ext.get_values_for_type(x509.DNSName):
         check_text(name, "certificatePem DNS name", _MAX_IMPORTED_TEXT)
+        # A wildcard nobody may request (`*`, `*.com`, `a.*.example`) is not imported either.
+        check_wildcard(name.lower(), field="certificatePem DNS name")
     dns = [SubjectAlternativeName(SanType.DNS, n) for n in ext.get_values_for_type(x509.DNSName)]
     ips = [SubjectAlternativeName(SanType.IP, str(a)) for a in ext.get_values_for_type(x509.IPAddress)]
     return tuple(dns + ips)
