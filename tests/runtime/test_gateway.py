@@ -158,8 +158,12 @@ def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime, monke
     status, _, cert = call(api, "POST", "/certificates", leaf)
     assert status == 201, cert
     host = "arn:aws:iam::123456789012:role/gateway-host"
-    status, _, _ = call(api, "POST", "/associations", {"certificateId": cert["id"], "associatedResourceId": host})
+    status, _, association = call(
+        api, "POST", "/associations", {"certificateId": cert["id"], "associatedResourceId": host}
+    )
     assert status == 201
+    # The host consents to its association by confirming it with its own identity (README, Consent).
+    assert _raw_call(api, "POST", f"/associations/{association['id']}/actions/confirm", host)[0] == 200
 
     fetch_services = bootstrap.container
 
@@ -176,9 +180,11 @@ def test_sixteen_parallel_clients_get_their_own_answers(api: LocalRuntime, monke
             missing = f"cert-missing-{number}-{round_}"
             answers = [
                 (_raw_call(api, "GET", f"/certificates/{missing}", stranger), 404, missing),
-                (_raw_call(api, "GET", f"/certificate-authorities/{ca['id']}", stranger), 200, ca["id"]),
+                (_raw_call(api, "GET", f"/certificate-authorities/{ca['id']}", LOCAL_ADMIN), 200, ca["id"]),
+                (_raw_call(api, "GET", f"/certificate-authorities/{ca['id']}", stranger), 404, ca["id"]),
                 (_raw_call(api, "GET", f"/certificates/{cert['id']}/bundle?includePrivateKey=true", host), 200, "KEY"),
-                (_raw_call(api, "GET", f"/certificates/{cert['id']}/bundle?includePrivateKey=true", stranger), 403, ""),
+                # A stranger may not even see the certificate (authorization: invisible is 404).
+                (_raw_call(api, "GET", f"/certificates/{cert['id']}/bundle?includePrivateKey=true", stranger), 404, ""),
             ]
             for (status, body), expected, marker in answers:
                 if status != expected:
