@@ -4,15 +4,19 @@ before every deployment and every key read; withdrawn consent suspends; key read
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from certwright import bootstrap
 from certwright.adapters.target_tags import AwsTargetTags, StaticTargetTags
 from certwright.bootstrap import Container
 from certwright.domain.association import AssociationType
 from certwright.events import AssociationResumed, AssociationSuspended
 from certwright.outbox import events_for
-from certwright.services.consent import CONSENT_TAG, consented_certificates, how_to_consent
+from certwright.services.commands import CreateAssociation
+from certwright.services.consent import CONSENT_TAG, ConsentRequiredError, consented_certificates, how_to_consent
+from certwright.services.context import Runtime
 
 from infra.api_events import LOCAL_ADMIN
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
@@ -171,6 +175,21 @@ def test_a_target_in_another_account_is_refused(api: ApiClient, aws: Aws, cert: 
     foreign = "arn:aws:iam::999999999999:role/web-host"
     answer = assert_rejected(aws, lambda: associate(api, cert, foreign), 403, "ConsentRequired")
     assert "999999999999" in answer.body["message"]
+
+
+def test_the_stack_account_is_the_same_for_consent_key_reads_and_authorization(
+    aws: Aws, clock: Clock, cert: str
+) -> None:
+    """A stack without a deployer role still knows its account (settings.account, as authorization does): a
+    target or a key reader in another account is refused as cross-account, not looked up."""
+    settings = replace(aws.settings, deployer_role_arn="")
+    assert settings.account == ACCOUNT
+    built = bootstrap.build(settings, session=aws.session, runtime=Runtime(clock=clock))
+    foreign_target = "arn:aws:iam::999999999999:role/web-host"
+    with pytest.raises(ConsentRequiredError, match="cross-account associations are not allowed"):
+        built.associations.create(CreateAssociation(certificateId=cert, associatedResourceId=foreign_target), CREATOR)
+    decision = built.bundles.key_read_decision(cert, "arn:aws:sts::999999999999:assumed-role/web-host/i-1")
+    assert (decision.granted, decision.reason) == (False, "CROSS_ACCOUNT")
 
 
 # -- hosts: tag or confirmation ---------------------------------------------------------------------------------
