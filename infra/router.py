@@ -88,6 +88,7 @@ class Handlers:
         self._modules: list[str] = []
         self._load_lock = threading.Lock()
         self._env_lock = threading.RLock()
+        self._invocation_locks: dict[str, threading.RLock] = {}
         environments: dict[str, dict[str, str]] = {}
         for name, function in self._functions.items():
             try:
@@ -193,10 +194,21 @@ class Handlers:
         )
 
     def invoke(self, function: tm.Function, event: dict[str, Any]) -> Any:
-        """Call the handler; its exceptions propagate (the caller decides what Lambda would do with them)."""
+        """Call the handler; its exceptions propagate (the caller decides what Lambda would do with them).
+
+        A Lambda execution environment runs one invocation at a time, and here each function has one environment
+        (one imported module): calls of the same function wait for each other. Its module state is not made for
+        concurrent calls (Powertools keeps the current event and route arguments on the resolver class, so two
+        concurrent API requests could run one request's route with the other's path parameters); different
+        functions still run side by side, as in Lambda.
+        """
         handler = self._handler(function)
-        with self.environment_of(function):
+        with self._invocation_lock(function), self.environment_of(function):
             return handler(event, self.context(function))
+
+    def _invocation_lock(self, function: tm.Function) -> threading.RLock:
+        with self._load_lock:
+            return self._invocation_locks.setdefault(function.logical_id, threading.RLock())
 
     def close(self) -> None:
         for name in self._modules:
