@@ -168,8 +168,9 @@ def describe(runtime: LocalRuntime) -> str:
         "  resources",
     ]
     for logical_id, physical in runtime.deployment.resources.items():
-        resource = runtime.deployment.template.resources[logical_id]
-        if resource.type in tm.CREATED_TYPES:
+        # Not every deployed name is in the template: SAM's generated `<Function>Role`s are only named.
+        resource = runtime.deployment.template.resources.get(logical_id)
+        if resource is not None and resource.type in tm.CREATED_TYPES:
             lines.append(f"    {resource.type:<24} {logical_id:<24} {physical.ref}")
     lines.append("  functions")
     unavailable = runtime.handlers.unavailable()

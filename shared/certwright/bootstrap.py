@@ -38,7 +38,7 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.bundles import BundleService
 from certwright.services.ca_bundles import CaBundleService
 from certwright.services.certificates import CertificateService
-from certwright.services.consent import ConsentService, account_of
+from certwright.services.consent import ConsentService
 from certwright.services.context import Runtime
 from certwright.services.crl_publisher import CrlPublisher
 from certwright.services.deletion import DeletionService
@@ -98,7 +98,8 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         session.client("acm", config=_RETRIES),
         session.client("iam", config=_RETRIES),
     )
-    consent = ConsentService(target_tags, store, account_of(settings.deployer_role_arn))
+    # One notion of the stack's account for consent, key reads and authorization (settings.account).
+    consent = ConsentService(target_tags, store, settings.account)
     bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn, consent)
     ca_bundle_store = DynamoDbCaBundles(Row, connection)
     ca_bundles = CaBundleService(ca_bundle_store, authorities, rt)

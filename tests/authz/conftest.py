@@ -1,6 +1,7 @@
 """Callers and a world for the authorization tests: A owns a hierarchy, a certificate and a CA bundle; G holds
 roles A granted; B is another principal of the account; X is in another account; H is the host an
-association names; D is the deployer role (a listener association makes it a key reader).
+association names (it confirmed the association); D is the deployer role (a listener association, consented by
+the listener's owner, makes it a key reader).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from certwright.bootstrap import Container
 
 from infra.api_events import LOCAL_ADMIN
 from tests.conftest import ApiClient, Aws, leaf_body, root_ca_body, sub_ca_body
+from tests.consenting import consent
+from tests.lifecycle.conftest import make_load_balancer
 
 ACCOUNT = "123456789012"
 ADMIN = LOCAL_ADMIN
@@ -26,7 +29,6 @@ OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/team-b"
 FOREIGN = "arn:aws:sts::999999999999:assumed-role/team-a/alice"
 HOST = f"arn:aws:sts::{ACCOUNT}:assumed-role/web-host/i-0123"
 HOST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/web-host"
-LISTENER = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 
@@ -55,16 +57,21 @@ def created(answer: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(api: ApiClient, container: Container) -> World:
+def world(api: ApiClient, aws: Aws, container: Container) -> World:
     root = created(api.post("/certificate-authorities", root_ca_body(name="a-root"), caller=OWNER))["id"]
     issuing = created(api.post("/certificate-authorities", sub_ca_body(root, name="a-issuing"), caller=OWNER))["id"]
     cert = created(api.post("/certificates", leaf_body(issuing), caller=OWNER))["id"]
     host = created(api.post("/associations", {"certificateId": cert, "associatedResourceId": HOST_ROLE}, caller=OWNER))[
         "id"
     ]
+    confirmed = api.post(f"/associations/{host}/actions/confirm", {}, caller=HOST)  # the host's own word
+    assert (confirmed.status, confirmed.body["state"]) == (200, "ACTIVE"), confirmed.body
+    listener_arn = make_load_balancer(aws, listeners=1, name="a-web").listeners[0]
+    consent(aws.session, listener_arn, cert)  # the listener's owner tags it (services/consent.py)
     listener = created(
-        api.post("/associations", {"certificateId": cert, "associatedResourceId": LISTENER}, caller=OWNER)
-    )["id"]
+        api.post("/associations", {"certificateId": cert, "associatedResourceId": listener_arn}, caller=OWNER)
+    )
+    assert listener["state"] == "ACTIVE", listener
     bundle = created(api.post("/ca-bundles", {"name": "a-mtls", "certificateAuthorityIds": [issuing]}, caller=OWNER))[
         "id"
     ]
@@ -81,7 +88,7 @@ def world(api: ApiClient, container: Container) -> World:
         "host": HOST,
         "deployer": deployer_session(container),
     }
-    return World(root, issuing, cert, host, listener, bundle, grants, callers)
+    return World(root, issuing, cert, host, listener["id"], bundle, grants, callers)
 
 
 @dataclass

@@ -21,7 +21,8 @@ FILES = ("cert.pem", "chain.pem", "fullchain.pem", "key.pem")
 def issued(cli: Cli) -> str:
     root = cli.ok("--field", "id", "ca", "create", "--name", "files-root", "--cn", "Files Root")
     cert = cli.ok("--field", "id", "cert", "create", "--name", "files", "--issuer", root, "--cn", "files.example")
-    cli.ok("assoc", "create", "--cert", cert, "--resource", HOST)
+    association = cli.ok("--field", "id", "assoc", "create", "--cert", cert, "--resource", HOST)
+    cli.ok("--caller", HOST, "assoc", "confirm", association)  # the host's consent: it confirms with its identity
     return cert
 
 

@@ -4,15 +4,19 @@ before every deployment and every key read; withdrawn consent suspends; key read
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from certwright import bootstrap
 from certwright.adapters.target_tags import AwsTargetTags, StaticTargetTags
 from certwright.bootstrap import Container
 from certwright.domain.association import AssociationType
 from certwright.events import AssociationResumed, AssociationSuspended
 from certwright.outbox import events_for
-from certwright.services.consent import CONSENT_TAG, consented_certificates, how_to_consent
+from certwright.services.commands import CreateAssociation
+from certwright.services.consent import CONSENT_TAG, ConsentRequiredError, consented_certificates, how_to_consent
+from certwright.services.context import Runtime
 
 from infra.api_events import LOCAL_ADMIN
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
@@ -46,14 +50,30 @@ def key_reads(aws: Aws, cert_id: str) -> list[dict[str, Any]]:
     return [r for r in records(aws, cert_id) if r["action"] == "ReadPrivateKey"]
 
 
+POLICY = "POLICY"  # the reason column of a denial by the authorization policy (before the key service runs)
+
+
 def audited(aws: Aws, cert_id: str) -> list[tuple[str, str, str]]:
-    """(actor, result, reason) of every key-read decision, sorted (the test clock gives them one timestamp)."""
-    return sorted((r["actor"], r["result"], r["details"]["reason"]) for r in key_reads(aws, cert_id))
+    """(actor, result, reason) of every key-read decision, sorted (the test clock gives them one timestamp).
+
+    The key service audits each decision it makes with its reason; a read the Cedar policy refuses first is
+    audited by the decision point (api/permissions.py) with the policy action instead, shown here as POLICY."""
+    decisions = []
+    for r in key_reads(aws, cert_id):
+        reason = r["details"].get("reason")
+        if reason is None:
+            assert r["details"]["policyAction"] in ("Read", "ReadPrivateKey"), r
+            reason = POLICY
+        decisions.append((r["actor"], r["result"], reason))
+    return sorted(decisions)
 
 
 @pytest.fixture
 def cert(api: ApiClient, hierarchy: Hierarchy) -> str:
-    created = api.post("/certificates", leaf_body(hierarchy.issuing["id"]))
+    """A certificate CREATOR issued (an admin granted it ISSUER on the issuing CA), so CREATOR owns it."""
+    grant = {"resourceId": hierarchy.issuing["id"], "principalArn": CREATOR, "role": "ISSUER"}
+    assert api.post("/grants", grant).status == 201
+    created = api.post("/certificates", leaf_body(hierarchy.issuing["id"]), caller=CREATOR)
     assert created.status == 201, created.body
     return str(created.body["id"])
 
@@ -142,7 +162,10 @@ def test_attack_your_certificate_on_someone_elses_listener_is_refused(
     listener = lb.listeners[0]
     consent(aws.session, listener, cert)  # the listener's owner consents to *their* certificate only
     assert associate(api, cert, listener).status == 201
-    mine = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="mallory")).body["id"]
+    # Mallory may issue from the CA (an admin granted her ISSUER), so the certificate is hers to associate.
+    grant = {"resourceId": hierarchy.issuing["id"], "principalArn": MALLORY, "role": "ISSUER"}
+    assert api.post("/grants", grant).status == 201
+    mine = api.post("/certificates", leaf_body(hierarchy.issuing["id"], name="mallory"), caller=MALLORY).body["id"]
     assert_rejected(aws, lambda: associate(api, mine, listener, caller=MALLORY), 403, "ConsentRequired")
     missing = listener[:-4] + "dead"  # a listener that does not exist answers the same
     assert_rejected(aws, lambda: associate(api, mine, missing, caller=MALLORY), 403, "ConsentRequired")
@@ -152,6 +175,21 @@ def test_a_target_in_another_account_is_refused(api: ApiClient, aws: Aws, cert: 
     foreign = "arn:aws:iam::999999999999:role/web-host"
     answer = assert_rejected(aws, lambda: associate(api, cert, foreign), 403, "ConsentRequired")
     assert "999999999999" in answer.body["message"]
+
+
+def test_the_stack_account_is_the_same_for_consent_key_reads_and_authorization(
+    aws: Aws, clock: Clock, cert: str
+) -> None:
+    """A stack without a deployer role still knows its account (settings.account, as authorization does): a
+    target or a key reader in another account is refused as cross-account, not looked up."""
+    settings = replace(aws.settings, deployer_role_arn="")
+    assert settings.account == ACCOUNT
+    built = bootstrap.build(settings, session=aws.session, runtime=Runtime(clock=clock))
+    foreign_target = "arn:aws:iam::999999999999:role/web-host"
+    with pytest.raises(ConsentRequiredError, match="cross-account associations are not allowed"):
+        built.associations.create(CreateAssociation(certificateId=cert, associatedResourceId=foreign_target), CREATOR)
+    decision = built.bundles.key_read_decision(cert, "arn:aws:sts::999999999999:assumed-role/web-host/i-1")
+    assert (decision.granted, decision.reason) == (False, "CROSS_ACCOUNT")
 
 
 # -- hosts: tag or confirmation ---------------------------------------------------------------------------------
@@ -166,9 +204,13 @@ def test_a_host_association_waits_for_the_host_and_only_the_host_confirms_it(
     decrypts = aws.calls["kms.Decrypt"]
     assert api.get(key_path(cert), caller=HOST_SESSION).status == 403
     confirm = f"/associations/{created.body['id']}/actions/confirm"
-    for somebody_else in (LOCAL_ADMIN, CREATOR, MALLORY):
+    # Readers of the association (the admin, its certificate's owner) pass the policy and the association
+    # service refuses them; Mallory cannot even read it, so the policy answers 404 (api/permissions.py).
+    for somebody_else, status, code in ((LOCAL_ADMIN, 403, "NotAuthorized"), (CREATOR, 403, "NotAuthorized")):
         refused = api.post(confirm, caller=somebody_else)
-        assert (refused.status, refused.body["code"]) == (403, "NotAuthorized")
+        assert (refused.status, refused.body["code"]) == (status, code)
+    hidden = api.post(confirm, caller=MALLORY)
+    assert (hidden.status, hidden.body["code"]) == (404, "NotFound")
     assert api.get(f"/associations/{created.body['id']}").body["state"] == "PENDING_CONFIRMATION"
     assert aws.calls["kms.Decrypt"] == decrypts
     confirmed = api.post(confirm, caller=HOST_SESSION)
@@ -178,7 +220,8 @@ def test_a_host_association_waits_for_the_host_and_only_the_host_confirms_it(
     assert audited(aws, cert) == sorted(
         [(HOST_SESSION, "DENIED", "PENDING_CONFIRMATION"), (HOST_SESSION, "SUCCEEDED", "ASSOCIATED_PRINCIPAL")]
     )
-    confirmations = [r for r in records(aws, cert) if r["action"] == "ConfirmAssociation"]
+    trail = records(aws, cert) + records(aws, created.body["id"])  # the policy audits under the association
+    confirmations = [r for r in trail if r["action"] == "ConfirmAssociation"]
     assert sorted((r["actor"], r["result"]) for r in confirmations) == sorted(
         [(LOCAL_ADMIN, "DENIED"), (CREATOR, "DENIED"), (MALLORY, "DENIED"), (HOST_SESSION, "SUCCEEDED")]
     )
@@ -231,22 +274,33 @@ def test_a_tagged_role_is_active_at_once_and_withdrawing_the_tag_suspends_key_re
 
 
 def test_the_admin_and_the_creator_never_read_the_key_and_each_refusal_is_audited(
-    api: ApiClient, aws: Aws, cert: str
+    api: ApiClient, aws: Aws, container: Container, cert: str
 ) -> None:
     consent(aws.session, HOST_ROLE, cert)
     assert associate(api, cert, HOST_ROLE, caller=CREATOR).body["state"] == "ACTIVE"
     decrypts = aws.calls["kms.Decrypt"]
-    for caller in (LOCAL_ADMIN, CREATOR, "arn:aws:sts::999999999999:assumed-role/web-host/i-1"):
+    foreign = "arn:aws:sts::999999999999:assumed-role/web-host/i-1"
+    # The Cedar policy refuses first: the admin and the owner may read the certificate but not its key (403);
+    # the same role name in another account may not even read it (404). The key service never runs.
+    for caller, status, code in (
+        (LOCAL_ADMIN, 403, "NotAuthorized"),
+        (CREATOR, 403, "NotAuthorized"),
+        (foreign, 404, "NotFound"),
+    ):
         denied = api.get(key_path(cert), caller=caller)
-        assert (denied.status, denied.body["code"]) == (403, "NotAuthorized")
+        assert (denied.status, denied.body["code"]) == (status, code)
     assert aws.calls["kms.Decrypt"] == decrypts
     assert audited(aws, cert) == sorted(
-        [
-            (LOCAL_ADMIN, "DENIED", "NOT_ASSOCIATED"),
-            (CREATOR, "DENIED", "NOT_ASSOCIATED"),
-            ("arn:aws:sts::999999999999:assumed-role/web-host/i-1", "DENIED", "CROSS_ACCOUNT"),
-        ]
+        [(LOCAL_ADMIN, "DENIED", POLICY), (CREATOR, "DENIED", POLICY), (foreign, "DENIED", POLICY)]
     )
+    # Behind the policy, the key service still refuses them with its own reasons (no Decrypt either).
+    decisions = [container.bundles.key_read_decision(cert, caller) for caller in (LOCAL_ADMIN, CREATOR, foreign)]
+    assert [(d.granted, d.reason) for d in decisions] == [
+        (False, "NOT_ASSOCIATED"),
+        (False, "NOT_ASSOCIATED"),
+        (False, "CROSS_ACCOUNT"),
+    ]
+    assert aws.calls["kms.Decrypt"] == decrypts
     assert not any("PRIVATE KEY" in json.dumps(r) for r in key_reads(aws, cert))
 
 

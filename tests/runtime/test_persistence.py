@@ -150,7 +150,9 @@ def test_a_restart_keeps_the_hierarchy_certificates_associations_revocations_and
             },
         )
         web = certificate(rt, "web", issuing["id"])
-        listener, _placeholder = demo.make_load_balancer(demo.Story(tmp_path, rt.api_url, rt.session))
+        story = demo.Story(tmp_path, rt.api_url, rt.session)
+        listener, _placeholder = demo.make_load_balancer(story)
+        demo.consent_by_tag(story, listener, web["id"])  # the listener's owner consents
         association = ok(
             rt,
             "POST",

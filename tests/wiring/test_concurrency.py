@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
+from tests.consenting import consent
 from tests.wiring.conftest import Wiring
 
 # Parallel clients: the local gateway's listen backlog is small (issue 8 item 8); more would measure it, not us.
@@ -115,6 +116,8 @@ def test_parallel_promotes(wiring: Wiring, issuing: dict[str, Any]) -> None:
 def test_parallel_association_creations(wiring: Wiring, issuing: dict[str, Any]) -> None:
     cert = wiring.post("/certificates", leaf_body(issuing["id"], name="race-associate"))
     role = "arn:aws:iam::123456789012:role/race-{}"
+    for name in [*range(CLIENTS), "shared"]:
+        consent(wiring.session, role.format(name), cert["id"])  # each role's owner tags it: ACTIVE at once
     bodies = [{"certificateId": cert["id"], "associatedResourceId": role.format(n)} for n in range(CLIENTS)]
     answers = parallel(wiring, [("POST", "/associations", body) for body in bodies])
     assert_helpful_conflicts(answers, "ConcurrentModification")
@@ -122,7 +125,7 @@ def test_parallel_association_creations(wiring: Wiring, issuing: dict[str, Any])
     for body, (status, answer) in zip(bodies, answers, strict=True):
         if status == 409:  # as the message says: retry
             status, answer = wiring.call("POST", "/associations", body)
-        assert status == 201, answer
+        assert (status, answer["state"]) == (201, "ACTIVE"), answer
         created.append(answer)
     # The same resource from every client: exactly one wins, the others are told it exists (or to retry).
     same = {"certificateId": cert["id"], "associatedResourceId": role.format("shared")}

@@ -18,7 +18,9 @@ from certwright import outbox
 from certwright.events import EVENT_TYPES, DomainEvent, from_detail
 from certwright.services.authorities import DEFAULT_DELETION_GRACE
 
+from tests.alerts.vendor import vendor_import
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
+from tests.consenting import consent, withdraw
 from tests.wiring.conftest import Wiring
 
 ROLE = "arn:aws:iam::123456789012:role/wiring-host-{}"
@@ -76,6 +78,13 @@ class World:
             return {"ca": ca, "plain": plain, "renewing": renewing}
 
         return dict(self.once("broken", make))
+
+    def listener_association(self, cert: dict[str, Any], listener: str) -> dict[str, Any]:
+        """The listener's owner consents (the certwright:consent tag), then the association is made: ACTIVE."""
+        consent(self.w.session, listener, cert["id"])
+        association = self.w.post("/associations", {"certificateId": cert["id"], "associatedResourceId": listener})
+        assert association["state"] == "ACTIVE", association
+        return dict(association)
 
     def deletion_run(self) -> None:
         later = datetime.now(UTC) + DEFAULT_DELETION_GRACE + timedelta(days=1)
@@ -190,14 +199,28 @@ SCENARIOS["RenewalFailed"] = _failing_renewal
 SCENARIOS["RenewalOverdue"] = _failing_renewal
 
 
+@scenario("CertificateExpired")
+def _expired(world: World) -> str:
+    # A vendor's certificate with an hour left, imported; the sweep two hours later finds it expired. Only what
+    # is due within those two hours is swept, so the other scenarios' certificates are left alone.
+    now = datetime.now(UTC)
+    cert = world.w.post("/certificates", vendor_import(now + timedelta(hours=1), name="wiring-vendor"))
+    world.w.settle()
+    world.w.services_at(now + timedelta(hours=2)).sweep.run()
+    return str(cert["id"])
+
+
 # -- associations and deployments -----------------------------------------------------------------------------
 
 
 def _role_association(world: World) -> dict[str, Any]:
     def make() -> dict[str, Any]:
         cert = world.leaf()
-        body = {"certificateId": cert["id"], "associatedResourceId": ROLE.format(cert["id"])}
-        return dict(world.w.post("/associations", body))
+        role = ROLE.format(cert["id"])
+        consent(world.w.session, role, cert["id"])  # the role's owner tags it
+        association = world.w.post("/associations", {"certificateId": cert["id"], "associatedResourceId": role})
+        assert association["state"] == "ACTIVE", association
+        return dict(association)
 
     return dict(world.once("role association", make))
 
@@ -218,21 +241,49 @@ def _association_deleted(world: World) -> str:
 
 @scenario("DeploymentSucceeded")
 def _deployment_succeeded(world: World) -> str:
-    cert = world.leaf()
-    association = world.w.post(
-        "/associations", {"certificateId": cert["id"], "associatedResourceId": world.w.listener()}
-    )
+    association = world.listener_association(world.leaf(), world.w.listener())
     return str(association["id"])
 
 
 @scenario("DeploymentFailed")
 def _deployment_failed(world: World) -> str:
     cert, listener = world.leaf(), world.w.listener()
-    association = world.w.post("/associations", {"certificateId": cert["id"], "associatedResourceId": listener})
+    association = world.listener_association(cert, listener)
     world.w.wait_for("DeploymentSucceeded", association["id"])
     world.w.session.client("elbv2").delete_listener(ListenerArn=listener)
     world.w.post(f"/certificates/{cert['id']}/versions")  # version 2 has nowhere to go
     return str(association["id"])
+
+
+def _suspended(world: World) -> dict[str, Any]:
+    """A deployed listener association whose owner then withdrew consent: the next deployment suspends it."""
+
+    def make() -> dict[str, Any]:
+        cert, listener = world.leaf(), world.w.listener()
+        association = world.listener_association(cert, listener)
+        world.w.wait_for("DeploymentSucceeded", association["id"])
+        withdraw(world.w.session, listener, cert["id"])
+        world.w.post(f"/certificates/{cert['id']}/versions")  # its deployment finds no consent
+        return {"association": association, "cert": cert, "listener": listener}
+
+    return dict(world.once("suspended", make))
+
+
+@scenario("AssociationSuspended")
+def _association_suspended(world: World) -> str:
+    return str(_suspended(world)["association"]["id"])
+
+
+@scenario("AssociationResumed")
+def _association_resumed(world: World) -> str:
+    suspended = _suspended(world)
+    association_id = str(suspended["association"]["id"])
+    world.w.wait_for("AssociationSuspended", association_id)
+    status, now = world.w.call("GET", f"/associations/{association_id}")
+    assert (status, now["state"]) == (200, "SUSPENDED"), now
+    consent(world.w.session, suspended["listener"], suspended["cert"]["id"])  # the owner consents again
+    world.w.post(f"/certificates/{suspended['cert']['id']}/versions")  # the next deployment resumes it
+    return association_id
 
 
 # -- trust ------------------------------------------------------------------------------------------------------

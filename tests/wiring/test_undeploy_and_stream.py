@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
+from tests.consenting import consent
 from tests.wiring.conftest import Wiring
 
 
@@ -24,6 +25,7 @@ def test_deleting_an_sni_association_takes_the_certificate_off_the_listener_and_
     listener = wiring.listener()
     placeholder, _ = wiring.served(listener)
     cert = wiring.post("/certificates", leaf_body(issuing["id"], name="sni-web"))
+    consent(wiring.session, listener, cert["id"])  # the listener's owner tags it
     body = {"certificateId": cert["id"], "associatedResourceId": listener, "listenerCertificateRole": "SNI"}
     association = wiring.post("/associations", body)
     wiring.wait_for("DeploymentSucceeded", association["id"])
@@ -68,7 +70,7 @@ def test_after_a_cancelled_transaction_the_next_change_still_reaches_the_bus(
     after = wiring.post("/certificates", leaf_body(issuing["id"], name="after-cancel"))
     created = wiring.wait_for("CertificateVersionCreated", after["id"])
     assert created["serial_number"] == after["currentVersion"]["serialNumber"]
-    association = wiring.post(
-        "/associations", {"certificateId": after["id"], "associatedResourceId": "arn:aws:iam::123456789012:role/a"}
-    )
+    role = "arn:aws:iam::123456789012:role/a"
+    consent(wiring.session, role, after["id"])
+    association = wiring.post("/associations", {"certificateId": after["id"], "associatedResourceId": role})
     wiring.wait_for("AssociationCreated", association["id"])

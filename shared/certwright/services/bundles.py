@@ -106,7 +106,7 @@ class BundleService:
     def key_read_decision(self, certificate_id: str, caller: str) -> KeyReadDecision:
         """May `caller` read the certificate's private key now? Consent is re-checked on every read."""
         principal = principal_arn(caller)
-        home = account_of(self._deployer)
+        home = self._consent.home_account
         if home and account_of(principal) != home:
             return KeyReadDecision(False, "CROSS_ACCOUNT", message=f"{principal} is not in account {home}")
         refusal = KeyReadDecision(

@@ -80,6 +80,11 @@ class ConsentService:
         self._store = store
         self._home = home_account
 
+    @property
+    def home_account(self) -> str:
+        """The stack's account: targets and key readers outside it are refused."""
+        return self._home
+
     def of_target(self, association_type: AssociationType, resource_arn: str, certificate_id: str) -> Consent:
         """Does the target's owner consent to `certificate_id` now (tags only)?"""
         account = account_of(resource_arn)
