@@ -8,9 +8,11 @@ from certwright.bootstrap import Container
 
 from tests.authz.conftest import (
     FOREIGN,
+    GRANTEE_ROLE,
     OTHER,
     OTHER_ROLE,
     OWNER,
+    OWNER_ROLE,
     World,
     assert_only_a_denial_audit,
     created,
@@ -95,3 +97,40 @@ def test_a_principal_from_another_account_does_nothing(api: ApiClient, aws: Aws,
     assert refused(aws, api, "GET", f"/certificates/{world.certificate}", caller=FOREIGN) == 404
     listed = api.get("/certificates", caller=FOREIGN)
     assert (listed.status, listed.body["items"]) == (200, [])
+
+
+def test_a_manager_cannot_name_itself_as_the_host_confirm_and_read_the_key(
+    api: ApiClient, aws: Aws, world: World
+) -> None:
+    """The grantee manages the certificate, so it may associate it — but not with its own role: it would then
+    confirm as that host and become the key reader (key access is given on behalf of a host, never taken)."""
+    before = snapshot(aws)
+    body = {"certificateId": world.certificate, "associatedResourceId": GRANTEE_ROLE}
+    answer = api.post("/associations", body, caller=world.callers["granted"])
+    assert (answer.status, answer.body["code"]) == (403, "SelfAssociation"), answer.body
+    after = snapshot(aws)
+    assert after.kms == before.kms
+    added = after.items - before.items
+    assert len(added) == 1 and next(iter(added))[0].startswith("AUDIT#"), added
+
+
+def test_the_owner_cannot_be_made_the_host_of_its_own_certificate_even_by_an_admin(
+    api: ApiClient, aws: Aws, world: World
+) -> None:
+    body = {"certificateId": world.certificate, "associatedResourceId": OWNER_ROLE}
+    answer = api.post("/associations", body, caller=world.callers["admin"])
+    assert (answer.status, answer.body["code"]) == (403, "SelfAssociation"), answer.body
+
+
+def test_a_host_that_has_not_confirmed_is_no_key_reader(api: ApiClient, aws: Aws, world: World) -> None:
+    """A PENDING_CONFIRMATION host may read its certificate and association (to confirm), not the key."""
+    pending_host = "arn:aws:iam::123456789012:role/pending-host"
+    body = {"certificateId": world.certificate, "associatedResourceId": pending_host}
+    created = api.post("/associations", body, caller=world.callers["owner"])
+    assert (created.status, created.body["state"]) == (201, "PENDING_CONFIRMATION"), created.body
+    decrypts = aws.calls["kms.Decrypt"]
+    session = "arn:aws:sts::123456789012:assumed-role/pending-host/i-9"
+    key = api.get(f"/certificates/{world.certificate}/bundle?includePrivateKey=true", caller=session)
+    assert key.status == 403, key.body
+    assert aws.calls["kms.Decrypt"] == decrypts
+    assert api.get(f"/associations/{created.body['id']}", caller=session).status == 200

@@ -85,7 +85,9 @@ class EntityBuilder:
         for association in associations or []:
             if association.association_type is AssociationType.HOST_PRINCIPAL:
                 host = normalize_arn(association.associated_resource_id)
-                hosts.append(host)
+                hosts.append(host)  # may read the certificate and the association (and so confirm it)
+                # May ask for the key; whether it gets it (ACTIVE, consent now) is the key service's decision, which
+                # also resumes a suspended association whose consent is back and audits the precise reason.
                 key_readers.append(host)
             elif association.association_type in _DEPLOYER_TYPES and self._deployer:
                 key_readers.append(self._deployer)

@@ -80,6 +80,11 @@ class Association:
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
 
+    @property
+    def host_principal(self) -> str:
+        """The IAM identity a host association names, normalized as callers are (`role/path/x` means `role/x`)."""
+        return principal_arn(self.associated_resource_id)
+
 
 def classify_resource(arn: str) -> AssociationType:
     """The association type implied by the resource ARN; anything else is refused."""

@@ -62,6 +62,26 @@ class AssociationService:
                     f"{command.associatedResourceId} ({existing.id})",
                     code="AssociationExists",
                 )
+        if association_type is AssociationType.HOST_PRINCIPAL:
+            target = principal_arn(command.associatedResourceId)
+            if target in (principal_arn(caller), certificate.owner):
+                # Whoever manages a certificate must not become its key reader by naming itself (or the owner) as
+                # the host: key access is granted on behalf of a host, never taken by the certificate's side.
+                self._store.record(
+                    self._rt.audit(
+                        certificate.id,
+                        "CreateAssociation",
+                        caller,
+                        "DENIED",
+                        associatedResourceId=command.associatedResourceId,
+                        reason="SELF_ASSOCIATION",
+                    )
+                )
+                raise AccessDeniedError(
+                    f"{command.associatedResourceId} manages or owns certificate {certificate.id}: it cannot also be "
+                    "the host that reads its key; associate the host's own role, which then confirms",
+                    code="SelfAssociation",
+                )
         # The target's owner must consent (services/consent.py); a host may confirm afterwards instead.
         consent = self._consent.of_target(association_type, command.associatedResourceId, certificate.id)
         if not consent.granted and association_type is not AssociationType.HOST_PRINCIPAL:
@@ -106,7 +126,7 @@ class AssociationService:
                 code="NotConfirmable",
             )
         principal = principal_arn(caller)
-        if principal != association.associated_resource_id:
+        if principal != association.host_principal:
             self._store.record(
                 self._rt.audit(
                     association.certificate_id,

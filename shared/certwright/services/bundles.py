@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from certwright.authorization.identity import account_of
 from certwright.domain.association import Association, AssociationState, AssociationType, principal_arn
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.stages import Stage
 from certwright.errors import AccessDeniedError, CertwrightError, InvalidInputError, NotFoundError
 from certwright.ports import KeyVault, Store
 from certwright.services.certificates import CertificateService
-from certwright.services.consent import ConsentService, account_of
+from certwright.services.consent import ConsentService
 from certwright.services.context import Runtime
 from certwright.x509.keys import private_key_pem_from_der
 
@@ -134,7 +135,7 @@ class BundleService:
         if association.ca_bundle_id is not None:
             return None
         if association.association_type is AssociationType.HOST_PRINCIPAL:
-            return "ASSOCIATED_PRINCIPAL" if association.associated_resource_id == principal else None
+            return "ASSOCIATED_PRINCIPAL" if association.host_principal == principal else None
         if association.association_type in _DEPLOYER_TYPES and self._deployer and principal == self._deployer:
             return "DEPLOYER_ROLE"
         return None

@@ -12,17 +12,16 @@ returns to ACTIVE at the first check that finds consent again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from certwright.authorization.identity import account_of
 from certwright.domain.association import Association, AssociationState, AssociationType, principal_arn
 from certwright.errors import AccessDeniedError, ConflictError, TransientError
 from certwright.ports import AssociationStore, TargetTagPort
 
 CONSENT_TAG = "certwright:consent"
-_ACCOUNT = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 
 
 class ConsentRequiredError(AccessDeniedError):
@@ -48,11 +47,6 @@ def consented_certificates(tags: Mapping[str, str]) -> frozenset[str]:
         if key == CONSENT_TAG or key.startswith(CONSENT_TAG + ":"):
             ids.update(value.split())
     return frozenset(ids)
-
-
-def account_of(arn: str) -> str:
-    match = _ACCOUNT.match(arn)
-    return match.group(1) if match else ""
 
 
 def how_to_consent(association_type: AssociationType, resource_arn: str, certificate_id: str) -> str:
@@ -88,12 +82,12 @@ class ConsentService:
     def of_target(self, association_type: AssociationType, resource_arn: str, certificate_id: str) -> Consent:
         """Does the target's owner consent to `certificate_id` now (tags only)?"""
         account = account_of(resource_arn)
-        if self._home and account and account != self._home:
+        if self._home and account != self._home:
             return Consent(
                 False,
                 "CROSS_ACCOUNT",
-                f"{resource_arn} is in account {account}, not {self._home}: Certwright cannot read its tags, and "
-                "cross-account associations are not allowed",
+                f"{resource_arn} is in account {account or '(none)'}, not {self._home}: Certwright cannot read its "
+                "tags, and cross-account associations are not allowed",
             )
         tags = self._tags.tags_of(resource_arn)
         if tags is None:
@@ -125,7 +119,7 @@ class ConsentService:
     @staticmethod
     def confirmed(association: Association) -> bool:
         who = association.confirmed_by
-        return bool(who) and principal_arn(who or "") == association.associated_resource_id
+        return bool(who) and principal_arn(who or "") == association.host_principal
 
     def refresh(self, association: Association, retry_at: datetime | None = None) -> tuple[Association, Consent]:
         """Check consent now and record what it means: ACTIVE with consent; SUSPENDED (or still PENDING_CONFIRMATION)

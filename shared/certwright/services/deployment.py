@@ -226,7 +226,7 @@ class DeploymentService:
         # Marked before importing: an attempt that dies between the import and its record leaves the mark, and the
         # next attempt adopts the copy it finds by its tags instead of importing (and leaking) a second one.
         if self._store.begin_acm_import(certificate.id, version.version_number):
-            adopted = self._adopt_unrecorded(certificate.id, version.version_number, tags)
+            adopted = self._adopt_unrecorded(certificate.id, version, tags)
             if adopted is not None:
                 return adopted
         arn = self._acm.import_certificate(version.certificate_pem, key_pem, chain, tags)
@@ -236,9 +236,11 @@ class DeploymentService:
         self._store.end_acm_import(certificate.id, version.version_number)
         return winner
 
-    def _adopt_unrecorded(self, certificate_id: str, number: int, tags: dict[str, str]) -> str | None:
-        winner = None
+    def _adopt_unrecorded(self, certificate_id: str, version: CertificateVersion, tags: dict[str, str]) -> str | None:
+        winner, number = None, version.version_number
         for arn in self._acm.tagged(tags):
+            if self._acm.serial_of(arn) != version.serial_number.lstrip("0"):
+                continue  # tags anyone could set: only a copy holding this version's serial is ours to adopt
             recorded = self._store.record_acm_copy(certificate_id, number, arn)
             if recorded != arn:
                 self._acm.delete(arn)  # a second unrecorded copy: keep one
