@@ -7,7 +7,6 @@ policy fails the container's start (and the deployment's smoke check), never a r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -92,11 +91,6 @@ class PolicyDecisionPoint:
             details = "; ".join(e.error for e in result.errors)
             raise PolicyError(f"policies do not validate against the schema: {details}")
         return cls(policies, schema, text)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> PolicyDecisionPoint:
-        e = os.environ if env is None else env
-        return cls.load(extra_policy_text(e.get("CERTWRIGHT_EXTRA_POLICIES", "")))
 
     def authorize(
         self,

@@ -4,6 +4,7 @@ the audit record of every denial; nothing else happens on a deny.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -15,6 +16,7 @@ from certwright.errors import AccessDeniedError, NotFoundError
 from certwright.services.context import Runtime
 
 READ = "Read"
+log = logging.getLogger(__name__)
 
 
 class AuditSink(Protocol):
@@ -33,7 +35,11 @@ class Authorizer:
     def decide(
         self, principal: Principal, action: str, resource: Entity, context: Mapping[str, Any] | None = None
     ) -> Decision:
-        return self.pdp.authorize(self.entities.principal(principal), action, resource, context)
+        decision = self.pdp.authorize(self.entities.principal(principal), action, resource, context)
+        if decision.errors:
+            # The engine could not evaluate a policy (an entity built wrongly, say): a deny, but never a silent one.
+            log.warning("authorization %s on %s evaluated with errors: %s", action, resource["uid"], decision.errors)
+        return decision
 
     def may_read(self, principal: Principal, resource: Entity) -> bool:
         return self.decide(principal, READ, resource).allowed
