@@ -344,3 +344,14 @@ def test_withdrawn_consent_stops_the_deployer_and_restored_consent_resumes_it(
     assert lb.serial(lb.served(listener)[0]) == api.get(f"/certificates/{cert}").body["currentVersion"][
         "serialNumber"
     ].lstrip("0")
+
+
+def test_a_host_role_with_a_path_confirms_and_reads_its_key_as_its_session(api: ApiClient, aws: Aws, cert: str) -> None:
+    """An assumed-role session ARN carries no IAM path: `role/team/web-host` is matched as `role/web-host` by the
+    policy, the confirmation, the consent check and the key service alike."""
+    with_path = f"arn:aws:iam::{ACCOUNT}:role/team/web-host"
+    created = associate(api, cert, with_path, caller=CREATOR)
+    assert (created.status, created.body["state"]) == (201, "PENDING_CONFIRMATION"), created.body
+    confirmed = api.post(f"/associations/{created.body['id']}/actions/confirm", caller=HOST_SESSION)
+    assert (confirmed.status, confirmed.body["state"]) == (200, "ACTIVE"), confirmed.body
+    assert api.get(key_path(cert), caller=HOST_SESSION).status == 200
