@@ -19,6 +19,7 @@ from certwright.domain.repair import REPAIR_AFTER
 
 from infra.api_events import api_event
 from tests.conftest import Answer, Aws, Clock, Hierarchy, leaf_body
+from tests.consenting import consent
 from tests.crash.crashes import CrashHook, ProcessKilled, When
 from tests.crash.invariants import assert_invariants, orphans, published_versions, read_table
 from tests.lifecycle.conftest import make_load_balancer
@@ -215,6 +216,8 @@ def test_a_deployment_killed_at_any_call_then_run_again_serves_the_current_versi
     lb = make_load_balancer(aws, listeners=1)
     acm = aws.session.client("acm")
     cert_id = call("POST", "/certificates", leaf_body(hierarchy.issuing["id"])).body["id"]
+    for arn in lb.listeners:
+        consent(aws.session, arn, cert_id)  # the listener's owner consents (services/consent.py)
     associations = [
         call("POST", "/associations", {"certificateId": cert_id, "associatedResourceId": arn}).body["id"]
         for arn in lb.listeners
