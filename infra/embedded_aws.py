@@ -28,7 +28,7 @@ log = logging.getLogger("infra.local")
 DEFAULT_PORT = 5000
 LISTEN_BACKLOG = 128
 
-# What every process talking to the embedded AWS needs: fake credentials, the region, and (DESIGN.md) no
+# What every process talking to the embedded AWS needs: fake credentials, the region, and no
 # account-id endpoints, which moto's DynamoDB Streams does not understand.
 AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",

@@ -1,4 +1,4 @@
-"""Teach moto what real AWS does (DESIGN.md, known gaps); used by tests and the local runtime, never in Lambda.
+"""Teach moto what real AWS does (moto's known gaps); used by tests and the local runtime, never in Lambda.
 
 - KMS Sign with MessageType=DIGEST signs the given digest (moto hashes it again); the digest length must match.
 - KMS Sign with MessageType=RAW refuses messages over 4096 bytes, as real KMS does.

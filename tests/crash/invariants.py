@@ -1,5 +1,11 @@
-"""TESTING.md's invariants, read from the table as stored (a scan is fine in a test): I1, I2, I4, I7, and that
-no half-done create or renewal outlives one repair pass."""
+"""The service's invariants, read from the table as stored (a scan is fine in a test), and that no half-done
+create or renewal outlives one repair pass.
+
+I1 no lost version (dense numbers, exactly one CURRENT); I2 no double issuance (one signed certificate per
+version, serials unique per CA); I3 no half-deployed load balancer; I4 no plaintext private key at rest;
+I5 CRLs monotonic and fresh; I6 no downgrade or out-of-order apply; I7 association integrity. Checked here:
+I1, I2, I4, I7 (I3 in the deployment crash test, I5 in tests/crl, I6 in tests/lifecycle).
+"""
 
 from __future__ import annotations
 

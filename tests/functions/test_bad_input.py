@@ -1,7 +1,7 @@
 """Hostile and malformed input: every rejection is a 4xx with a stable code, and leaves no side effect behind.
 
 "No side effect" means: no KMS key created, nothing signed, encrypted or decrypted, and not one item of the
-certificates table or the idempotency table added, changed or removed (TESTING.md, "Bad input").
+certificates table or the idempotency table added, changed or removed.
 """
 
 from __future__ import annotations

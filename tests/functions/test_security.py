@@ -1,4 +1,4 @@
-"""Who may read a private key, where identity comes from, and that keys are sealed, bound and audited (TESTING.md)."""
+"""Who may read a private key, where identity comes from, and that keys are sealed, bound and audited."""
 
 from __future__ import annotations
 

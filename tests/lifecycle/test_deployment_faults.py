@@ -1,5 +1,5 @@
 """Deployment under faults: throttled ACM, ELB not seeing a fresh import, a failing listener, crashes mid-step,
-duplicate and late events, undeploying, and the outbox handler publishing to the bus (TESTING.md I3, I6)."""
+duplicate and late events, undeploying, and the outbox handler publishing to the bus (invariants I3, I6: tests/crash/invariants.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Deployment: bring every association's target to the certificate's CURRENT version, verified, or say why not.
 
 Level-triggered: events only say "look again". Each reconcile reads the certificate's CURRENT version
-now, so duplicate, late or reordered events cannot deploy an older version (TESTING.md I6); the deployed
+now, so duplicate, late or reordered events cannot deploy an older version (invariant I6, tests/crash/invariants.py); the deployed
 version only goes down when a person promotes an older version (an explicit rollback).
 """
 

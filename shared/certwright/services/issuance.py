@@ -1,6 +1,6 @@
 """Certificate issuance: validate everything, record what will be signed, sign through KMS, then publish the version.
 
-Order (TESTING.md I1/I2): nothing is written until every check has passed; the version row and the
+Order (invariants I1/I2, tests/crash/invariants.py): nothing is written until every check has passed; the version row and the
 serial claim are written in one transaction before KMS signs; the signed version and the stage
 changes are written in one transaction after.
 """
