@@ -24,9 +24,9 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certwright.adapters.s3_objects import StoredObject
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.crl import CrlState, ca_certificate_keys, still_listed
+from certwright.domain.publication import StoredObject
 from certwright.domain.revocation import CrlPolicy, RevokedEntry, partition_of
 from certwright.errors import CertwrightError, ConflictError, TransientError
 from certwright.events import (
