@@ -217,3 +217,59 @@ def test_a_wrong_way_import_is_reported(
 def test_a_cycle_is_reported_even_through_a_lazy_import() -> None:
     added = imports_from_source("infra/runtime.py", "def f():\n    from infra.demo import main\n")
     assert any(component for component in cycles([*IMPORTS, *added], MODULES) if "infra.runtime" in component)
+
+
+# --- one logger style in the layer and the handlers: Powertools, structured keys ------------------------------
+
+
+def bare_logging(source: str, filename: str) -> list[str]:
+    """Calls of print() and logging.getLogger() (or getLogger imported from logging) in ``source``."""
+    found = []
+    tree = ast.parse(source, filename=filename)
+    imported_get_logger = any(
+        isinstance(node, ast.ImportFrom) and node.module == "logging" and any(a.name == "getLogger" for a in node.names)
+        for node in ast.walk(tree)
+    )
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and (
+            function.id == "print" or (function.id == "getLogger" and imported_get_logger)
+        ):
+            found.append(f"{filename}:{node.lineno} {function.id}()")
+        elif (
+            isinstance(function, ast.Attribute)
+            and function.attr == "getLogger"
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "logging"
+        ):
+            found.append(f"{filename}:{node.lineno} logging.getLogger()")
+    return found
+
+
+def test_the_layer_and_the_handlers_log_through_powertools_only() -> None:
+    """Lambda code logs JSON with keys (Powertools Logger, ``Logger(child=True)`` in the layer); no print().
+
+    The CLI is exempt: it is a client, and printing is what it is for.
+    """
+    files = [p for p in source_files() if module_name(p).startswith(("certwright", "functions"))]
+    found = [
+        hit
+        for path in files
+        if not within(module_name(path), CLIENT_MODULES)
+        for hit in bare_logging(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import logging\nlog = logging.getLogger(__name__)\n",
+        "from logging import getLogger\nlog = getLogger('x')\n",
+        "def f():\n    print('sweep finished')\n",
+    ],
+)
+def test_a_bare_logger_is_reported(source: str) -> None:
+    assert bare_logging(source, "shared/certwright/services/sweep.py")

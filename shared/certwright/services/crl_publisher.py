@@ -14,13 +14,13 @@ row stays due, so the next scheduled run retries.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -48,7 +48,7 @@ _CAS_ATTEMPTS = 5
 CRL_CACHE_CONTROL = "public, max-age=60"
 _PUBLISHABLE = {LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION}
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 
 class RevocationSource(Protocol):
