@@ -121,6 +121,11 @@ class Router:
                 calls += self._schedules.fire_due()
         return calls
 
+    def stream_iterators(self) -> list[str]:
+        """The current shard iterator of each stream source (call with the router paused): where it reads next."""
+        with self._lock:
+            return [source.iterator for source in self._streams.sources]
+
     def pending(self) -> list[str]:
         """What is still waiting: streams with unread records, rule queues with messages."""
         with self._lock:
