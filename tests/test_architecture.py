@@ -273,3 +273,73 @@ def test_the_layer_and_the_handlers_log_through_powertools_only() -> None:
 )
 def test_a_bare_logger_is_reported(source: str) -> None:
     assert bare_logging(source, "shared/certwright/services/sweep.py")
+
+
+# --- no reaching into a library's private attributes, except in the one function that says why ----------------
+
+PRIVATE_REACHES = {"_session", "_algorithm", "_connection", "_get_connection"}
+# Where a library leaves no public way; each function's docstring says why.
+ISOLATED = {
+    "shared/certwright/adapters/kms.py": "_prehashed_with",
+    "shared/certwright/adapters/dynamodb_models.py": "_point_model_at",
+}
+
+
+def private_reaches(source: str, filename: str) -> list[str]:
+    """``obj._session``-style reads of another object's private attributes, and PynamoDB ``Meta`` mutation
+    (assigning to ``X.Meta.attr`` or taking ``X.Meta`` into a variable), outside the isolating function."""
+    found = []
+    tree = ast.parse(source, filename=filename)
+    allowed = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == ISOLATED.get(filename)
+        for inner in ast.walk(node)
+    }
+
+    def chain_has_meta(node: ast.expr) -> bool:
+        while isinstance(node, ast.Attribute):
+            if node.attr == "Meta":
+                return True
+            node = node.value
+        return False
+
+    for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in PRIVATE_REACHES
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
+            found.append(f"{filename}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            value = node.value
+            if any(isinstance(t, ast.Attribute) and chain_has_meta(t.value) for t in flat) or (
+                isinstance(value, ast.Attribute) and value.attr == "Meta"
+            ):
+                found.append(f"{filename}:{node.lineno} Meta mutation")
+    return found
+
+
+def test_no_reaching_into_private_attributes_outside_the_isolating_functions() -> None:
+    files = [p for p in source_files() if module_name(p).startswith(("certwright", "functions"))]
+    found = [
+        hit for path in files for hit in private_reaches(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def build(session):\n    bind('t', session._session)\n",
+        "def sign(a):\n    return a._algorithm\n",
+        "def bind(name):\n    Row.Meta.table_name = name\n",
+        "def bind(name):\n    meta: Any = Row.Meta\n    meta.table_name = name\n",
+    ],
+)
+def test_a_private_reach_is_reported(source: str) -> None:
+    assert private_reaches(source, "shared/certwright/bootstrap.py")
