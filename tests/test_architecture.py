@@ -16,8 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "shared" / "certwright"
 
-# The client side: the command-line client talks to the API over HTTP and is never imported by the layer.
-CLIENT_MODULES = ("certwright.cli",)
+# The client side: the command-line client (moving to its own package, certwright_client) talks to the API over
+# HTTP and is never imported by the layer or the handlers.
+CLIENT_MODULES = ("certwright.cli", "certwright_client")
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,12 @@ def test_handlers_do_not_import_adapters() -> None:
     assert violations(("functions",), ("certwright.adapters", "boto3", "botocore", "pynamodb", "infra")) == []
 
 
+def test_the_layer_and_the_handlers_never_import_the_harness() -> None:
+    """infra/ (the embedded AWS, the router, the demo) and moto exist only on a developer's machine."""
+    layer = sorted(m for m in MODULES if within(m, ("certwright", "functions")))
+    assert violations(layer, ("infra", "moto", "tests")) == []
+
+
 def test_the_layer_never_imports_the_client_side() -> None:
     """The CLI is a client of the HTTP API; nothing in the layer or the handlers depends on it."""
     layer = sorted(m for m in MODULES if within(m, ("certwright", "functions")) and not within(m, CLIENT_MODULES))
@@ -199,6 +206,8 @@ def imports_from_source(importer_path: str, source: str) -> list[Import]:
             ("certwright.adapters",),
         ),
         ("shared/certwright/bootstrap.py", "from certwright.cli import Client\n", ("certwright",), CLIENT_MODULES),
+        ("functions/issuance_api/app.py", "import certwright_client.cli\n", ("functions",), CLIENT_MODULES),
+        ("shared/certwright/config.py", "from infra.runtime import local_runtime\n", ("certwright",), ("infra",)),
         (
             "shared/certwright/services/sweep.py",
             "from .. import adapters\nfrom ..adapters.kms import KmsSigner\n",
