@@ -1,45 +1,18 @@
 """The demo's second half: trust withdrawn and checked (revocation → CRL), replaced where in use, trust bundles,
-scheduled deletion, the audit trail, and alerts people receive. Every step is checked; see infra/demo.py."""
+scheduled deletion, the audit trail, and alerts people receive. Every step is checked; infra/demo.py runs it."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import urllib.request
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-if TYPE_CHECKING:
-    from infra.demo import Story
-
-
-def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["openssl", *map(str, args)], capture_output=True, text=True, check=False)
-
-
-def _crl_url(certificate_pem: str) -> str | None:
-    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
-    try:
-        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    except x509.ExtensionNotFound:
-        return None
-    return next((str(name.value) for point in points for name in (point.full_name or [])), None)
-
-
-def _fetch_crl(url: str) -> x509.CertificateRevocationList | None:
-    """The CRL as any relying party gets it: a plain HTTP GET of the certificate's distribution point."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - the URL is ours (http, local)
-            return x509.load_der_x509_crl(answer.read())
-    except (OSError, ValueError):
-        return None
-
-
-def _crl_number(crl: x509.CertificateRevocationList) -> int:
-    return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+from infra import demo_output as output
+from infra.demo_customer import consent_by_tag, customer_csr
+from infra.demo_proofs import crl_number, crl_url, fetch_crl, openssl
+from infra.demo_story import Story
 
 
 def revocation_story(story: Story, core: dict[str, Any]) -> None:
@@ -60,13 +33,13 @@ def revocation_story(story: Story, core: dict[str, Any]) -> None:
     if not story.check("legacy.acme.example issued", status == 201, legacy.get("id", "")):
         return
     _, bundle = story.call("GET", f"/certificates/{legacy['id']}/bundle")
-    url = _crl_url(bundle["certificatePem"])
+    url = crl_url(bundle["certificatePem"])
     if not story.check("its CRL distribution point names its issuer's CRL", bool(url), url or "none"):
         return
     assert url is not None
 
     def published() -> Any:
-        crl = _fetch_crl(url)
+        crl = fetch_crl(url)
         return [crl] if crl is not None else None  # an empty CRL has len() 0: wrap it to be truthy
 
     found = story.wait_for("the issuing CA's first CRL is published", published, 60)
@@ -97,7 +70,7 @@ def revocation_story(story: Story, core: dict[str, Any]) -> None:
     )
 
     def listed() -> Any:
-        crl = _fetch_crl(url)
+        crl = fetch_crl(url)
         return crl if crl is not None and crl.get_revoked_certificate_by_serial_number(serial) else None
 
     crl = story.wait_for("the CRL publisher rebuilds the CRL with the serial (batched, then one KMS Sign)", listed, 60)
@@ -106,16 +79,16 @@ def revocation_story(story: Story, core: dict[str, Any]) -> None:
     crl_file.write_text(crl.public_bytes(serialization.Encoding.PEM).decode())
     story.check(
         "the new CRL lists the serial, numbered after the first",
-        _crl_number(crl) > _crl_number(first),
-        f"CRL number {_crl_number(first)} -> {_crl_number(crl)}, nextUpdate {crl.next_update_utc:%Y-%m-%d %H:%M}Z",
+        crl_number(crl) > crl_number(first),
+        f"CRL number {crl_number(first)} -> {crl_number(crl)}, nextUpdate {crl.next_update_utc:%Y-%m-%d %H:%M}Z",
     )
     issuer_pem = x509.load_pem_x509_certificates(bundle["certChainPem"].encode())[0]
     issuer_file = story.write("issuing-ca.pem", issuer_pem.public_bytes(serialization.Encoding.PEM).decode())
-    signed = _openssl("crl", "-in", crl_file, "-noout", "-CAfile", issuer_file)
+    signed = openssl("crl", "-in", crl_file, "-noout", "-CAfile", issuer_file)
     story.check(
         "openssl crl -verify: the CRL is signed by the issuing CA", "verify OK" in signed.stderr + signed.stdout
     )
-    result = _openssl(
+    result = openssl(
         "verify", "-x509_strict", "-crl_check", "-CRLfile", crl_file, "-CAfile", root, "-untrusted", chain, leaf
     )
     story.check(
@@ -125,7 +98,7 @@ def revocation_story(story: Story, core: dict[str, Any]) -> None:
     )
     retry = story.call("POST", f"/certificates/{legacy['id']}/versions/1/actions/revoke", {})
     story.check("revoking it again is a conflict", retry[0] == 409, retry[1].get("code", ""))
-    story.summary.append(("revocation", f"{legacy['id']} serial {serial:x} on CRL #{_crl_number(crl)} at {url}"))
+    story.summary.append(("revocation", f"{legacy['id']} serial {serial:x} on CRL #{crl_number(crl)} at {url}"))
 
 
 def replacement_story(story: Story, core: dict[str, Any]) -> None:
@@ -256,8 +229,6 @@ def alert_story(story: Story, core: dict[str, Any]) -> None:
     queue = sqs.create_queue(QueueName="demo-alert-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
-    from infra.demo import customer_csr
-
     csr_pem, _key = customer_csr("edge.acme.example")
     status, edge = story.call(
         "POST",
@@ -297,15 +268,13 @@ def alert_story(story: Story, core: dict[str, Any]) -> None:
             "edge-appliance" in envelope["Message"],
             envelope.get("Subject", ""),
         )
-        print(f"      {first_line}")
+        output.note(first_line)
         story.summary.append(("alert", envelope.get("Subject", "")))
 
 
 def consent_story(story: Story, core: dict[str, Any]) -> None:
     """The listener's owner withdraws consent: the association is suspended (alert), and resumes when it is back."""
     story.chapter("14. Consent withdrawn and restored")
-    from infra.demo import consent_by_tag
-
     sns, sqs, elbv2 = (story.session.client(name) for name in ("sns", "sqs", "elbv2"))
     topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"] if "certwright-alerts" in t["TopicArn"]), "")
     queue = sqs.create_queue(QueueName="demo-consent-inbox")["QueueUrl"]

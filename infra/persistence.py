@@ -307,15 +307,15 @@ def restore_backends(blob: bytes) -> None:
 def stream_positions(router: Any) -> dict[str, int]:
     """Per table: the first sequence number the router has not delivered yet (call with the router paused).
 
-    Reads the router's stream sources (`_streams`, each with its current shard `iterator`) and moto's cursor
-    behind each iterator; a table read by several functions keeps the lowest.
+    Reads the router's stream sources (`Router.stream_iterators()`, each source's current shard iterator) and
+    moto's cursor behind each iterator; a table read by several functions keeps the lowest.
     """
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     cursors = dynamodbstreams_backends[ACCOUNT][REGION].shard_iterators
     positions: dict[str, int] = {}
-    for source in getattr(router, "_streams", []):
-        cursor = cursors.get(getattr(source, "iterator", ""))
+    for iterator in router.stream_iterators():
+        cursor = cursors.get(iterator)
         if cursor is None:
             continue
         table = cursor.stream_shard.table.name

@@ -85,7 +85,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     session = session or boto3.session.Session(region_name=settings.region)
     kms = session.client("kms", config=_RETRIES)
     dynamodb = session.client("dynamodb", config=_RETRIES)
-    connection = bind(settings.table_name, session._session, settings.region, dynamodb.meta.endpoint_url)
+    connection = bind(settings.table_name, session, settings.region, dynamodb.meta.endpoint_url)
     store = DynamoDbStore(Row, connection)
     rt = runtime or Runtime()
     vault = KmsKeyVault(kms, settings.key_encryption_key_id)

@@ -212,3 +212,27 @@ def test_ciphertext_swapped_between_certificates_does_not_open(vault: KmsKeyVaul
     with pytest.raises(CertwrightError):
         vault.open(first, "cert-2", 1)
     assert vault.open(first, "cert-1", 1) == b"key of cert-1"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "hash_algorithm"),
+    [(KeyAlgorithm.RSA2048, hashes.SHA384()), (KeyAlgorithm.ECDSA_P384, hashes.SHA384())],
+)
+def test_a_prehashed_digest_is_signed_under_its_own_hash(
+    keys: KmsCaKeys, algorithm: KeyAlgorithm, hash_algorithm: hashes.HashAlgorithm
+) -> None:
+    """A caller that hashed already (Prehashed) gets a signature that verifies over the message with that hash."""
+    from cryptography.hazmat.primitives.asymmetric import utils
+
+    key = keys.signing_key(keys.create_key(algorithm, "prehashed"), algorithm)
+    message = b"to be signed elsewhere"
+    digest = hashes.Hash(hash_algorithm)
+    digest.update(message)
+    prehashed = utils.Prehashed(hash_algorithm)
+    if isinstance(key, KmsRsaSigningKey):
+        signature = key.sign(digest.finalize(), padding.PKCS1v15(), prehashed)
+        key.public_key().verify(signature, message, padding.PKCS1v15(), hash_algorithm)
+    else:
+        assert isinstance(key, KmsEcSigningKey)
+        signature = key.sign(digest.finalize(), ec.ECDSA(prehashed))
+        key.public_key().verify(signature, message, ec.ECDSA(hash_algorithm))

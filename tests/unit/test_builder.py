@@ -1,4 +1,4 @@
-"""The certificate builder with local in-memory keys (STYLE rule 3: the same code signs with a KMS-backed key)."""
+"""The certificate builder with local in-memory keys (the same code signs with a KMS-backed key: docs/architecture.md)."""
 
 from __future__ import annotations
 

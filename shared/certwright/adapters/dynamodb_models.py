@@ -25,7 +25,7 @@ pass fails if their writer died; adapters/dynamodb_repair.py); renewal_at is whe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import botocore.session
 from pynamodb.attributes import (
@@ -92,29 +92,54 @@ class Row(Model):
     renewal_due = RenewalDueIndex()
 
 
-class SessionConnection(Connection):
-    """A PynamoDB connection on a given botocore session, so its calls share our retries, hooks and endpoint."""
+class _ClientsOf:
+    """What PynamoDB asks of a botocore session (`create_client`), answered by a boto3 session's public `client`."""
 
-    def __init__(self, session: botocore.session.Session, region: str, host: str | None) -> None:
+    def __init__(self, session: Any) -> None:
+        self._boto3 = session
+
+    def create_client(
+        self, service_name: str, region_name: str, endpoint_url: str | None = None, config: Any = None
+    ) -> Any:
+        return self._boto3.client(service_name, region_name=region_name, endpoint_url=endpoint_url, config=config)
+
+
+class SessionConnection(Connection):
+    """A PynamoDB connection whose client comes from a given boto3 session, so its calls share our credentials,
+    hooks and endpoint (PynamoDB itself would make a fresh botocore session)."""
+
+    def __init__(self, session: Any, region: str, host: str | None) -> None:
         super().__init__(region=region, host=host)
-        self._session = session
+        self._clients = _ClientsOf(session)
 
     @property
     def session(self) -> botocore.session.Session:
-        return self._session
+        return cast(botocore.session.Session, self._clients)
 
 
-def bind(table_name: str, session: botocore.session.Session, region: str, host: str | None) -> Connection:
-    """Point the model at a table through `session`; called once by the composition root. Returns the connection."""
+def bind(table_name: str, session: Any, region: str, host: str | None) -> Connection:
+    """Point the model at a table through boto3 `session`; called once by the composition root. Returns the connection."""
+    connection = SessionConnection(session, region, host)
+    _point_model_at(table_name, region, host, connection)
+    connection.client  # noqa: B018 - create the client now; botocore client creation is not thread-safe
+    return connection
+
+
+def _point_model_at(table_name: str, region: str, host: str | None, connection: Connection) -> None:
+    """The one place the process-wide PynamoDB model is mutated, because PynamoDB leaves no other way.
+
+    A PynamoDB Model reads its table name, region and endpoint from its class-level `Meta` and caches its table
+    connection on the class (`_connection`, made by `_get_connection()`); it has no per-instance table or
+    connection and no public way to reset the cache. The table's name is known only at run time (the stack's
+    parameter), so the composition root sets them here, once per container (tests that build several
+    containers bind again, which replaces the cached connection).
+    """
     meta: Any = Row.Meta
     meta.table_name, meta.region, meta.host = table_name, region, host
     Row._connection = None
-    connection = SessionConnection(session, region, host)
     table = Row._get_connection()
     connection.add_meta_table(table.get_meta_table())
     table.connection = connection
-    connection.client  # noqa: B018 - create the client now; botocore client creation is not thread-safe
-    return connection
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

@@ -53,6 +53,20 @@ class _KmsSigner:
         raise DependencyError("a KMS-held CA key cannot be exported")
 
 
+def _prehashed_with(prehashed: utils.Prehashed) -> hashes.HashAlgorithm:
+    """The hash a caller's Prehashed digest was made with: the one read of a private attribute, because
+    cryptography leaves no other way.
+
+    `Prehashed` keeps its algorithm only as `_algorithm` (it publishes `digest_size` alone), and the size cannot
+    tell SHA-256 from SHA3-256 or SHA-512/256; the KMS signing algorithm must name the hash (RSA PKCS#1 v1.5 puts
+    its OID into the signature), so guessing from the size could sign a digest under the wrong name.
+    """
+    algorithm = prehashed._algorithm
+    if not isinstance(algorithm, hashes.HashAlgorithm):
+        raise DependencyError("a Prehashed digest without its hash algorithm cannot be signed by KMS")
+    return algorithm
+
+
 class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
     def sign(
         self,
@@ -62,7 +76,7 @@ class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
     ) -> bytes:
         if not isinstance(padding, _PKCS1) or isinstance(algorithm, utils.NoDigestInfo):
             raise DependencyError("KMS-held RSA CA keys sign with PKCS#1 v1.5 over a digest only")
-        hash_algorithm = algorithm._algorithm if isinstance(algorithm, utils.Prehashed) else algorithm
+        hash_algorithm = _prehashed_with(algorithm) if isinstance(algorithm, utils.Prehashed) else algorithm
         digest = bytes(data) if isinstance(algorithm, utils.Prehashed) else _digest(bytes(data), hash_algorithm)
         return self._sign_digest(digest, f"RSASSA_PKCS1_V1_5_{_kms_hash(hash_algorithm)}")
 
@@ -103,7 +117,7 @@ class KmsEcSigningKey(_KmsSigner, ec.EllipticCurvePrivateKey):
             raise DependencyError("KMS-held EC CA keys sign with ECDSA only")
         algorithm = signature_algorithm.algorithm
         if isinstance(algorithm, utils.Prehashed):
-            return self._sign_digest(bytes(data), f"ECDSA_{_kms_hash(algorithm._algorithm)}")
+            return self._sign_digest(bytes(data), f"ECDSA_{_kms_hash(_prehashed_with(algorithm))}")
         return self._sign_digest(_digest(bytes(data), algorithm), f"ECDSA_{_kms_hash(algorithm)}")
 
     def public_key(self) -> ec.EllipticCurvePublicKey:

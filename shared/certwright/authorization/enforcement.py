@@ -4,9 +4,10 @@ the audit record of every denial; nothing else happens on a deny.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
 
 from certwright.authorization.decision import Decision, PolicyDecisionPoint
 from certwright.authorization.entities import Entity, EntityBuilder
@@ -16,7 +17,7 @@ from certwright.errors import AccessDeniedError, NotFoundError
 from certwright.services.context import Runtime
 
 READ = "Read"
-log = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 
 class AuditSink(Protocol):
@@ -38,7 +39,10 @@ class Authorizer:
         decision = self.pdp.authorize(self.entities.principal(principal), action, resource, context)
         if decision.errors:
             # The engine could not evaluate a policy (an entity built wrongly, say): a deny, but never a silent one.
-            log.warning("authorization %s on %s evaluated with errors: %s", action, resource["uid"], decision.errors)
+            logger.warning(
+                "authorization evaluated with errors",
+                extra={"action": action, "resource": resource["uid"], "errors": decision.errors},
+            )
         return decision
 
     def may_read(self, principal: Principal, resource: Entity) -> bool:

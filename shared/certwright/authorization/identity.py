@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from certwright.domain.arns import ASSUMED_ROLE as _ASSUMED_ROLE
+from certwright.domain.arns import IAM as _IAM
+from certwright.domain.arns import account_of, normalize_arn
 from certwright.errors import AccessDeniedError
 
-_ASSUMED_ROLE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/([\w+=,.@-]+)$")
-_IAM = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):(role|user|root)(/[\w+=,.@/-]*)?$")
+__all__ = ["Principal", "account_of", "normalize_arn", "principal_from_arn"]
+
 _FEDERATED = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):federated-user/([\w+=,.@-]+)$")
 _MAX_ARN = 2048
 
@@ -29,20 +32,6 @@ class Principal:
     name: str
     session_name: str = ""
     caller_arn: str = ""
-
-
-def normalize_arn(arn: str) -> str:
-    """The IAM identity behind a caller ARN: an assumed-role session maps to its role (path dropped)."""
-    match = _ASSUMED_ROLE.match(arn)
-    if match:
-        partition, account, role, _ = match.groups()
-        return f"arn:{partition}:iam::{account}:role/{role}"
-    match = _IAM.match(arn)
-    if match and match.group(3) == "role" and match.group(4):
-        # role/path/NAME → role/NAME, so a role matches the same way as its sessions.
-        partition, account, _, rest = match.groups()
-        return f"arn:{partition}:iam::{account}:role/{rest.rstrip('/').rsplit('/', 1)[-1]}"
-    return arn
 
 
 def principal_from_arn(caller_arn: str) -> Principal:
@@ -64,9 +53,3 @@ def principal_from_arn(caller_arn: str) -> Principal:
     if match:
         return Principal(caller_arn, match.group(2), "federated-user", match.group(3), "", caller_arn)
     raise AccessDeniedError("the caller is not an IAM principal")
-
-
-def account_of(arn: str) -> str:
-    """The 12-digit account of an ARN, or "" when it has none."""
-    parts = arn.split(":", 5) if isinstance(arn, str) else []
-    return parts[4] if len(parts) >= 5 and parts[4].isdigit() and len(parts[4]) == 12 else ""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from certwright.authorization.identity import normalize_arn
+from certwright.domain.arns import normalize_arn
 from certwright.domain.names import normalize_dns_name
 from certwright.errors import InvalidInputError
 
@@ -104,7 +104,7 @@ def classify_resource(arn: str) -> AssociationType:
 
 
 def principal_arn(caller_arn: str) -> str:
-    """The IAM identity behind a caller ARN: an assumed-role session maps to its role (see authorization.identity)."""
+    """The IAM identity behind a caller ARN: an assumed-role session maps to its role (see domain.arns)."""
     return normalize_arn(caller_arn)
 
 

@@ -7,7 +7,8 @@ in the PKI bucket; the templates say how the outside world reaches those keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 def crl_object_key(ca_id: str, partition: int) -> str:
@@ -49,3 +50,11 @@ class PublicationUrls:
         if not self.ca_issuers_template:
             return None
         return self.ca_issuers_template.replace("{caId}", ca_id)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What a HEAD of a published object tells: the version to name in a conditional put, and its metadata."""
+
+    etag: str
+    metadata: Mapping[str, str] = field(default_factory=dict)

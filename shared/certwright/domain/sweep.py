@@ -1,12 +1,15 @@
 """What the renewal sweep should do with one certificate now, and when it must look again; pure.
 
-A chain of small checks with an injected `now`: renew when due, alert once per expiry threshold (a threshold
+A chain of named checks (CHECKS) over the Facts of one certificate at an injected `now`: renew when due, alert once per expiry threshold (a threshold
 already behind when a version becomes CURRENT is alerted at the next sweep, the nearest one only), say once when
 the CURRENT version has expired, raise the dead-man's switch when a renewal is overdue, and back off after failures.
+Each rule exists once, as a "when is it due" function (threshold_due_at, expiry_due_at, renewal_due_at,
+overdue_due_at): the checks ask it whether the moment has come, next_check() asks it for the moment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -103,6 +106,126 @@ def _expiry_check_at(not_after: datetime) -> datetime:
     return not_after + timedelta(seconds=1)
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the sweep knows about one certificate at `now`: every check below reads these and nothing else."""
+
+    now: datetime
+    renews_itself: bool
+    next_renewal_at: datetime | None
+    current_version: int
+    not_after: datetime | None
+    state: SweepState
+    thresholds: tuple[timedelta, ...] = DEFAULT_THRESHOLDS
+    # The renewal rule makes new versions PENDING and the last one still waits for a person: renewing again
+    # would only supersede it (its alerts and the overdue switch still apply).
+    awaiting_promotion: bool = False
+
+
+# --- the one copy of each rule (decide() asks "is it due now?", next_check() asks "when is it due?") -----------
+
+
+def threshold_due_at(facts: Facts, threshold: timedelta) -> datetime | None:
+    """When expiry threshold `threshold` of the CURRENT version is due to be told (None: never, or not yet known).
+
+    It is crossed at notAfter - threshold; a certificate that renews itself is only worth the alert once its
+    renewal is due and has not happened, so its thresholds wait for its renewal time. Once recorded for this
+    version (in the sweep state), a threshold is never due again.
+    """
+    if facts.not_after is None or (threshold_label(threshold), facts.current_version) in _sent(facts.state):
+        return None
+    crossing = facts.not_after - threshold
+    if not facts.renews_itself:
+        return crossing
+    if facts.next_renewal_at is None:
+        return None
+    return max(crossing, facts.next_renewal_at)
+
+
+def expiry_due_at(facts: Facts) -> datetime | None:
+    """When CertificateExpired is due for the CURRENT version: once, the first second past its notAfter."""
+    if facts.not_after is None or not facts.current_version:
+        return None
+    told = facts.state.expired_alert
+    if told is not None and told.version_number == facts.current_version:
+        return None
+    return _expiry_check_at(facts.not_after)
+
+
+def renewal_due_at(facts: Facts) -> datetime | None:
+    """When the certificate is renewed: its renewal time, or later while backing off after a failure."""
+    if not facts.renews_itself or facts.next_renewal_at is None:
+        return None
+    return max(facts.next_renewal_at, facts.state.retry_at or facts.next_renewal_at)
+
+
+def overdue_due_at(facts: Facts) -> datetime | None:
+    """When RenewalOverdue is due (the dead-man's switch): OVERDUE_AFTER past the renewal time, once per time."""
+    if not facts.renews_itself or facts.next_renewal_at is None:
+        return None
+    if facts.state.overdue_alerted_for == facts.next_renewal_at.isoformat():
+        return None
+    return facts.next_renewal_at + OVERDUE_AFTER
+
+
+def _sent(state: SweepState) -> set[tuple[str, int]]:
+    return {(a.threshold, a.version_number) for a in state.expiry_alerts}
+
+
+# --- the chain of checks: each looks at the facts and adds its part to the decision ----------------------------
+
+
+def check_renewal(facts: Facts, decision: Decision) -> Decision:
+    """Renew when due, unless backing off after a failure or waiting for a person to promote the last renewal."""
+    due = renewal_due_at(facts)
+    renew = due is not None and due <= facts.now and not facts.awaiting_promotion
+    return replace(decision, renew=renew)
+
+
+def check_expiry_thresholds(facts: Facts, decision: Decision) -> Decision:
+    """Every threshold due and not yet recorded for the CURRENT version is recorded; one is announced: the nearest,
+    unless the version has already expired (CertificateExpired says so) or a threshold at least as near was
+    announced before (the thresholds were changed since)."""
+    crossed = [
+        t
+        for t in sorted(facts.thresholds, reverse=True)
+        if (due := threshold_due_at(facts, t)) is not None and facts.now >= due
+    ]
+    if not crossed or facts.not_after is None:
+        return decision
+    version, not_after = facts.current_version, facts.not_after
+    announced_before = [
+        span
+        for a in facts.state.expiry_alerts
+        if a.version_number == version and a.announced and (span := _label_span(a.threshold)) is not None
+    ]
+    announce = not has_expired(not_after, facts.now) and all(crossed[-1] < span for span in announced_before)
+    alerts = tuple(
+        ExpiryAlert(threshold_label(t), version, not_after.isoformat(), announced=announce and t == crossed[-1])
+        for t in crossed
+    )
+    return replace(decision, alerts=alerts)
+
+
+def check_overdue(facts: Facts, decision: Decision) -> Decision:
+    """The dead-man's switch: a renewal OVERDUE_AFTER past due and not yet reported for that renewal time."""
+    due = overdue_due_at(facts)
+    if due is None or facts.now < due or facts.next_renewal_at is None:
+        return decision
+    return replace(decision, overdue_for=facts.next_renewal_at.isoformat())
+
+
+def check_expired(facts: Facts, decision: Decision) -> Decision:
+    """CertificateExpired once per CURRENT version, whether or not it renews itself (then its renewal failed)."""
+    if expiry_due_at(facts) is None or facts.not_after is None or not has_expired(facts.not_after, facts.now):
+        return decision
+    return replace(decision, expired=ExpiredAlert(facts.current_version, facts.not_after.isoformat()))
+
+
+Check = Callable[[Facts, Decision], Decision]
+CHECKS: tuple[Check, ...] = (check_renewal, check_expiry_thresholds, check_overdue, check_expired)
+
+
 def decide(
     *,
     now: datetime,
@@ -114,48 +237,14 @@ def decide(
     thresholds: tuple[timedelta, ...] = DEFAULT_THRESHOLDS,
     awaiting_promotion: bool = False,
 ) -> Decision:
-    """`awaiting_promotion`: the renewal rule makes new versions PENDING, and the last one still waits for a person;
-    renewing again would only supersede it (its alerts and the overdue switch still apply)."""
-    renew = bool(renews_itself and next_renewal_at is not None and next_renewal_at <= now and not awaiting_promotion)
-    if renew and state.retry_at is not None and state.retry_at > now:
-        renew = False  # backing off after a failure
-    # A certificate that renews itself is only worth an expiry alert once its renewal is due and has not happened.
-    renewal_pending = not renews_itself or (next_renewal_at is not None and next_renewal_at <= now)
-    alerts = _due_alerts(now, current_version, not_after, state, thresholds) if renewal_pending else ()
-    overdue_for = None
-    if renews_itself and next_renewal_at is not None and now >= next_renewal_at + OVERDUE_AFTER:
-        due = next_renewal_at.isoformat()
-        if state.overdue_alerted_for != due:
-            overdue_for = due
-    return Decision(renew, alerts, overdue_for, _expired(now, current_version, not_after, state))
-
-
-def _due_alerts(
-    now: datetime, version: int, not_after: datetime | None, state: SweepState, thresholds: tuple[timedelta, ...]
-) -> tuple[ExpiryAlert, ...]:
-    """Every threshold crossed and not yet recorded for `version` is recorded; one is announced: the nearest, unless
-    it has already expired (CertificateExpired says so) or a threshold at least as near was announced before (the
-    thresholds were changed since)."""
-    if not_after is None:
-        return ()
-    sent = {(a.threshold, a.version_number) for a in state.expiry_alerts}
-    crossed = [
-        t
-        for t in sorted(thresholds, reverse=True)
-        if now >= not_after - t and (threshold_label(t), version) not in sent
-    ]
-    if not crossed:
-        return ()
-    announced_before = [
-        span
-        for a in state.expiry_alerts
-        if a.version_number == version and a.announced and (span := _label_span(a.threshold)) is not None
-    ]
-    announce = not has_expired(not_after, now) and all(crossed[-1] < span for span in announced_before)
-    return tuple(
-        ExpiryAlert(threshold_label(t), version, not_after.isoformat(), announced=announce and t == crossed[-1])
-        for t in crossed
+    """What to do with one certificate now: the CHECKS applied in order (see Facts for `awaiting_promotion`)."""
+    facts = Facts(
+        now, renews_itself, next_renewal_at, current_version, not_after, state, thresholds, awaiting_promotion
     )
+    decision = Decision(renew=False, alerts=(), overdue_for=None)
+    for check in CHECKS:
+        decision = check(facts, decision)
+    return decision
 
 
 def _label_span(label: str) -> timedelta | None:
@@ -163,15 +252,6 @@ def _label_span(label: str) -> timedelta | None:
         return Duration.parse(label).exact
     except CertwrightError:
         return None
-
-
-def _expired(now: datetime, version: int, not_after: datetime | None, state: SweepState) -> ExpiredAlert | None:
-    """CertificateExpired once per CURRENT version, whether or not it renews itself (then its renewal failed)."""
-    if not_after is None or not version or not has_expired(not_after, now):
-        return None
-    if state.expired_alert is not None and state.expired_alert.version_number == version:
-        return None
-    return ExpiredAlert(version, not_after.isoformat())
 
 
 def after_failure(state: SweepState, now: datetime, error: str) -> SweepState:
@@ -199,21 +279,10 @@ def next_check(
     An alert whose moment is already behind (a threshold crossed before the version became CURRENT, thresholds
     changed to one already crossed, an expiry nobody announced yet) is due `now`: the next sweep raises it, and
     records it, so it is never due again."""
-    candidates: list[datetime] = []
-    if renews_itself and next_renewal_at is not None:
-        candidates.append(max(next_renewal_at, state.retry_at or next_renewal_at))
-        if state.overdue_alerted_for != next_renewal_at.isoformat():
-            candidates.append(next_renewal_at + OVERDUE_AFTER)
-    alerts: list[datetime] = []
-    if not_after is not None:
-        sent = {(a.threshold, a.version_number) for a in state.expiry_alerts}
-        for threshold in thresholds:
-            if (threshold_label(threshold), current_version) not in sent:
-                crossing = not_after - threshold
-                if renews_itself and next_renewal_at is not None:
-                    crossing = max(crossing, next_renewal_at)  # alerts wait for the renewal to be due
-                alerts.append(crossing)
-        if current_version and (state.expired_alert is None or state.expired_alert.version_number != current_version):
-            alerts.append(_expiry_check_at(not_after))
-    due = [c for c in candidates if c > now] + [max(c, now) for c in alerts]
+    facts = Facts(now, renews_itself, next_renewal_at, current_version, not_after, state, thresholds)
+    renewal = [when for when in (renewal_due_at(facts), overdue_due_at(facts)) if when is not None]
+    alerts = [when for t in thresholds if (when := threshold_due_at(facts, t)) is not None]
+    if (expiry := expiry_due_at(facts)) is not None:
+        alerts.append(expiry)
+    due = [c for c in renewal if c > now] + [max(c, now) for c in alerts]
     return min(due) if due else None

@@ -14,19 +14,19 @@ row stays due, so the next scheduled run retries.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certwright.adapters.s3_objects import StoredObject
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.crl import CrlState, ca_certificate_keys, still_listed
+from certwright.domain.publication import StoredObject
 from certwright.domain.revocation import CrlPolicy, RevokedEntry, partition_of
 from certwright.errors import CertwrightError, ConflictError, TransientError
 from certwright.events import (
@@ -48,7 +48,7 @@ _CAS_ATTEMPTS = 5
 CRL_CACHE_CONTROL = "public, max-age=60"
 _PUBLISHABLE = {LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION}
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 
 class RevocationSource(Protocol):

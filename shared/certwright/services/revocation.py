@@ -13,9 +13,9 @@ stop its renewals and refuse new versions instead.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 
+from aws_lambda_powertools import Logger
 from cryptography import x509
 
 from certwright.domain.authority import CaConfigType, CertificateAuthority, LifecycleState
@@ -36,7 +36,7 @@ from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
 from certwright.x509.keys import spki_fingerprint
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 _REVOCABLE_STATES = (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION)
 
 

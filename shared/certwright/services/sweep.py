@@ -18,7 +18,7 @@ from typing import Any
 
 from certwright.domain.certificate import Certificate
 from certwright.domain.stages import Stage
-from certwright.domain.sweep import after_failure, after_success, decide
+from certwright.domain.sweep import Decision, SweepState, after_failure, after_success, decide
 from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Store
 from certwright.services.commands import CreateVersion
@@ -78,29 +78,15 @@ class RenewalSweep:
         return report.as_dict()
 
     def _visit(self, certificate: Certificate, report: SweepReport) -> None:
+        """Claim, decide (domain/sweep.py's chain of checks), renew, record what was decided, release."""
         now = self._rt.clock()
-        lease = certificate.sweep
-        if lease.lease_owner not in (None, self._owner) and lease.lease_until and lease.lease_until > now:
+        claimed = self._claim(certificate, now)
+        if claimed is None:
             report.skipped += 1
             return
-        try:
-            certificate = self._store.save_sweep(
-                replace(certificate, sweep=replace(lease, lease_owner=self._owner, lease_until=now + LEASE))
-            )
-        except ConflictError:
-            report.skipped += 1  # another sweep (or a writer) got there first; it will be looked at again
-            return
+        certificate = claimed
         state = certificate.sweep
-        decision = decide(
-            now=now,
-            renews_itself=certificate.renews_itself,
-            next_renewal_at=certificate.next_renewal_at,
-            current_version=certificate.current_version_number,
-            not_after=self._not_after(certificate),
-            state=state,
-            awaiting_promotion=self._awaiting_promotion(certificate),
-            thresholds=certificate.expiry_alert_thresholds,
-        )
+        decision = self._decide(certificate, now)
         if decision.renew:
             assert certificate.renewal_rule is not None
             command = CreateVersion(stage="PENDING" if certificate.renewal_rule.stage == "PENDING" else "CURRENT")
@@ -117,15 +103,36 @@ class RenewalSweep:
             if certificate.current_version_number != judged:
                 # The alerts were for the version renewed away; the new CURRENT one is judged on its own.
                 decision = replace(decision, alerts=(), expired=None)
-        if decision.alerts:
-            state = replace(state, expiry_alerts=(*state.expiry_alerts, *decision.alerts))
-            report.alerts += sum(1 for a in decision.alerts if a.announced)
-        if decision.expired:
-            state = replace(state, expired_alert=decision.expired)
-            report.expired += 1
-        if decision.overdue_for:
-            state = replace(state, overdue_alerted_for=decision.overdue_for)
-            report.overdue += 1
+        state = _recorded(state, decision, report)
+        self._release(certificate, state, now, report)
+
+    def _claim(self, certificate: Certificate, now: datetime) -> Certificate | None:
+        """The certificate under this sweep's lease (written under its row version); None: someone else has it."""
+        lease = certificate.sweep
+        if lease.lease_owner not in (None, self._owner) and lease.lease_until and lease.lease_until > now:
+            return None
+        try:
+            return self._store.save_sweep(
+                replace(certificate, sweep=replace(lease, lease_owner=self._owner, lease_until=now + LEASE))
+            )
+        except ConflictError:
+            return None  # another sweep (or a writer) got there first; it will be looked at again
+
+    def _decide(self, certificate: Certificate, now: datetime) -> Decision:
+        """The facts the checks need, read from the store, and their decision."""
+        return decide(
+            now=now,
+            renews_itself=certificate.renews_itself,
+            next_renewal_at=certificate.next_renewal_at,
+            current_version=certificate.current_version_number,
+            not_after=self._not_after(certificate),
+            state=certificate.sweep,
+            awaiting_promotion=self._awaiting_promotion(certificate),
+            thresholds=certificate.expiry_alert_thresholds,
+        )
+
+    def _release(self, certificate: Certificate, state: SweepState, now: datetime, report: SweepReport) -> None:
+        """Write the bookkeeping back without the lease, with the next moment to look at the certificate."""
         state = replace(state, lease_owner=None, lease_until=None)
         finished = replace(certificate, sweep=state).scheduled(now, self._not_after(certificate))
         try:
@@ -149,3 +156,17 @@ class RenewalSweep:
             return None
         version = self._store.get_version(certificate.id, certificate.current_version_number)
         return version.validity.not_after if version else None
+
+
+def _recorded(state: SweepState, decision: Decision, report: SweepReport) -> SweepState:
+    """The alerts decided, recorded in the sweep state (the outbox turns the change into events) and counted."""
+    if decision.alerts:
+        state = replace(state, expiry_alerts=(*state.expiry_alerts, *decision.alerts))
+        report.alerts += sum(1 for a in decision.alerts if a.announced)
+    if decision.expired:
+        state = replace(state, expired_alert=decision.expired)
+        report.expired += 1
+    if decision.overdue_for:
+        state = replace(state, overdue_alerted_for=decision.overdue_for)
+        report.overdue += 1
+    return state
