@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
+from certwright_client.diagnose import command as diagnose_command
+
 LOCAL_API = "http://127.0.0.1:8080"
 MAX_PAGE_SIZE = 100
 
@@ -296,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
         "confirm", help="the host confirms an association to itself (run with its own identity)"
     ).add_argument("id")
 
+    diagnose_command.register(groups)
+
     audit = groups.add_parser("audit", help="audit records").add_subparsers(dest="action", required=True)
     _list_parser(audit, help="a resource's audit records, newest first").add_argument(
         "resource_id", help="a certificate, CA, CA bundle or association id"
@@ -560,6 +564,8 @@ def _note(args: argparse.Namespace, body: Any) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.group == "diagnose":
+            return diagnose_command.run(args)
         client = Client(args.api, args.caller, args.sigv4, args.idempotency_key)
         status, body = run(args, client)
         if status >= 400:
