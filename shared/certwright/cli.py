@@ -246,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--import-chain", help="file: its chain")
     create.add_argument("--import-key", help="file: its private key")
     _list_parser(cert)
+    find = cert.add_parser("find", help="the certificate whose version has this serial number or fingerprint")
+    seen = find.add_mutually_exclusive_group(required=True)
+    seen.add_argument("--serial", help="serial number, hex (as `openssl x509 -serial` prints it)")
+    seen.add_argument("--fingerprint", help="SHA-256 fingerprint, hex (colons allowed)")
     cert.add_parser("get").add_argument("id")
     _list_parser(cert, "versions").add_argument("id")
     renew = cert.add_parser("renew", help="make a new version now")
@@ -415,6 +419,9 @@ def _cert(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
         return client.call("POST", "/certificates", body)
     if a == "list":
         return _list(client, "/certificates", args)
+    if a == "find":
+        query = {"serialNumber": args.serial, "fingerprintSha256": args.fingerprint}
+        return client.call("GET", "/certificates", query=query)
     if a == "versions":
         return _list(client, f"/certificates/{args.id}/versions", args, paged=False)
     if a == "get":
