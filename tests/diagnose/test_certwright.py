@@ -6,6 +6,7 @@ Through the real wiring: the local runtime's HTTP API (template, gateway, Lambda
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,7 @@ def _diagnose(cli: Cli, port: int, bundle_id: str, *extra: str) -> tuple[int, di
 def test_find_by_serial_and_fingerprint_and_drift(cli: Cli, tmp_path: Path) -> None:
     made = _make(cli, tmp_path)
     certificate_id, v1, v2 = made["certificate"]["id"], made["v1"], made["v2"]
+    v2_created = cli.ok("cert", "get", certificate_id)["currentVersion"]["timeCreated"]
 
     # Find by what you see: the serial as openssl prints it (upper case), and the SHA-256 fingerprint with colons.
     found = cli.ok("cert", "find", "--serial", v1["serialNumber"].upper())
@@ -144,8 +146,8 @@ def test_find_by_serial_and_fingerprint_and_drift(cli: Cli, tmp_path: Path) -> N
     assert code == 1
     errors = [f for f in report["findings"] if f["severity"] == "error"]
     assert [f["code"] for f in errors] == ["DEPLOYMENT_DRIFT"]
-    assert errors[0]["summary"].startswith("serving v1, CURRENT is v2 since ")
-    assert errors[0]["summary"].endswith(": deployment drift")
+    since = datetime.fromisoformat(v2_created).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert errors[0]["summary"] == f"serving v1, CURRENT is v2 since {since}: deployment drift"
     named = next(f for f in report["findings"] if f["code"] == "CERTWRIGHT_CERTIFICATE")
     assert named["details"]["certificateId"] == certificate_id
     assert named["details"]["versionNumber"] == 1

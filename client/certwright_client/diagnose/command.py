@@ -227,7 +227,7 @@ def lookup(api: Api, leaf: x509.Certificate) -> tuple[checks.CertwrightView | No
         version_number=number,
         stages=tuple(served.get("stages") or ()),
         current_version_number=current.get("versionNumber"),
-        current_since=current.get("timeCreated"),
+        current_since=_moment(current.get("timeCreated")),
         associations=tuple(
             {k: a.get(k) for k in ("id", "associatedResourceId", "associationType", "hostnames", "deployment")}
             for a in ((associations or {}).get("items") or [])
@@ -236,6 +236,16 @@ def lookup(api: Api, leaf: x509.Certificate) -> tuple[checks.CertwrightView | No
         chain=tuple(chain),
     )
     return view, None
+
+
+def _moment(text: Any) -> str | None:
+    """An API timestamp to the second, as the report prints times (2026-12-01T10:02:00Z)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return text
 
 
 def diagnose(args: argparse.Namespace, now: datetime | None = None) -> render.Diagnosis:
