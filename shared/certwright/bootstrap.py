@@ -15,6 +15,7 @@ from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
+from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.adapters.dynamodb_store import DynamoDbStore
@@ -46,6 +47,7 @@ from certwright.services.deployment import DeploymentService
 from certwright.services.deployment_events import DeploymentEvents
 from certwright.services.grants import GrantService
 from certwright.services.issuance import IssuanceService
+from certwright.services.lookup import CertificateLookup
 from certwright.services.outbox_publisher import OutboxPublisher
 from certwright.services.repair import RepairPass
 from certwright.services.revocation import RevocationService
@@ -79,6 +81,8 @@ class Container:
     authorizer: Authorizer
     grants: GrantService
     ca_bundle_store: DynamoDbCaBundles
+    # Find by what a client sees: certificates by serial number or fingerprint (adapters/dynamodb_lookup.py).
+    lookup: CertificateLookup
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -162,6 +166,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         authorizer=Authorizer(pdp, entities, store, rt),
         grants=GrantService(grant_store, rt),
         ca_bundle_store=ca_bundle_store,
+        lookup=CertificateLookup(store, DynamoDbCertificateLookup(Row)),
     )
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
+from certwright_client.diagnose import command as diagnose_command
+
 LOCAL_API = "http://127.0.0.1:8080"
 MAX_PAGE_SIZE = 100
 
@@ -244,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--import-chain", help="file: its chain")
     create.add_argument("--import-key", help="file: its private key")
     _list_parser(cert)
+    find = cert.add_parser("find", help="the certificate whose version has this serial number or fingerprint")
+    seen = find.add_mutually_exclusive_group(required=True)
+    seen.add_argument("--serial", help="serial number, hex (as `openssl x509 -serial` prints it)")
+    seen.add_argument("--fingerprint", help="SHA-256 fingerprint, hex (colons allowed)")
     cert.add_parser("get").add_argument("id")
     _list_parser(cert, "versions").add_argument("id")
     renew = cert.add_parser("renew", help="make a new version now")
@@ -295,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     assoc.add_parser(
         "confirm", help="the host confirms an association to itself (run with its own identity)"
     ).add_argument("id")
+
+    diagnose_command.register(groups)
 
     audit = groups.add_parser("audit", help="audit records").add_subparsers(dest="action", required=True)
     _list_parser(audit, help="a resource's audit records, newest first").add_argument(
@@ -411,6 +419,9 @@ def _cert(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
         return client.call("POST", "/certificates", body)
     if a == "list":
         return _list(client, "/certificates", args)
+    if a == "find":
+        query = {"serialNumber": args.serial, "fingerprintSha256": args.fingerprint}
+        return client.call("GET", "/certificates", query=query)
     if a == "versions":
         return _list(client, f"/certificates/{args.id}/versions", args, paged=False)
     if a == "get":
@@ -560,6 +571,8 @@ def _note(args: argparse.Namespace, body: Any) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.group == "diagnose":
+            return diagnose_command.run(args)
         client = Client(args.api, args.caller, args.sigv4, args.idempotency_key)
         status, body = run(args, client)
         if status >= 400:

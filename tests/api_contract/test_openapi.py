@@ -54,7 +54,7 @@ def test_no_success_answer_is_a_bare_string(document: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "method", "names"),
     [
-        ("/certificates", "get", {"limit", "page"}),
+        ("/certificates", "get", {"limit", "page", "serialNumber", "fingerprintSha256"}),
         ("/certificate-authorities", "get", {"limit", "page"}),
         ("/ca-bundles", "get", {"limit", "page"}),
         ("/associations", "get", {"limit", "page", "certificateId"}),

@@ -99,7 +99,8 @@ def test_server_failures_and_pages_that_are_not_the_apis(capsys: pytest.CaptureF
 
 def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     """The real process: interpreter exit included, stderr holds exactly one line."""
-    env = {**os.environ, "PYTHONPATH": str(Path(certwright.__file__).parents[1])}
+    client = Path(certwright.__file__).parents[2] / "client"  # certwright_client (diagnose) beside the layer
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(certwright.__file__).parents[1]), str(client)])}
     url = f"http://127.0.0.1:{closed_port()}"
     for argv, exit_code in (
         (["--api", url, "cert", "list"], EXIT_UNREACHABLE),

@@ -54,7 +54,10 @@ def test_the_cli_tour_runs_as_written(runtime: LocalRuntime, tmp_path: Path) -> 
     env = {
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(Path(certwright.__file__).parents[1]),
+        # The layer and, beside it, the client package (certwright_client: diagnose).
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(certwright.__file__).parents[1]), str(Path(certwright.__file__).parents[2] / "client")]
+        ),
         "CERTWRIGHT_API_URL": runtime.api_url,
     }
     env.pop("CERTWRIGHT_CALLER", None)

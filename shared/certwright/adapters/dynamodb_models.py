@@ -4,7 +4,7 @@ Keys:
   CA#{id}        / A            certificate authority     (ByKind: CA, ByParent: CA#{issuer})
   CA#{id}        / V#{n:08d}    CA version
   CERT#{id}      / C            certificate               (ByKind: CERT, ByParent: CA#{issuer}, RenewalDue)
-  CERT#{id}      / V#{n:08d}    certificate version (sealed private key in `secret`)
+  CERT#{id}      / V#{n:08d}    certificate version (sealed private key in `secret`; BySerial, ByFingerprint)
   SERIAL#{ca}#{serial} / S      serial claim, written before the CA signs
   ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate})
   AUDIT#{resource} / {iso}#{id} audit record
@@ -36,7 +36,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -69,6 +69,28 @@ class RenewalDueIndex(GlobalSecondaryIndex["Row"]):
     renewal_at = UnicodeAttribute(range_key=True)
 
 
+class BySerialIndex(GlobalSecondaryIndex["Row"]):
+    """Sparse, keys only: published certificate versions by serial number (adapters/dynamodb_lookup.py)."""
+
+    class Meta:
+        index_name = "BySerial"
+        projection = KeysOnlyProjection()
+
+    serial_key = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
+class ByFingerprintIndex(GlobalSecondaryIndex["Row"]):
+    """Sparse, keys only: published certificate versions by the SHA-256 of their DER (adapters/dynamodb_lookup.py)."""
+
+    class Meta:
+        index_name = "ByFingerprint"
+        projection = KeysOnlyProjection()
+
+    fingerprint_key = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
 class Row(Model):
     class Meta:
         table_name = "certwright"
@@ -86,10 +108,14 @@ class Row(Model):
     expires_at = NumberAttribute(null=True)
     issued = NumberAttribute(null=True)  # the issuance counter row of a CA
     row_version = VersionAttribute()
+    serial_key = UnicodeAttribute(null=True)  # a published certificate version's serial number (BySerial)
+    fingerprint_key = UnicodeAttribute(null=True)  # its SHA-256 fingerprint (ByFingerprint)
 
     by_kind = ByKindIndex()
     by_parent = ByParentIndex()
     renewal_due = RenewalDueIndex()
+    by_serial = BySerialIndex()
+    by_fingerprint = ByFingerprintIndex()
 
 
 class _ClientsOf:
@@ -145,14 +171,14 @@ def _point_model_at(table_name: str, region: str, host: str | None, connection: 
 def table_definition(table_name: str) -> dict[str, Any]:
     """CreateTable arguments matching template.yaml, for the embedded AWS and adapter tests."""
 
-    def gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+    def gsi(name: str, hash_key: str, range_key: str, projection: str = "ALL") -> dict[str, Any]:
         return {
             "IndexName": name,
             "KeySchema": [
                 {"AttributeName": hash_key, "KeyType": "HASH"},
                 {"AttributeName": range_key, "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": projection},
         }
 
     return {
@@ -160,7 +186,17 @@ def table_definition(table_name: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "list_pk", "list_sk", "parent_pk", "renewal_pk", "renewal_at")
+            for name in (
+                "pk",
+                "sk",
+                "list_pk",
+                "list_sk",
+                "parent_pk",
+                "renewal_pk",
+                "renewal_at",
+                "serial_key",
+                "fingerprint_key",
+            )
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -170,6 +206,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             gsi("ByKind", "list_pk", "list_sk"),
             gsi("ByParent", "parent_pk", "list_sk"),
             gsi("RenewalDue", "renewal_pk", "renewal_at"),
+            gsi("BySerial", "serial_key", "pk", "KEYS_ONLY"),
+            gsi("ByFingerprint", "fingerprint_key", "pk", "KEYS_ONLY"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

@@ -330,6 +330,7 @@ class DynamoDbStore:
                     self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove(),
                     self._row.renewal_pk.remove(),
                     self._row.renewal_at.remove(),
+                    *_lookup_actions(self._row, version),
                 ],
             )
             for row, stages in rows:
@@ -687,6 +688,14 @@ class DynamoDbStore:
             )
             items = [codec.audit_from_data(r.data) for r in result]
             return Page(items, self._page_token(result.last_evaluated_key))
+
+
+def _lookup_actions(row: type[Row], version: CertificateVersion) -> list[Any]:
+    """The published version's BySerial/ByFingerprint keys (adapters/dynamodb_lookup.py)."""
+    from certwright.adapters.dynamodb_lookup import lookup_keys
+
+    serial, fingerprint = lookup_keys(version)
+    return [row.serial_key.set(serial), row.fingerprint_key.set(fingerprint)]
 
 
 def translate_pynamo(err: PynamoDBException, action: str) -> CertwrightError:

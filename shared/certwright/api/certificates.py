@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from certwright.api import presenters
 from certwright.api.presenters import (
@@ -63,8 +64,29 @@ def create_certificate(command: CreateCertificate) -> Response[str]:
     return create(router, "CreateCertificate", command, action)
 
 
+SerialQuery = Annotated[
+    str | None,
+    Query(alias="serialNumber", min_length=1, max_length=59, description="only the certificate with this serial (hex)"),
+]
+FingerprintQuery = Annotated[
+    str | None,
+    Query(
+        alias="fingerprintSha256", min_length=64, max_length=95, description="only the certificate with this SHA-256"
+    ),
+]
+
+
 @router.get("/certificates", responses=answers(200, CertificatePage, LIST))
-def list_certificates(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
+def list_certificates(
+    limit: Limit = 50,
+    page_token: PageToken = None,
+    serial_number: SerialQuery = None,
+    fingerprint_sha256: FingerprintQuery = None,
+) -> Response[str]:
+    if serial_number is not None or fingerprint_sha256 is not None:
+        # Find by what a client sees: one index query, every match on one page.
+        found = services().lookup.find(serial_number, fingerprint_sha256)
+        return json_response(page([_present(c) for c in found], None))
     result = services().certificates.list_page(limit, page_token)
     return json_response(page([_present(c) for c in result.items], result.next_token))
 

@@ -1,0 +1,1 @@
+"""The `certwright` command-line client: talks to the Certwright API over HTTP, imports nothing of the layer."""

@@ -1,0 +1,1 @@
+"""`certwright diagnose HOST[:PORT]`: the TLS runbook as a command (connect, check, render)."""
