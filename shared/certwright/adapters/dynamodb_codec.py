@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
 from certwright.domain.association import (
     Association,
     AssociationState,
@@ -415,3 +418,19 @@ def revoked_entry_from_data(raw: dict[str, Any]) -> RevokedEntry:
         partition=int(raw.get("partition", 0)),
         not_after=parse_time(raw["notAfter"]) if raw.get("notAfter") else None,
     )
+
+
+# The lookup indexes (adapters/dynamodb_lookup.py): the keys a published version row carries.
+def serial_key(serial_number: str) -> str:
+    """The index form of a serial number: lowercase hex, no separators, no leading zeros."""
+    return serial_number.replace(":", "").lower().lstrip("0") or "0"
+
+
+def fingerprint_key(fingerprint: str) -> str:
+    return fingerprint.replace(":", "").lower()
+
+
+def lookup_keys(version: CertificateVersion) -> tuple[str, str]:
+    """The (serial_key, fingerprint_key) a published version row carries."""
+    der = x509.load_pem_x509_certificate(version.certificate_pem.encode()).fingerprint(hashes.SHA256())
+    return serial_key(version.serial_number), der.hex()

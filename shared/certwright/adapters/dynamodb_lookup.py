@@ -1,38 +1,21 @@
 """Finding certificates by what a client sees: the BySerial and ByFingerprint indexes over certificate version rows.
 
 A published version row carries `serial_key` (its serial number, lowercase hex without leading zeros) and
-`fingerprint_key` (the SHA-256 of its DER certificate, lowercase hex); dynamodb_store sets both when it completes
-the version. The indexes are KEYS_ONLY: a query answers the rows' keys (CERT#{id} / V#{n}), nothing else.
+`fingerprint_key` (the SHA-256 of its DER certificate, lowercase hex); dynamodb_store sets both (dynamodb_codec.lookup_keys) when it
+completes the version. The indexes are KEYS_ONLY: a query answers the rows' keys (CERT#{id} / V#{n}), nothing else.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from pynamodb.exceptions import PynamoDBException
 
+from certwright.adapters.dynamodb_codec import fingerprint_key, serial_key
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_store import translate_pynamo
-from certwright.domain.certificate import CertificateVersion
 
 MAX_MATCHES = 100  # serials are unique per CA; more matches than this is not a lookup any more
-
-
-def serial_key(serial_number: str) -> str:
-    """The index form of a serial number: lowercase hex, no separators, no leading zeros."""
-    return serial_number.replace(":", "").lower().lstrip("0") or "0"
-
-
-def fingerprint_key(fingerprint: str) -> str:
-    return fingerprint.replace(":", "").lower()
-
-
-def lookup_keys(version: CertificateVersion) -> tuple[str, str]:
-    """The (serial_key, fingerprint_key) a published version row carries."""
-    der = x509.load_pem_x509_certificate(version.certificate_pem.encode()).fingerprint(hashes.SHA256())
-    return serial_key(version.serial_number), der.hex()
 
 
 class DynamoDbCertificateLookup:

@@ -692,9 +692,7 @@ class DynamoDbStore:
 
 def _lookup_actions(row: type[Row], version: CertificateVersion) -> list[Any]:
     """The published version's BySerial/ByFingerprint keys (adapters/dynamodb_lookup.py)."""
-    from certwright.adapters.dynamodb_lookup import lookup_keys
-
-    serial, fingerprint = lookup_keys(version)
+    serial, fingerprint = codec.lookup_keys(version)
     return [row.serial_key.set(serial), row.fingerprint_key.set(fingerprint)]
 
 
