@@ -16,6 +16,7 @@ from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
 from certwright.adapters.dynamodb_models import Row, bind
+from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
@@ -47,6 +48,7 @@ from certwright.services.deployment_events import DeploymentEvents
 from certwright.services.grants import GrantService
 from certwright.services.issuance import IssuanceService
 from certwright.services.outbox_publisher import OutboxPublisher
+from certwright.services.poll import PollService
 from certwright.services.repair import RepairPass
 from certwright.services.revocation import RevocationService
 from certwright.services.sweep import RenewalSweep
@@ -79,6 +81,8 @@ class Container:
     authorizer: Authorizer
     grants: GrantService
     ca_bundle_store: DynamoDbCaBundles
+    # Hosts: the batch poll and the report of a deployment (services/poll.py).
+    poll: PollService
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -162,6 +166,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         authorizer=Authorizer(pdp, entities, store, rt),
         grants=GrantService(grant_store, rt),
         ca_bundle_store=ca_bundle_store,
+        poll=PollService(DynamoDbHostIndex(Row), store, rt),
     )
 
 

@@ -6,7 +6,8 @@ Keys:
   CERT#{id}      / C            certificate               (ByKind: CERT, ByParent: CA#{issuer}, RenewalDue)
   CERT#{id}      / V#{n:08d}    certificate version (sealed private key in `secret`)
   SERIAL#{ca}#{serial} / S      serial claim, written before the CA signs
-  ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate})
+  ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate};
+                                 a host's certificate association also ByHost: HOST#{principal}) — dynamodb_poll
   AUDIT#{resource} / {iso}#{id} audit record
   CA#{id}        / ISSUED       issuance counter (atomic ADD; gives each certificate its CRL partition)
   REVOKED#{ca}   / {serial}     revoked entry of the issuing CA's CRL
@@ -69,6 +70,17 @@ class RenewalDueIndex(GlobalSecondaryIndex["Row"]):
     renewal_at = UnicodeAttribute(range_key=True)
 
 
+class ByHostIndex(GlobalSecondaryIndex["Row"]):
+    """Sparse: only host (IAM role or user) certificate associations carry host_pk, so a host's poll reads its own."""
+
+    class Meta:
+        index_name = "ByHost"
+        projection = AllProjection()
+
+    host_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
+
+
 class Row(Model):
     class Meta:
         table_name = "certwright"
@@ -86,10 +98,12 @@ class Row(Model):
     expires_at = NumberAttribute(null=True)
     issued = NumberAttribute(null=True)  # the issuance counter row of a CA
     row_version = VersionAttribute()
+    host_pk = UnicodeAttribute(null=True)  # HOST#{normalized principal ARN} on host associations (ByHost)
 
     by_kind = ByKindIndex()
     by_parent = ByParentIndex()
     renewal_due = RenewalDueIndex()
+    by_host = ByHostIndex()
 
 
 class SessionConnection(Connection):
@@ -135,7 +149,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "list_pk", "list_sk", "parent_pk", "renewal_pk", "renewal_at")
+            for name in ("pk", "sk", "list_pk", "list_sk", "parent_pk", "renewal_pk", "renewal_at", "host_pk")
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -145,6 +159,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
             gsi("ByKind", "list_pk", "list_sk"),
             gsi("ByParent", "parent_pk", "list_sk"),
             gsi("RenewalDue", "renewal_pk", "renewal_at"),
+            gsi("ByHost", "host_pk", "list_sk"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
