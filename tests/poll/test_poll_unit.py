@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from certwright.adapters.dynamodb_poll import host_key
+from certwright.api.presenters import PollItemOut, poll_item
 from certwright.bootstrap import Container
 from certwright.domain.association import (
     Association,
@@ -215,3 +216,17 @@ def test_the_index_holds_host_certificate_associations_only(
     (binding,) = container.poll._index.bindings_of(ROLE)
     assert (binding.association.id, binding.version.version_number) == (host["id"], 1)
     assert container.poll._index.bindings_of(ROLE, frozenset({"cert-other"})) == []
+
+
+def test_a_poll_item_names_what_to_install_and_how_consent_stands() -> None:
+    binding = _binding(association=_association(associated_resource_id="arn:aws:iam::123456789012:role/ops/web-host"))
+    item = poll_item(binding.association, binding.certificate, binding.version, '"t"')
+    assert (item["associatedResourceId"], item["consentState"], item["notAfter"]) == (
+        ROLE,
+        "CONFIRMED",
+        "2026-12-31T12:00:00Z",
+    )
+    assert set(item) == set(PollItemOut.model_fields)
+    for state in (AssociationState.PENDING_CONFIRMATION, AssociationState.SUSPENDED):
+        waiting = poll_item(_association(state=state), binding.certificate, binding.version, '"t"')
+        assert waiting["consentState"] == "PENDING_CONFIRMATION", state
