@@ -17,6 +17,7 @@ from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
 from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import Row, bind
+from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
@@ -49,6 +50,7 @@ from certwright.services.grants import GrantService
 from certwright.services.issuance import IssuanceService
 from certwright.services.lookup import CertificateLookup
 from certwright.services.outbox_publisher import OutboxPublisher
+from certwright.services.poll import PollService
 from certwright.services.repair import RepairPass
 from certwright.services.revocation import RevocationService
 from certwright.services.sweep import RenewalSweep
@@ -83,6 +85,8 @@ class Container:
     ca_bundle_store: DynamoDbCaBundles
     # Find by what a client sees: certificates by serial number or fingerprint (adapters/dynamodb_lookup.py).
     lookup: CertificateLookup
+    # Hosts: the batch poll and the report of a deployment (services/poll.py).
+    poll: PollService
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -167,6 +171,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         grants=GrantService(grant_store, rt),
         ca_bundle_store=ca_bundle_store,
         lookup=CertificateLookup(store, DynamoDbCertificateLookup(Row)),
+        poll=PollService(DynamoDbHostIndex(Row), store, rt),
     )
 
 

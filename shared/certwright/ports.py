@@ -247,3 +247,21 @@ class AuditLog(Protocol):
 
 class Store(AuthorityStore, CertificateStore, AssociationStore, RevocationStore, AuditLog, Protocol):
     """Everything a service persists, in one table."""
+
+
+@dataclass(frozen=True)
+class HostBinding:
+    """One host association with its certificate and that certificate's CURRENT version (no key material)."""
+
+    association: Association
+    certificate: Certificate
+    version: CertificateVersion
+
+
+class HostAssociationIndex(Protocol):
+    """The associations whose associated principal is a given host, read by an index on that principal (no scan)."""
+
+    def bindings_of(self, principal_arn: str, certificate_ids: frozenset[str] | None = None) -> list[HostBinding]:
+        """The live certificate associations of `principal_arn` (normalized) with their CURRENT versions, oldest
+        first; only those of `certificate_ids` when given. A certificate without a CURRENT version is left out."""
+        ...

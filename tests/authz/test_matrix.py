@@ -186,6 +186,15 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
         ),
         ("GET", "/grants"): (lambda w: f"/grants?resourceId={w.certificate}", None, "AO", "GHD"),
         ("DELETE", "/grants/{grant_id}"): (lambda w: f"/grants/{w.grants[w.certificate]}", None, "AO", "GHD"),
+        # Everyone polls: the answer holds only the caller's own associations (tests/poll).
+        ("POST", "/bundles/poll"): (lambda w: "/bundles/poll", lambda w: {}, "AOGBXHD", ""),
+        # As confirm: readers of the association pass the decision; the service then refuses all but the host.
+        ("POST", "/associations/{association_id}/actions/report-deployment"): (
+            lambda w: f"/associations/{w.host_association}/actions/report-deployment",
+            lambda w: {"versionNumber": 1, "state": "DEPLOYED", "verified": True},
+            "AOGH",
+            "",
+        ),
     }
 
 

@@ -117,7 +117,14 @@ def test_deploying_the_real_template_resolves_every_function_environment() -> No
         deployment = deploy(session, tm.load())
         table = session.client("dynamodb").describe_table(TableName=deployment.resources["CertificatesTable"].ref)
         described = table["Table"]
-        assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {"ByKind", "ByParent", "RenewalDue"}
+        assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {
+            "ByKind",
+            "ByParent",
+            "RenewalDue",
+            "ByHost",
+            "BySerial",
+            "ByFingerprint",
+        }
         assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         assert session.client("events").describe_event_bus(Name=deployment.resources["EventBus"].ref)["Arn"]
         assert "AlertEmailSubscription" in deployment.skipped  # its condition is false with the default AlertEmail

@@ -6,7 +6,8 @@ Keys:
   CERT#{id}      / C            certificate               (ByKind: CERT, ByParent: CA#{issuer}, RenewalDue)
   CERT#{id}      / V#{n:08d}    certificate version (sealed private key in `secret`; BySerial, ByFingerprint)
   SERIAL#{ca}#{serial} / S      serial claim, written before the CA signs
-  ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate})
+  ASSOC#{id}     / A            association               (ByKind: ASSOC, ByParent: CERT#{certificate};
+                                 a host's certificate association also ByHost: HOST#{principal}) — dynamodb_poll
   AUDIT#{resource} / {iso}#{id} audit record
   CA#{id}        / ISSUED       issuance counter (atomic ADD; gives each certificate its CRL partition)
   REVOKED#{ca}   / {serial}     revoked entry of the issuing CA's CRL
@@ -91,6 +92,17 @@ class ByFingerprintIndex(GlobalSecondaryIndex["Row"]):
     pk = UnicodeAttribute(range_key=True)
 
 
+class ByHostIndex(GlobalSecondaryIndex["Row"]):
+    """Sparse: only host (IAM role or user) certificate associations carry host_pk, so a host's poll reads its own."""
+
+    class Meta:
+        index_name = "ByHost"
+        projection = AllProjection()
+
+    host_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
+
+
 class Row(Model):
     class Meta:
         table_name = "certwright"
@@ -110,12 +122,14 @@ class Row(Model):
     row_version = VersionAttribute()
     serial_key = UnicodeAttribute(null=True)  # a published certificate version's serial number (BySerial)
     fingerprint_key = UnicodeAttribute(null=True)  # its SHA-256 fingerprint (ByFingerprint)
+    host_pk = UnicodeAttribute(null=True)  # HOST#{normalized principal ARN} on host associations (ByHost)
 
     by_kind = ByKindIndex()
     by_parent = ByParentIndex()
     renewal_due = RenewalDueIndex()
     by_serial = BySerialIndex()
     by_fingerprint = ByFingerprintIndex()
+    by_host = ByHostIndex()
 
 
 class _ClientsOf:
@@ -196,6 +210,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
                 "renewal_at",
                 "serial_key",
                 "fingerprint_key",
+                "host_pk",
             )
         ],
         "KeySchema": [
@@ -208,6 +223,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
             gsi("RenewalDue", "renewal_pk", "renewal_at"),
             gsi("BySerial", "serial_key", "pk", "KEYS_ONLY"),
             gsi("ByFingerprint", "fingerprint_key", "pk", "KEYS_ONLY"),
+            gsi("ByHost", "host_pk", "list_sk"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

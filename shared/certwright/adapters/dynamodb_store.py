@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.aws_errors import translate
 from certwright.adapters.dynamodb_models import Row
+from certwright.adapters.dynamodb_poll import host_key
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CaVersion, CertificateAuthority, LifecycleState
@@ -441,6 +442,7 @@ class DynamoDbStore:
             parent_pk=f"BUNDLE#{a.ca_bundle_id}" if a.ca_bundle_id else f"CERT#{a.certificate_id}",
             renewal_pk=DEPLOY_RETRY_PARTITION if retry_at else None,
             renewal_at=codec.iso(retry_at) if retry_at else None,
+            host_pk=host_key(a),  # a host's poll finds it by its principal (adapters/dynamodb_poll.py)
         )
         return _versioned(row, a.row_version)
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from certwright.api import associations, audit, authorities, ca_bundles, certificates, edge, grants, permissions
+from certwright.api.bundles import router as host_router
 from certwright.api.errors import error_response, to_response
 from certwright.api.request import services
 from certwright.errors import CertwrightError
@@ -26,6 +27,7 @@ app.include_router(associations.router)
 app.include_router(audit.router)
 app.include_router(ca_bundles.router)
 app.include_router(grants.router)
+app.include_router(host_router)
 
 
 def authorize(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:

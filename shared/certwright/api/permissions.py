@@ -377,6 +377,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/grants"): Rule("CreateGrant", _grant_on_body),
     ("GET", "/grants"): Rule("ListGrants", _grant_on_query),
     ("DELETE", "/grants/{grant_id}"): Rule("DeleteGrant", _grant_by_id),
+    # hosts: any authenticated principal polls its own associations (the index on the caller decides which).
+    ("POST", "/bundles/poll"): Rule("PollBundles", _none),
+    # Like confirm: readers of the association pass here; the poll service then lets only its host report.
+    ("POST", "/associations/{association_id}/actions/report-deployment"): Rule(
+        "ReportDeployment", _on(_ASSOC, "Read", "association_id")
+    ),
 }
 
 

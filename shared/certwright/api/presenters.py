@@ -8,12 +8,12 @@ certificate for its CURRENT version) says whether notAfter is behind `now`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from certwright.domain.association import Association
+from certwright.domain.association import Association, AssociationState
 from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.revocation import Revocation
@@ -143,6 +143,27 @@ def association(a: Association) -> dict[str, Any]:
             "deployedSerialNumber": d.deployed_serial_number,
             "acmCertificateArn": d.deployed_acm_arn,
         },
+    }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def poll_item(a: Association, c: Certificate, v: CertificateVersion, etag: str) -> dict[str, Any]:
+    """One host association in a poll answer: what to install (never a key); `etag` changes with any of it."""
+    return {
+        "associationId": a.id,
+        "certificateId": c.id,
+        "certificateName": c.name,
+        "associatedResourceId": a.host_principal,
+        "hostnames": list(a.hostnames),
+        "consentState": "CONFIRMED" if a.state is AssociationState.ACTIVE else "PENDING_CONFIRMATION",
+        "versionNumber": v.version_number,
+        "serialNumber": v.serial_number,
+        "notAfter": _utc(v.validity.not_after),
+        "etag": etag,
+        "deployment": association(a)["deployment"],
     }
 
 
@@ -291,6 +312,25 @@ class AssociationOut(_Out):
     state: str = Field(description="ACTIVE, PENDING_CONFIRMATION (a host has not confirmed) or SUSPENDED (no consent)")
     stateReason: str | None
     deployment: DeploymentOut
+
+
+class PollItemOut(_Out):
+    associationId: str
+    certificateId: str
+    certificateName: str
+    associatedResourceId: str = Field(description="the caller's principal, normalized (a session polls for its role)")
+    hostnames: list[str]
+    consentState: str = Field(description="CONFIRMED, or PENDING_CONFIRMATION (confirm it before reading the key)")
+    versionNumber: int = Field(description="the certificate's CURRENT version")
+    serialNumber: str
+    notAfter: str
+    etag: str = Field(description="changes whenever anything in this item does")
+    deployment: DeploymentOut
+
+
+class PollOut(_Out):
+    etag: str = Field(description="the answer's entity tag (also the ETag header); send it back as If-None-Match")
+    items: list[PollItemOut]
 
 
 class GrantOut(_Out):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from certwright.domain.arns import normalize_arn
-from certwright.domain.names import normalize_dns_name
-from certwright.errors import InvalidInputError
+from certwright.domain.names import check_text, normalize_dns_name
+from certwright.errors import ConflictError, InvalidInputError
 
 _ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$")
 
@@ -123,3 +123,92 @@ def validate_hostnames(raw: list[str]) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise InvalidInputError("hostnames contains duplicates")
     return names
+
+
+# -- a host reports what it installed (the agent's report-back; services/poll.py) ------------------------------
+
+MAX_REPORT_REASON = 500
+
+
+class ReportedState(StrEnum):
+    """What a host says about a version it was asked to install."""
+
+    DEPLOYED = "DEPLOYED"
+    FAILED = "FAILED"
+
+
+def require_host_association(association: Association) -> None:
+    """Only a host's certificate association is deployed by the host itself (and so reported by it)."""
+    if association.association_type is not AssociationType.HOST_PRINCIPAL or association.ca_bundle_id:
+        raise InvalidInputError(
+            f"association {association.id} targets {association.associated_resource_id}: only a host association "
+            "(an IAM role or user) reports its deployment; listeners and ACM certificates are deployed by Certwright",
+            code="NotReportable",
+        )
+
+
+def report_deployment(
+    association: Association,
+    *,
+    version_number: int,
+    current_version_number: int,
+    serial_number: str,
+    state: ReportedState,
+    verified: bool,
+    reason: str | None,
+    now: datetime,
+) -> Deployment:
+    """The deployment a host's report makes of `association`: DEPLOYED (deployed_version = the reported version,
+    verified_at = `now` only when the host verified what it serves) or FAILED (last_error = the reason, deployed
+    version unchanged). Only a host association reports, only while ACTIVE, and only about the certificate's
+    CURRENT version (what the poll hands out): a report about any other version is stale."""
+    require_host_association(association)
+    if association.state is not AssociationState.ACTIVE:
+        raise ConflictError(
+            f"association {association.id} is {association.state.value}: nothing is deployed through it until it is "
+            "ACTIVE (confirm it, or let the principal's owner consent)",
+            code="AssociationNotActive",
+        )
+    if version_number != current_version_number:
+        raise ConflictError(
+            f"version {version_number} is not the CURRENT version of certificate {association.certificate_id} "
+            f"(version {current_version_number} is): poll again and install that one",
+            code="StaleDeploymentReport",
+        )
+    deployment = association.deployment
+    if state is ReportedState.FAILED:
+        if not reason or not reason.strip():
+            raise InvalidInputError("reason is required when state is FAILED", code="InvalidParameter")
+        return replace(
+            deployment,
+            desired_version=version_number,
+            state=DeploymentState.FAILED,
+            last_error=report_reason(reason),
+        )
+    if reason:
+        raise InvalidInputError("reason is given only when state is FAILED", code="InvalidParameter")
+    return replace(
+        deployment,
+        desired_version=version_number,
+        deployed_version=version_number,
+        state=DeploymentState.DEPLOYED,
+        last_error=None,
+        verified_at=now if verified else None,
+        deployed_serial_number=serial_number,
+        deployed_acm_arn=None,
+        attempts=0,
+    )
+
+
+def report_reason(raw: str) -> str:
+    """A host's failure reason as stored and alerted: white space (a reload command's output has newlines) folded
+    to single spaces, cut at MAX_REPORT_REASON characters; any other control or invisible character is refused."""
+    folded = " ".join(raw.split())[:MAX_REPORT_REASON].strip()
+    return check_text(folded, "reason", MAX_REPORT_REASON)
+
+
+def same_report(before: Deployment, after: Deployment) -> bool:
+    """Does `after` say nothing new (a host repeating its report)? A repeated verification keeps its first time."""
+    return replace(after, verified_at=None) == replace(before, verified_at=None) and (after.verified_at is None) == (
+        before.verified_at is None
+    )
