@@ -129,6 +129,11 @@ class Agent:
             bundle = self.api.bundle(item.certificate_id, item.version)
         except ApiRefused as err:
             return self._failed(entry, item, journal, wanted, f"bundle refused: {err.code}: {err.message}")
+        except ApiDown as err:
+            # A partial download or a dropped connection: nothing written; say so if the API still listens.
+            self._failed(entry, item, journal, wanted, f"bundle download failed: {err.code}: {err.message}")
+            journal.write(**{**journal.read(), "attemptedAt": None})  # not a verdict on the version: retry next pass
+            return "api-down", EXIT_UNREACHABLE if err.unreachable else EXIT_API_FAILED
         log.info("%s: fetched v%d (serial %s) with its key", entry.name, item.version, item.serial)
         try:
             material = check_bundle(bundle, version=item.version, serial_hex=item.serial, now=self.clock())
