@@ -1,0 +1,73 @@
+"""The agent's configuration (TOML + flags), its exit codes for bad settings, the lock, and the backoff."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from certwright_client.agent import config as agent_config
+from certwright_client.agent.loop import EXIT_BUSY, EXIT_USAGE, backoff, exclusive
+from certwright_client.cli import main
+
+
+def test_file_and_flags_combine_with_top_level_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text(
+        'output_dir = "/etc/certwright"\nreload = "systemctl reload nginx"\nkey_mode = "0640"\n'
+        '[[certificate]]\nname = "web"\ncertificate = "cert-1"\nverify = "127.0.0.1:443"\n'
+        '[certificate.files]\nprivkey = "key.pem"\n'
+    )
+    config = agent_config.load(path, {"certificates": ["api=cert-2"], "interval": 60, "deploy_hooks": ["/bin/true"]})
+    web, api = config.certificates
+    assert (web.name, web.certificate, web.reload, web.key_mode, web.verify) == (
+        "web",
+        "cert-1",
+        "systemctl reload nginx",
+        0o640,
+        ("127.0.0.1", 443),
+    )
+    assert web.files["privkey"] == "key.pem" and web.files["fullchain"] == "fullchain.pem"
+    assert (api.name, api.certificate, api.deploy_hooks, api.key_mode) == ("api", "cert-2", ("/bin/true",), 0o640)
+    assert config.interval == 60 and config.state_dir == Path("/etc/certwright/agent-state")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('output_dir = "/x"\n', "no certificate"),
+        ('[[certificate]]\nname = "web"\ncertificate = "c"\n', "output_dir is required"),
+        ('output_dir = "/x"\n[[certificate]]\nname = "../etc"\ncertificate = "c"\n', "name must be"),
+        ('output_dir = "/x"\nkey_mode = "rw"\n[[certificate]]\nname = "w"\ncertificate = "c"\n', "octal mode"),
+        ('output_dir = "/x"\nverify = "localhost"\n[[certificate]]\nname = "w"\ncertificate = "c"\n', "HOST:PORT"),
+        ('output_dir = "/x"\nrelaod = "x"\n', "unknown setting 'relaod'"),
+        ("output_dir = [", "not TOML"),
+    ],
+)
+def test_bad_settings_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text(text)
+    assert main(["agent", "--once", "--config", str(path)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("error: InvalidConfig: ") and message in err and err.count("\n") == 1, err
+
+
+def test_one_agent_per_state_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with exclusive(tmp_path / "state") as mine:
+        assert mine
+        code = main(
+            ["agent", "--once", "--output-dir", str(tmp_path), "--state-dir", str(tmp_path / "state"), "--cert", "w=c"]
+        )
+        assert code == EXIT_BUSY
+    assert "another agent holds" in capsys.readouterr().err
+
+
+def test_backoff_doubles_with_jitter_up_to_the_interval() -> None:
+    rng = random.Random(7)
+    waits = [[backoff(n, 300, rng) for _ in range(200)] for n in range(1, 10)]
+    for n, sample in enumerate(waits, start=1):
+        ceiling = min(300, 5 * 2 ** (n - 1))
+        assert all(ceiling / 2 <= w <= ceiling for w in sample)
+        assert max(sample) - min(sample) > ceiling / 10, "jittered, so many hosts do not retry in step"
