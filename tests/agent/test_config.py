@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,51 @@ def test_backoff_doubles_with_jitter_up_to_the_interval() -> None:
         ceiling = min(300, 5 * 2 ** (n - 1))
         assert all(ceiling / 2 <= w <= ceiling for w in sample)
         assert max(sample) - min(sample) > ceiling / 10, "jittered, so many hosts do not retry in step"
+
+
+class CountingStop(threading.Event):
+    """stop.wait(delay) records the delay instead of sleeping; set after `passes` waits."""
+
+    def __init__(self, passes: int) -> None:
+        super().__init__()
+        self.passes = passes
+        self.delays: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.delays.append(float(timeout or 0))
+        if len(self.delays) >= self.passes:
+            self.set()
+        return self.is_set()
+
+
+def test_the_loop_backs_off_while_the_api_is_down_and_polls_at_the_interval_once_it_answers(
+    tmp_path: Path,
+) -> None:
+    from certwright_client.agent.api import AgentApi
+    from certwright_client.agent.loop import Agent
+    from certwright_client.cli import Client
+
+    from tests.agent.fake_api import HOST, Association, FakeApi
+    from tests.agent.pki import issue, root_and_issuing
+
+    config = agent_config.parse(
+        {"output_dir": str(tmp_path / "etc"), "certificate": [{"name": "web", "certificate": "cert-agent"}]}, {}
+    )
+    fake = FakeApi()
+    url = fake.url
+    fake.stop()  # down: connection refused
+    stop = CountingStop(4)
+    Agent(config, AgentApi(Client(url, HOST, sign=False))).run_forever(300, stop, random.Random(1))
+    ceilings = [5, 10, 20, 40]
+    assert all(c / 2 <= d <= c for c, d in zip(ceilings, stop.delays, strict=True)), stop.delays
+    assert not (tmp_path / "etc" / "live").exists()
+
+    fake = FakeApi()
+    try:
+        fake.add(Association("assoc-1", "cert-agent", "web", HOST, {1: issue(root_and_issuing(), 1)}, 1))
+        stop = CountingStop(2)
+        Agent(config, AgentApi(Client(fake.url, HOST, sign=False))).run_forever(300, stop, random.Random(1))
+        assert all(270 <= d <= 330 for d in stop.delays), stop.delays
+        assert (tmp_path / "etc" / "live" / "web" / "fullchain.pem").exists()
+    finally:
+        fake.stop()

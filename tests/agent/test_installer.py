@@ -189,3 +189,27 @@ def test_a_crash_at_any_step_then_a_rerun_leaves_the_old_or_the_new_set_never_a_
         assert association.deployment["deployedVersion"] == 2
         leftovers = [p.name for p in (root / "etc" / "archive" / "web").iterdir() if p.name.startswith(".")]
         assert leftovers == [], (at, leftovers)
+
+
+def test_a_certbot_live_directory_is_adopted_as_the_set_to_roll_back_to(
+    agent: AgentRunner, association: Association, v1: Leaf, ca: Authority
+) -> None:
+    """certbot's layout in the same folder: live/web/*.pem link to ../../archive/web/*1.pem."""
+    old = issue(ca, 0)
+    archive = agent.output / "archive" / "web"
+    archive.mkdir(parents=True)
+    for role, text in {
+        "cert": old.certificate_pem,
+        "chain": old.chain_pem,
+        "fullchain": old.certificate_pem + old.chain_pem,
+        "privkey": old.key_pem,
+    }.items():
+        (archive / f"{role}1.pem").write_text(text)
+    agent.live.mkdir(parents=True)
+    for role in ("cert", "chain", "fullchain", "privkey"):
+        (agent.live / f"{role}.pem").symlink_to(f"../../archive/web/{role}1.pem")
+    assert agent().code == EXIT_OK
+    assert agent.live.is_symlink() and served_set(agent.live) == (v1.certificate.serial_number, True)
+    adopted = [p for p in archive.iterdir() if p.name.startswith("adopted-")]
+    assert len(adopted) == 1 and served_set(adopted[0]) == (old.certificate.serial_number, True)
+    assert mode(adopted[0] / "privkey.pem") == 0o600

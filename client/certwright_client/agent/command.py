@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -57,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
         "reload": args.reload,
         "deploy_hooks": args.deploy_hook,
         "verify": args.verify,
-        "api": args.api,
+        "api": args.api or os.environ.get("CERTWRIGHT_API_URL"),  # flags and environment override the file
         "caller": args.caller,
         "sigv4": args.sigv4,
     }
@@ -84,11 +85,15 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
+_HANDLER = logging.StreamHandler(sys.stderr)
+_HANDLER.setFormatter(logging.Formatter("%(asctime)s certwright-agent %(levelname)s %(message)s"))
+
+
 def _logging() -> None:
+    """One line per action on stderr (the journal's or cron's mail); the stream is the one of this run."""
     logger = logging.getLogger("certwright.agent")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s certwright-agent %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    _HANDLER.stream = sys.stderr  # not setStream: it flushes the previous stream, which may be closed
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
