@@ -213,3 +213,21 @@ def test_a_certbot_live_directory_is_adopted_as_the_set_to_roll_back_to(
     adopted = [p for p in archive.iterdir() if p.name.startswith("adopted-")]
     assert len(adopted) == 1 and served_set(adopted[0]) == (old.certificate.serial_number, True)
     assert mode(adopted[0] / "privkey.pem") == 0o600
+
+
+def test_a_full_disk_while_writing_leaves_the_live_set_and_reports_failed(
+    agent: AgentRunner, api: FakeApi, association: Association, v1: Leaf, ca: Authority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert agent().code == EXIT_OK
+    api.renew("assoc-1", issue(ca, 2))
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(installer_module.os, "fsync", disk_full)
+    result = agent()
+    monkeypatch.undo()
+    assert result.code == 5, result.err
+    assert served_set(agent.live) == (v1.certificate.serial_number, True)
+    assert association.deployment["state"] == "FAILED" and "No space left" in association.deployment["lastError"]
+    assert [p.name for p in (agent.output / "archive" / "web").iterdir() if not p.name.startswith("v1-")] == []

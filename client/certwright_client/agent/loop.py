@@ -73,9 +73,19 @@ class Agent:
         if poll.changed:
             items = list(poll.items)
             log.info("polled: %d association(s), etag %s", len(items), poll.etag)
-            self._save_poll(poll.etag, items)
+            try:
+                self._save_poll(poll.etag, items)
+            except OSError as err:  # without the cache the next pass simply asks in full again
+                log.error("cannot write %s: %s", self.poll_state, err.strerror or err)
+                with contextlib.suppress(OSError):
+                    self.poll_state.unlink()
         else:
-            items = [PollItem.from_json(i) for i in saved.get("items", [])]
+            try:
+                items = [PollItem.from_json(i) for i in saved.get("items", [])]
+            except ValueError:  # a damaged cache: ask again in full next time
+                items = []
+                with contextlib.suppress(OSError):
+                    self.poll_state.unlink()
             log.info("polled: not modified (etag %s)", poll.etag)
         for entry in self.config.certificates:
             item = next((i for i in items if entry.certificate in (i.certificate_id, i.certificate_name)), None)
@@ -120,6 +130,9 @@ class Agent:
         except ApiRefused as err:
             log.error("%s: refused: %s: %s", entry.name, err.code, err.message)
             return "refused", EXIT_REFUSED
+        except OSError as err:  # the state directory or the files (disk full, permissions)
+            wanted = set_name(item.version, int(item.serial, 16))
+            return self._failed(entry, item, journal, wanted, f"local files: {err.strerror or err}")
 
     def _deploy(
         self, entry: CertificateConfig, item: PollItem, installer: Installer, journal: Journal, live: LiveSet | None
@@ -151,7 +164,7 @@ class Agent:
                 attemptedAt=self.clock().isoformat(),
             )
             previous = installer.switch(target)
-        except InstallError as err:
+        except (InstallError, OSError) as err:  # OSError: the journal could not be written; nothing switched
             return self._failed(entry, item, journal, wanted, str(err))
         previous_name = previous.name if previous else None
         journal.write(
@@ -187,7 +200,10 @@ class Agent:
         if problem is not None:
             log.error("%s: v%d failed after install: %s", entry.name, item.version, problem)
             if previous and installer.set_path(previous).is_dir():
-                installer.switch(installer.set_path(previous))
+                try:
+                    installer.switch(installer.set_path(previous))
+                except InstallError as err:
+                    return self._failed(entry, item, journal, wanted, f"{problem}; restoring {previous} failed: {err}")
                 log.info("%s: restored live/%s -> %s", entry.name, entry.name, previous)
                 again = self._reload_and_hooks(entry, installer, domains)
                 if again:
@@ -241,14 +257,17 @@ class Agent:
     ) -> tuple[str, int]:
         log.error("%s: v%d %s", entry.name, item.version, reason)
         record = journal.read()
-        journal.write(
-            phase="failed",
-            set=wanted,
-            version=item.version,
-            reason=reason,
-            previous=record.get("previous"),
-            attemptedAt=self.clock().isoformat(),
-        )
+        try:
+            journal.write(
+                phase="failed",
+                set=wanted,
+                version=item.version,
+                reason=reason,
+                previous=record.get("previous"),
+                attemptedAt=self.clock().isoformat(),
+            )
+        except OSError as err:  # a full disk: the report below still says what happened
+            log.error("%s: cannot write the journal: %s", entry.name, err.strerror or err)
         try:
             self.api.report(item.association_id, item.version, "FAILED", False, reason)
             log.info("%s: reported FAILED v%d", entry.name, item.version)
