@@ -52,6 +52,7 @@ class FakeApi:
         self.associations: dict[str, Association] = {}
         self.requests: list[tuple[str, str, str | None, Any]] = []  # method, path, caller, body
         self.reports: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each request's Authorization header
         self.key_override: str | None = None
         self.truncate_bundle = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -159,6 +160,9 @@ class FakeApi:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 caller = self.headers.get("X-Certwright-Caller")
+                api.authorizations.append(self.headers.get("Authorization"))
+                if caller is None and (self.headers.get("Authorization") or "").startswith("AWS4-HMAC-SHA256 "):
+                    caller = HOST  # API Gateway's IAM auth would name the signer; here every signer is the host
                 api.requests.append((method, parts.path, caller, body))
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 status, answer = api.answer(method, parts.path, query, caller, body)

@@ -120,3 +120,27 @@ def test_the_loop_backs_off_while_the_api_is_down_and_polls_at_the_interval_once
         assert (tmp_path / "etc" / "live" / "web" / "fullchain.pem").exists()
     finally:
         fake.stop()
+
+
+def test_against_a_deployed_api_every_request_is_signed_with_sigv4_for_execute_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.agent.fake_api import HOST, Association, FakeApi
+    from tests.agent.pki import issue, root_and_issuing
+
+    fake = FakeApi()
+    try:
+        fake.add(Association("assoc-1", "cert-agent", "web", HOST, {1: issue(root_and_issuing(), 1)}, 1))
+        path = tmp_path / "agent.toml"
+        path.write_text(
+            f'api = "{fake.url}"\nsigv4 = true\noutput_dir = "{tmp_path}/etc"\n'
+            '[[certificate]]\nname = "web"\ncertificate = "cert-agent"\n'
+        )
+        assert main(["agent", "--once", "--config", str(path)]) == 0, capsys.readouterr().err
+    finally:
+        fake.stop()
+    assert [c for _, _, c, _ in fake.requests] == [HOST] * 4  # poll, confirm, bundle, report: no caller header
+    assert all(
+        a and a.startswith("AWS4-HMAC-SHA256 Credential=testing/") and "/execute-api/aws4_request" in a
+        for a in fake.authorizations
+    ), fake.authorizations
