@@ -231,3 +231,15 @@ def test_a_full_disk_while_writing_leaves_the_live_set_and_reports_failed(
     assert served_set(agent.live) == (v1.certificate.serial_number, True)
     assert association.deployment["state"] == "FAILED" and "No space left" in association.deployment["lastError"]
     assert [p.name for p in (agent.output / "archive" / "web").iterdir() if not p.name.startswith("v1-")] == []
+
+
+def test_only_associations_the_config_names_are_confirmed_and_a_missing_one_exits_1(
+    agent: AgentRunner, api: FakeApi, association: Association, ca: Authority
+) -> None:
+    other = api.add(Association("assoc-2", "cert-other", "other", HOST, {1: issue(ca, 1)}, 1))
+    assert agent().code == EXIT_OK
+    assert (association.consent, other.consent) == ("CONFIRMED", "PENDING_CONFIRMATION")
+    assert "/certificates/cert-other/bundle" not in api.paths("GET")
+    agent.write(entry='[[certificate]]\nname = "gone"\ncertificate = "cert-gone"')
+    result = agent()
+    assert result.code == 1 and "gone: no association of certificate cert-gone to this host" in result.err
