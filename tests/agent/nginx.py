@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from certwright_client.agent.verify import served_serial
 
 
 def nginx_binary() -> str:
@@ -114,3 +115,15 @@ def nginx(prefix: Path) -> Iterator[Nginx]:
         yield server
     finally:
         server.stop()
+
+
+def settled_serial(port: int, server_name: str, expected: int | None = None) -> int:
+    """The serial served on 127.0.0.1:`port`; with `expected`, once it has been served on three handshakes in a row
+    (within 5 s): after a reload, nginx's old workers finish their connections, and may accept a few, before exiting."""
+    deadline, streak = time.monotonic() + 5, 0
+    while True:
+        seen = served_serial("127.0.0.1", port, server_name)
+        streak = streak + 1 if seen == expected else 0
+        if expected is None or streak == 3 or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.05)

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certwright_client.agent.verify import served_serial
 from certwright_client.cli import Client, main
 
 from infra.api_events import LOCAL_ADMIN
 from infra.runtime import LocalRuntime, local_runtime
-from tests.agent.nginx import nginx
+from tests.agent.nginx import nginx, settled_serial
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
 
 HOST = "arn:aws:iam::123456789012:role/web-host"
@@ -65,7 +64,7 @@ def test_the_agent_installs_v1_nginx_serves_it_a_renewal_is_installed_verified_a
         assert agent() == 0, capsys.readouterr().err
         server.start()
         v1 = int(cert["currentVersion"]["serialNumber"], 16)
-        assert served_serial("127.0.0.1", server.port, "www.example.com") == v1
+        assert settled_serial(server.port, "www.example.com", v1) == v1
         _, shown = call(rt, "GET", f"/associations/{association['id']}")
         assert shown["state"] == "ACTIVE", "the agent confirmed its own association"
         assert (shown["deployment"]["state"], shown["deployment"]["deployedVersion"]) == ("DEPLOYED", 1)
@@ -78,7 +77,7 @@ def test_the_agent_installs_v1_nginx_serves_it_a_renewal_is_installed_verified_a
 
         code = agent(f'reload = "{server.reload_command}"\nverify = "{server.address}"')
         assert code == 0, capsys.readouterr().err
-        assert served_serial("127.0.0.1", server.port, "www.example.com") == v2
+        assert settled_serial(server.port, "www.example.com", v2) == v2
         _, shown = call(rt, "GET", f"/associations/{association['id']}")
         deployment = shown["deployment"]
         assert (deployment["state"], deployment["deployedVersion"]) == ("DEPLOYED", 2)

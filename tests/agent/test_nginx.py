@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from certwright_client.agent.verify import served_serial
 
 from tests.agent.conftest import AgentRunner
 from tests.agent.fake_api import Association, FakeApi
-from tests.agent.nginx import Nginx, nginx
+from tests.agent.nginx import Nginx, nginx, settled_serial
 from tests.agent.pki import Authority, Leaf, issue
 
 
@@ -24,8 +23,8 @@ def server(tmp_path: Path) -> Iterator[Nginx]:
         yield running
 
 
-def serving(server: Nginx) -> int:
-    return served_serial("127.0.0.1", server.port, "www.agent.example")
+def serving(server: Nginx, expected: int | None = None) -> int:
+    return settled_serial(server.port, "www.agent.example", expected)
 
 
 def setup(agent: AgentRunner, server: Nginx, extra_entry: str = "") -> None:
@@ -39,14 +38,16 @@ def test_nginx_serves_v1_then_the_renewal_after_a_reload_verified_and_reported(
     server.write_config(agent.live)
     assert agent().code == 0  # the first install, before nginx runs (no reload, no verify configured yet)
     server.start()
-    assert serving(server) == v1.certificate.serial_number
+    assert serving(server, v1.certificate.serial_number) == v1.certificate.serial_number
     setup(agent, server)
 
     v2 = issue(ca, 2)
     api.renew("assoc-1", v2)
     result = agent()
     assert result.code == 0, result.err
-    assert serving(server) == v2.certificate.serial_number, "nginx was reloaded and serves version 2"
+    assert serving(server, v2.certificate.serial_number) == v2.certificate.serial_number, (
+        "nginx was reloaded and serves version 2"
+    )
     assert association.deployment["state"] == "DEPLOYED" and association.deployment["deployedVersion"] == 2
     assert association.deployment["verifiedAt"] is not None
     assert api.reports[-1] == {"versionNumber": 2, "state": "DEPLOYED", "verified": True}
@@ -75,7 +76,7 @@ def test_api_down_keeps_v1_served_and_nothing_rewritten(
     assert "ApiUnreachable" in result.err and "installed files unchanged" in result.err
     assert sorted(agent.output.rglob("*")) == files
     assert {p: p.lstat().st_mtime_ns for p in files} == stamps
-    assert serving(server) == v1.certificate.serial_number
+    assert serving(server, v1.certificate.serial_number) == v1.certificate.serial_number
 
 
 def test_a_mismatched_key_at_the_api_is_not_installed_nginx_keeps_v1_and_failed_is_reported(
@@ -89,7 +90,7 @@ def test_a_mismatched_key_at_the_api_is_not_installed_nginx_keeps_v1_and_failed_
     api.key_override = issue(ca, 3).key_pem
     result = agent()
     assert result.code == 5, result.err
-    assert serving(server) == v1.certificate.serial_number
+    assert serving(server, v1.certificate.serial_number) == v1.certificate.serial_number
     assert association.deployment["state"] == "FAILED" and association.deployment["deployedVersion"] == 1
     assert association.deployment["lastError"] == "not installed: the private key does not match the certificate"
     assert "reload" not in result.err, "nothing was installed, so nothing was reloaded"
@@ -112,7 +113,7 @@ def test_a_failed_verification_restores_the_previous_set_reloads_and_reports_fai
     result = agent()
     assert result.code == 5, result.err
     assert os.readlink(agent.live).startswith("../archive/web/v1-"), "the previous set is live again"
-    assert serving(server) == v1.certificate.serial_number
+    assert serving(server, v1.certificate.serial_number) == v1.certificate.serial_number
     assert association.deployment["state"] == "FAILED"
     assert (
         "serves serial" in association.deployment["lastError"] and "restored v1-" in association.deployment["lastError"]
@@ -146,4 +147,6 @@ def test_an_existing_certbot_deploy_hook_runs_unchanged_with_certbots_environmen
     assert result.code == 0, result.err
     lines = seen.read_text().splitlines()
     assert lines == [f"{agent.live}|www.agent.example agent.example"] * 2
-    assert serving(server) == v2.certificate.serial_number, "the hook's reload made nginx serve version 2"
+    assert serving(server, v2.certificate.serial_number) == v2.certificate.serial_number, (
+        "the hook's reload made nginx serve version 2"
+    )

@@ -129,17 +129,22 @@ def served_serial(host: str, port: int, server_name: str | None, timeout: float 
     return x509.load_der_x509_certificate(der).serial_number
 
 
-def verify_served(host: str, port: int, server_name: str | None, serial: int, within: float) -> str | None:
-    """None once the server presents `serial` (tried until `within` seconds pass), else what it served instead."""
-    deadline = time.monotonic() + within
+def verify_served(
+    host: str, port: int, server_name: str | None, serial: int, within: float, in_a_row: int = 3
+) -> str | None:
+    """None once the server presents `serial` on `in_a_row` handshakes in a row (a reloading server's old
+    workers may still answer a few), tried until `within` seconds pass; else what it served instead."""
+    deadline, streak = time.monotonic() + within, 0
     while True:
         try:
             seen = served_serial(host, port, server_name)
-            if seen == serial:
+            streak = streak + 1 if seen == serial else 0
+            if streak >= in_a_row:
                 return None
             problem = f"{host}:{port} serves serial {seen:x}, not {serial:x}"
         except (OSError, ssl.SSLError, ValueError) as err:
+            streak = 0
             problem = f"TLS handshake with {host}:{port} failed: {err}"
         if time.monotonic() >= deadline:
             return problem
-        time.sleep(0.2)
+        time.sleep(0.05 if streak else 0.2)
