@@ -596,9 +596,9 @@ def _note(args: argparse.Namespace, body: Any) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        program: Callable[[argparse.Namespace], int] | None = getattr(args, "program", None)
+        program: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
         if program is not None:
-            return program(args)  # a command that talks to the API its own way (the agent)
+            return program(args)  # a command that talks to the API its own way (agent, diagnose)
         client = Client(api_url(args), args.caller, args.sigv4, args.idempotency_key)
         status, body = run(args, client)
         if status >= 400:

@@ -2,7 +2,7 @@
 
 Each module listed in COMMAND_MODULES exposes `register(groups)`, where `groups` is the top-level subparsers
 action. A command either names `execute(args, client) -> (status, body)` (one API call, printed by the CLI as
-JSON) or `program(args) -> exit code` (a command that talks to the API its own way) with `set_defaults`.
+JSON) or `run(args) -> exit code` (a command that talks to the API its own way) with `set_defaults`.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def register(groups: registry.Subcommands) -> None:
     agent.add_argument("--reload", help="command run after new files are in place (e.g. 'systemctl reload nginx')")
     agent.add_argument("--deploy-hook", action="append", default=[], help="certbot-style deploy hook (repeatable)")
     agent.add_argument("--verify", metavar="HOST:PORT", help="check by a TLS handshake that this address serves it")
-    agent.set_defaults(program=main)
+    agent.set_defaults(run=main)
 
 
 def main(args: argparse.Namespace) -> int:
