@@ -36,9 +36,10 @@ sam: $(SAM_STAMP)
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t template.yaml
 	rm -rf .aws-sam/check && $(SAM_ENV) $(SAM_VENV)/bin/sam build -t template.yaml --build-dir .aws-sam/check --cache-dir .aws-sam/cache
 
-# openssl is used by the conformance tests and the demo; install it when a machine lacks it.
+# openssl is used by the conformance tests and the demo, nginx by the agent's tests; install them when missing.
 tools:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
 
 lint: venv
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from certwright.cli import Client
+from certwright_client.cli import Client
 
 from infra import demo_output as output
 from infra.api_events import LOCAL_ADMIN

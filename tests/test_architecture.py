@@ -16,9 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "shared" / "certwright"
 
-# The client side: the command-line client (moving to its own package, certwright_client) talks to the API over
-# HTTP and is never imported by the layer or the handlers.
-CLIENT_MODULES = ("certwright.cli", "certwright_client")
+CLIENT = ROOT / "client" / "certwright_client"
+
+# The client side (client/certwright_client: the CLI, the agent, diagnose) talks to the API over HTTP and is never
+# imported by the layer or the handlers.
+CLIENT_MODULES = ("certwright_client",)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,9 @@ class Import:
 
 
 def module_name(path: Path) -> str:
-    """The dotted name a file is imported as: shared/ is a source root, functions/X/app.py is functions.X.app."""
-    relative = path.relative_to(ROOT / "shared") if path.is_relative_to(ROOT / "shared") else path.relative_to(ROOT)
+    """The dotted name a file is imported as: shared/ and client/ are source roots, functions/X/app.py is functions.X.app."""
+    root = next((r for r in (ROOT / "shared", ROOT / "client") if path.is_relative_to(r)), ROOT)
+    relative = path.relative_to(root)
     parts = list(relative.with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -40,8 +43,9 @@ def module_name(path: Path) -> str:
 
 
 def source_files() -> Iterator[Path]:
-    """Every module of the layer, the harness and the handlers."""
+    """Every module of the layer, the client side, the harness and the handlers."""
     yield from sorted(LAYER.rglob("*.py"))
+    yield from sorted(CLIENT.rglob("*.py"))
     yield from sorted((ROOT / "infra").rglob("*.py"))
     yield from sorted((ROOT / "functions").glob("*/app.py"))
 
@@ -205,7 +209,12 @@ def imports_from_source(importer_path: str, source: str) -> list[Import]:
             ("functions",),
             ("certwright.adapters",),
         ),
-        ("shared/certwright/bootstrap.py", "from certwright.cli import Client\n", ("certwright",), CLIENT_MODULES),
+        (
+            "shared/certwright/bootstrap.py",
+            "from certwright_client.cli import Client\n",
+            ("certwright",),
+            CLIENT_MODULES,
+        ),
         ("functions/issuance_api/app.py", "import certwright_client.cli\n", ("functions",), CLIENT_MODULES),
         ("shared/certwright/config.py", "from infra.runtime import local_runtime\n", ("certwright",), ("infra",)),
         (

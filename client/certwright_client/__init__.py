@@ -1,1 +1,1 @@
-"""The `certwright` command-line client: talks to the Certwright API over HTTP, imports nothing of the layer."""
+"""The client side of Certwright (the `certwright` command and its host agent), shipped outside the Lambda layer."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from certwright.cli import Client, build_parser, run
+from certwright_client.cli import Client, build_parser, run
 
 
 class Recorder(Client):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from certwright.cli import main
+from certwright_client.cli import main
 
 from infra.runtime import LocalRuntime, local_runtime
 

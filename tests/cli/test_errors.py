@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import certwright
+import certwright_client
 import pytest
-from certwright.cli import EXIT_API_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, main
+from certwright_client.cli import EXIT_API_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, main
 
 from tests.cli.conftest import Cli, Run, closed_port, stub_api
 
@@ -99,8 +99,7 @@ def test_server_failures_and_pages_that_are_not_the_apis(capsys: pytest.CaptureF
 
 def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     """The real process: interpreter exit included, stderr holds exactly one line."""
-    client = Path(certwright.__file__).parents[2] / "client"  # certwright_client (diagnose) beside the layer
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(certwright.__file__).parents[1]), str(client)])}
+    env = {**os.environ, "PYTHONPATH": str(Path(certwright_client.__file__).parents[1])}
     url = f"http://127.0.0.1:{closed_port()}"
     for argv, exit_code in (
         (["--api", url, "cert", "list"], EXIT_UNREACHABLE),
@@ -108,7 +107,7 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
         (["--api", url, "cert", "create", "--name", "x", "--csr", str(tmp_path / "no.csr")], EXIT_USAGE),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "certwright.cli", *argv], capture_output=True, text=True, env=env, check=False
+            [sys.executable, "-m", "certwright_client.cli", *argv], capture_output=True, text=True, env=env, check=False
         )
         assert done.returncode == exit_code, done
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from certwright import cli as cli_module
+from certwright_client import cli as cli_module
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 

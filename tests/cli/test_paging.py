@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from certwright.cli import EXIT_API_FAILED, main
+from certwright_client.cli import EXIT_API_FAILED, main
 
 from tests.cli.conftest import Cli, stub_api
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import certwright
+import certwright_client
 import pytest
-from certwright.cli import Client
+from certwright_client.cli import Client
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -44,7 +44,7 @@ def test_the_cli_tour_runs_as_written(runtime: LocalRuntime, tmp_path: Path) -> 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "certwright"
-    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m certwright.cli "$@"\n')
+    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m certwright_client.cli "$@"\n')
     shim.chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
@@ -54,10 +54,7 @@ def test_the_cli_tour_runs_as_written(runtime: LocalRuntime, tmp_path: Path) -> 
     env = {
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        # The layer and, beside it, the client package (certwright_client: diagnose).
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(certwright.__file__).parents[1]), str(Path(certwright.__file__).parents[2] / "client")]
-        ),
+        "PYTHONPATH": str(Path(certwright_client.__file__).parents[1]),
         "CERTWRIGHT_API_URL": runtime.api_url,
     }
     env.pop("CERTWRIGHT_CALLER", None)

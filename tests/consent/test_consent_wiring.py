@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from certwright.cli import Client
+from certwright_client.cli import Client
 
 from infra.api_events import LOCAL_ADMIN
 from infra.runtime import LocalRuntime, local_runtime

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certwright.cli import main
+from certwright_client.cli import main
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

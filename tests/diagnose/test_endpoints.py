@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certwright.cli import main
+from certwright_client.cli import main
 
 from tests.diagnose.servers import DAY, HOST, NOW, Issued, crl, http_files, issue, server_context, tls_server
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certwright.cli import Client
+from certwright_client.cli import Client
 from cryptography import x509
 
 from infra import demo, persistence

@@ -11,13 +11,13 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
-from certwright_client.diagnose import command as diagnose_command
+from certwright_client import registry
 
 LOCAL_API = "http://127.0.0.1:8080"
 MAX_PAGE_SIZE = 100
@@ -51,6 +51,11 @@ class _Parser(argparse.ArgumentParser):
         raise CliError("InvalidArguments", f"{self.prog}: {message} (see --help)", EXIT_USAGE)
 
 
+def api_url(args: argparse.Namespace) -> str:
+    """--api, else CERTWRIGHT_API_URL, else the local runtime."""
+    return str(args.api or os.environ.get("CERTWRIGHT_API_URL") or LOCAL_API)
+
+
 def _api_url(base_url: str) -> str:
     try:
         parts = urlsplit(base_url)
@@ -77,11 +82,23 @@ class Client:
     def call(
         self, method: str, path: str, body: dict[str, Any] | None = None, query: dict[str, Any] | None = None
     ) -> tuple[int, Any]:
+        status, _, answer = self.exchange(method, path, body, query)
+        return status, answer
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
+        """One request: status, the answer's headers (lower-case names) and its parsed body."""
         url = self.base_url + path
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(extra_headers or {})}
         if self.caller:
             headers["X-Certwright-Caller"] = self.caller
         if self.idempotency_key and method == "POST":
@@ -91,13 +108,17 @@ class Client:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - http(s) only
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return response.status, _parsed(response.read())
+                return response.status, _headers(response.headers), _parsed(response.read())
         except urllib.error.HTTPError as err:
             with err:
-                return err.code, _parsed(err.read())
+                return err.code, _headers(err.headers), _parsed(err.read())
         except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
             reason = err.reason if isinstance(err, urllib.error.URLError) else err
             raise CliError("ApiUnreachable", f"cannot reach {self.base_url}: {reason}", EXIT_UNREACHABLE) from err
+
+
+def _headers(message: Any) -> dict[str, str]:
+    return {str(name).lower(): str(value) for name, value in (message.items() if message is not None else [])}
 
 
 def _parsed(raw: bytes) -> Any:
@@ -191,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--api",
-        default=os.environ.get("CERTWRIGHT_API_URL", LOCAL_API),
+        default=None,
         help="API base URL (CERTWRIGHT_API_URL; default the local runtime)",
     )
     parser.add_argument(
@@ -205,8 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--field", help="print only this field of the answer (dotted, e.g. id or currentVersion.serialNumber)"
     )
     groups = parser.add_subparsers(dest="group", required=True)
+    for module in registry.modules():
+        module.register(groups)
+    return parser
 
-    ca = groups.add_parser("ca", help="certificate authorities").add_subparsers(dest="action", required=True)
+
+def register(groups: registry.Subcommands) -> None:
+    """The resource commands: ca, cert, ca-bundle, assoc, audit (one API call each, answered as JSON)."""
+    ca = registry.group(groups, "ca", help="certificate authorities")
     create = ca.add_parser("create")
     create.add_argument("--name", required=True)
     create.add_argument("--issuer", help="issuing CA id (omit for a root)")
@@ -228,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         ca.add_parser(action).add_argument("id")
     _list_parser(ca, "versions").add_argument("id")
 
-    cert = groups.add_parser("cert", help="certificates").add_subparsers(dest="action", required=True)
+    cert = registry.group(groups, "cert", help="certificates")
     create = cert.add_parser("create")
     create.add_argument("--name", required=True)
     create.add_argument("--issuer", help="issuing CA id")
@@ -272,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--at", help="ISO-8601 time of deletion (default: 30 days)")
     cert.add_parser("cancel-deletion").add_argument("id")
 
-    bundles = groups.add_parser("ca-bundle", help="CA bundles").add_subparsers(dest="action", required=True)
+    bundles = registry.group(groups, "ca-bundle", help="CA bundles")
     create = bundles.add_parser("create")
     create.add_argument("--name", required=True)
     create.add_argument("--pem", help="file: CA certificates (PEM) to trust")
@@ -287,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     pem.add_argument("--version", type=int)
     pem.add_argument("--out", help="write the PEM to this file (mode 0600)")
 
-    assoc = groups.add_parser("assoc", help="associations").add_subparsers(dest="action", required=True)
+    assoc = registry.group(groups, "assoc", help="associations")
     create = assoc.add_parser("create")
     target = create.add_mutually_exclusive_group(required=True)
     target.add_argument("--cert")
@@ -302,13 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
         "confirm", help="the host confirms an association to itself (run with its own identity)"
     ).add_argument("id")
 
-    diagnose_command.register(groups)
-
-    audit = groups.add_parser("audit", help="audit records").add_subparsers(dest="action", required=True)
+    audit = registry.group(groups, "audit", help="audit records")
     _list_parser(audit, help="a resource's audit records, newest first").add_argument(
         "resource_id", help="a certificate, CA, CA bundle or association id"
     )
-    return parser
+    for name in ("ca", "cert", "ca-bundle", "assoc", "audit"):
+        groups.choices[name].set_defaults(execute=_resource)
 
 
 def _list(
@@ -338,6 +364,12 @@ def _list(
 
 
 def run(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
+    """The API call the parsed command stands for (each command's parser names its `execute`)."""
+    execute: Callable[[argparse.Namespace, Client], tuple[int, Any]] = args.execute
+    return execute(args, client)
+
+
+def _resource(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
     g, a = args.group, args.action
     if g == "ca":
         if a == "create":
@@ -571,9 +603,10 @@ def _note(args: argparse.Namespace, body: Any) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.group == "diagnose":
-            return diagnose_command.run(args)
-        client = Client(args.api, args.caller, args.sigv4, args.idempotency_key)
+        program: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+        if program is not None:
+            return program(args)  # a command that talks to the API its own way (agent, diagnose)
+        client = Client(api_url(args), args.caller, args.sigv4, args.idempotency_key)
         status, body = run(args, client)
         if status >= 400:
             raise api_error(status, body)
@@ -603,4 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: command modules import certwright_client.cli, and
+    # its CliError must be the one main() catches.
+    from certwright_client.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,1 @@
+"""`certwright agent`: keeps a host's certificates installed, the Certwright version CURRENT, like certbot + cron."""
