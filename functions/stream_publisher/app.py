@@ -14,7 +14,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def record_handler(record: DynamoDBRecord) -> None:
     change = record.dynamodb
-    # Powertools decodes a missing image as {}; the outbox treats None and {} alike (certwright.outbox.image_of).
+    # Powertools decodes a missing image as {}; the outbox's row decoder reads None and {} alike as no row.
     old, new = (change.old_image if change else None), (change.new_image if change else None)
     events = container().outbox.publish_change(record.event_id or "", old, new)
     for event in events:
