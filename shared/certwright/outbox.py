@@ -213,7 +213,9 @@ def _certificate_version(
     old_stages = _stages(old.stages) if old is not None else ()
     new_stages = _stages(new.stages)
     if new_stages == (Stage.FAILED.value,) and old_stages != new_stages:
-        return [CertificateVersionFailed("", certificate_id, version, version_number=number, reason=after.failure_reason)]
+        return [
+            CertificateVersionFailed("", certificate_id, version, version_number=number, reason=after.failure_reason)
+        ]
     published_before = old is not None and bool(old.certificate_pem)
     if new.certificate_pem and not published_before:
         return [
@@ -322,7 +324,9 @@ def _deployment(old: Association, new: Association, version: int) -> list[Domain
                 serial_number=now.deployed_serial_number,
             )
         ]
-    if now.state is DeploymentState.FAILED and (was.state is not DeploymentState.FAILED or was.last_error != now.last_error):
+    if now.state is DeploymentState.FAILED and (
+        was.state is not DeploymentState.FAILED or was.last_error != now.last_error
+    ):
         return [
             DeploymentFailed(
                 "",

@@ -2,10 +2,10 @@
 
 A stream image is what Powertools (or boto3's TypeDeserializer) hands a record handler: plain Python values,
 the keys, `kind`, `row_version` (a Decimal) and `data`, the row's JSON (text, as PynamoDB's JSONAttribute
-stores it). Only the kinds that stand for events decode (certwright.outbox.Row); every other kind (audit
-records, serial claims, ACM copies, CA bundles, references, ...) and a missing image (None, or `{}` as
-Powertools gives an insert's old or a removal's new image) decode to None. An image of a known kind that its
-codec cannot read raises CorruptRowError naming the row, never its content.
+stores it). Only the kinds that stand for events decode (certwright.outbox.Row). Every other row (audit
+records, serial claims, ACM copies, CA bundles, references, counters, an image without a kind) and a missing
+image (None, or `{}` as Powertools gives an insert's old or a removal's new image) decode to None. An image of
+a known kind that its codec cannot read raises CorruptRowError naming the row, never its content.
 """
 
 from __future__ import annotations
@@ -78,15 +78,16 @@ def decode_image(image: Mapping[str, Any] | None) -> Row | None:
     if not image:
         return None
     kind = image.get("kind")
-    if not isinstance(kind, str):
-        raise CorruptRowError(f"the stream image of row {_where(image)} has no kind")
-    decode = _DECODERS.get(kind)
+    decode = _DECODERS.get(kind) if isinstance(kind, str) else None
     if decode is None:
+        # Not an event's row. Counters are written by update expressions, and one image can hold only their keys.
         return None
     try:
         return decode(_data(image["data"]), _row_version(image["row_version"]))
     except (KeyError, ValueError, TypeError, AttributeError) as err:
-        raise CorruptRowError(f"cannot decode the {kind} row {_where(image)} from its stream image: {_why(err)}") from None
+        raise CorruptRowError(
+            f"cannot decode the {kind} row {_where(image)} from its stream image: {_why(err)}"
+        ) from None
 
 
 def _data(raw: Any) -> dict[str, Any]:
