@@ -1,11 +1,17 @@
-"""Typed rows for the outbox's tests, built from domain objects as the row codec decodes them (no table, no JSON)."""
+"""Typed rows for the outbox's tests, built from domain objects as the row codec decodes them, and the images the
+table's stream would hold of them (written by the same codec functions as the adapters' rows)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.dynamodb_ca_bundles import bundle_version_to_data
+from certwright.adapters.dynamodb_crl import state_to_data
 from certwright.domain.association import (
     Association,
     AssociationState,
@@ -35,6 +41,7 @@ from certwright.outbox import (
     CertificateRow,
     CertificateVersionRow,
     CrlRow,
+    Row,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -143,3 +150,40 @@ def crl_row(state: CrlState) -> CrlRow:
 def bundle_version_row(stages: frozenset[Stage], row_version: int = 1) -> CaBundleVersionRow:
     version = CaBundleVersion("cabundle-1", 2, (), stages, NOW, CREATOR)
     return CaBundleVersionRow(version, "trust", row_version)
+
+
+Image = dict[str, Any]
+SECRET = b"\x00sealed-private-key\xff"
+
+
+def image(kind: str, pk: str, sk: str, data: Any, row_version: Any) -> Image:
+    """As Powertools hands it over: `data` is JSON text, numbers are Decimals, the sealed key is bytes."""
+    return {"pk": pk, "sk": sk, "kind": kind, "data": data, "row_version": row_version}
+
+
+def image_of(row: Row) -> Image:
+    """The table's image of a typed row, written by the codec functions the adapters write rows with."""
+    rv = Decimal(row.row_version)
+    if isinstance(row, AuthorityRow):
+        return image("CA", f"CA#{row.authority.id}", "A", json.dumps(codec.authority_to_data(row.authority)), rv)
+    if isinstance(row, CertificateRow):
+        return image(
+            "CERT", f"CERT#{row.certificate.id}", "C", json.dumps(codec.certificate_to_data(row.certificate)), rv
+        )
+    if isinstance(row, CertificateVersionRow):
+        data = codec.version_to_data(row.version) | (
+            {"failureReason": row.failure_reason} if row.failure_reason else {}
+        )
+        v = row.version
+        return image("CERT_VERSION", f"CERT#{v.certificate_id}", f"V#{v.version_number:08d}", json.dumps(data), rv) | {
+            "secret": SECRET
+        }
+    if isinstance(row, AssociationRow):
+        data = codec.association_to_data(row.association)
+        return image("ASSOC", f"ASSOC#{row.association.id}", "A", json.dumps(data), rv)
+    if isinstance(row, CrlRow):
+        return image(
+            "CRL", f"CRL#{row.state.ca_id}", f"P#{row.state.partition:06d}", json.dumps(state_to_data(row.state)), rv
+        )
+    data = bundle_version_to_data(row.version) | {"name": row.bundle_name}
+    return image("CA_BUNDLE_VERSION", f"BUNDLE#{row.version.bundle_id}", "V#00000002", json.dumps(data), rv)

@@ -10,70 +10,31 @@ from typing import Any
 
 import pytest
 from certwright.adapters import dynamodb_codec as codec
-from certwright.adapters.dynamodb_ca_bundles import bundle_version_to_data
-from certwright.adapters.dynamodb_crl import state_to_data
 from certwright.adapters.dynamodb_images import decode_image
 from certwright.domain.authority import LifecycleState
 from certwright.domain.crl import CrlState
 from certwright.domain.stages import Stage
 from certwright.errors import CorruptRowError
 from certwright.outbox import (
-    AssociationRow,
-    AuthorityRow,
-    CertificateRow,
     CertificateVersionRow,
-    CrlRow,
     Row,
     events_for,
 )
 
 from tests.unit.outbox_rows import (
     NOW,
+    SECRET,
+    Image,
     association_row,
     authority_row,
     bundle_version_row,
     certificate_row,
     crl_row,
+    image,
+    image_of,
     published,
     version_row,
 )
-
-Image = dict[str, Any]
-SECRET = b"\x00sealed-private-key\xff"
-
-
-def image(kind: str, pk: str, sk: str, data: Any, row_version: Any) -> Image:
-    """As Powertools hands it over: `data` is JSON text, numbers are Decimals, the sealed key is bytes."""
-    return {"pk": pk, "sk": sk, "kind": kind, "data": data, "row_version": row_version}
-
-
-def image_of(row: Row) -> Image:
-    """The table's image of a typed row, written by the codec functions the adapters write rows with."""
-    rv = Decimal(row.row_version)
-    if isinstance(row, AuthorityRow):
-        return image("CA", f"CA#{row.authority.id}", "A", json.dumps(codec.authority_to_data(row.authority)), rv)
-    if isinstance(row, CertificateRow):
-        return image(
-            "CERT", f"CERT#{row.certificate.id}", "C", json.dumps(codec.certificate_to_data(row.certificate)), rv
-        )
-    if isinstance(row, CertificateVersionRow):
-        data = codec.version_to_data(row.version) | (
-            {"failureReason": row.failure_reason} if row.failure_reason else {}
-        )
-        v = row.version
-        return image("CERT_VERSION", f"CERT#{v.certificate_id}", f"V#{v.version_number:08d}", json.dumps(data), rv) | {
-            "secret": SECRET
-        }
-    if isinstance(row, AssociationRow):
-        data = codec.association_to_data(row.association)
-        return image("ASSOC", f"ASSOC#{row.association.id}", "A", json.dumps(data), rv)
-    if isinstance(row, CrlRow):
-        return image(
-            "CRL", f"CRL#{row.state.ca_id}", f"P#{row.state.partition:06d}", json.dumps(state_to_data(row.state)), rv
-        )
-    data = bundle_version_to_data(row.version) | {"name": row.bundle_name}
-    return image("CA_BUNDLE_VERSION", f"BUNDLE#{row.version.bundle_id}", "V#00000002", json.dumps(data), rv)
-
 
 ROWS: list[Row] = [
     authority_row(LifecycleState.ACTIVE, 2, revoked=True),
