@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from certwright.bootstrap import container
+from certwright.errors import CorruptRowError
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -14,9 +15,14 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def record_handler(record: DynamoDBRecord) -> None:
     change = record.dynamodb
-    # Powertools decodes a missing image as {}; the outbox treats None and {} alike (certwright.outbox.image_of).
+    # Powertools decodes a missing image as {}; the outbox's row decoder reads None and {} alike as no row.
     old, new = (change.old_image if change else None), (change.new_image if change else None)
-    events = container().outbox.publish_change(record.event_id or "", old, new)
+    try:
+        events = container().outbox.publish_change(record.event_id or "", old, new)
+    except CorruptRowError as err:
+        # The record fails alone (retried, then sent to the failure queue); the message names the row, not its content.
+        logger.error("corrupt row image", extra={"code": err.code, "error": err.message, "eventId": record.event_id})
+        raise
     for event in events:
         logger.info("published", extra={"detailType": event.detail_type, "resourceId": event.resource_id})
 

@@ -15,6 +15,7 @@ from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
+from certwright.adapters.dynamodb_images import decode_image
 from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
@@ -165,7 +166,9 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         audit=AuditService(store),
         revocation=RevocationService(store, issuance, authorities, rt),
         crl_publisher=crl_publisher,
-        outbox=OutboxPublisher(EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name)),
+        outbox=OutboxPublisher(
+            EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name), decode_image
+        ),
         consent=consent,
         authorizer=Authorizer(pdp, entities, store, rt),
         grants=GrantService(grant_store, rt),

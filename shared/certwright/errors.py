@@ -74,3 +74,12 @@ class InProgressError(ConflictError):
     def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class CorruptRowError(DependencyError):
+    """A stored row (or a stream image of one) its codec cannot read, or holding a state no writer produces.
+
+    The message names the row and what is wrong with it, never the row's content (it may hold key material).
+    """
+
+    code = "CorruptRow"

@@ -1,17 +1,25 @@
-"""The outbox: a table change (old and new row image) becomes the domain events it stands for; pure.
+"""The outbox: a table change (the row before and after, typed) becomes the domain events it stands for; pure.
 
-The table is the only place state is written; this translation, run on the table's stream, is the only
-place events come from. Images are plain dicts as the table holds them (`data` is the row's JSON). An absent
-or empty image is no image: Powertools hands a REMOVE record's missing new image (and an INSERT's missing old
-one) as `{}`, so `image_of` decides once, for every translator, whether a row was created, changed or removed.
+The table is the only place state is written; this translation, run on the table's stream, is the only place
+events come from. It never reads the storage format: the adapters decode each stream image with the codec that
+wrote the row (certwright.adapters.dynamodb_images) into one of the `Row` types below, or into None when the
+record has no image (an insert's missing old one, a removal's missing new one) or holds a row that stands for
+no event. `events_for` then compares domain values, so a change in one record yields every event it stands for.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
+from certwright.domain.association import Association, AssociationState, DeploymentState
+from certwright.domain.authority import CertificateAuthority, LifecycleState
+from certwright.domain.ca_bundle import CaBundleVersion
+from certwright.domain.certificate import Certificate, CertificateConfigType, CertificateVersion
+from certwright.domain.crl import CrlState
+from certwright.domain.revocation import Revocation
+from certwright.domain.stages import Stage
+from certwright.errors import CorruptRowError
 from certwright.events import (
     AssociationCreated,
     AssociationDeleted,
@@ -38,296 +46,418 @@ from certwright.events import (
     RenewalOverdue,
 )
 
-Image = dict[str, Any]
+# -- the rows the outbox reads: a domain object and the row version it was stored at ---------------------------
 
 
-def image_of(raw: Mapping[str, Any] | None) -> Image | None:
-    """A stream record's row image, or None when the record has none (absent, or empty as Powertools gives it)."""
-    return dict(raw) if raw else None
+@dataclass(frozen=True)
+class AuthorityRow:
+    authority: CertificateAuthority
+    row_version: int
 
 
-def _data(image: Image | None) -> dict[str, Any]:
-    if not image:
-        return {}
-    raw = image.get("data")
-    return json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+@dataclass(frozen=True)
+class CertificateRow:
+    certificate: Certificate
+    row_version: int
 
 
-def _row_version(image: Image | None) -> int:
-    return int((image or {}).get("row_version") or 0)
+@dataclass(frozen=True)
+class CertificateVersionRow:
+    version: CertificateVersion
+    row_version: int
+    # Why a reserved version was failed (the row keeps it beside the version; empty when none was recorded).
+    failure_reason: str = ""
 
 
-def events_for(
-    record_id: str, old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any] | None
-) -> list[DomainEvent]:
+@dataclass(frozen=True)
+class AssociationRow:
+    association: Association
+    row_version: int
+
+
+@dataclass(frozen=True)
+class CrlRow:
+    state: CrlState
+    row_version: int
+
+
+@dataclass(frozen=True)
+class CaBundleVersionRow:
+    version: CaBundleVersion
+    # The bundle's name when the version was written (the version row carries it for the event).
+    bundle_name: str
+    row_version: int
+
+
+Row = AuthorityRow | CertificateRow | CertificateVersionRow | AssociationRow | CrlRow | CaBundleVersionRow
+
+R = TypeVar("R", AuthorityRow, CertificateRow, CertificateVersionRow, AssociationRow, CrlRow, CaBundleVersionRow)
+
+
+def events_for(record_id: str, before: Row | None, after: Row | None) -> list[DomainEvent]:
     """The events one stream record stands for; `record_id` (the stream's eventID) makes event ids stable.
 
-    A record without a new image is a removal (a delete, or a TTL expiry), whatever form the missing image takes.
+    `after` None is a removal (a delete, or a TTL expiry); `before` None is an insertion. Both rows of one record
+    are of one kind (one key holds one kind of row); anything else is a corrupt record (CorruptRowError).
     """
-    old, new = image_of(old_image), image_of(new_image)
-    kind = (new or old or {}).get("kind")
-    before, after = _data(old), _data(new)
-    version = _row_version(new) or _row_version(old)
-    translate = _TRANSLATORS.get(str(kind))
-    if translate is None:
+    row = after if after is not None else before
+    if row is None:
         return []
-    produced = translate(before, after, new is None, version)
-    return [_with_id(event, f"{record_id}:{index}") for index, event in enumerate(produced)]
+    if before is not None and after is not None and type(before) is not type(after):
+        raise CorruptRowError(f"stream record {record_id} changes a {_kind(before)} into a {_kind(after)}")
+    version = row.row_version
+    produced: list[DomainEvent]
+    if isinstance(row, AuthorityRow):
+        produced = _authority(_as(before, AuthorityRow), _as(after, AuthorityRow), version)
+    elif isinstance(row, CertificateRow):
+        produced = _certificate(_as(before, CertificateRow), _as(after, CertificateRow), version)
+    elif isinstance(row, CertificateVersionRow):
+        produced = _certificate_version(_as(before, CertificateVersionRow), _as(after, CertificateVersionRow), version)
+    elif isinstance(row, AssociationRow):
+        produced = _association(_as(before, AssociationRow), _as(after, AssociationRow), version)
+    elif isinstance(row, CrlRow):
+        produced = _crl(_as(before, CrlRow), _as(after, CrlRow), version)
+    else:
+        produced = _ca_bundle_version(_as(before, CaBundleVersionRow), _as(after, CaBundleVersionRow), version)
+    return [replace(event, event_id=f"{record_id}:{index}") for index, event in enumerate(produced)]
 
 
-def _with_id(event: DomainEvent, event_id: str) -> DomainEvent:
-    values = event.to_detail() | {"event_id": event_id}
-    return type(event)(**values)
+def _as(row: Row | None, kind: type[R]) -> R | None:
+    return row if isinstance(row, kind) else None
 
 
-def _authority(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
-    revoked = _authority_revoked(before, after, version)
-    if revoked:
-        return revoked
-    old_number = (before.get("currentVersion") or {}).get("versionNumber")
-    current = after.get("currentVersion") or {}
-    if old_number and not removed and current.get("versionNumber", 0) > old_number:
+def _kind(row: Row) -> str:
+    return type(row).__name__
+
+
+def _iso_revoked(revocation: Revocation) -> str:
+    return revocation.revoked_at.isoformat()
+
+
+def _stages(stages: frozenset[Stage]) -> tuple[str, ...]:
+    # As the row lists them (sorted), so an event compares equal however often the row was written.
+    return tuple(sorted(stage.value for stage in stages))
+
+
+# -- authorities -----------------------------------------------------------------------------------------------
+
+
+def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version: int) -> list[DomainEvent]:
+    if after is None:
+        return []
+    old = before.authority if before is not None else None
+    ca = after.authority
+    current = ca.current_version
+    if current is not None and current.revocation is not None:
+        was_revoked = old is not None and old.current_version is not None and old.current_version.revocation
+        if not was_revoked:
+            if ca.issuer_id is None:
+                raise CorruptRowError(f"root CA {ca.id} is stored revoked; only subordinate CAs are revocable")
+            return [
+                CertificateAuthorityVersionRevoked(
+                    "",
+                    ca.id,
+                    version,
+                    version_number=current.version_number,
+                    serial_number=current.serial_number,
+                    issuer_ca_id=ca.issuer_id,
+                    reason=current.revocation.reason.value,
+                    revoked_at=_iso_revoked(current.revocation),
+                    name=ca.name,
+                )
+            ]
+    old_number = old.current_version.version_number if old is not None and old.current_version else 0
+    if old_number and current is not None and current.version_number > old_number:
         return [
             CertificateAuthorityVersionCreated(
-                "", after["id"], version, current["versionNumber"], current["serialNumber"]
+                "", ca.id, version, version_number=current.version_number, serial_number=current.serial_number
             )
         ]
-    if not removed and after.get("lifecycleState") == "DELETED" and before.get("lifecycleState") != "DELETED":
-        return [CertificateAuthorityDeleted("", after["id"], version, after["name"])]
+    old_state = old.lifecycle_state if old is not None else None
+    if ca.lifecycle_state is LifecycleState.DELETED and old_state is not LifecycleState.DELETED:
+        return [CertificateAuthorityDeleted("", ca.id, version, name=ca.name)]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
-    if removed or after.get("lifecycleState") != "ACTIVE" or before.get("lifecycleState") not in (None, "CREATING"):
+    if ca.lifecycle_state is not LifecycleState.ACTIVE or old_state not in (None, LifecycleState.CREATING):
         return []
-    current = after.get("currentVersion") or {}
-    return [CertificateAuthorityCreated("", after["id"], version, after["name"], current.get("serialNumber", ""))]
+    if current is None:
+        raise CorruptRowError(f"CA {ca.id} is stored ACTIVE without a certificate")
+    return [CertificateAuthorityCreated("", ca.id, version, name=ca.name, serial_number=current.serial_number)]
 
 
-def _authority_revoked(before: dict[str, Any], after: dict[str, Any], version: int) -> list[DomainEvent]:
-    current = after.get("currentVersion") or {}
-    revocation = current.get("revocation")
-    if not revocation or ((before.get("currentVersion") or {}).get("revocation")):
-        return []
-    return [
-        CertificateAuthorityVersionRevoked(
-            "",
-            after["id"],
-            version,
-            current["versionNumber"],
-            current["serialNumber"],
-            after.get("issuerId") or "",
-            revocation["reason"],
-            revocation["revokedAt"],
-            after["name"],
-        )
-    ]
+# -- certificate versions --------------------------------------------------------------------------------------
 
 
 def _certificate_version(
-    before: dict[str, Any], after: dict[str, Any], removed: bool, version: int
+    before: CertificateVersionRow | None, after: CertificateVersionRow | None, version: int
 ) -> list[DomainEvent]:
-    if removed:
+    if after is None:
         return []
-    certificate_id, number = after["certificateId"], after["versionNumber"]
-    revocation = after.get("revocation")
-    if revocation and not before.get("revocation"):
+    old = before.version if before is not None else None
+    new = after.version
+    certificate_id, number = new.certificate_id, new.version_number
+    if new.revocation is not None and (old is None or old.revocation is None):
+        if new.issuer_ca_id is None:
+            raise CorruptRowError(f"version {number} of {certificate_id} is stored revoked without an issuer")
         return [
             CertificateVersionRevoked(
                 "",
                 certificate_id,
                 version,
-                number,
-                after["serialNumber"],
-                after.get("issuerCertificateAuthorityId") or "",
-                revocation["reason"],
-                revocation["revokedAt"],
+                version_number=number,
+                serial_number=new.serial_number,
+                issuer_ca_id=new.issuer_ca_id,
+                reason=new.revocation.reason.value,
+                revoked_at=_iso_revoked(new.revocation),
             )
         ]
-    old_stages, new_stages = tuple(before.get("stages", ())), tuple(after.get("stages", ()))
-    if new_stages == ("FAILED",) and old_stages != ("FAILED",):
-        return [CertificateVersionFailed("", certificate_id, version, number, after.get("failureReason", ""))]
-    if after.get("certificatePem") and not before.get("certificatePem"):
+    old_stages = _stages(old.stages) if old is not None else ()
+    new_stages = _stages(new.stages)
+    if new_stages == (Stage.FAILED.value,) and old_stages != new_stages:
+        return [
+            CertificateVersionFailed("", certificate_id, version, version_number=number, reason=after.failure_reason)
+        ]
+    published_before = old is not None and bool(old.certificate_pem)
+    if new.certificate_pem and not published_before:
         return [
             CertificateVersionCreated(
                 "",
                 certificate_id,
                 version,
-                number,
-                after["serialNumber"],
-                new_stages,
-                after["validity"]["notAfter"],
+                version_number=number,
+                serial_number=new.serial_number,
+                stages=new_stages,
+                not_after=new.validity.not_after.isoformat(),
             )
         ]
-    if before.get("certificatePem") and old_stages != new_stages:
-        return [CertificateVersionStageChanged("", certificate_id, version, number, old_stages, new_stages)]
+    if published_before and old_stages != new_stages:
+        return [
+            CertificateVersionStageChanged(
+                "", certificate_id, version, version_number=number, old_stages=old_stages, new_stages=new_stages
+            )
+        ]
     return []
 
 
-def _association(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
-    if removed:
-        deployment = before.get("deployment", {})
+# -- associations ----------------------------------------------------------------------------------------------
+
+
+def _association(before: AssociationRow | None, after: AssociationRow | None, version: int) -> list[DomainEvent]:
+    if after is None:
+        if before is None:
+            return []
+        gone = before.association
         return [
             AssociationDeleted(
                 "",
-                before["id"],
+                gone.id,
                 version,
-                before["certificateId"],
-                before["associatedResourceId"],
-                before["associationType"],
-                before.get("listenerRole", "DEFAULT"),
-                deployment.get("deployedVersion"),
-                deployment.get("deployedAcmArn"),
+                certificate_id=gone.certificate_id,
+                associated_resource_id=gone.associated_resource_id,
+                association_type=gone.association_type.value,
+                listener_role=gone.listener_role.value,
+                deployed_version=gone.deployment.deployed_version,
+                deployed_acm_arn=gone.deployment.deployed_acm_arn,
             )
         ]
-    if not before:
+    new = after.association
+    if before is None:
         return [
             AssociationCreated(
                 "",
-                after["id"],
+                new.id,
                 version,
-                after["certificateId"],
-                after["associatedResourceId"],
-                after["associationType"],
+                certificate_id=new.certificate_id,
+                associated_resource_id=new.associated_resource_id,
+                association_type=new.association_type.value,
             )
         ]
-    consent = _association_consent(before, after, version)
-    if consent:
-        return consent
-    old, new = before.get("deployment", {}), after.get("deployment", {})
-    if new.get("state") == "DEPLOYED" and (
-        old.get("state") != "DEPLOYED" or old.get("deployedVersion") != new.get("deployedVersion")
-    ):
-        return [
-            DeploymentSucceeded(
-                "",
-                after["id"],
-                version,
-                after["certificateId"],
-                after["associatedResourceId"],
-                new["deployedVersion"],
-                new.get("deployedSerialNumber") or "",
-            )
-        ]
-    if new.get("state") == "FAILED" and (old.get("state") != "FAILED" or old.get("lastError") != new.get("lastError")):
-        return [
-            DeploymentFailed(
-                "",
-                after["id"],
-                version,
-                after["certificateId"],
-                after.get("certificateName", ""),
-                after["associatedResourceId"],
-                new.get("desiredVersion", 0),
-                new.get("deployedVersion"),
-                new.get("lastError") or "",
-            )
-        ]
-    return []
+    # Consent and deployment are separate facts: a write that changed both announces both, consent first.
+    return [*_association_consent(before.association, new, version), *_deployment(before.association, new, version)]
 
 
-def _association_consent(before: dict[str, Any], after: dict[str, Any], version: int) -> list[DomainEvent]:
+def _association_consent(old: Association, new: Association, version: int) -> list[DomainEvent]:
     """An association whose target's consent went away (SUSPENDED) or came back / was confirmed (ACTIVE)."""
-    old, new = before.get("state", "ACTIVE"), after.get("state", "ACTIVE")
-    if new == old:
+    if new.state is old.state:
         return []
-    if new == "SUSPENDED":
+    if new.state is AssociationState.SUSPENDED:
         return [
             AssociationSuspended(
                 "",
-                after["id"],
+                new.id,
                 version,
-                after["certificateId"],
-                after.get("certificateName", ""),
-                after["associatedResourceId"],
-                after["associationType"],
-                after.get("stateReason") or "",
+                certificate_id=new.certificate_id,
+                certificate_name=new.certificate_name,
+                associated_resource_id=new.associated_resource_id,
+                association_type=new.association_type.value,
+                reason=new.state_reason or "",
             )
         ]
-    if new == "ACTIVE":
+    if new.state is AssociationState.ACTIVE:
         return [
-            AssociationResumed("", after["id"], version, after["certificateId"], after["associatedResourceId"], old)
+            AssociationResumed(
+                "",
+                new.id,
+                version,
+                certificate_id=new.certificate_id,
+                associated_resource_id=new.associated_resource_id,
+                previous_state=old.state.value,
+            )
         ]
     return []
 
 
-def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
-    if removed or not before:
-        return []
-    if after.get("lifecycleState") == "DELETED":
-        # The sweep carried out a scheduled deletion; nothing else is announced for a tombstone.
-        deleted = before.get("lifecycleState") != "DELETED"
-        return [CertificateDeleted("", after["id"], version, after["name"])] if deleted else []
-    old, new = before.get("sweep") or {}, after.get("sweep") or {}
-    name, cert_id = after["name"], after["id"]
-    produced: list[DomainEvent] = []
-    renews_itself = bool(after.get("renewalRule")) and after.get("configType") == "ISSUED_BY_INTERNAL_CA"
-    for alert in new.get("expiryAlerts", []):
-        if alert not in old.get("expiryAlerts", []) and alert.get("announced", True):
-            produced.append(
-                CertificateExpiring(
-                    "",
-                    cert_id,
-                    version,
-                    name,
-                    alert["versionNumber"],
-                    alert["notAfter"],
-                    alert["threshold"],
-                    renews_itself,
-                )
+def _deployment(old: Association, new: Association, version: int) -> list[DomainEvent]:
+    was, now = old.deployment, new.deployment
+    if now.state is DeploymentState.DEPLOYED and (
+        was.state is not DeploymentState.DEPLOYED or was.deployed_version != now.deployed_version
+    ):
+        if now.deployed_version is None:
+            raise CorruptRowError(f"association {new.id} is stored DEPLOYED without a deployed version")
+        return [
+            DeploymentSucceeded(
+                "",
+                new.id,
+                version,
+                certificate_id=new.certificate_id,
+                associated_resource_id=new.associated_resource_id,
+                deployed_version=now.deployed_version,
+                serial_number=now.deployed_serial_number,
             )
-    expired = new.get("expiredAlert")
-    if expired and expired != old.get("expiredAlert"):
-        produced.append(
-            CertificateExpired("", cert_id, version, name, expired["versionNumber"], expired["notAfter"], renews_itself)
+        ]
+    if now.state is DeploymentState.FAILED and (
+        was.state is not DeploymentState.FAILED or was.last_error != now.last_error
+    ):
+        return [
+            DeploymentFailed(
+                "",
+                new.id,
+                version,
+                certificate_id=new.certificate_id,
+                certificate_name=new.certificate_name,
+                associated_resource_id=new.associated_resource_id,
+                desired_version=now.desired_version,
+                deployed_version=now.deployed_version,
+                error=now.last_error or "",
+            )
+        ]
+    return []
+
+
+# -- certificates: the sweep's bookkeeping and scheduled deletion ----------------------------------------------
+
+
+def _certificate(before: CertificateRow | None, after: CertificateRow | None, version: int) -> list[DomainEvent]:
+    if before is None or after is None:
+        return []
+    old, new = before.certificate, after.certificate
+    if new.lifecycle_state is LifecycleState.DELETED:
+        # The sweep carried out a scheduled deletion; nothing else is announced for a tombstone.
+        deleted = old.lifecycle_state is not LifecycleState.DELETED
+        return [CertificateDeleted("", new.id, version, name=new.name)] if deleted else []
+    was, now = old.sweep, new.sweep
+    renews_itself = new.renewal_rule is not None and new.config_type is CertificateConfigType.ISSUED_BY_INTERNAL_CA
+    produced: list[DomainEvent] = [
+        CertificateExpiring(
+            "",
+            new.id,
+            version,
+            certificate_name=new.name,
+            version_number=alert.version_number,
+            not_after=alert.not_after,
+            threshold=alert.threshold,
+            renews_itself=renews_itself,
         )
-    if new.get("renewalFailures", 0) > old.get("renewalFailures", 0):
-        produced.append(RenewalFailed("", cert_id, version, name, new["renewalFailures"], new.get("lastError", "")))
-    if new.get("overdueAlertedFor") and new.get("overdueAlertedFor") != old.get("overdueAlertedFor"):
+        for alert in now.expiry_alerts
+        if alert.announced and alert not in was.expiry_alerts
+    ]
+    expired = now.expired_alert
+    if expired is not None and expired != was.expired_alert:
         produced.append(
-            RenewalOverdue("", cert_id, version, name, new["overdueAlertedFor"], after.get("currentVersionNumber", 0))
+            CertificateExpired(
+                "",
+                new.id,
+                version,
+                certificate_name=new.name,
+                version_number=expired.version_number,
+                not_after=expired.not_after,
+                renews_itself=renews_itself,
+            )
+        )
+    if now.renewal_failures > was.renewal_failures:
+        produced.append(
+            RenewalFailed(
+                "",
+                new.id,
+                version,
+                certificate_name=new.name,
+                attempt=now.renewal_failures,
+                reason=now.last_error or "",
+            )
+        )
+    if now.overdue_alerted_for and now.overdue_alerted_for != was.overdue_alerted_for:
+        produced.append(
+            RenewalOverdue(
+                "",
+                new.id,
+                version,
+                certificate_name=new.name,
+                due_at=now.overdue_alerted_for,
+                current_version=new.current_version_number,
+            )
         )
     return produced
 
 
-def _crl(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
-    """CRL state rows (certwright.adapters.dynamodb_crl): a newer CRL in S3, or one going stale unrefreshed."""
-    if removed:
+# -- CRLs and CA bundles ---------------------------------------------------------------------------------------
+
+
+def _crl(before: CrlRow | None, after: CrlRow | None, version: int) -> list[DomainEvent]:
+    """CRL state rows: a newer CRL in S3, or one going stale unrefreshed."""
+    if after is None:
         return []
+    old, new = (before.state if before is not None else None), after.state
     produced: list[DomainEvent] = []
-    ca_id, partition = after["caId"], int(after.get("partition", 0))
-    if int(after.get("publishedCrlNumber", 0)) > int(before.get("publishedCrlNumber", 0)):
+    if new.published_crl_number > (old.published_crl_number if old is not None else 0):
+        if new.this_update is None or new.next_update is None:
+            raise CorruptRowError(f"CRL {new.published_crl_number} of CA {new.ca_id} is stored without its times")
         produced.append(
             CrlPublished(
                 "",
-                ca_id,
+                new.ca_id,
                 version,
-                partition,
-                int(after["publishedCrlNumber"]),
-                after.get("thisUpdate") or "",
-                after.get("nextUpdate") or "",
-                after.get("objectKey", ""),
-                tuple(after.get("serials") or ()),
-                int(after.get("serialCount", 0)),
+                partition=new.partition,
+                crl_number=new.published_crl_number,
+                this_update=new.this_update.isoformat(),
+                next_update=new.next_update.isoformat(),
+                object_key=new.object_key,
+                serials=new.serials,
+                serial_count=new.serial_count,
             )
         )
-    stale = after.get("staleAlertedFor")
-    if stale and stale != before.get("staleAlertedFor"):
+    stale = new.stale_alerted_for
+    if stale and stale != (old.stale_alerted_for if old is not None else None):
         produced.append(
-            CrlStale("", ca_id, version, after.get("caName", ""), partition, stale, after.get("lastError", ""))
+            CrlStale(
+                "",
+                new.ca_id,
+                version,
+                name=new.ca_name,
+                partition=new.partition,
+                next_update=stale,
+                reason=new.last_error,
+            )
         )
     return produced
 
 
-def _ca_bundle_version(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:
+def _ca_bundle_version(
+    before: CaBundleVersionRow | None, after: CaBundleVersionRow | None, version: int
+) -> list[DomainEvent]:
     # Only the version's first write creates it; later writes change its stages (CURRENT -> PREVIOUS ...).
-    if removed or before:
+    if after is None or before is not None:
         return []
-    return [CaBundleVersionCreated("", after["bundleId"], version, after["versionNumber"], after.get("name", ""))]
-
-
-_TRANSLATORS = {
-    "CA_BUNDLE_VERSION": _ca_bundle_version,
-    "CRL": _crl,
-    "CA": _authority,
-    "CERT_VERSION": _certificate_version,
-    "ASSOC": _association,
-    "CERT": _certificate,
-}
+    return [
+        CaBundleVersionCreated(
+            "", after.version.bundle_id, version, version_number=after.version.version_number, name=after.bundle_name
+        )
+    ]

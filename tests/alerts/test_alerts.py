@@ -47,7 +47,9 @@ EXAMPLES: dict[str, DomainEvent] = {
     "AssociationSuspended": AssociationSuspended(
         "e-6", ASSOC, 9, CERT, "web-prod", LISTENER, "LOAD_BALANCER_LISTENER", f"{LISTENER} does not consent"
     ),
-    "CertificateExpired": CertificateExpired("e-7", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00"),
+    "CertificateExpired": CertificateExpired(
+        "e-7", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00", renews_itself=False
+    ),
 }
 
 

@@ -81,7 +81,9 @@ def test_association_events_for_a_bundle_deploy_nothing(
     created = AssociationCreated("evt-1", association["id"], 1, "", LISTENER, "LOAD_BALANCER_LISTENER")
     result = handler(eventbridge_envelope(created), LambdaContext())
     assert result == {"association": association["id"], "state": "PENDING"}
-    deleted = AssociationDeleted("evt-2", association["id"], 2, "", LISTENER, "LOAD_BALANCER_LISTENER", "DEFAULT")
+    deleted = AssociationDeleted(
+        "evt-2", association["id"], 2, "", LISTENER, "LOAD_BALANCER_LISTENER", "DEFAULT", None, None
+    )
     handler(eventbridge_envelope(deleted), LambdaContext())
 
     touched = {k for k, v in aws.calls.calls.items() if v != before.get(k)}

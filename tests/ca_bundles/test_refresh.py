@@ -107,7 +107,9 @@ def test_a_revoked_ca_is_withdrawn_and_a_bundle_left_empty_keeps_its_last_versio
     before = _fingerprints(api, only)
 
     _revoke(container, issuing, clock)
-    event = CertificateAuthorityVersionRevoked("evt-2", issuing, 3, 1, "abc", hierarchy.root["id"], "KEY_COMPROMISE")
+    event = CertificateAuthorityVersionRevoked(
+        "evt-2", issuing, 3, 1, "abc", hierarchy.root["id"], "KEY_COMPROMISE", clock.now.isoformat(), "issuing"
+    )
     result = _deliver(association_change, event)
     assert result["bundles"] == {mixed: "version 2", only: "stale"}
 

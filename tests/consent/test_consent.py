@@ -13,7 +13,6 @@ from certwright.adapters.target_tags import AwsTargetTags, StaticTargetTags
 from certwright.bootstrap import Container
 from certwright.domain.association import AssociationType
 from certwright.events import AssociationResumed, AssociationSuspended
-from certwright.outbox import events_for
 from certwright.services.commands import CreateAssociation
 from certwright.services.consent import CONSENT_TAG, ConsentRequiredError, consented_certificates, how_to_consent
 from certwright.services.context import Runtime
@@ -255,14 +254,14 @@ def test_a_tagged_role_is_active_at_once_and_withdrawing_the_tag_suspends_key_re
     assert aws.calls["kms.Decrypt"] == decrypts, "no Decrypt on a refused read"
     now = api.get(f"/associations/{association['id']}").body
     assert now["state"] == "SUSPENDED" and "does not consent" in now["stateReason"]
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     (suspended,) = [e for e in events if isinstance(e, AssociationSuspended)]
     assert (suspended.resource_id, suspended.certificate_id) == (association["id"], cert)
 
     consent(aws.session, HOST_ROLE, cert)
     assert api.get(key_path(cert), caller=HOST_SESSION).status == 200, "restored consent resumes at the next read"
     assert api.get(f"/associations/{association['id']}").body["state"] == "ACTIVE"
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     assert [type(e) for e in events if isinstance(e, AssociationResumed | AssociationSuspended)] == [AssociationResumed]
     assert audited(aws, cert) == sorted(
         [

@@ -98,7 +98,9 @@ def test_openssl_refuses_a_revoked_leaf_and_accepts_the_others(
     issuing = hierarchy.issuing["id"]
     revoked, fresh = _leaf(api, issuing, "revoked"), _leaf(api, issuing, "fresh")
     revoke(api, revoked["id"], "KEY_COMPROMISE")
-    event = CertificateVersionRevoked("e1", revoked["id"], 2, 1, revoked["serial"], issuing, "KEY_COMPROMISE")
+    event = CertificateVersionRevoked(
+        "e1", revoked["id"], 2, 1, revoked["serial"], issuing, "KEY_COMPROMISE", "2026-03-01T12:00:00+00:00"
+    )
     assert container.crl_publisher.on_event(event).published  # batch delay 0: published at once
     container.crl_publisher.publish(hierarchy.root["id"])
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from certwright import bootstrap
-from certwright.adapters.dynamodb_crl import state_to_data
 from certwright.domain.certificate import RevocationReason
 from certwright.domain.crl import MAX_EVENT_SERIALS, CrlState, event_serials
 from certwright.domain.revocation import CrlPolicy, RevokedEntry, RevokedKind
 from certwright.events import CertificateVersionRevoked, CrlPublished, CrlStale
-from certwright.outbox import events_for
+from certwright.outbox import CrlRow, events_for
 
 from tests.conformance.pki import DNS_SANS, build
 from tests.conformance.test_tls_handshake import connect, full_chain, server_context, tls_server
@@ -83,7 +82,7 @@ def test_the_handler_publishes_on_revocation_and_on_schedule(
     revoke(api, created.body["id"])
     serial = created.body["currentVersion"]["serialNumber"]
     event = CertificateVersionRevoked(
-        "e-1", created.body["id"], 3, 1, serial, hierarchy.issuing["id"], "KEY_COMPROMISE"
+        "e-1", created.body["id"], 3, 1, serial, hierarchy.issuing["id"], "KEY_COMPROMISE", "2026-03-01T12:00:00+00:00"
     )
     report = handler(eventbridge_envelope(event), LambdaContext())
     assert report["published"] == [f"{hierarchy.issuing['id']}/0#2"], report
@@ -96,8 +95,8 @@ def _leaf(issuer_id: str) -> dict[str, Any]:
     return leaf_body(issuer_id, name="handler-leaf")
 
 
-def _image(state: CrlState) -> dict[str, Any]:
-    return {"kind": "CRL", "data": json.dumps(state_to_data(state)), "row_version": state.row_version}
+def _image(state: CrlState) -> CrlRow:
+    return CrlRow(state, state.row_version)
 
 
 def test_the_outbox_announces_publications_and_staleness(clock: Clock) -> None:

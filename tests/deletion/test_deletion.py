@@ -15,7 +15,6 @@ from certwright.adapters.dynamodb_store import DELETION_PARTITION
 from certwright.adapters.kms import KmsCaKeys
 from certwright.domain.authority import LifecycleState
 from certwright.events import CertificateAuthorityDeleted, CertificateDeleted
-from certwright.outbox import events_for
 
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body, root_ca_body
 from tests.consenting import consent
@@ -185,7 +184,7 @@ def test_a_due_certificate_loses_its_keys_and_acm_copies_and_becomes_a_tombstone
     assert actions[0] == ("DeleteCertificate", "certwright-sweep", "SUCCEEDED")
     assert ("ScheduleCertificateDeletion", api.caller, "SUCCEEDED") in actions
 
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     deleted = [e for e in events if isinstance(e, CertificateDeleted)]
     assert [(e.resource_id, e.name) for e in deleted] == [(leaf["id"], "web")]
     assert sweep()["examined"] == 0  # nothing left to do; a second run changes nothing
@@ -245,7 +244,7 @@ def test_a_due_ca_has_its_kms_key_scheduled_for_deletion_and_becomes_a_tombstone
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     assert api.get(f"/certificate-authorities/{ca_id}").status == 404
     assert audit_actions(api, ca_id)[0] == ("DeleteCertificateAuthority", "certwright-sweep", "SUCCEEDED")
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     assert [(type(e), e.resource_id) for e in events if isinstance(e, CertificateAuthorityDeleted)] == [
         (CertificateAuthorityDeleted, ca_id)
     ]

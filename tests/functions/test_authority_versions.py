@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from certwright.outbox import events_for
 from cryptography import x509
 
 from tests.conftest import ApiClient, Aws, Hierarchy, leaf_body
@@ -27,7 +26,7 @@ def test_a_renewed_subordinate_is_current_and_still_verifies_what_it_issued(
     versions = api.get(f"/certificate-authorities/{issuing['id']}/versions").body["items"]
     assert [(v["versionNumber"], v["stages"]) for v in versions] == [(1, ["PREVIOUS"]), (2, ["CURRENT", "LATEST"])]
 
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     assert [e.detail_type for e in events] == ["CertificateAuthorityVersionCreated"]
 
     bundle = api.get(f"/certificate-authorities/{issuing['id']}/bundle").body

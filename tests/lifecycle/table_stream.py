@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from certwright.adapters.dynamodb_images import decode_image
+from certwright.events import DomainEvent
+from certwright.outbox import Row, events_for
 
 from tests.conftest import Aws
 
@@ -56,6 +59,19 @@ class StreamRecord:
     @property
     def new(self) -> dict[str, Any] | None:
         return plain_image(self.raw["dynamodb"].get("NewImage"))
+
+    @property
+    def before(self) -> Row | None:
+        """The old image as the outbox reads it: decoded by the table's codec (None: no image, or no event's row)."""
+        return decode_image(self.old)
+
+    @property
+    def after(self) -> Row | None:
+        return decode_image(self.new)
+
+    def events(self) -> list[DomainEvent]:
+        """The events the outbox makes of this record (what stream_publisher's handler publishes for it)."""
+        return events_for(self.event_id, self.before, self.after)
 
     def lambda_record(self, stream_arn: str) -> dict[str, Any]:
         """The record as Lambda delivers it to a stream consumer."""

@@ -22,7 +22,6 @@ from certwright.events import (
     DeploymentSucceeded,
     DomainEvent,
 )
-from certwright.outbox import events_for
 from certwright.services.deployment import RETRY_AFTER
 from certwright.x509.deployable import deployment_problems
 
@@ -62,7 +61,7 @@ def deployment(api: ApiClient, association_id: str) -> dict[str, Any]:
 
 
 def translate(records: list[StreamRecord]) -> list[DomainEvent]:
-    return [event for record in records for event in events_for(record.event_id, record.old, record.new)]
+    return [event for record in records for event in record.events()]
 
 
 def one(events: list[DomainEvent], kind: type[DomainEvent], **match: Any) -> DomainEvent:

@@ -18,7 +18,6 @@ from certwright.domain.sweep import (
     next_check,
 )
 from certwright.events import CertificateExpired, CertificateExpiring
-from certwright.outbox import events_for
 
 from tests.alerts.vendor import vendor_import
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
@@ -26,7 +25,7 @@ from tests.lifecycle.table_stream import TableStream
 
 
 def _expiring(stream: TableStream) -> list[dict[str, Any]]:
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     return [e.to_detail() for e in events if e.detail_type == "CertificateExpiring"]
 
 
@@ -203,7 +202,7 @@ def test_thresholds_changed_to_one_already_behind_alert_it_once_unless_a_nearer_
 
 def _told(stream: TableStream) -> list[tuple[str, str]]:
     """(event type, threshold or version) of every expiry event the outbox makes of the table changes so far."""
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     return [
         (e.detail_type, e.threshold if isinstance(e, CertificateExpiring) else str(e.version_number))
         for e in events
@@ -235,7 +234,7 @@ def test_an_imported_certificate_with_two_days_left_alerts_at_once_then_expires_
     clock.advance(seconds=1)
     report = container.sweep.run()
     assert (report["examined"], report["alerts"], report["expired"]) == (1, 0, 1)
-    (expired,) = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    (expired,) = [e for r in stream.read() for e in r.events()]
     assert isinstance(expired, CertificateExpired)
     assert (expired.resource_id, expired.certificate_name, expired.version_number) == (cert_id, "vendor", 1)
     assert (expired.not_after, expired.renews_itself) == (not_after.isoformat(), False)

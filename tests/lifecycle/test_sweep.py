@@ -22,7 +22,6 @@ from certwright.domain.sweep import (
     threshold_label,
 )
 from certwright.events import CertificateExpiring, DomainEvent, RenewalFailed, RenewalOverdue
-from certwright.outbox import events_for
 from certwright.services.context import Runtime
 from certwright.services.sweep import RenewalSweep
 from cryptography import x509
@@ -203,12 +202,7 @@ def assert_one_current_and_dense(container: bootstrap.Container, certificate_id:
 
 def alert_events(stream: TableStream) -> list[DomainEvent]:
     kinds = (CertificateExpiring, RenewalFailed, RenewalOverdue)
-    return [
-        event
-        for record in stream.read()
-        for event in events_for(record.event_id, record.old, record.new)
-        if isinstance(event, kinds)
-    ]
+    return [event for record in stream.read() for event in record.events() if isinstance(event, kinds)]
 
 
 def test_a_certificate_is_renewed_once_its_renewal_is_due_and_not_before(

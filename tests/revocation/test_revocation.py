@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from certwright import bootstrap
-from certwright.outbox import events_for
 from certwright.services.context import Runtime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -274,7 +273,7 @@ def test_revocations_become_one_event_each_from_the_stream(api: ApiClient, hiera
     stream.skip()
     assert _revoke(api, certificate["id"], 1, "SUPERSEDED").status == 200
     assert api.post(f"/certificate-authorities/{hierarchy.issuing['id']}/versions/1/actions/revoke", {}).status == 200
-    events = [e for r in stream.read() for e in events_for(r.event_id, r.old, r.new)]
+    events = [e for r in stream.read() for e in r.events()]
     kinds = [e.detail_type for e in events]
     assert kinds.count("CertificateVersionRevoked") == 1
     assert kinds.count("CertificateAuthorityVersionRevoked") == 1
