@@ -136,7 +136,7 @@ def _materialized(key: Any) -> Any:
 
 
 def _patch_kms_key_generation() -> None:
-    original = kms_models.generate_private_key
+    original: Callable[[str], Any] = kms_utils.generate_private_key  # models.py calls it by its imported name
     symmetric = {kms_utils.KeySpec.SYMMETRIC_DEFAULT.value, *kms_utils.KeySpec.hmac_key_specs()}
 
     def generate_private_key(key_spec: str) -> Any:
@@ -144,7 +144,7 @@ def _patch_kms_key_generation() -> None:
             return original(key_spec)
         return _DeferredKeyPair(key_spec, original)
 
-    kms_models.generate_private_key = generate_private_key
+    kms_models.generate_private_key = generate_private_key  # type: ignore[attr-defined]
 
 
 def _share_botocore_loader() -> None:
