@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -73,9 +74,13 @@ class Aws:
     settings: Settings
     calls: CallCounter
 
+    @functools.cached_property
+    def dynamodb(self) -> Any:
+        """One DynamoDB client for the test's own reads (made on first use, after the fixtures' session hooks)."""
+        return self.session.client("dynamodb")
+
     def table_items(self) -> list[dict[str, Any]]:
-        client = self.session.client("dynamodb")
-        return client.scan(TableName=self.settings.table_name)["Items"]
+        return self.dynamodb.scan(TableName=self.settings.table_name)["Items"]
 
 
 @pytest.fixture
