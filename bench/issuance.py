@@ -8,7 +8,9 @@ ratio and the AWS calls per issuance are what to watch.
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import time
 import tracemalloc
 from collections import Counter
@@ -34,6 +36,16 @@ from infra import moto_shims
 from infra.resources import create_resources
 
 ROUNDS = int(os.environ.get("CERTWRIGHT_BENCH_ROUNDS", "40"))
+# Where the own time goes: a function's self time, grouped by the file it lives in (first match wins).
+PROFILE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("validation", ("/certwright/domain/", "/certwright/services/commands", "/certwright/services/validation")),
+    ("codec", ("/certwright/adapters/dynamodb_", "/certwright/outbox")),
+    ("PynamoDB", ("/pynamodb/",)),
+    ("pydantic", ("/pydantic/", "/pydantic_core/", "pydantic_core")),
+    ("x509 build", ("/certwright/x509/", "/cryptography/", "_rust.", "x509")),
+    ("authorization", ("/certwright/authorization/", "/cedarpy/")),
+    ("botocore request building", ("/botocore/", "/boto3/", "/jmespath/", "/urllib3/", "/dateutil/")),
+)
 CALLER = "arn:aws:iam::123456789012:user/bench"
 
 
@@ -82,21 +94,29 @@ def baseline(ca_algorithm: KeyAlgorithm, leaf_algorithm: KeyAlgorithm) -> float:
 
 
 class AwsMeter:
-    """Counts AWS calls and the wall time spent inside them (registered before any client exists)."""
+    """Counts AWS calls and the wall time spent inside them (registered before any client exists).
+
+    With a profiler attached, it stops profiling for the duration of each call: the profile sees own code only.
+    """
 
     def __init__(self, session: boto3.Session) -> None:
         self.calls: Counter[str] = Counter()
         self.seconds = 0.0
         self._started = 0.0
+        self.profiler: cProfile.Profile | None = None
         session.events.register("before-call", self._before)
         session.events.register("after-call", self._after)
 
     def _before(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+        if self.profiler is not None:
+            self.profiler.disable()
         self._started = time.perf_counter()
 
     def _after(self, **_: Any) -> None:
         self.seconds += time.perf_counter() - self._started
+        if self.profiler is not None:
+            self.profiler.enable()
 
     def reset(self) -> None:
         self.calls.clear()
@@ -151,7 +171,47 @@ def service(ca_algorithm: KeyAlgorithm, leaf_algorithm: KeyAlgorithm) -> dict[st
             one(i)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        return {"rate": ROUNDS / elapsed, "own_rate": ROUNDS / own, "calls": calls, "peak": peak}
+        meter.profiler = cProfile.Profile()
+        meter.profiler.enable()
+        for i in range(ROUNDS + 6, 2 * ROUNDS + 6):
+            one(i)
+        meter.profiler.disable()
+        profile = own_time_by_group(pstats.Stats(meter.profiler))
+        meter.profiler = None
+        return {"rate": ROUNDS / elapsed, "own_rate": ROUNDS / own, "calls": calls, "peak": peak, "profile": profile}
+
+
+def own_time_by_group(stats: pstats.Stats) -> dict[str, float]:
+    """Self time per PROFILE_GROUPS entry (the rest is "other"), in seconds."""
+
+    def group_of(filename: str, function: str) -> str:
+        where = f"{filename}:{function}"
+        return next((group for group, parts in PROFILE_GROUPS if any(part in where for part in parts)), "other")
+
+    groups: Counter[str] = Counter()
+    # A row: (primitive calls, calls, self time, cumulative time, {caller: (.., .., self time for it, ..)}).
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        own_group = group_of(filename, function)
+        if filename != "~" or own_group != "other" or not row[4]:
+            groups[own_group] += row[2]
+            continue
+        # A builtin (json, str.join, getattr...) counts for whoever called it.
+        for (caller_file, _caller_line, caller_function), by_caller in row[4].items():
+            groups[group_of(caller_file, caller_function)] += by_caller[2]
+    return dict(groups)
+
+
+def print_profile(profile: dict[str, float]) -> None:
+    total = sum(profile.values()) or 1.0
+    print(f"\nOwn time per issuance, ECDSA P-256 (cProfile over {ROUNDS} issuances, AWS calls not profiled):")
+    header = f"{'group':<27} {'ms/issuance':>12} {'share':>7}"
+    print(header)
+    print("-" * len(header))
+    order = [group for group, _ in PROFILE_GROUPS] + ["other"]
+    for group in order:
+        seconds = profile.get(group, 0.0)
+        print(f"{group:<27} {seconds * 1000 / ROUNDS:>12.2f} {seconds / total:>7.1%}")
+    print(f"{'total (profiler-inflated)':<27} {total * 1000 / ROUNDS:>12.2f} {1.0:>7.1%}")
 
 
 def main() -> None:
@@ -167,6 +227,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     detail: dict[str, int] = {}
+    profiles: list[dict[str, float]] = []
     for ca_algorithm, leaf_algorithm in [
         (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.ECDSA_P256),
         (KeyAlgorithm.RSA2048, KeyAlgorithm.RSA2048),
@@ -174,11 +235,13 @@ def main() -> None:
         raw = baseline(ca_algorithm, leaf_algorithm)
         measured = service(ca_algorithm, leaf_algorithm)
         detail = measured["calls"]
+        profiles.append(measured["profile"])
         print(
             f"{ca_algorithm.value:<11} {leaf_algorithm.value:<11} {raw:>8.1f} {measured['rate']:>10.1f} "
             f"{measured['rate'] / raw:>7.3f} {measured['own_rate']:>11.1f} {measured['own_rate'] / raw:>10.3f} "
             f"{sum(detail.values()) / ROUNDS:>10.1f} {measured['peak'] / 2**20:>9.1f}"
         )
+    print_profile(profiles[0])
     per_call = ", ".join(f"{name} {count / ROUNDS:g}" for name, count in sorted(detail.items()))
     print(f"\nAWS calls per issuance (last row): {per_call}")
     print("ratio     = end-to-end service rate / raw cryptography rate, same machine, same run (1.0 = no overhead).")

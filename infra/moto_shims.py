@@ -12,16 +12,23 @@
   copy, which left every open stream iterator reading a stream nobody writes to any more (the outbox went silent).
 - DynamoDB Streams keeps the newest shard iterators only (moto keeps every one a GetRecords ever handed out).
 - S3 conditional puts are atomic, as AWS's are (infra/moto_atomic.py).
+
+Speed only (no behaviour change): a symmetric KMS key gets its unused RSA key pair (moto makes one for every key)
+only if something asks for it, and every botocore session of the process shares one data loader (service models
+and endpoint rules are parsed once, not once per session).
 """
 
 from __future__ import annotations
 
 import contextvars
 import copy
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.acm import models as acm_models
 from moto.core.exceptions import JsonRESTError
@@ -40,6 +47,7 @@ from moto.dynamodbstreams import models as streams_models
 from moto.dynamodbstreams import responses as streams_responses
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
+from moto.kms import models as kms_models
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.kms.exceptions import ValidationException
@@ -96,7 +104,53 @@ def install() -> None:
     _patch_elbv2()
     _patch_acm()
     _patch_dynamodb()
+    _patch_kms_key_generation()
+    _share_botocore_loader()
     moto_atomic.install()
+
+
+class _DeferredKeyPair:
+    """The RSA key pair moto gives a symmetric key (KMS never uses it): generated on first use, if ever."""
+
+    def __init__(self, key_spec: str, generate: Callable[[str], Any]) -> None:
+        self._key_spec = key_spec
+        self._generate = generate
+        self._key: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_key_spec", "_generate", "_key"):
+            raise AttributeError(name)  # pickle/copy probe dunders on a half-built instance
+        if self._key is None:
+            self._key = self._generate(self._key_spec)
+        return getattr(self._key, name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Persistence pickles moto's backends: travel as the spec (or the key, once one was made).
+        if self._key is not None:
+            return _materialized, (self._key,)
+        return _DeferredKeyPair, (self._key_spec, self._generate)
+
+
+def _materialized(key: Any) -> Any:
+    return key
+
+
+def _patch_kms_key_generation() -> None:
+    original: Callable[[str], Any] = kms_utils.generate_private_key  # models.py calls it by its imported name
+    symmetric = {kms_utils.KeySpec.SYMMETRIC_DEFAULT.value, *kms_utils.KeySpec.hmac_key_specs()}
+
+    def generate_private_key(key_spec: str) -> Any:
+        if key_spec not in symmetric:
+            return original(key_spec)
+        return _DeferredKeyPair(key_spec, original)
+
+    kms_models.generate_private_key = generate_private_key  # type: ignore[attr-defined]
+
+
+def _share_botocore_loader() -> None:
+    # Each botocore Session builds its own Loader and re-reads every service model's JSON (~50 ms per session and
+    # service); the tests and the local runtime make a session per test or per function container.
+    botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
 
 
 def _patch_ecdsa() -> None:

@@ -521,6 +521,20 @@ def _generated_roles(deployment: Deployment) -> dict[str, Physical]:
     return roles
 
 
+class _OneClientPerService:
+    """The session as the creators see it: one client per service for the whole deployment (each costs ~10 ms)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region_name: str = REGION) -> Any:
+        key = (service, region_name)
+        if key not in self._clients:
+            self._clients[key] = self._session.client(service, region_name=region_name)
+        return self._clients[key]
+
+
 def deploy(
     session: Any,
     template: tm.Template | None = None,
@@ -534,6 +548,7 @@ def deploy(
     found by name, a KMS key by the physical id recorded for its logical id in `adopt`. Their properties are not
     updated to a changed template; resources the template added since are created.
     """
+    session = _OneClientPerService(session)
     model = template or tm.load()
     chosen = dict(parameters or {})
     if "AdminPrincipalArns" in model.parameters:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from certwright.api.app import handle
 from certwright.config import Settings
 from moto import mock_aws
 
-from infra import moto_shims
+from infra import moto_shims, persistence
 from infra.api_events import LOCAL_ADMIN, api_event
 from infra.resources import create_resources
 
@@ -32,6 +33,8 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "POWERTOOLS_DEV": "false",
+        # moto's EC2 loads ~500 default AMIs into every fresh backend; no test launches an instance.
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -71,9 +74,13 @@ class Aws:
     settings: Settings
     calls: CallCounter
 
+    @functools.cached_property
+    def dynamodb(self) -> Any:
+        """One DynamoDB client for the test's own reads (made on first use, after the fixtures' session hooks)."""
+        return self.session.client("dynamodb")
+
     def table_items(self) -> list[dict[str, Any]]:
-        client = self.session.client("dynamodb")
-        return client.scan(TableName=self.settings.table_name)["Items"]
+        return self.dynamodb.scan(TableName=self.settings.table_name)["Items"]
 
 
 @pytest.fixture
@@ -81,12 +88,33 @@ def clock() -> Clock:
     return Clock()
 
 
+@dataclass
+class _Deployed:
+    settings: Settings
+    backends: bytes  # moto's backends right after create_resources (infra.persistence's format)
+
+
+_deployed: _Deployed | None = None
+
+
+def _deploy_once() -> _Deployed:
+    """Create the template's resources once per process; every `aws` fixture starts from a copy of that account."""
+    global _deployed
+    if _deployed is None:
+        with mock_aws():
+            settings = create_resources(boto3.Session(region_name="us-east-1"))
+            _deployed = _Deployed(settings, persistence.capture_backends())
+    return _deployed
+
+
 @pytest.fixture
 def aws() -> Iterator[Aws]:
+    deployed = _deploy_once()
     with mock_aws():
+        # The same account create_resources would make (same names, key ids and ARNs), restored instead of rebuilt.
+        persistence.restore_backends(deployed.backends)
         session = boto3.Session(region_name="us-east-1")
-        settings = create_resources(session)
-        yield Aws(session, settings, CallCounter(session))
+        yield Aws(session, deployed.settings, CallCounter(session))
 
 
 @pytest.fixture

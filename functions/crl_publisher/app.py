@@ -5,8 +5,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from certwright.bootstrap import container
-from certwright.events import from_detail
 
 logger = Logger()
 SAFETY_MARGIN_MS = 30_000
@@ -15,6 +13,10 @@ SCHEDULED = "Scheduled Event"
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported on the first call, not at load: loading this module costs Powertools only (bench/cold_start.py).
+    from certwright.bootstrap import container
+    from certwright.events import from_detail
+
     envelope = EventBridgeEvent(event)
     publisher = container().crl_publisher
     if envelope.detail_type == SCHEDULED:

@@ -4,11 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from certwright.api.app import handle
 
 logger = Logger()
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported on the first call, not at load: loading this module costs Powertools only (bench/cold_start.py).
+    from certwright.api.app import handle
+
     return handle(event, context)

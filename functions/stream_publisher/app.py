@@ -6,14 +6,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from certwright.bootstrap import container
-from certwright.errors import CorruptRowError
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
+    # Imported on the first call, not at load: loading this module costs Powertools only (bench/cold_start.py).
+    from certwright.bootstrap import container
+    from certwright.errors import CorruptRowError
+
     change = record.dynamodb
     # Powertools decodes a missing image as {}; the outbox's row decoder reads None and {} alike as no row.
     old, new = (change.old_image if change else None), (change.new_image if change else None)

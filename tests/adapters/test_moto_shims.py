@@ -247,3 +247,26 @@ def test_a_cancelled_transaction_leaves_the_table_and_its_open_stream_iterators_
     dynamodb.transact_write_items(TransactItems=[_put_new("e")])
     records, _ = _stream_keys(session, stream_arn, iterator)
     assert records == [("INSERT", "d"), ("INSERT", "e")], "the iterator opened before still reads every change"
+
+
+def test_a_symmetric_key_makes_no_rsa_pair_until_asked_and_survives_a_pickle(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+
+    from moto.kms.models import kms_backends
+
+    made: list[int] = []
+    real = rsa.generate_private_key
+    monkeypatch.setattr(rsa, "generate_private_key", lambda **kw: made.append(1) or real(**kw))
+    kms = aws.session.client("kms")
+    key_id = kms.create_key(KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    sealed = kms.encrypt(KeyId=key_id, Plaintext=b"leaf key")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"leaf key"
+    assert made == [], "moto made an RSA pair for a symmetric key"
+    # Persistence pickles the backends; the deferred pair travels and still answers if something asks for it.
+    key = kms_backends["123456789012"]["us-east-1"].keys[key_id]
+    restored = pickle.loads(pickle.dumps(key))  # noqa: S301 - our own object
+    assert restored.private_key.key_size == 2048 and made == [1]
+    signer_id, _ = new_key(kms, "RSA_2048")
+    assert kms.describe_key(KeyId=signer_id)["KeyMetadata"]["KeySpec"] == "RSA_2048" and made == [1, 1]

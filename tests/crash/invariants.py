@@ -32,7 +32,7 @@ class Table:
 
 
 def read_table(aws: Aws) -> Table:
-    client = aws.session.client("dynamodb")
+    client = aws.dynamodb
     table = Table()
     for page in client.get_paginator("scan").paginate(TableName=aws.settings.table_name, ConsistentRead=True):
         for item in page["Items"]:
