@@ -7,24 +7,16 @@ writers can never overwrite each other blindly: the loser gets a 412 and must lo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from certwright.adapters.aws_errors import translate
 from certwright.errors import ConflictError
+from certwright.ports.pki_objects import StoredObject
 
 _PRECONDITION_FAILED = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 _ABSENT = {"404", "NoSuchKey", "NotFound"}
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """What a HEAD tells: the version to name in a conditional put, and the object's user metadata."""
-
-    etag: str
-    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 class S3Objects:

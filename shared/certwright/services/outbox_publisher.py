@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from certwright.events import DomainEvent
 from certwright.outbox import events_for
-
-
-class EventPublisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+from certwright.ports import EventPublisher
 
 
 class OutboxPublisher:
