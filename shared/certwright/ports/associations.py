@@ -20,7 +20,7 @@ class AssociationStore(Protocol):
         """Write a new association, count it on its certificate and audit it, at once; returns it at row version 1.
 
         Raises ConflictError(ConcurrentModification) if the certificate vanished or changed, or the certificate
-        is already associated with the same resource; InvalidInputError if the certificate is not active."""
+        is already associated with the same resource; ConflictError(CertificateNotActive) if it is not active."""
         ...
 
     def save_association(self, association: Association, *, retry_at: datetime | None = None) -> Association:

@@ -47,7 +47,7 @@ class CaBundleStore(Protocol):
     def add_bundle_association(self, bundle: CaBundle, association: Association, audit: AuditRecord) -> Association:
         """Write a new association naming the bundle and count it; returns it at row version 1.
 
-        Raises InvalidInputError if the bundle is not active."""
+        Raises ConflictError(CaBundleNotActive) if the bundle is not active."""
         ...
 
     def remove_bundle_association(self, association: Association, audit: AuditRecord) -> None:
