@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from certwright.authorization.grants import Grant
+from certwright.bootstrap import Container
+from certwright.config import Settings
 from certwright.domain.alerts import Alert
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
@@ -1007,3 +1009,186 @@ class FakeTargetTags:
 
     def tags_of(self, resource_arn: str) -> Mapping[str, str] | None:
         return self.tags.get(resource_arn)
+
+    def consent(self, target_arn: str, certificate_id: str) -> None:
+        """The target's owner adds `certificate_id` to its consent tag (as tests/consenting.py does on moto)."""
+        from certwright.services.consent import CONSENT_TAG, consented_certificates
+
+        tags = self.tags.setdefault(target_arn, {})
+        tags[CONSENT_TAG] = " ".join(sorted(consented_certificates(tags) | {certificate_id}))
+
+
+class FakeIdempotentRequests:
+    """IdempotentRequests in memory: one answer per (caller, operation, key); another body with the key is refused."""
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+
+    def bind_invocation(self, lambda_context: Any) -> None:
+        return None
+
+    def run(
+        self,
+        *,
+        caller: str,
+        operation: str,
+        key: str | None,
+        body: dict[str, Any],
+        action: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        if key is None:
+            return action()
+        if not key or len(key) > 255 or not key.isprintable():
+            raise InvalidInputError("Idempotency-Key must be 1 to 255 printable characters")
+        fingerprint = json.dumps(body, sort_keys=True, default=str)
+        known = self._answers.get((caller, operation, key))
+        if known is not None:
+            if known[0] != fingerprint:
+                raise ConflictError(
+                    "this Idempotency-Key was used with a different request body", code="IdempotencyKeyReused"
+                )
+            return known[1]
+        answer = action()
+        self._answers[(caller, operation, key)] = (fingerprint, answer)
+        return answer
+
+
+# -- a whole container on fakes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entities:
+    """What the authorization entity builder reads, on the fakes."""
+
+    grants: FakeGrants
+    associations: FakeAssociations
+
+    def grants_of(self, resource_id: str) -> list[Grant]:
+        return self.grants.grants_of(resource_id)
+
+    def associations_of(self, certificate_id: str) -> list[Association]:
+        return self.associations.associations_of(certificate_id)
+
+
+ACCOUNT = "123456789012"
+LOCAL_ADMIN = f"arn:aws:iam::{ACCOUNT}:user/certwright-local-admin"
+
+
+def fake_settings(**changes: Any) -> Settings:
+    """The Settings the embedded AWS's resources give (infra.resources), without the embedded AWS."""
+    settings = Settings(
+        table_name="certwright-certificates",
+        idempotency_table_name="certwright-idempotency",
+        key_encryption_key_id=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000",
+        region="us-east-1",
+        deployer_role_arn=f"arn:aws:iam::{ACCOUNT}:role/certwright-deployer",
+        local_admin_arn=LOCAL_ADMIN,
+        event_bus_name="certwright-prod",
+        alert_topic_arn=f"arn:aws:sns:us-east-1:{ACCOUNT}:certwright-alerts-prod",
+        pki_base_url="http://certwright-pki-bucket.s3.us-east-1.amazonaws.com",
+        pki_bucket="certwright-pki-bucket",
+        admin_principal_arns=(LOCAL_ADMIN,),
+        account_id=ACCOUNT,
+    )
+    return replace(settings, **changes)
+
+
+@dataclass
+class World:
+    """Everything outside the services, in memory: what a test arranges and inspects."""
+
+    memory: Memory = field(default_factory=Memory)
+    keys: FakeCaKeys = field(default_factory=FakeCaKeys)
+    vault: FakeKeyVault = field(default_factory=FakeKeyVault)
+    acm: FakeAcm = field(default_factory=FakeAcm)
+    listeners: FakeListeners = field(default_factory=FakeListeners)
+    tags: FakeTargetTags = field(default_factory=FakeTargetTags)
+    objects: FakePkiObjects = field(default_factory=FakePkiObjects)
+    events: RecordingPublisher = field(default_factory=RecordingPublisher)
+    alerts: RecordingAlerts = field(default_factory=RecordingAlerts)
+    slept: list[float] = field(default_factory=list)
+
+
+def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> tuple[Container, World]:
+    """bootstrap.build's composition, every port a fake: the real services, API and authorization on memory."""
+    from certwright.authorization.decision import PolicyDecisionPoint, extra_policy_text
+    from certwright.authorization.enforcement import Authorizer
+    from certwright.authorization.entities import EntityBuilder
+    from certwright.services.alerts import AlertNotifier
+    from certwright.services.associations import AssociationService
+    from certwright.services.audit import AuditService
+    from certwright.services.authorities import AuthorityService
+    from certwright.services.bundles import BundleService
+    from certwright.services.ca_bundles import CaBundleService
+    from certwright.services.certificates import CertificateService
+    from certwright.services.consent import ConsentService
+    from certwright.services.crl_publisher import CrlPublisher
+    from certwright.services.deletion import DeletionService
+    from certwright.services.deployment import DeploymentService
+    from certwright.services.deployment_events import DeploymentEvents
+    from certwright.services.grants import GrantService
+    from certwright.services.issuance import IssuanceService
+    from certwright.services.outbox_publisher import OutboxPublisher
+    from certwright.services.repair import RepairPass
+    from certwright.services.revocation import RevocationService
+    from certwright.services.sweep import RenewalSweep
+
+    w = world or World()
+    store = FakeDeletionStore(w.memory)
+    backdate = settings.not_before_backdate
+    authorities = AuthorityService(store, w.keys, rt, settings.publication, backdate=backdate)
+    issuance = IssuanceService(store, authorities, w.vault, rt, settings.publication, backdate=backdate)
+    certificates = CertificateService(store, issuance, rt)
+    consent = ConsentService(w.tags, FakeAssociations(w.memory), settings.account)
+    bundles = BundleService(store, certificates, w.vault, rt, settings.deployer_role_arn, consent)
+    ca_bundle_store = FakeCaBundles(w.memory)
+    ca_bundles = CaBundleService(ca_bundle_store, authorities, rt)
+    grant_store = FakeGrants(w.memory)
+    entities = EntityBuilder(
+        _Entities(grant_store, FakeAssociations(w.memory)),
+        account=settings.account,
+        admins=settings.admin_principal_arns,
+        deployer_role_arn=settings.deployer_role_arn,
+    )
+    deployment = DeploymentService(
+        store, bundles, w.acm, w.listeners, rt, settings.deployer_role_arn, w.slept.append, consent
+    )
+    crl_states = FakeCrlStates(w.memory, settings.crl_policy)
+    crl_publisher = CrlPublisher(
+        FakeAuthorities(w.memory),
+        authorities.signer_for,
+        FakeRevocations(w.memory),
+        crl_states,
+        w.objects,
+        rt,
+        settings.crl_policy,
+        settings.publication.crl_url,
+        issued_count=crl_states.issued_count,
+    )
+    container = Container(
+        settings=settings,
+        store=store,  # type: ignore[arg-type]
+        authorities=authorities,
+        issuance=issuance,
+        certificates=certificates,
+        bundles=bundles,
+        associations=AssociationService(store, certificates, rt, ca_bundles, consent),
+        ca_bundles=ca_bundles,
+        idempotency=FakeIdempotentRequests(),  # type: ignore[arg-type]
+        deployment=deployment,
+        deployment_events=DeploymentEvents(deployment),
+        sweep=RenewalSweep(store, issuance, rt, repair=RepairPass(FakeRepairStore(w.memory), rt)),
+        deletion=DeletionService(store, w.keys, w.acm, rt),
+        alerts=AlertNotifier(w.alerts),
+        audit=AuditService(store),
+        revocation=RevocationService(store, issuance, authorities, rt),
+        crl_publisher=crl_publisher,
+        outbox=OutboxPublisher(w.events),
+        consent=consent,
+        authorizer=Authorizer(
+            PolicyDecisionPoint.load(extra_policy_text(settings.extra_policies)), entities, FakeAuditLog(w.memory), rt
+        ),
+        grants=GrantService(grant_store, rt),
+        ca_bundle_store=ca_bundle_store,  # type: ignore[arg-type]
+    )
+    return container, w
