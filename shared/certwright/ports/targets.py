@@ -7,11 +7,17 @@ from typing import Protocol
 
 
 class ListenerView(Protocol):
-    @property
-    def default(self) -> str | None: ...
+    """A listener's certificates as read."""
 
     @property
-    def sni(self) -> tuple[str, ...]: ...
+    def default(self) -> str | None:
+        """The default certificate's ARN (None: the listener has none)."""
+        ...
+
+    @property
+    def sni(self) -> tuple[str, ...]:
+        """The SNI certificates' ARNs, the default excluded."""
+        ...
 
 
 class ListenerPort(Protocol):
