@@ -11,6 +11,9 @@ import boto3
 from botocore.config import Config
 
 from certwright.adapters.acm import AcmCertificates
+from certwright.adapters.dynamodb_associations import DynamoDbAssociations
+from certwright.adapters.dynamodb_audit import DynamoDbAuditLog
+from certwright.adapters.dynamodb_authorities import DynamoDbAuthorities
 from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
@@ -20,6 +23,7 @@ from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import Row, bind
 from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
+from certwright.adapters.dynamodb_revocations import DynamoDbRevocations
 from certwright.adapters.dynamodb_store import DynamoDbStore
 from certwright.adapters.elbv2 import Elbv2Listeners
 from certwright.adapters.eventbridge import EventBusPublisher
@@ -34,6 +38,7 @@ from certwright.authorization.entities import EntityBuilder
 from certwright.authorization.grants import Grant
 from certwright.config import Settings
 from certwright.domain.association import Association
+from certwright.ports import AssociationStore, GrantStore
 from certwright.services.alerts import AlertNotifier
 from certwright.services.associations import AssociationService
 from certwright.services.audit import AuditService
@@ -95,7 +100,9 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     kms = session.client("kms", config=_RETRIES)
     dynamodb = session.client("dynamodb", config=_RETRIES)
     connection = bind(settings.table_name, session, settings.region, dynamodb.meta.endpoint_url)
+    # Services that need several aggregates get the composed store; the others only the port they use.
     store = DynamoDbStore(Row, connection)
+    associations = DynamoDbAssociations(Row, connection)
     rt = runtime or Runtime()
     vault = KmsKeyVault(kms, settings.key_encryption_key_id)
     backdate = settings.not_before_backdate
@@ -108,7 +115,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         session.client("iam", config=_RETRIES),
     )
     # One notion of the stack's account for consent, key reads and authorization (settings.account).
-    consent = ConsentService(target_tags, store, settings.account)
+    consent = ConsentService(target_tags, associations, settings.account)
     bundles = BundleService(store, certificates, vault, rt, settings.deployer_role_arn, consent)
     ca_bundle_store = DynamoDbCaBundles(Row, connection)
     ca_bundles = CaBundleService(ca_bundle_store, authorities, rt)
@@ -116,7 +123,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     # Compiled and validated here, once per container: a broken policy fails the start (PolicyError).
     pdp = PolicyDecisionPoint.load(extra_policy_text(settings.extra_policies))
     entities = EntityBuilder(
-        _EntitySource(grant_store, store),
+        _EntitySource(grant_store, associations),
         account=settings.account,
         admins=settings.admin_principal_arns,
         deployer_role_arn=settings.deployer_role_arn,
@@ -133,9 +140,9 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     )
     crl_states = DynamoDbCrlStates(Row, settings.crl_policy)
     crl_publisher = CrlPublisher(
-        store,
+        DynamoDbAuthorities(Row, connection),
         authorities.signer_for,
-        store,
+        DynamoDbRevocations(Row, connection),
         crl_states,
         S3Objects(session.client("s3", config=_RETRIES), settings.pki_bucket),
         rt,
@@ -170,7 +177,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
             EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name), decode_image
         ),
         consent=consent,
-        authorizer=Authorizer(pdp, entities, store, rt),
+        authorizer=Authorizer(pdp, entities, DynamoDbAuditLog(Row, connection), rt),
         grants=GrantService(grant_store, rt),
         ca_bundle_store=ca_bundle_store,
         lookup=CertificateLookup(store, DynamoDbCertificateLookup(Row)),
@@ -180,14 +187,14 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
 
 @dataclass(frozen=True)
 class _EntitySource:
-    grants: DynamoDbGrants
-    store: DynamoDbStore
+    grants: GrantStore
+    associations: AssociationStore
 
     def grants_of(self, resource_id: str) -> list[Grant]:
         return self.grants.grants_of(resource_id)
 
     def associations_of(self, certificate_id: str) -> list[Association]:
-        return self.store.associations_of(certificate_id)
+        return self.associations.associations_of(certificate_id)
 
 
 _installed: Container | None = None

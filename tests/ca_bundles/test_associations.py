@@ -8,7 +8,7 @@ from certwright import bootstrap
 from certwright.events import AssociationCreated, AssociationDeleted
 
 from tests.ca_bundles.pems import ca_pem
-from tests.conftest import ApiClient, Aws, Hierarchy, leaf_body
+from tests.conftest import ApiClient, Aws, Hierarchy
 from tests.functions.test_bad_input import assert_rejected
 from tests.lifecycle.handlers import LambdaContext, eventbridge_envelope, load_function
 
@@ -21,31 +21,6 @@ def _bundle(api: ApiClient) -> str:
     answer = api.post("/ca-bundles", {"name": "clients", "caBundlePem": ca_pem("Client Root")})
     assert answer.status == 201, answer.body
     return str(answer.body["id"])
-
-
-def test_an_association_to_a_bundle_blocks_its_deletion_until_it_is_removed(api: ApiClient) -> None:
-    bundle_id = _bundle(api)
-    created = api.post("/associations", {"caBundleId": bundle_id, "associatedResourceId": LISTENER})
-    assert created.status == 201, created.body
-    association = created.body
-    assert association["caBundleId"] == bundle_id and association["certificateId"] is None
-    assert association["associationType"] == "LOAD_BALANCER_LISTENER"
-    assert api.get(f"/associations/{association['id']}").body == association
-    assert api.get(f"/ca-bundles/{bundle_id}").body["associationCount"] == 1
-    listed = api.get(f"/ca-bundles/{bundle_id}/associations").body["items"]
-    assert [a["id"] for a in listed] == [association["id"]]
-
-    refused = api.call("DELETE", f"/ca-bundles/{bundle_id}")
-    assert (refused.status, refused.body["code"]) == (409, "CaBundleInUse")
-    assert api.get(f"/ca-bundles/{bundle_id}").status == 200
-
-    assert api.call("DELETE", f"/associations/{association['id']}").status == 204
-    assert api.get(f"/ca-bundles/{bundle_id}").body["associationCount"] == 0
-    assert api.call("DELETE", f"/ca-bundles/{bundle_id}").status == 204
-    assert api.get(f"/ca-bundles/{bundle_id}").status == 404
-    assert api.get("/ca-bundles").body["items"] == []
-    gone = api.post("/associations", {"caBundleId": bundle_id, "associatedResourceId": HOST})
-    assert gone.status == 404
 
 
 def test_bad_bundle_associations_are_refused_without_side_effect(
@@ -88,11 +63,3 @@ def test_association_events_for_a_bundle_deploy_nothing(
 
     touched = {k for k, v in aws.calls.calls.items() if v != before.get(k)}
     assert not {k for k in touched if k.split(".")[0] in ("acm", "elasticloadbalancingv2", "elbv2", "kms")}
-
-
-def test_certificate_associations_still_need_a_certificate(api: ApiClient, hierarchy: Hierarchy) -> None:
-    leaf = api.post("/certificates", leaf_body(hierarchy.issuing["id"]))
-    assert leaf.status == 201, leaf.body
-    answer = api.post("/associations", {"certificateId": leaf.body["id"], "associatedResourceId": HOST})
-    assert answer.status == 201, answer.body
-    assert answer.body["caBundleId"] is None and answer.body["certificateId"] == leaf.body["id"]

@@ -16,8 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.dynamodb_associations import association_row
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.dynamodb_store import DynamoDbStore, _versioned
+from certwright.adapters.dynamodb_table import TableAdapter, version_sk, versioned
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import LifecycleState
@@ -35,12 +36,8 @@ def bundle_pk(bundle_id: str) -> str:
     return f"BUNDLE#{bundle_id}"
 
 
-def _version_sk(number: int) -> str:
-    return f"V#{number:08d}"
-
-
-class DynamoDbCaBundles(DynamoDbStore):
-    """The CA-bundle part of the table; shares the store's plumbing (errors, transactions, audit rows)."""
+class DynamoDbCaBundles(TableAdapter):
+    """The CaBundleStore port: the CA-bundle part of the table, on the shared table helper."""
 
     # -- rows -----------------------------------------------------------------------------------------
 
@@ -53,12 +50,12 @@ class DynamoDbCaBundles(DynamoDbStore):
             list_pk="BUNDLE" if bundle.lifecycle_state is not LifecycleState.DELETED else None,
             list_sk=f"{codec.iso(bundle.created_at)}#{bundle.id}",
         )
-        return _versioned(row, bundle.row_version)
+        return versioned(row, bundle.row_version)
 
     def _bundle_version_row(self, version: CaBundleVersion, name: str) -> Row:
         return self._row(
             bundle_pk(version.bundle_id),
-            _version_sk(version.version_number),
+            version_sk(version.version_number),
             kind=VERSION_KIND,
             data=bundle_version_to_data(version) | {"name": name},
         )
@@ -71,7 +68,7 @@ class DynamoDbCaBundles(DynamoDbStore):
             data={"authorityId": authority_id, "bundleId": bundle_id},
         )
         # References are written once and never updated, so a stored one is at row version 1.
-        return _versioned(row, 1 if stored else 0)
+        return versioned(row, 1 if stored else 0)
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -97,7 +94,7 @@ class DynamoDbCaBundles(DynamoDbStore):
         before, after = set(previous_authority_ids), set(bundle.authority_ids)
         rows = []
         for number, stages in sorted(stage_changes.items()):
-            row = self._get(bundle_pk(bundle.id), _version_sk(number))
+            row = self._get(bundle_pk(bundle.id), version_sk(number))
             if row is None:
                 raise ConflictError(f"CA bundle version {number} vanished", code="ConcurrentModification")
             rows.append((row, stages))
@@ -135,7 +132,7 @@ class DynamoDbCaBundles(DynamoDbStore):
         bundle.ensure_active()
         counted = replace(bundle, association_count=bundle.association_count + 1)
         with self._errors("create association"), self._transaction() as tx:
-            tx.save(self._association_row(association))
+            tx.save(association_row(self._row, association))
             tx.save(self._bundle_row(counted))
             tx.save(self._audit_row(audit))
         return replace(association, row_version=1)
@@ -143,7 +140,7 @@ class DynamoDbCaBundles(DynamoDbStore):
     def remove_bundle_association(self, association: Association, audit: AuditRecord) -> None:
         bundle = self.get_bundle(association.ca_bundle_id or "")
         with self._errors("delete association"), self._transaction() as tx:
-            tx.delete(self._association_row(association))
+            tx.delete(association_row(self._row, association))
             if bundle is not None:
                 count = max(0, bundle.association_count - 1)
                 tx.save(self._bundle_row(replace(bundle, association_count=count)))
@@ -168,7 +165,7 @@ class DynamoDbCaBundles(DynamoDbStore):
             return [bundle_version_from_data(r.data) for r in rows]
 
     def get_bundle_version(self, bundle_id: str, number: int) -> CaBundleVersion | None:
-        row = self._get(bundle_pk(bundle_id), _version_sk(number))
+        row = self._get(bundle_pk(bundle_id), version_sk(number))
         return None if row is None else bundle_version_from_data(row.data)
 
     def bundles_including(self, authority_id: str) -> list[str]:

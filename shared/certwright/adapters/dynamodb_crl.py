@@ -10,31 +10,22 @@ CrlPublished and CrlStale (certwright.outbox).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist
 
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.dynamodb_store import translate_pynamo
+from certwright.adapters.dynamodb_table import errors as _errors
+from certwright.adapters.dynamodb_table import versioned
 from certwright.domain.crl import CrlState
 from certwright.domain.revocation import CrlPolicy
 from certwright.errors import ConflictError
 
 CRL_KIND = "CRL"
 DUE_PARTITION = "CRL"  # partition of the sparse RenewalDue index holding CRLs to rebuild
-
-
-@contextmanager
-def _errors(action: str) -> Iterator[None]:
-    try:
-        yield
-    except PynamoDBException as err:
-        raise translate_pynamo(err, action) from err
 
 
 def _time(raw: Any) -> datetime | None:
@@ -112,9 +103,7 @@ class DynamoDbCrlStates:
             renewal_pk=DUE_PARTITION,
             renewal_at=codec.iso(state.due_at(self._policy, now)),
         )
-        if state.row_version:
-            row.row_version = state.row_version
-        return row
+        return versioned(row, state.row_version)
 
     def get(self, ca_id: str, partition: int) -> CrlState | None:
         with _errors("read CRL state"):

@@ -1,7 +1,7 @@
 """Scheduled deletion on the table: what is due (the DELETION partition of the sparse RenewalDue index), version
 deletion schedules, and destroying a version's sealed private key.
 
-CA and certificate rows enter the partition when saved PENDING_DELETION (DynamoDbStore's row builders); version
+CA and certificate rows enter the partition when saved PENDING_DELETION (the row builders of dynamodb_authorities and dynamodb_certificates); version
 rows enter it here. Every write is conditional on the row version read, so a concurrent change wins and the
 sweep looks again next time.
 """
@@ -13,7 +13,8 @@ from datetime import datetime
 
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.dynamodb_store import DELETION_PARTITION, DynamoDbStore, _version_sk
+from certwright.adapters.dynamodb_store import DynamoDbStore
+from certwright.adapters.dynamodb_table import DELETION_PARTITION, version_sk
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.certificate import Certificate, CertificateVersion
@@ -23,6 +24,8 @@ Due = Certificate | CertificateAuthority | CertificateVersion
 
 
 class DynamoDbDeletionStore(DynamoDbStore):
+    """The DeletionQueue port, on the store the deletion sweep also needs (certwright.ports.DeletionStore)."""
+
     def due_for_deletion(self, now: datetime, limit: int) -> list[Due]:
         """CAs, certificates and versions whose time of deletion has come, oldest first; a query, never a scan."""
         with self._errors("list deletions due"):
@@ -66,7 +69,7 @@ class DynamoDbDeletionStore(DynamoDbStore):
 
     def destroy_version_key(self, certificate_id: str, version_number: int, now: datetime) -> bool:
         """Remove the version's sealed private key and mark it deleted (out of the index); False if it is gone."""
-        row = self._get(f"CERT#{certificate_id}", _version_sk(version_number))
+        row = self._get(f"CERT#{certificate_id}", version_sk(version_number))
         if row is None:
             return False
         data = {**row.data, "hasPrivateKey": False, "deletedAt": row.data.get("deletedAt") or codec.iso(now)}
@@ -82,7 +85,7 @@ class DynamoDbDeletionStore(DynamoDbStore):
         return True
 
     def _version_row(self, version: CertificateVersion) -> Row:
-        row = self._get(f"CERT#{version.certificate_id}", _version_sk(version.version_number))
+        row = self._get(f"CERT#{version.certificate_id}", version_sk(version.version_number))
         if row is None:
             raise NotFoundError(f"certificate {version.certificate_id} has no version {version.version_number}")
         if codec.version_from_data(row.data) != version:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
-from certwright.adapters.dynamodb_store import DynamoDbStore, _versioned
+from certwright.adapters.dynamodb_table import TableAdapter, versioned
 from certwright.authorization.grants import Grant, ResourceKind, Role
 from certwright.domain.audit import AuditRecord
 
@@ -42,7 +42,9 @@ def grant_from_data(raw: dict[str, Any]) -> Grant:
     )
 
 
-class DynamoDbGrants(DynamoDbStore):
+class DynamoDbGrants(TableAdapter):
+    """The GrantStore port on the shared table helper."""
+
     def add_grant(self, grant: Grant, audit: AuditRecord) -> Grant:
         data = grant_to_data(grant)
         with self._errors("create grant"), self._transaction() as tx:
@@ -55,9 +57,13 @@ class DynamoDbGrants(DynamoDbStore):
     def remove_grant(self, grant: Grant, audit: AuditRecord) -> None:
         with self._errors("delete grant"), self._transaction() as tx:
             # Both rows were written once (row version 1); a concurrent delete makes this one fail.
-            tx.delete(_versioned(self._row(f"GRANT#{grant.id}", "G", kind=GRANT_KIND, data={}), 1))
-            tx.delete(_versioned(self._row(f"GRANTS#{grant.resource_id}", grant.id, kind=GRANT_REF_KIND, data={}), 1))
+            tx.delete(versioned(self._row(f"GRANT#{grant.id}", "G", kind=GRANT_KIND, data={}), 1))
+            tx.delete(versioned(self._row(f"GRANTS#{grant.resource_id}", grant.id, kind=GRANT_REF_KIND, data={}), 1))
             tx.save(self._audit_row(audit))
+
+    def record(self, entry: AuditRecord) -> None:
+        with self._errors("write audit record"):
+            self._audit_row(entry).save()
 
     def get_grant(self, grant_id: str) -> Grant | None:
         row = self._get(f"GRANT#{grant_id}", "G")

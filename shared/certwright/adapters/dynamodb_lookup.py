@@ -1,7 +1,7 @@
 """Finding certificates by what a client sees: the BySerial and ByFingerprint indexes over certificate version rows.
 
 A published version row carries `serial_key` (its serial number, lowercase hex without leading zeros) and
-`fingerprint_key` (the SHA-256 of its DER certificate, lowercase hex); dynamodb_store sets both (dynamodb_codec.lookup_keys) when it
+`fingerprint_key` (the SHA-256 of its DER certificate, lowercase hex); dynamodb_certificates sets both (dynamodb_codec.lookup_keys) when it
 completes the version. The indexes are KEYS_ONLY: a query answers the rows' keys (CERT#{id} / V#{n}), nothing else.
 """
 
@@ -13,7 +13,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from certwright.adapters.dynamodb_codec import fingerprint_key, serial_key
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.dynamodb_store import translate_pynamo
+from certwright.adapters.dynamodb_table import translate_pynamo
 
 MAX_MATCHES = 100  # serials are unique per CA; more matches than this is not a lookup any more
 

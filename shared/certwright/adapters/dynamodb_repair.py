@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from certwright.adapters import dynamodb_codec as codec
-from certwright.adapters.dynamodb_store import IN_FLIGHT_PARTITION, DynamoDbStore, _version_sk
+from certwright.adapters.dynamodb_store import DynamoDbStore
+from certwright.adapters.dynamodb_table import IN_FLIGHT_PARTITION, version_sk
 from certwright.domain.certificate import CertificateVersion
 
 
 class DynamoDbRepairStore(DynamoDbStore):
+    """The InFlightVersions port, on the store the repair pass also needs (certwright.ports.RepairStore)."""
+
     def in_flight(self, now: datetime, limit: int) -> list[CertificateVersion]:
         """Reserved versions the repair pass may look at by `now`, oldest first."""
         with self._errors("list reserved versions"):
@@ -23,7 +26,7 @@ class DynamoDbRepairStore(DynamoDbStore):
 
     def forget_in_flight(self, certificate_id: str, version_number: int) -> None:
         """Drop a stale index entry (a version published or failed by a writer that left it indexed)."""
-        row = self._get(f"CERT#{certificate_id}", _version_sk(version_number))
+        row = self._get(f"CERT#{certificate_id}", version_sk(version_number))
         if row is None or row.renewal_pk != IN_FLIGHT_PARTITION:
             return
         with self._errors("forget reserved version"):

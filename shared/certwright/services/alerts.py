@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any
 
-from certwright.domain.alerts import Alert, alert_for
+from certwright.domain.alerts import alert_for
 from certwright.events import DomainEvent
+from certwright.ports import AlertPublisher
 
 REMEMBERED = 1000
-
-
-class AlertPublisher(Protocol):
-    def publish(self, alert: Alert) -> str: ...
 
 
 class AlertNotifier:

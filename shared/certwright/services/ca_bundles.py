@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from certwright.authorization.identity import normalize_arn
 from certwright.authorization.visibility import filter_page
 from certwright.domain.association import Association, AssociationType, Deployment, classify_resource
-from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.ca_bundle import (
     MAX_AUTHORITIES,
@@ -40,7 +39,7 @@ from certwright.events import (
     CertificateAuthorityVersionRevoked,
     DomainEvent,
 )
-from certwright.ports import Page
+from certwright.ports import CaBundleStore, Page
 from certwright.services.authorities import AuthorityService
 from certwright.services.commands import Command, CreateAssociation
 from certwright.services.context import Runtime
@@ -72,40 +71,6 @@ class CreateCaBundleVersion(Command):
         if self.caBundlePem is None and self.certificateAuthorityIds is None:
             raise ValueError("give caBundlePem, certificateAuthorityIds or both")
         return self
-
-
-class CaBundleStore(Protocol):
-    def create_bundle(self, bundle: CaBundle, version: CaBundleVersion, audit: AuditRecord) -> CaBundle: ...
-
-    def add_bundle_version(
-        self,
-        bundle: CaBundle,
-        version: CaBundleVersion,
-        stage_changes: dict[int, frozenset[Stage]],
-        audit: AuditRecord,
-        *,
-        previous_authority_ids: tuple[str, ...] = (),
-    ) -> CaBundle: ...
-
-    def save_bundle(self, bundle: CaBundle, audit: AuditRecord) -> CaBundle: ...
-
-    def delete_bundle(self, bundle: CaBundle, audit: AuditRecord) -> CaBundle: ...
-
-    def add_bundle_association(self, bundle: CaBundle, association: Association, audit: AuditRecord) -> Association: ...
-
-    def remove_bundle_association(self, association: Association, audit: AuditRecord) -> None: ...
-
-    def get_bundle(self, bundle_id: str) -> CaBundle | None: ...
-
-    def list_bundles(self, limit: int, token: str | None) -> Page[CaBundle]: ...
-
-    def list_bundle_versions(self, bundle_id: str) -> list[CaBundleVersion]: ...
-
-    def get_bundle_version(self, bundle_id: str, number: int) -> CaBundleVersion | None: ...
-
-    def bundles_including(self, authority_id: str) -> list[str]: ...
-
-    def associations_of_bundle(self, bundle_id: str) -> list[Association]: ...
 
 
 @dataclass(frozen=True)

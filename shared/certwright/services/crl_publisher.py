@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from cryptography import x509
@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import serialization
 
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.crl import CrlState, ca_certificate_keys, still_listed
-from certwright.domain.publication import StoredObject
 from certwright.domain.revocation import CrlPolicy, RevokedEntry, partition_of
 from certwright.errors import CertwrightError, ConflictError, TransientError
 from certwright.events import (
@@ -36,7 +35,8 @@ from certwright.events import (
     CertificateVersionRevoked,
     DomainEvent,
 )
-from certwright.ports import Page
+from certwright.ports import AuthorityReader as Authorities
+from certwright.ports import CrlStates, PkiObjects, RevocationSource
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer
 from certwright.x509.crl import CrlRequest, build_crl
@@ -49,45 +49,6 @@ CRL_CACHE_CONTROL = "public, max-age=60"
 _PUBLISHABLE = {LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION}
 
 logger = Logger(child=True)
-
-
-class RevocationSource(Protocol):
-    def revoked_entries(self, ca_id: str) -> list[RevokedEntry]: ...
-
-
-class CrlStates(Protocol):
-    def get(self, ca_id: str, partition: int) -> CrlState | None: ...
-
-    def of_authority(self, ca_id: str) -> list[CrlState]: ...
-
-    def save(self, state: CrlState, now: datetime) -> CrlState: ...
-
-    def due(self, now: datetime, limit: int) -> list[CrlState]: ...
-
-    def retire(self, ca_id: str, now: datetime) -> None: ...
-
-    def authorities_with_crl(self) -> set[str]: ...
-
-
-class PkiObjects(Protocol):
-    def head(self, key: str) -> StoredObject | None: ...
-
-    def put(
-        self,
-        key: str,
-        body: bytes,
-        *,
-        content_type: str,
-        replaces: StoredObject | None,
-        metadata: dict[str, str] | None = None,
-        cache_control: str | None = None,
-    ) -> str: ...
-
-
-class Authorities(Protocol):
-    def get_authority(self, ca_id: str) -> CertificateAuthority | None: ...
-
-    def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]: ...
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority, LifecycleState
@@ -26,27 +26,13 @@ from certwright.domain.deletion import (
     version_state,
 )
 from certwright.errors import CertwrightError, ConflictError, NotFoundError
-from certwright.ports import AcmPort, CaKeyProvider, Store
+from certwright.ports import AcmPort, CaKeyProvider, DeletionStore
 from certwright.services.authorities import deletion_time
 from certwright.services.commands import ScheduleDeletion
 from certwright.services.context import Runtime
 
 SWEEP_CALLER = "certwright-sweep"
 DEFAULT_BATCH = 25
-
-
-class DeletionStore(Store, Protocol):
-    def due_for_deletion(
-        self, now: datetime, limit: int
-    ) -> list[Certificate | CertificateAuthority | CertificateVersion]: ...
-
-    def schedule_version_deletion(
-        self, version: CertificateVersion, when: datetime, audit: AuditRecord
-    ) -> CertificateVersion: ...
-
-    def cancel_version_deletion(self, version: CertificateVersion, audit: AuditRecord) -> CertificateVersion: ...
-
-    def destroy_version_key(self, certificate_id: str, version_number: int, now: datetime) -> bool: ...
 
 
 @dataclass

@@ -6,13 +6,13 @@ each grant and each removal is written with its audit record, under the resource
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import Field
 
 from certwright.authorization.grants import Grant, Role, check_role, grantee, resource_kind
-from certwright.domain.audit import AuditRecord
 from certwright.errors import ConflictError, NotFoundError
+from certwright.ports import GrantStore
 from certwright.services.commands import Command
 from certwright.services.context import Runtime
 
@@ -21,18 +21,6 @@ class CreateGrant(Command):
     resourceId: str = Field(min_length=1, max_length=64)
     principalArn: str = Field(min_length=1, max_length=2048)
     role: Literal["ISSUER", "MANAGER", "READER"]
-
-
-class GrantStore(Protocol):
-    def add_grant(self, grant: Grant, audit: AuditRecord) -> Grant: ...
-
-    def remove_grant(self, grant: Grant, audit: AuditRecord) -> None: ...
-
-    def get_grant(self, grant_id: str) -> Grant | None: ...
-
-    def grants_of(self, resource_id: str) -> list[Grant]: ...
-
-    def record(self, entry: AuditRecord) -> None: ...
 
 
 class GrantService:

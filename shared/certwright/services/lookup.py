@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol
 
 from certwright.authorization.visibility import visible
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate
 from certwright.errors import InvalidInputError
-from certwright.ports import Store
+from certwright.ports import Store, VersionIndex
 
 SERIAL = re.compile(r"^(?:[0-9a-fA-F]{1,2}:)*[0-9a-fA-F]{1,2}$|^[0-9a-fA-F]{1,40}$")
 FINGERPRINT = re.compile(r"^(?:[0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$|^[0-9a-fA-F]{64}$")
-
-
-class VersionIndex(Protocol):
-    def by_serial(self, serial_number: str) -> list[tuple[str, int]]: ...
-
-    def by_fingerprint(self, fingerprint: str) -> list[tuple[str, int]]: ...
 
 
 class CertificateLookup:

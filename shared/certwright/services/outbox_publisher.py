@@ -12,10 +12,7 @@ from typing import Any, Protocol
 
 from certwright.events import DomainEvent
 from certwright.outbox import Row, events_for
-
-
-class EventPublisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+from certwright.ports import EventPublisher
 
 
 class RowDecoder(Protocol):

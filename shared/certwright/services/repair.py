@@ -11,24 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from certwright.domain.authority import LifecycleState
-from certwright.domain.certificate import CertificateVersion
 from certwright.domain.repair import RepairAction, decide
 from certwright.errors import ConflictError
-from certwright.ports import Store
+from certwright.ports import RepairStore
 from certwright.services.context import Runtime
 
 REPAIR_CALLER = "certwright:repair"
 DEFAULT_BATCH = 25
-
-
-class RepairStore(Store, Protocol):
-    def in_flight(self, now: datetime, limit: int) -> list[CertificateVersion]: ...
-
-    def forget_in_flight(self, certificate_id: str, version_number: int) -> None: ...
 
 
 @dataclass

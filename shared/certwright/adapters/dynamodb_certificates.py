@@ -1,0 +1,226 @@
+"""The CertificateStore port on DynamoDB: certificate rows, version rows (with sealed keys) and reservations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.dynamodb_authorities import serial_row
+from certwright.adapters.dynamodb_models import Row
+from certwright.adapters.dynamodb_table import (
+    IN_FLIGHT_PARTITION,
+    SWEEP_PARTITION,
+    TableAdapter,
+    deletion_index,
+    version_sk,
+    versioned,
+)
+from certwright.domain.audit import AuditRecord
+from certwright.domain.authority import LifecycleState
+from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.repair import repair_due
+from certwright.domain.stages import Stage
+from certwright.errors import ConflictError
+from certwright.ports import Page, Reservation, SerialClaim
+
+
+def certificate_row(model: type[Row], c: Certificate) -> Row:
+    """The certificate row (ByKind, ByParent, SWEEP when it has a next check, DELETION when pending deletion),
+    conditional on its row version."""
+    row = model(
+        f"CERT#{c.id}",
+        "C",
+        kind="CERT",
+        data=codec.certificate_to_data(c),
+        list_pk="CERT",
+        list_sk=f"{codec.iso(c.created_at)}#{c.id}",
+        parent_pk=f"CA#{c.issuer_ca_id}" if c.issuer_ca_id else None,
+        renewal_pk=SWEEP_PARTITION if c.next_check_at and c.lifecycle_state is LifecycleState.ACTIVE else None,
+        renewal_at=codec.iso(c.next_check_at) if c.next_check_at else None,
+    )
+    return versioned(deletion_index(row, c.lifecycle_state, c.deletion_time), c.row_version)
+
+
+class DynamoDbCertificates(TableAdapter):
+    """Certificates and their versions (CERT#{id} / C and / V#{n}) and reservations (REQ#{token})."""
+
+    def begin_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        claim: SerialClaim | None,
+        *,
+        is_new_certificate: bool,
+        reservation: Reservation | None = None,
+    ) -> Certificate:
+        action = "create certificate" if is_new_certificate else "reserve certificate version"
+        with self._errors(action), self._transaction() as tx:
+            tx.save(certificate_row(self._row, certificate))
+            tx.save(
+                self._row(
+                    f"CERT#{certificate.id}",
+                    version_sk(version.version_number),
+                    kind="CERT_VERSION",
+                    data=codec.version_to_data(version),
+                    # In flight until published or failed: the repair pass finds it here if its writer dies.
+                    renewal_pk=IN_FLIGHT_PARTITION,
+                    renewal_at=codec.iso(repair_due(version.created_at)),
+                )
+            )
+            if claim is not None:
+                tx.save(serial_row(self._row, claim))
+            if reservation is not None:
+                tx.save(self._reservation_row(reservation))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def _reservation_row(self, r: Reservation) -> Row:
+        row = self._row(
+            f"REQ#{r.token}",
+            "R",
+            kind="REQUEST",
+            data={
+                "certificateId": r.certificate_id,
+                "versionNumber": r.version_number,
+                "expiresAt": codec.iso(r.expires_at),
+            },
+        )
+        return versioned(row, r.row_version)
+
+    def get_reservation(self, token: str) -> Reservation | None:
+        """What the idempotent request `token` reserved (even if that reservation has expired), or None."""
+        row = self._get(f"REQ#{token}", "R")
+        if row is None:
+            return None
+        return Reservation(
+            token,
+            str(row.data["certificateId"]),
+            int(row.data["versionNumber"]),
+            codec.parse_time(row.data["expiresAt"]),
+            row.row_version,
+        )
+
+    def complete_version(
+        self,
+        certificate: Certificate,
+        version: CertificateVersion,
+        stage_changes: Mapping[int, frozenset[Stage]],
+        sealed_key: bytes | None,
+        audit: AuditRecord,
+    ) -> Certificate:
+        others = {n: s for n, s in stage_changes.items() if n != version.version_number}
+        rows = self._version_rows(certificate.id, others)
+        with self._errors("complete certificate version"), self._transaction() as tx:
+            tx.save(certificate_row(self._row, certificate))
+            tx.update(
+                self._row(f"CERT#{certificate.id}", version_sk(version.version_number), row_version=1),
+                actions=[
+                    self._row.data.set(codec.version_to_data(version)),
+                    self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove(),
+                    self._row.renewal_pk.remove(),
+                    self._row.renewal_at.remove(),
+                    *_lookup_actions(self._row, version),
+                ],
+            )
+            for row, stages in rows:
+                tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def fail_version(
+        self,
+        certificate: Certificate,
+        version_number: int,
+        reason: str,
+        *,
+        audit: AuditRecord | None = None,
+        failed_certificate: Certificate | None = None,
+    ) -> None:
+        """Mark a reserved version FAILED, `failed_certificate` first and the audit record after.
+
+        Single-item writes in an order a crash cannot spoil: the version leaves the in-flight index last but one,
+        so a certificate failed before a crash still has its version found (and failed) by the repair pass.
+        """
+        row = self._get(f"CERT#{certificate.id}", version_sk(version_number))
+        if row is None:
+            return
+        if row.data.get("stages"):
+            # Only a reserved version (no stages yet) may fail; a published one is never overwritten.
+            raise ConflictError(f"version {version_number} is no longer reserved", code="ConcurrentModification")
+        if failed_certificate is not None:
+            with self._errors("mark certificate failed"):
+                certificate_row(self._row, failed_certificate).save()
+        data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
+        with self._errors("mark version failed"):
+            row.update(actions=[self._row.data.set(data), self._row.renewal_pk.remove(), self._row.renewal_at.remove()])
+        if audit is not None:
+            with self._errors("write audit record"):
+                self._audit_row(audit).save()
+
+    def change_stages(
+        self, certificate: Certificate, stage_changes: Mapping[int, frozenset[Stage]], audit: AuditRecord
+    ) -> Certificate:
+        rows = self._version_rows(certificate.id, stage_changes)
+        with self._errors("change version stages"), self._transaction() as tx:
+            tx.save(certificate_row(self._row, certificate))
+            for row, stages in rows:
+                tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def _version_rows(
+        self, certificate_id: str, changes: Mapping[int, frozenset[Stage]]
+    ) -> list[tuple[Row, frozenset[Stage]]]:
+        rows = []
+        for number, stages in sorted(changes.items()):
+            row = self._get(f"CERT#{certificate_id}", version_sk(number))
+            if row is None:
+                raise ConflictError(f"version {number} vanished", code="ConcurrentModification")
+            rows.append((row, stages))
+        return rows
+
+    def save_certificate(
+        self, certificate: Certificate, audit: AuditRecord, *, require_no_associations: bool = False
+    ) -> Certificate:
+        if require_no_associations and certificate.association_count:
+            raise ConflictError(
+                f"certificate {certificate.id} is in use by {certificate.association_count} association(s)",
+                code="CertificateInUse",
+            )
+        # The row-version condition makes the association count we checked the one we overwrite.
+        with self._errors("update certificate"), self._transaction() as tx:
+            tx.save(certificate_row(self._row, certificate))
+            tx.save(self._audit_row(audit))
+        return replace(certificate, row_version=certificate.row_version + 1)
+
+    def get_certificate(self, certificate_id: str) -> Certificate | None:
+        row = self._get(f"CERT#{certificate_id}", "C")
+        return None if row is None else codec.certificate_from_data(row.data, row.row_version)
+
+    def list_certificates(self, limit: int, token: str | None) -> Page[Certificate]:
+        with self._errors("list certificates"):
+            result = self._row.by_kind.query(
+                "CERT", limit=limit, last_evaluated_key=self._start_key(token, {"list_pk": "CERT"}, ("list_sk",))
+            )
+            items = [codec.certificate_from_data(r.data, r.row_version) for r in result]
+            return Page(items, self._page_token(result.last_evaluated_key))
+
+    def list_versions(self, certificate_id: str) -> list[CertificateVersion]:
+        with self._errors("list certificate versions"):
+            rows = self._row.query(f"CERT#{certificate_id}", self._row.sk.startswith("V#"), consistent_read=True)
+            return [codec.version_from_data(r.data) for r in rows]
+
+    def get_version(self, certificate_id: str, version_number: int) -> CertificateVersion | None:
+        row = self._get(f"CERT#{certificate_id}", version_sk(version_number))
+        return None if row is None else codec.version_from_data(row.data)
+
+    def get_sealed_key(self, certificate_id: str, version_number: int) -> bytes | None:
+        row = self._get(f"CERT#{certificate_id}", version_sk(version_number))
+        return None if row is None or row.secret is None else bytes(row.secret)
+
+
+def _lookup_actions(row: type[Row], version: CertificateVersion) -> list[Any]:
+    """The published version's BySerial/ByFingerprint keys (adapters/dynamodb_lookup.py)."""
+    serial, fingerprint = codec.lookup_keys(version)
+    return [row.serial_key.set(serial), row.fingerprint_key.set(fingerprint)]
