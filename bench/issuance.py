@@ -20,12 +20,12 @@ from typing import Any
 
 import boto3
 from certwright import bootstrap
+from certwright.api.requests import CreateRootAuthority, IssueCertificateRequest
 from certwright.domain.authority import NameConstraint, Validity
 from certwright.domain.certificate import Profile
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
-from certwright.services.commands import CreateAuthority, CreateCertificate
 from certwright.x509.builder import Issuer, sign_ca_certificate, sign_leaf_certificate
 from certwright.x509.keys import generate_private_key, private_key_der
 from cryptography import x509
@@ -130,7 +130,7 @@ def service(ca_algorithm: KeyAlgorithm, leaf_algorithm: KeyAlgorithm) -> dict[st
         meter = AwsMeter(session)
         container = bootstrap.build(create_resources(session), session=session)
         ca = container.authorities.create(
-            CreateAuthority.model_validate(
+            CreateRootAuthority.model_validate(
                 {
                     "name": "bench",
                     "configType": "ROOT_CA_GENERATED_INTERNALLY",
@@ -138,13 +138,14 @@ def service(ca_algorithm: KeyAlgorithm, leaf_algorithm: KeyAlgorithm) -> dict[st
                     "keyAlgorithm": ca_algorithm.value,
                     "validityDuration": "P1Y",
                 }
-            ),
+            ).command(),
             CALLER,
         )
 
         def one(i: int) -> None:
             container.issuance.create(
-                CreateCertificate.model_validate(
+                # The request is validated as the API does, then mapped to its command.
+                IssueCertificateRequest.model_validate(
                     {
                         "name": f"h{i}",
                         "configType": "ISSUED_BY_INTERNAL_CA",
@@ -154,7 +155,7 @@ def service(ca_algorithm: KeyAlgorithm, leaf_algorithm: KeyAlgorithm) -> dict[st
                         "keyAlgorithm": leaf_algorithm.value,
                         "validityDuration": "P30D",
                     }
-                ),
+                ).command(),
                 CALLER,
             )
 

@@ -11,18 +11,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries import standard
 from certwright import bootstrap
+from certwright.api.requests import CreateRootAuthority, IssueCertificateRequest
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError, TransientError
 from certwright.ports import SerialClaim
-from certwright.services.commands import (
-    CreateAssociation,
-    CreateAuthority,
-    CreateCertificate,
-    CreateVersion,
-    ScheduleDeletion,
-)
+from certwright.services.commands import CreateAssociation, ScheduleDeletion, StageName
 from certwright.services.context import Runtime
 from cryptography import x509
 
@@ -34,13 +29,14 @@ FIXED_SERIAL = 0x3039_0000_0000_0000_0001
 
 
 def issue(container: bootstrap.Container, issuer_id: str, **overrides: Any) -> tuple[Certificate, CertificateVersion]:
-    return container.issuance.create(CreateCertificate.model_validate(leaf_body(issuer_id, **overrides)), CALLER)
+    command = IssueCertificateRequest.model_validate(leaf_body(issuer_id, **overrides)).command()
+    return container.issuance.create(command, CALLER)
 
 
 def renew(
-    container: bootstrap.Container, certificate_id: str, stage: str = "CURRENT"
+    container: bootstrap.Container, certificate_id: str, stage: StageName = "CURRENT"
 ) -> tuple[Certificate, CertificateVersion]:
-    return container.issuance.create_version(certificate_id, CreateVersion(stage=stage), CALLER)  # type: ignore[arg-type]
+    return container.issuance.renew(certificate_id, CALLER, stage=stage)
 
 
 def state_items(aws: Aws) -> list[dict[str, Any]]:
@@ -207,7 +203,7 @@ def test_an_association_bumps_the_count_and_defeats_a_stale_deletion(
     certificate, _ = issue(container, hierarchy.issuing["id"])
     before = container.certificates.get(certificate.id)
     association = container.associations.create(
-        CreateAssociation(certificateId=certificate.id, associatedResourceId=HOST_ROLE), CALLER
+        CreateAssociation(certificate_id=certificate.id, associated_resource_id=HOST_ROLE), CALLER
     )
     counted = container.certificates.get(certificate.id)
     assert counted.association_count == 1
@@ -315,7 +311,7 @@ def test_kms_throttling_mid_renewal_fails_that_version_and_the_next_renewal_take
     fault: tuple[HttpFault, bootstrap.Container], aws: Aws
 ) -> None:
     hook, container = fault
-    root = container.authorities.create(CreateAuthority.model_validate(root_ca_body()), CALLER)
+    root = container.authorities.create(CreateRootAuthority.model_validate(root_ca_body()).command(), CALLER)
     certificate, first = issue(container, root.id)
 
     hook.arm("kms.Sign")
@@ -356,7 +352,7 @@ def test_a_throttled_reservation_signs_nothing_and_writes_nothing(
     fault: tuple[HttpFault, bootstrap.Container], aws: Aws
 ) -> None:
     hook, container = fault
-    root = container.authorities.create(CreateAuthority.model_validate(root_ca_body()), CALLER)
+    root = container.authorities.create(CreateRootAuthority.model_validate(root_ca_body()).command(), CALLER)
     before, signs = state_items(aws), aws.calls["kms.Sign"]
 
     hook.arm("dynamodb.TransactWriteItems")
@@ -376,7 +372,7 @@ def test_a_cancelled_transaction_for_a_failed_condition_is_a_conflict(
     fault: tuple[HttpFault, bootstrap.Container], aws: Aws
 ) -> None:
     hook, container = fault
-    root = container.authorities.create(CreateAuthority.model_validate(root_ca_body()), CALLER)
+    root = container.authorities.create(CreateRootAuthority.model_validate(root_ca_body()).command(), CALLER)
     certificate, _ = issue(container, root.id)
     hook.arm(
         "dynamodb.TransactWriteItems",
@@ -426,7 +422,7 @@ def test_a_throttled_completion_leaves_the_version_failed_not_half_made(
     fault: tuple[HttpFault, bootstrap.Container], aws: Aws, clock: Clock
 ) -> None:
     _, container = fault
-    root = container.authorities.create(CreateAuthority.model_validate(root_ca_body()), CALLER)
+    root = container.authorities.create(CreateRootAuthority.model_validate(root_ca_body()).command(), CALLER)
     certificate, _ = issue(container, root.id)
     renew_with_completion_fault(aws, clock, certificate.id, CompletionFault())
 
@@ -444,7 +440,7 @@ def test_a_completion_whose_answer_is_lost_stays_published(
     fault: tuple[HttpFault, bootstrap.Container], aws: Aws, clock: Clock
 ) -> None:
     _, container = fault
-    root = container.authorities.create(CreateAuthority.model_validate(root_ca_body()), CALLER)
+    root = container.authorities.create(CreateRootAuthority.model_validate(root_ca_body()).command(), CALLER)
     certificate, _ = issue(container, root.id)
     renew_with_completion_fault(aws, clock, certificate.id, CompletionFault(lose_answer=True))
 

@@ -77,3 +77,24 @@ def test_query_and_path_parameters_are_declared(
         assert parameters["limit"]["schema"]["maximum"] == 100 and parameters["limit"]["schema"]["minimum"] == 1
     if "resourceId" in parameters:
         assert parameters["resourceId"]["required"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "config_types"),
+    [
+        ("/certificates", {"ISSUED_BY_INTERNAL_CA", "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA", "IMPORTED"}),
+        ("/certificate-authorities", {"ROOT_CA_GENERATED_INTERNALLY", "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA"}),
+    ],
+)
+def test_a_create_body_is_one_model_per_config_type(
+    document: dict[str, Any], path: str, config_types: set[str]
+) -> None:
+    schema = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["discriminator"]["propertyName"] == "configType"
+    assert set(schema["discriminator"]["mapping"]) == config_types
+    assert len(schema["oneOf"]) == len(config_types)
+    components = document["components"]["schemas"]
+    for tag, ref in schema["discriminator"]["mapping"].items():
+        variant = components[ref.rsplit("/", 1)[1]]
+        assert variant["additionalProperties"] is False
+        assert variant["properties"]["configType"]["const"] == tag

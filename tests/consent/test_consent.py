@@ -186,7 +186,9 @@ def test_the_stack_account_is_the_same_for_consent_key_reads_and_authorization(
     built = bootstrap.build(settings, session=aws.session, runtime=Runtime(clock=clock))
     foreign_target = "arn:aws:iam::999999999999:role/web-host"
     with pytest.raises(ConsentRequiredError, match="cross-account associations are not allowed"):
-        built.associations.create(CreateAssociation(certificateId=cert, associatedResourceId=foreign_target), CREATOR)
+        built.associations.create(
+            CreateAssociation(certificate_id=cert, associated_resource_id=foreign_target), CREATOR
+        )
     decision = built.bundles.key_read_decision(cert, "arn:aws:sts::999999999999:assumed-role/web-host/i-1")
     assert (decision.granted, decision.reason) == (False, "CROSS_ACCOUNT")
 

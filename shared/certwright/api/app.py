@@ -13,7 +13,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from certwright.api import associations, audit, authorities, ca_bundles, certificates, edge, grants, permissions
+from certwright.api import (
+    associations,
+    audit,
+    authorities,
+    ca_bundles,
+    certificates,
+    edge,
+    grants,
+    permissions,
+    requests,
+)
 from certwright.api.bundles import router as host_router
 from certwright.api.errors import error_response, to_response
 from certwright.api.request import services
@@ -82,11 +92,19 @@ def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Respons
 @app.exception_handler(RequestValidationError)
 def handle_validation_error(err: RequestValidationError) -> Response[str]:
     first = err.errors()[0] if err.errors() else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    # In a body discriminated by configType, the first step is the type's tag: name the field, not the tag.
+    tag = loc.pop(0) if loc and loc[0] in requests.OTHER_FIELDS else None
+    where = ".".join(loc)
     kind = first.get("type", "")
     if kind == "json_invalid":
         return error_response(400, "InvalidJson", "request body is not valid JSON")
+    if kind == "union_tag_not_found":
+        return error_response(400, "InvalidParameter", "configType: Field required")
     if kind == "extra_forbidden":
+        inapplicable = requests.inapplicable(tag, where) if tag is not None else None
+        if inapplicable is not None:
+            return error_response(400, "InvalidParameter", inapplicable)
         return error_response(400, "UnknownField", f"unknown field: {where}")
     return error_response(400, "InvalidParameter", f"{where or 'body'}: {first.get('msg', 'invalid value')}")
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from certwright.api import presenters
 from certwright.api.presenters import AssociationOut, AssociationPage
 from certwright.api.request import READ, WRITE, Limit, PageToken, answers, caller, create, json_response, page, services
-from certwright.services.commands import CreateAssociation
+from certwright.api.requests import CreateAssociation
 
 router = Router()
 
@@ -22,12 +22,12 @@ CertificateFilter = Annotated[
 
 
 @router.post("/associations", responses=answers(201, AssociationOut, WRITE))
-def create_association(command: CreateAssociation) -> Response[str]:
+def create_association(request: CreateAssociation) -> Response[str]:
     return create(
         router,
         "CreateAssociation",
-        command,
-        lambda: presenters.association(services().associations.create(command, caller(router))),
+        request,
+        lambda: presenters.association(services().associations.create(request.command(), caller(router))),
     )
 
 

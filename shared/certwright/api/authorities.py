@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from certwright.api import presenters
 from certwright.api.presenters import AuthorityChainOut, AuthorityOut, AuthorityPage, AuthorityVersionPage
@@ -21,18 +24,18 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.services.commands import CreateAuthority, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
+from certwright.api.requests import CreateAuthorityRequest, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
 
 router = Router()
 
 
 @router.post("/certificate-authorities", responses=answers(201, AuthorityOut, WRITE))
-def create_authority(command: CreateAuthority) -> Response[str]:
+def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Response[str]:
     return create(
         router,
         "CreateCertificateAuthority",
-        command,
-        lambda: presenters.authority(services().authorities.create(command, caller(router))),
+        request,
+        lambda: presenters.authority(services().authorities.create(request.command(), caller(router))),
     )
 
 
@@ -54,20 +57,22 @@ def list_authority_versions(ca_id: str) -> Response[str]:
 
 
 @router.post("/certificate-authorities/<ca_id>/versions", responses=answers(201, AuthorityOut, WRITE))
-def create_authority_version(ca_id: str, command: CreateAuthorityVersion) -> Response[str]:
+def create_authority_version(ca_id: str, request: CreateAuthorityVersion) -> Response[str]:
     return create(
         router,
         f"CreateCertificateAuthorityVersion:{ca_id}",
-        command,
-        lambda: presenters.authority(services().authorities.create_version(ca_id, command, caller(router))),
+        request,
+        lambda: presenters.authority(
+            services().authorities.create_version(ca_id, request.validityDuration, caller(router))
+        ),
     )
 
 
 @router.post(
     "/certificate-authorities/<ca_id>/versions/<number>/actions/revoke", responses=answers(200, AuthorityOut, WRITE)
 )
-def revoke_authority_version(ca_id: str, number: VersionNumber, command: RevokeVersion) -> Response[str]:
-    ca = services().revocation.revoke_authority_version(ca_id, number, command, caller(router))
+def revoke_authority_version(ca_id: str, number: VersionNumber, request: RevokeVersion) -> Response[str]:
+    ca = services().revocation.revoke_authority_version(ca_id, number, request.command(), caller(router))
     return json_response(presenters.authority(ca))
 
 
@@ -80,8 +85,8 @@ def get_authority_bundle(ca_id: str) -> Response[str]:
 
 
 @router.post("/certificate-authorities/<ca_id>/actions/schedule-deletion", responses=answers(200, AuthorityOut, WRITE))
-def schedule_authority_deletion(ca_id: str, command: ScheduleDeletion) -> Response[str]:
-    ca = services().authorities.schedule_deletion(ca_id, command, caller(router))
+def schedule_authority_deletion(ca_id: str, request: ScheduleDeletion) -> Response[str]:
+    ca = services().authorities.schedule_deletion(ca_id, request.command(), caller(router))
     return json_response(presenters.authority(ca))
 
 

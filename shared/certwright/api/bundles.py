@@ -12,7 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from certwright.api import presenters
 from certwright.api.presenters import AssociationOut, PollOut
 from certwright.api.request import WRITE, answers, caller, json_response, services
-from certwright.services.poll import PollBundles, ReportDeployment, matches
+from certwright.api.requests import PollBundles, ReportDeployment
+from certwright.services.poll import matches
 
 router = Router()
 
@@ -58,5 +59,5 @@ def poll_bundles(command: PollBundles, if_none_match: IfNoneMatch = None) -> Res
 def report_deployment(association_id: str, command: ReportDeployment) -> Response[str]:
     """The association's host reports the version it installed (DEPLOYED, verified or not) or why it could not."""
     return json_response(
-        presenters.association(services().poll.report_deployment(association_id, command, caller(router)))
+        presenters.association(services().poll.report_deployment(association_id, command.command(), caller(router)))
     )

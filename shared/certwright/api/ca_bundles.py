@@ -32,8 +32,8 @@ from certwright.api.request import (
     page,
     services,
 )
+from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
-from certwright.services.ca_bundles import CreateCaBundle, CreateCaBundleVersion
 
 router = Router()
 
@@ -84,12 +84,12 @@ def _present(bundle: CaBundle) -> dict[str, Any]:
 
 
 @router.post("/ca-bundles", responses=answers(201, CaBundleOut, WRITE))
-def create_ca_bundle(command: CreateCaBundle) -> Response[str]:
+def create_ca_bundle(request: CreateCaBundle) -> Response[str]:
     def action() -> dict[str, Any]:
-        bundle, version = services().ca_bundles.create(command, caller(router))
+        bundle, version = services().ca_bundles.create(request.command(), caller(router))
         return present_bundle(bundle, version)
 
-    return create(router, "CreateCaBundle", command, action)
+    return create(router, "CreateCaBundle", request, action)
 
 
 @router.get("/ca-bundles", responses=answers(200, CaBundlePage, LIST))
@@ -110,12 +110,12 @@ def delete_ca_bundle(bundle_id: str) -> Response[str]:
 
 
 @router.post("/ca-bundles/<bundle_id>/versions", responses=answers(201, CaBundleVersionOut, WRITE))
-def create_ca_bundle_version(bundle_id: str, command: CreateCaBundleVersion) -> Response[str]:
+def create_ca_bundle_version(bundle_id: str, request: CreateCaBundleVersion) -> Response[str]:
     def action() -> dict[str, Any]:
-        _, version = services().ca_bundles.create_version(bundle_id, command, caller(router))
+        _, version = services().ca_bundles.create_version(bundle_id, request.command(), caller(router))
         return present_version(version)
 
-    return create(router, f"CreateCaBundleVersion:{bundle_id}", command, action)
+    return create(router, f"CreateCaBundleVersion:{bundle_id}", request, action)
 
 
 @router.get("/ca-bundles/<bundle_id>/versions", responses=answers(200, CaBundleVersionPage, READ))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from certwright.api import presenters
 from certwright.api.presenters import (
@@ -35,14 +35,14 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.domain.certificate import Certificate
-from certwright.services.commands import (
-    CreateCertificate,
+from certwright.api.requests import (
+    CreateCertificateRequest,
     CreateVersion,
     RevokeVersion,
     ScheduleDeletion,
     UpdateCertificate,
 )
+from certwright.domain.certificate import Certificate
 
 router = Router()
 
@@ -56,12 +56,12 @@ def _now() -> datetime:
 
 
 @router.post("/certificates", responses=answers(201, CertificateOut, WRITE))
-def create_certificate(command: CreateCertificate) -> Response[str]:
+def create_certificate(request: Annotated[CreateCertificateRequest, Body()]) -> Response[str]:
     def action() -> dict[str, Any]:
-        certificate, version = services().issuance.create(command, caller(router))
+        certificate, version = services().issuance.create(request.command(), caller(router))
         return presenters.certificate(certificate, version, _now())
 
-    return create(router, "CreateCertificate", command, action)
+    return create(router, "CreateCertificate", request, action)
 
 
 SerialQuery = Annotated[
@@ -97,17 +97,18 @@ def get_certificate(certificate_id: str) -> Response[str]:
 
 
 @router.patch("/certificates/<certificate_id>", responses=answers(200, CertificateOut, WRITE))
-def update_certificate(certificate_id: str, command: UpdateCertificate) -> Response[str]:
-    return json_response(_present(services().certificates.update(certificate_id, command, caller(router))))
+def update_certificate(certificate_id: str, request: UpdateCertificate) -> Response[str]:
+    updated = services().certificates.update(certificate_id, request.command(), caller(router))
+    return json_response(_present(updated))
 
 
 @router.post("/certificates/<certificate_id>/versions", responses=answers(201, VersionOut, WRITE))
-def create_version(certificate_id: str, command: CreateVersion) -> Response[str]:
+def create_version(certificate_id: str, request: CreateVersion) -> Response[str]:
     def action() -> dict[str, Any]:
-        _, version = services().issuance.create_version(certificate_id, command, caller(router))
+        _, version = services().issuance.create_version(request.command(certificate_id), caller(router))
         return presenters.version(version, _now())
 
-    return create(router, f"CreateCertificateVersion:{certificate_id}", command, action)
+    return create(router, f"CreateCertificateVersion:{certificate_id}", request, action)
 
 
 @router.get("/certificates/<certificate_id>/versions", responses=answers(200, VersionPage, READ))
@@ -133,8 +134,10 @@ def promote_version(certificate_id: str, number: VersionNumber) -> Response[str]
     "/certificates/<certificate_id>/versions/<number>/actions/revoke",
     responses=answers(200, RevokedVersionOut, WRITE),
 )
-def revoke_version(certificate_id: str, number: VersionNumber, command: RevokeVersion) -> Response[str]:
-    outcome = services().revocation.revoke_certificate_version(certificate_id, number, command, caller(router))
+def revoke_version(certificate_id: str, number: VersionNumber, request: RevokeVersion) -> Response[str]:
+    outcome = services().revocation.revoke_certificate_version(
+        certificate_id, number, request.command(), caller(router)
+    )
     replacement = outcome.replacement
     return json_response(
         {
@@ -151,8 +154,9 @@ def revoke_version(certificate_id: str, number: VersionNumber, command: RevokeVe
 
 
 @router.post("/certificates/<certificate_id>/actions/schedule-deletion", responses=answers(200, CertificateOut, WRITE))
-def schedule_deletion(certificate_id: str, command: ScheduleDeletion) -> Response[str]:
-    return json_response(_present(services().certificates.schedule_deletion(certificate_id, command, caller(router))))
+def schedule_deletion(certificate_id: str, request: ScheduleDeletion) -> Response[str]:
+    scheduled = services().certificates.schedule_deletion(certificate_id, request.command(), caller(router))
+    return json_response(_present(scheduled))
 
 
 @router.post("/certificates/<certificate_id>/actions/cancel-deletion", responses=answers(200, CertificateOut, WRITE))
@@ -164,8 +168,8 @@ def cancel_deletion(certificate_id: str) -> Response[str]:
     "/certificates/<certificate_id>/versions/<number>/actions/schedule-deletion",
     responses=answers(200, VersionOut, WRITE),
 )
-def schedule_version_deletion(certificate_id: str, number: VersionNumber, command: ScheduleDeletion) -> Response[str]:
-    version = services().deletion.schedule_version_deletion(certificate_id, number, command, caller(router))
+def schedule_version_deletion(certificate_id: str, number: VersionNumber, request: ScheduleDeletion) -> Response[str]:
+    version = services().deletion.schedule_version_deletion(certificate_id, number, request.command(), caller(router))
     return json_response(presenters.version(version, _now()))
 
 

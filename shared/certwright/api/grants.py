@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from certwright.api.audit import ResourceId
 from certwright.api.presenters import GrantOut, GrantPage
 from certwright.api.request import READ, WRITE, answers, caller, create, json_response, page, services
+from certwright.api.requests import CreateGrant
 from certwright.authorization.grants import Grant
-from certwright.services.grants import CreateGrant
 
 router = Router()
 
@@ -28,8 +28,10 @@ def present(g: Grant) -> dict[str, Any]:
 
 
 @router.post("/grants", responses=answers(201, GrantOut, WRITE))
-def create_grant(command: CreateGrant) -> Response[str]:
-    return create(router, "CreateGrant", command, lambda: present(services().grants.create(command, caller(router))))
+def create_grant(request: CreateGrant) -> Response[str]:
+    return create(
+        router, "CreateGrant", request, lambda: present(services().grants.create(request.command(), caller(router)))
+    )
 
 
 @router.get("/grants", responses=answers(200, GrantPage, READ))

@@ -95,14 +95,14 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
-def create(router: Router, operation: str, command: BaseModel, action: Callable[[], dict[str, Any]]) -> Response[str]:
+def create(router: Router, operation: str, request: BaseModel, action: Callable[[], dict[str, Any]]) -> Response[str]:
     """Run a create call once per Idempotency-Key (if given) and answer 201.
 
     With a key, the action runs under the request's reservation token (certwright.services.reservation): if an
     earlier attempt crashed after reserving, the retry finishes from what it reserved instead of creating twice.
     """
     key = router.current_event.headers.get("Idempotency-Key")
-    who, body = caller(router), command.model_dump(mode="json")
+    who, body = caller(router), request.model_dump(mode="json")
     token = request_token(who, operation, key, body) if key else None
     with reserving(token):
         answer = services().idempotency.run(caller=who, operation=operation, key=key, body=body, action=action)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,8 +47,25 @@ class NameConstraint:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> NameConstraint:
-        def dns_list(key: str) -> tuple[str, ...]:
-            names = raw.get(key) or []
+        return cls.parse(
+            permitted_dns=raw.get("permittedDnsSubtrees") or (),
+            excluded_dns=raw.get("excludedDnsSubtrees") or (),
+            permitted_ip=raw.get("permittedIpSubtrees") or (),
+            excluded_ip=raw.get("excludedIpSubtrees") or (),
+        )
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        permitted_dns: Iterable[str] = (),
+        excluded_dns: Iterable[str] = (),
+        permitted_ip: Iterable[str] = (),
+        excluded_ip: Iterable[str] = (),
+    ) -> NameConstraint:
+        """The constraint from DNS subtrees and CIDR texts, normalized; a bad one is named by its API field."""
+
+        def dns_list(names: Iterable[str], key: str) -> tuple[str, ...]:
             return tuple(
                 normalize_dns_name(n, field=f"nameConstraint.{key}", allow_wildcard=False)
                 if "." in n
@@ -55,9 +73,9 @@ class NameConstraint:
                 for n in names
             )
 
-        def ip_list(key: str) -> tuple[IpNetwork, ...]:
+        def ip_list(cidrs: Iterable[str], key: str) -> tuple[IpNetwork, ...]:
             result = []
-            for cidr in raw.get(key) or []:
+            for cidr in cidrs:
                 try:
                     result.append(ipaddress.ip_network(cidr, strict=True))
                 except ValueError as err:
@@ -65,10 +83,10 @@ class NameConstraint:
             return tuple(result)
 
         return cls(
-            permitted_dns=dns_list("permittedDnsSubtrees"),
-            excluded_dns=dns_list("excludedDnsSubtrees"),
-            permitted_ip=ip_list("permittedIpSubtrees"),
-            excluded_ip=ip_list("excludedIpSubtrees"),
+            permitted_dns=dns_list(permitted_dns, "permittedDnsSubtrees"),
+            excluded_dns=dns_list(excluded_dns, "excludedDnsSubtrees"),
+            permitted_ip=ip_list(permitted_ip, "permittedIpSubtrees"),
+            excluded_ip=ip_list(excluded_ip, "excludedIpSubtrees"),
         )
 
     def as_dict(self) -> dict[str, list[str]]:
@@ -128,15 +146,33 @@ class CaRules:
     def from_dict(cls, raw: dict[str, Any] | None) -> CaRules:
         raw = raw or {}
         path_length = raw.get("pathLengthConstraint")
-        if path_length is not None and (not isinstance(path_length, int) or not 0 <= path_length <= 10):
+        if path_length is not None and not isinstance(path_length, int):
             raise InvalidInputError("rules.pathLengthConstraint must be an integer from 0 to 10")
-        leaf = raw.get("leafCertificateMaxValidityDuration")
-        ca = raw.get("certificateAuthorityMaxValidityDuration")
+        return cls.parse(
+            leaf_max_validity=raw.get("leafCertificateMaxValidityDuration"),
+            ca_max_validity=raw.get("certificateAuthorityMaxValidityDuration"),
+            path_length=path_length,
+            name_constraint=NameConstraint.from_dict(raw.get("nameConstraint") or {}),
+        )
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        leaf_max_validity: str | None = None,
+        ca_max_validity: str | None = None,
+        path_length: int | None = None,
+        name_constraint: NameConstraint | None = None,
+    ) -> CaRules:
+        """The rules from their ISO-8601 duration texts and path length, checked."""
+        if path_length is not None and not 0 <= path_length <= 10:
+            raise InvalidInputError("rules.pathLengthConstraint must be an integer from 0 to 10")
+        leaf, ca = leaf_max_validity, ca_max_validity
         return cls(
             leaf_max_validity=Duration.parse(leaf, field="rules.leafCertificateMaxValidityDuration") if leaf else None,
             ca_max_validity=Duration.parse(ca, field="rules.certificateAuthorityMaxValidityDuration") if ca else None,
             path_length=path_length,
-            name_constraint=NameConstraint.from_dict(raw.get("nameConstraint") or {}),
+            name_constraint=name_constraint or NameConstraint(),
         )
 
     def as_dict(self) -> dict[str, Any]:

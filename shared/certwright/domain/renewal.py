@@ -41,8 +41,17 @@ class RenewalRule:
 
     @classmethod
     def from_dict(cls, raw: dict[str, str], validity: Duration) -> RenewalRule:
-        interval = Duration.parse(raw.get("renewalInterval", ""), field="renewalRule.renewalInterval")
-        advance = Duration.parse(raw.get("advanceRenewalPeriod", ""), field="renewalRule.advanceRenewalPeriod")
+        return cls.parse(
+            raw.get("renewalInterval", ""), raw.get("advanceRenewalPeriod", ""), raw.get("stage"), validity
+        )
+
+    @classmethod
+    def parse(
+        cls, renewal_interval: str, advance_renewal_period: str, stage: str | None, validity: Duration
+    ) -> RenewalRule:
+        """The rule from its ISO-8601 texts, checked against the validity it renews."""
+        interval = Duration.parse(renewal_interval, field="renewalRule.renewalInterval")
+        advance = Duration.parse(advance_renewal_period, field="renewalRule.advanceRenewalPeriod")
         if _shortest(interval) < MIN_RENEWAL_INTERVAL:
             raise InvalidInputError("renewalRule.renewalInterval must be at least one minute")
         # Otherwise a version could fall due as soon as it is issued, and every renewal would renew again.
@@ -51,7 +60,7 @@ class RenewalRule:
                 f"renewalRule.advanceRenewalPeriod {advance} must be at least one minute shorter than the "
                 f"validity {validity}"
             )
-        stage = raw.get("stage") or "CURRENT"
+        stage = stage or "CURRENT"
         if stage not in ("CURRENT", "PENDING"):
             raise InvalidInputError("renewalRule.stage must be CURRENT or PENDING")
         return cls(interval, advance, stage)

@@ -42,11 +42,11 @@ class AssociationService:
         self._consent = consent
 
     def create(self, command: CreateAssociation, caller: str) -> Association:
-        if command.caBundleId is not None:
+        if command.ca_bundle_id is not None:
             return self._ca_bundles.associate(command, caller)
-        association_type = classify_resource(command.associatedResourceId)
-        hostnames = validate_hostnames(command.hostnames)
-        certificate = self._certificates.get(command.certificateId or "")
+        association_type = classify_resource(command.associated_resource_id)
+        hostnames = validate_hostnames(list(command.hostnames))
+        certificate = self._certificates.get(command.certificate_id or "")
         certificate.ensure_active()
         dns_names = [san.value for san in certificate.sans if san.type is SanType.DNS]
         uncovered = [h for h in hostnames if not any(name_covers(n, h) for n in dns_names)]
@@ -56,14 +56,14 @@ class AssociationService:
                 code="HostnameNotCovered",
             )
         for existing in self._store.associations_of(certificate.id):
-            if existing.associated_resource_id == command.associatedResourceId:
+            if existing.associated_resource_id == command.associated_resource_id:
                 raise ConflictError(
                     f"certificate {certificate.id} is already associated with "
-                    f"{command.associatedResourceId} ({existing.id})",
+                    f"{command.associated_resource_id} ({existing.id})",
                     code="AssociationExists",
                 )
         if association_type is AssociationType.HOST_PRINCIPAL:
-            target = principal_arn(command.associatedResourceId)
+            target = principal_arn(command.associated_resource_id)
             if target in (principal_arn(caller), certificate.owner):
                 # Whoever manages a certificate must not become its key reader by naming itself (or the owner) as
                 # the host: key access is granted on behalf of a host, never taken by the certificate's side.
@@ -73,17 +73,17 @@ class AssociationService:
                         "CreateAssociation",
                         caller,
                         "DENIED",
-                        associatedResourceId=command.associatedResourceId,
+                        associatedResourceId=command.associated_resource_id,
                         reason="SELF_ASSOCIATION",
                     )
                 )
                 raise AccessDeniedError(
-                    f"{command.associatedResourceId} manages or owns certificate {certificate.id}: it cannot also be "
+                    f"{command.associated_resource_id} manages or owns certificate {certificate.id}: it cannot also be "
                     "the host that reads its key; associate the host's own role, which then confirms",
                     code="SelfAssociation",
                 )
         # The target's owner must consent (services/consent.py); a host may confirm afterwards instead.
-        consent = self._consent.of_target(association_type, command.associatedResourceId, certificate.id)
+        consent = self._consent.of_target(association_type, command.associated_resource_id, certificate.id)
         if not consent.granted and association_type is not AssociationType.HOST_PRINCIPAL:
             raise ConsentRequiredError(consent.message)
         if consent.basis == "CROSS_ACCOUNT":
@@ -92,13 +92,13 @@ class AssociationService:
         association = Association(
             id=association_id,
             certificate_id=certificate.id,
-            associated_resource_id=command.associatedResourceId,
+            associated_resource_id=command.associated_resource_id,
             association_type=association_type,
             created_by=caller,
             created_at=self._rt.clock(),
             hostnames=hostnames,
             deployment=Deployment(desired_version=certificate.current_version_number),
-            listener_role=ListenerRole(command.listenerCertificateRole),
+            listener_role=ListenerRole(command.listener_role),
             certificate_name=certificate.name,
             state=AssociationState.ACTIVE if consent.granted else AssociationState.PENDING_CONFIRMATION,
             state_reason=None if consent.granted else consent.message.replace("{id}", association_id)[:500],

@@ -16,6 +16,7 @@ from certwright.domain.authority import (
     CaVersion,
     CertificateAuthority,
     LifecycleState,
+    NameConstraint,
     Validity,
     check_subordinate_validity,
     ensure_can_issue,
@@ -28,7 +29,7 @@ from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
-from certwright.services.commands import CreateAuthority, CreateAuthorityVersion, ScheduleDeletion
+from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
 
@@ -88,21 +89,21 @@ class AuthorityService:
         now = self._rt.clock()
         subject = validate_subject(command.subject.as_dict())
         # An omitted validity is P10Y, for a subordinate cut to what fits inside its issuer.
-        omitted = "validityDuration" not in command.model_fields_set or command.validityDuration is None
-        text = DEFAULT_CA_VALIDITY if command.validityDuration is None else command.validityDuration
+        omitted = command.validity_duration is None
+        text = DEFAULT_CA_VALIDITY if command.validity_duration is None else command.validity_duration
         duration = Duration.parse(text, field="validityDuration")
-        rules = CaRules.from_dict(command.rules.model_dump(exclude_none=True) if command.rules else None)
+        rules = ca_rules(command.rules)
         validity = Validity.starting(now, duration)
         issuer: CertificateAuthority | None = None
-        if command.configType is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
-            if command.issuerCertificateAuthorityId:
+        if command.config_type is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
+            if command.issuer_id:
                 raise InvalidInputError("a root CA has no issuerCertificateAuthorityId")
             # certificateAuthorityMaxValidityDuration governs the CAs this root issues, not the root itself.
             path_length = rules.path_length
         else:
-            if not command.issuerCertificateAuthorityId:
+            if not command.issuer_id:
                 raise InvalidInputError("a subordinate CA needs issuerCertificateAuthorityId")
-            issuer = self.get(command.issuerCertificateAuthorityId)
+            issuer = self.get(command.issuer_id)
             ensure_can_issue(issuer, now)
             if omitted:
                 validity = fitted_subordinate_validity(issuer, now, duration)
@@ -113,14 +114,14 @@ class AuthorityService:
 
         # Everything is checked; only now do we create anything.
         ca_id = self._rt.ids("ca")
-        key_id = self._keys.create_key(command.keyAlgorithm, f"Certwright CA {ca_id} ({command.name})")
+        key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
         serial = self._rt.serials()
         ca = CertificateAuthority(
             id=ca_id,
             name=command.name,
-            config_type=command.configType,
+            config_type=command.config_type,
             subject=subject,
-            key_algorithm=command.keyAlgorithm,
+            key_algorithm=command.key_algorithm,
             kms_key_id=key_id,
             rules=rules,
             lifecycle_state=LifecycleState.CREATING,
@@ -153,8 +154,8 @@ class AuthorityService:
                 serial_number=serial,
                 validity=validity,
                 issuer=self.signer_for(issuer) if issuer else None,
-                self_key=self._keys.signing_key(key_id, command.keyAlgorithm),
-                self_algorithm=command.keyAlgorithm,
+                self_key=self._keys.signing_key(key_id, command.key_algorithm),
+                self_algorithm=command.key_algorithm,
                 path_length=path_length,
                 name_constraint=rules.name_constraint,
                 publication=publication,
@@ -174,7 +175,7 @@ class AuthorityService:
         self.get(ca_id)
         return sorted(self._store.list_authority_versions(ca_id), key=lambda v: v.version_number)
 
-    def create_version(self, ca_id: str, command: CreateAuthorityVersion, caller: str) -> CertificateAuthority:
+    def create_version(self, ca_id: str, validity_duration: str | None, caller: str) -> CertificateAuthority:
         """Renew the CA's certificate: same subject, same KMS key, same rules; a new serial and validity.
 
         Certificates it issued stay valid (the key and the name are unchanged); the new version becomes
@@ -189,14 +190,14 @@ class AuthorityService:
             raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="InvalidState")
         if current.revocation is not None:
             raise ConflictError(f"certificate authority {ca_id} is revoked", code="CertificateAuthorityRevoked")
-        text = command.validityDuration or f"P{current.validity.length.days or 1}D"
+        text = validity_duration or f"P{current.validity.length.days or 1}D"
         duration = Duration.parse(text, field="validityDuration")
         validity = Validity.starting(now, duration)
         issuer: CertificateAuthority | None = None
         if ca.issuer_id is not None:
             issuer = self.get(ca.issuer_id)
             ensure_can_issue(issuer, now)
-            if not command.validityDuration:
+            if not validity_duration:
                 validity = fitted_subordinate_validity(issuer, now, duration)
             check_subordinate_validity(issuer, validity, duration)
         validity = self._signed_validity(validity, issuer)
@@ -281,6 +282,26 @@ def fitted_subordinate_validity(issuer: CertificateAuthority, now: datetime, def
     return min(candidates, key=lambda v: v.not_after)
 
 
+def ca_rules(spec: CaRulesSpec | None) -> CaRules:
+    """The checked rules of `spec` (none given: no rules)."""
+    if spec is None:
+        return CaRules()
+    constraint = spec.name_constraint
+    return CaRules.parse(
+        leaf_max_validity=spec.leaf_max_validity,
+        ca_max_validity=spec.ca_max_validity,
+        path_length=spec.path_length,
+        name_constraint=None
+        if constraint is None
+        else NameConstraint.parse(
+            permitted_dns=constraint.permitted_dns,
+            excluded_dns=constraint.excluded_dns,
+            permitted_ip=constraint.permitted_ip,
+            excluded_ip=constraint.excluded_ip,
+        ),
+    )
+
+
 def _chain_below(issuer: CertificateAuthority | None) -> tuple[str, ...]:
     if issuer is None or issuer.current_version is None:
         return ()
@@ -288,10 +309,10 @@ def _chain_below(issuer: CertificateAuthority | None) -> tuple[str, ...]:
 
 
 def deletion_time(command: ScheduleDeletion, now: datetime) -> datetime:
-    if not command.timeOfDeletion:
+    if not command.time_of_deletion:
         return now + DEFAULT_DELETION_GRACE
     try:
-        when = datetime.fromisoformat(command.timeOfDeletion.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(command.time_of_deletion.replace("Z", "+00:00"))
     except ValueError as err:
         raise InvalidInputError("timeOfDeletion must be an ISO-8601 timestamp") from err
     if when.tzinfo is None:

@@ -14,14 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, model_validator
-
 from certwright.authorization.identity import normalize_arn
 from certwright.authorization.visibility import filter_page
 from certwright.domain.association import Association, AssociationType, Deployment, classify_resource
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.ca_bundle import (
-    MAX_AUTHORITIES,
     AuthorityContribution,
     CaBundle,
     CaBundleVersion,
@@ -41,36 +38,13 @@ from certwright.events import (
 )
 from certwright.ports import CaBundleStore, Page
 from certwright.services.authorities import AuthorityService
-from certwright.services.commands import Command, CreateAssociation
+from certwright.services.commands import CreateAssociation, CreateCaBundle, CreateCaBundleVersion
 from certwright.services.context import Runtime
 from certwright.x509.ca_bundle_pems import trusted_certificate, trusted_certificates
 
 REFRESH_CALLER = "certwright:ca-bundle-refresh"
 AUTHORITY_EVENTS = (CertificateAuthorityVersionCreated, CertificateAuthorityVersionRevoked, CertificateAuthorityDeleted)
 _ATTEMPTS = 3
-_BUNDLE_TEXT = Field(default=None, max_length=64 * 1024)
-
-
-class CreateCaBundle(Command):
-    name: str = Field(min_length=1, max_length=255)
-    description: str = Field(default="", max_length=400)
-    caBundlePem: str | None = _BUNDLE_TEXT
-    certificateAuthorityIds: list[str] = Field(default_factory=list, max_length=MAX_AUTHORITIES)
-    # Each CA's chain up to its root too, so verifiers that need a self-signed anchor accept its leaves.
-    includeCertificateAuthorityChain: bool = True
-
-
-class CreateCaBundleVersion(Command):
-    """New sources for a bundle: what is given replaces that kind of source; what is omitted is kept."""
-
-    caBundlePem: str | None = _BUNDLE_TEXT
-    certificateAuthorityIds: list[str] | None = Field(default=None, max_length=MAX_AUTHORITIES)
-
-    @model_validator(mode="after")
-    def _something(self) -> CreateCaBundleVersion:
-        if self.caBundlePem is None and self.certificateAuthorityIds is None:
-            raise ValueError("give caBundlePem, certificateAuthorityIds or both")
-        return self
 
 
 @dataclass(frozen=True)
@@ -91,8 +65,8 @@ class CaBundleService:
 
     def create(self, command: CreateCaBundle, caller: str) -> tuple[CaBundle, CaBundleVersion]:
         now = self._rt.clock()
-        include_chain = command.includeCertificateAuthorityChain
-        sources = self._sources(command.caBundlePem, command.certificateAuthorityIds, include_chain, now)
+        include_chain = command.include_chain
+        sources = self._sources(command.bundle_pem, command.authority_ids, include_chain, now)
         bundle = CaBundle(
             id=self._rt.ids("cabundle"),
             name=command.name,
@@ -156,8 +130,8 @@ class CaBundleService:
         bundle = self.get(bundle_id)
         bundle.ensure_active()
         now = self._rt.clock()
-        pem = command.caBundlePem
-        ids = bundle.authority_ids if command.certificateAuthorityIds is None else command.certificateAuthorityIds
+        pem = command.bundle_pem
+        ids = bundle.authority_ids if command.authority_ids is None else command.authority_ids
         if pem is None:
             sources = self._sources(None, ids, bundle.include_chain, now, given=bundle.given)
         else:
@@ -248,29 +222,29 @@ class CaBundleService:
     # -- associations (records: a listener or host that trusts the bundle) -----------------------------
 
     def associate(self, command: CreateAssociation, caller: str) -> Association:
-        association_type = classify_resource(command.associatedResourceId)
+        association_type = classify_resource(command.associated_resource_id)
         if association_type is AssociationType.ACM_CERTIFICATE:
             raise InvalidInputError(
                 "a CA bundle is trusted by a load-balancer listener or a host principal, not an ACM certificate",
                 code="UnsupportedAssociationTarget",
             )
-        if command.hostnames or command.listenerCertificateRole != "DEFAULT":
+        if command.hostnames or command.listener_role != "DEFAULT":
             raise InvalidInputError(
                 "hostnames and listenerCertificateRole apply to certificates, not to CA bundles",
                 code="UnsupportedAssociationTarget",
             )
-        bundle = self.get(command.caBundleId or "")
+        bundle = self.get(command.ca_bundle_id or "")
         bundle.ensure_active()
         for existing in self._store.associations_of_bundle(bundle.id):
-            if existing.associated_resource_id == command.associatedResourceId:
+            if existing.associated_resource_id == command.associated_resource_id:
                 raise ConflictError(
-                    f"CA bundle {bundle.id} is already associated with {command.associatedResourceId} ({existing.id})",
+                    f"CA bundle {bundle.id} is already associated with {command.associated_resource_id} ({existing.id})",
                     code="AssociationExists",
                 )
         association = Association(
             id=self._rt.ids("assoc"),
             certificate_id="",
-            associated_resource_id=command.associatedResourceId,
+            associated_resource_id=command.associated_resource_id,
             association_type=association_type,
             created_by=caller,
             created_at=self._rt.clock(),

@@ -9,7 +9,6 @@ from certwright.authorization.visibility import filter_page
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.deletion import SCHEDULABLE_STATES, ensure_not_due, state_after_cancelled_deletion
-from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import changed, promote
 from certwright.domain.sweep import parse_thresholds
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
@@ -17,7 +16,8 @@ from certwright.ports import Page, Store
 from certwright.services.authorities import deletion_time
 from certwright.services.commands import ScheduleDeletion, UpdateCertificate
 from certwright.services.context import Runtime
-from certwright.services.issuance import IssuanceService, issued_at
+from certwright.services.issuance import IssuanceService, renewal_rule
+from certwright.services.version_writer import issued_at
 
 
 class CertificateService:
@@ -64,18 +64,18 @@ class CertificateService:
             changes["name"] = command.name
         if command.description is not None:
             changes["description"] = command.description
-        if command.renewalRule is not None:
+        if command.renewal_rule is not None:
             if certificate.validity_duration is None:
                 raise InvalidInputError("imported certificates have no renewal rule; import a new version instead")
-            rule = RenewalRule.from_dict(command.renewalRule.model_dump(), certificate.validity_duration)
+            rule = renewal_rule(command.renewal_rule, certificate.validity_duration)
             changes["renewal_rule"] = rule
             current_version = self.current(certificate)
             if current_version is not None:
                 changes["next_renewal_at"] = rule.next_renewal(
                     issued_at(current_version), current_version.validity.not_after
                 )
-        if command.expiryAlertThresholds is not None:
-            changes["expiry_alert_thresholds"] = parse_thresholds(command.expiryAlertThresholds)
+        if command.expiry_alert_thresholds is not None:
+            changes["expiry_alert_thresholds"] = parse_thresholds(list(command.expiry_alert_thresholds))
         if not changes:
             raise InvalidInputError("nothing to update")
         updated = replace(certificate, **changes)  # type: ignore[arg-type]

@@ -1,142 +1,211 @@
-"""The inputs of each use case, shape-checked by pydantic; the API uses them as request bodies."""
+"""The inputs of each use case, one frozen dataclass per operation, in the services' own (snake_case) terms.
+
+The API edge (certwright.api.requests) checks a request's shape and maps it to one of these; internal callers
+(the renewal sweep, revocation's replacement, the bench) build them directly. Values are as given: the services
+validate and normalize them (names, durations, PEMs) against the state they read.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
-
 from certwright.domain.authority import CaConfigType
-from certwright.domain.certificate import CertificateConfigType, Profile
+from certwright.domain.certificate import Profile
 from certwright.domain.keys import KeyAlgorithm
-from certwright.domain.names import check_text
+from certwright.domain.names import Subject, SubjectAlternativeName
 
-PemText = Field(default=None, max_length=32 * 1024)
-ChainText = Field(default=None, max_length=64 * 1024)
+StageName = Literal["CURRENT", "PENDING"]
 
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    @field_validator("name", "description", check_fields=False)
-    @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        """Names and descriptions end up in consoles, logs and alert e-mails: no control or bidi characters."""
-        if value:
-            check_text(value, "name or description", 400)
-        return value
+# -- certificate authorities --------------------------------------------------------------------------------
 
 
-class SubjectIn(Command):
-    commonName: str = Field(max_length=64)
-    organization: str | None = Field(default=None, max_length=64)
-    organizationalUnit: str | None = Field(default=None, max_length=64)
-    country: str | None = Field(default=None, max_length=2)
-    stateOrProvince: str | None = Field(default=None, max_length=128)
-    locality: str | None = Field(default=None, max_length=128)
-
-    def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+@dataclass(frozen=True, kw_only=True)
+class NameConstraintSpec:
+    permitted_dns: tuple[str, ...] = ()
+    excluded_dns: tuple[str, ...] = ()
+    permitted_ip: tuple[str, ...] = ()
+    excluded_ip: tuple[str, ...] = ()
 
 
-class SanIn(Command):
-    type: Literal["DNS", "IP"]
-    value: str = Field(max_length=253)
+@dataclass(frozen=True, kw_only=True)
+class CaRulesSpec:
+    leaf_max_validity: str | None = None
+    ca_max_validity: str | None = None
+    path_length: int | None = None
+    name_constraint: NameConstraintSpec | None = None
 
 
-class NameConstraintIn(Command):
-    permittedDnsSubtrees: list[str] = Field(default_factory=list, max_length=50)
-    excludedDnsSubtrees: list[str] = Field(default_factory=list, max_length=50)
-    permittedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
-    excludedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
+@dataclass(frozen=True, kw_only=True)
+class CreateAuthority:
+    """A root (no issuer) or a subordinate of `issuer_id`; `validity_duration` None: P10Y, fitted for a subordinate."""
+
+    name: str
+    config_type: CaConfigType
+    subject: Subject
+    issuer_id: str | None = None
+    key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    validity_duration: str | None = None
+    rules: CaRulesSpec | None = None
 
 
-class CaRulesIn(Command):
-    leafCertificateMaxValidityDuration: str | None = None
-    certificateAuthorityMaxValidityDuration: str | None = None
-    pathLengthConstraint: StrictInt | None = None
-    nameConstraint: NameConstraintIn | None = None
+# -- certificates -------------------------------------------------------------------------------------------
 
 
-class CreateAuthority(Command):
-    name: str = Field(min_length=1, max_length=255)
-    configType: CaConfigType
-    issuerCertificateAuthorityId: str | None = Field(default=None, max_length=64)
-    subject: SubjectIn
-    keyAlgorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
-    validityDuration: str = "P10Y"
-    rules: CaRulesIn | None = None
-    description: str = Field(default="", max_length=400)
+@dataclass(frozen=True, kw_only=True)
+class RenewalRuleSpec:
+    renewal_interval: str
+    advance_renewal_period: str
+    stage: StageName = "CURRENT"
 
 
-class CreateAuthorityVersion(Command):
-    # Default: as long as the current version's validity.
-    validityDuration: str | None = Field(default=None, max_length=40)
+@dataclass(frozen=True, kw_only=True)
+class IssueCertificate:
+    """A certificate whose key the service generates and holds (ISSUED_BY_INTERNAL_CA)."""
+
+    name: str
+    issuer_id: str
+    profile: Profile
+    subject: Subject | None
+    sans: tuple[SubjectAlternativeName, ...] = ()
+    key_algorithm: KeyAlgorithm | None = None
+    validity_duration: str | None = None
+    renewal_rule: RenewalRuleSpec | None = None
+    description: str = ""
+    # ISO-8601 durations before expiry at which CertificateExpiring is raised (None: the defaults).
+    expiry_alert_thresholds: tuple[str, ...] | None = None
 
 
-class RenewalRuleIn(Command):
-    renewalInterval: str
-    advanceRenewalPeriod: str
-    stage: Literal["CURRENT", "PENDING"] = "CURRENT"
+@dataclass(frozen=True, kw_only=True)
+class SignCsr(IssueCertificate):
+    """A certificate for the key in a CSR, held by its requester (MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA).
+
+    An omitted subject or SAN list is taken from the CSR; a key algorithm, if given, must match the CSR's key.
+    """
+
+    csr_pem: str
 
 
-class CreateCertificate(Command):
-    name: str = Field(min_length=1, max_length=255)
-    configType: CertificateConfigType
-    issuerCertificateAuthorityId: str | None = Field(default=None, max_length=64)
-    profile: Profile | None = None
-    subject: SubjectIn | None = None
-    subjectAlternativeNames: list[SanIn] = Field(default_factory=list, max_length=100)
-    keyAlgorithm: KeyAlgorithm | None = None
-    validityDuration: str | None = None
-    csrPem: str | None = PemText
-    certificatePem: str | None = PemText
-    certChainPem: str | None = ChainText
-    privateKeyPem: str | None = PemText
-    renewalRule: RenewalRuleIn | None = None
-    description: str = Field(default="", max_length=400)
-    # ISO-8601 durations before expiry at which CertificateExpiring is raised (default P30D, P7D).
-    expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
+@dataclass(frozen=True, kw_only=True)
+class ImportCertificate:
+    """A certificate issued elsewhere, with its chain and private key (IMPORTED)."""
+
+    name: str
+    certificate_pem: str
+    chain_pem: str
+    private_key_pem: str
+    description: str = ""
+    expiry_alert_thresholds: tuple[str, ...] | None = None
 
 
-class CreateVersion(Command):
-    """Renew now (service-held key), a new CSR, or a new import; CURRENT unless stage is PENDING."""
-
-    stage: Literal["CURRENT", "PENDING"] = "CURRENT"
-    validityDuration: str | None = None
-    csrPem: str | None = PemText
-    certificatePem: str | None = PemText
-    certChainPem: str | None = ChainText
-    privateKeyPem: str | None = PemText
+NewCertificate = IssueCertificate | SignCsr | ImportCertificate
 
 
-class UpdateCertificate(Command):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=400)
-    renewalRule: RenewalRuleIn | None = None
-    expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
+@dataclass(frozen=True, kw_only=True)
+class RenewCertificate:
+    """A new version under the service-held key's certificate (a fresh key, the same names and rules)."""
+
+    certificate_id: str
+    stage: StageName = "CURRENT"
+    # None: the certificate's own validity duration.
+    validity_duration: str | None = None
 
 
-class RevokeVersion(Command):
+@dataclass(frozen=True, kw_only=True)
+class RenewWithCsr:
+    """A new version of a CSR-managed certificate, for the key (and names) of a new CSR."""
+
+    certificate_id: str
+    csr_pem: str
+    stage: StageName = "CURRENT"
+    validity_duration: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReimportCertificate:
+    """A new version of an imported certificate: the next certificate, chain and key issued elsewhere."""
+
+    certificate_id: str
+    certificate_pem: str
+    chain_pem: str
+    private_key_pem: str
+    stage: StageName = "CURRENT"
+
+
+NewVersion = RenewCertificate | RenewWithCsr | ReimportCertificate
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateCertificate:
+    """Only what is given (not None) changes; at least one field must be."""
+
+    name: str | None = None
+    description: str | None = None
+    renewal_rule: RenewalRuleSpec | None = None
+    expiry_alert_thresholds: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeVersion:
     # RFC 5280 reason (OCI names); checked against what is revoked in certwright.domain.revocation.
-    revocationReason: str | None = Field(default=None, max_length=40)
+    revocation_reason: str | None = None
 
 
-class ScheduleDeletion(Command):
-    timeOfDeletion: str | None = Field(default=None, max_length=40)
+@dataclass(frozen=True, kw_only=True)
+class ScheduleDeletion:
+    # ISO-8601 with a time zone; None: the default grace period from now.
+    time_of_deletion: str | None = None
 
 
-class CreateAssociation(Command):
-    # Exactly one: the certificate the resource serves, or the CA bundle it trusts (mTLS).
-    certificateId: str | None = Field(default=None, min_length=1, max_length=64)
-    caBundleId: str | None = Field(default=None, min_length=1, max_length=64)
-    associatedResourceId: str = Field(min_length=1, max_length=1600)
-    hostnames: list[str] = Field(default_factory=list, max_length=100)
+# -- associations, CA bundles, grants -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateAssociation:
+    """The resource `associated_resource_id` serves certificate `certificate_id`, or trusts CA bundle `ca_bundle_id`."""
+
+    associated_resource_id: str
+    certificate_id: str | None = None
+    ca_bundle_id: str | None = None
+    hostnames: tuple[str, ...] = ()
     # For a load-balancer listener: serve as its default certificate, or as one of its SNI certificates.
-    listenerCertificateRole: Literal["DEFAULT", "SNI"] = "DEFAULT"
+    listener_role: Literal["DEFAULT", "SNI"] = "DEFAULT"
 
-    @model_validator(mode="after")
-    def _one_target(self) -> CreateAssociation:
-        if (self.certificateId is None) == (self.caBundleId is None):
-            raise ValueError("give exactly one of certificateId and caBundleId")
-        return self
+
+@dataclass(frozen=True, kw_only=True)
+class CreateCaBundle:
+    name: str
+    description: str = ""
+    bundle_pem: str | None = None
+    authority_ids: tuple[str, ...] = ()
+    # Each CA's chain up to its root too, so verifiers that need a self-signed anchor accept its leaves.
+    include_chain: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateCaBundleVersion:
+    """New sources for a bundle: what is given replaces that kind of source; what is None is kept."""
+
+    bundle_pem: str | None = None
+    authority_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateGrant:
+    resource_id: str
+    principal_arn: str
+    role: Literal["ISSUER", "MANAGER", "READER"]
+
+
+# -- hosts ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportDeployment:
+    """The association's host installed `version_number` (DEPLOYED, verified by a handshake or not) or could not
+    (FAILED, with the reason)."""
+
+    version_number: int
+    state: Literal["DEPLOYED", "FAILED"]
+    verified: bool = False
+    reason: str | None = None

@@ -6,21 +6,11 @@ each grant and each removal is written with its audit record, under the resource
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
 from certwright.authorization.grants import Grant, Role, check_role, grantee, resource_kind
 from certwright.errors import ConflictError, NotFoundError
 from certwright.ports import GrantStore
-from certwright.services.commands import Command
+from certwright.services.commands import CreateGrant
 from certwright.services.context import Runtime
-
-
-class CreateGrant(Command):
-    resourceId: str = Field(min_length=1, max_length=64)
-    principalArn: str = Field(min_length=1, max_length=2048)
-    role: Literal["ISSUER", "MANAGER", "READER"]
 
 
 class GrantService:
@@ -29,16 +19,16 @@ class GrantService:
         self._rt = runtime
 
     def create(self, command: CreateGrant, caller: str) -> Grant:
-        kind = resource_kind(command.resourceId)
+        kind = resource_kind(command.resource_id)
         role = Role(command.role)
         check_role(role, kind)
-        principal = grantee(command.principalArn)
-        for existing in self._store.grants_of(command.resourceId):
+        principal = grantee(command.principal_arn)
+        for existing in self._store.grants_of(command.resource_id):
             if existing.principal_arn == principal and existing.role is role:
                 raise ConflictError(f"{principal} already holds {role.value} ({existing.id})", code="GrantExists")
         grant = Grant(
             id=self._rt.ids("grant"),
-            resource_id=command.resourceId,
+            resource_id=command.resource_id,
             resource_kind=kind,
             principal_arn=principal,
             role=role,
@@ -46,7 +36,7 @@ class GrantService:
             created_at=self._rt.clock(),
         )
         audit = self._rt.audit(
-            command.resourceId, "CreateGrant", caller, grantId=grant.id, role=role.value, principalArn=principal
+            command.resource_id, "CreateGrant", caller, grantId=grant.id, role=role.value, principalArn=principal
         )
         return self._store.add_grant(grant, audit)
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal
-
-from pydantic import Field, StrictBool, StrictInt
 
 from certwright.domain.association import (
     Association,
@@ -27,24 +24,8 @@ from certwright.domain.association import (
 )
 from certwright.errors import AccessDeniedError, ConflictError, NotFoundError
 from certwright.ports import HostAssociationIndex, HostBinding, Store
-from certwright.services.commands import Command
+from certwright.services.commands import ReportDeployment
 from certwright.services.context import Runtime
-
-MAX_POLL_FILTER = 100
-CertificateId = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class PollBundles(Command):
-    """`{}` for every association of the caller, or only those of some certificates."""
-
-    certificateIds: list[CertificateId] | None = Field(default=None, max_length=MAX_POLL_FILTER)
-
-
-class ReportDeployment(Command):
-    versionNumber: StrictInt = Field(ge=1, le=10**8 - 1)
-    state: Literal["DEPLOYED", "FAILED"]
-    verified: StrictBool = False
-    reason: str | None = Field(default=None, max_length=4096, description="why it failed (FAILED only)")
 
 
 @dataclass(frozen=True)
@@ -126,9 +107,9 @@ class PollService:
                 f"only {association.associated_resource_id} itself may report the deployment of {association_id}"
             )
         certificate = self._store.get_certificate(association.certificate_id)
-        version = self._store.get_version(association.certificate_id, command.versionNumber)
+        version = self._store.get_version(association.certificate_id, command.version_number)
         if certificate is None or version is None or version.deleted_at:
-            raise NotFoundError(f"certificate {association.certificate_id} has no version {command.versionNumber}")
+            raise NotFoundError(f"certificate {association.certificate_id} has no version {command.version_number}")
         deployment = report_deployment(
             association,
             version_number=version.version_number,

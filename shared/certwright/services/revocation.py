@@ -31,7 +31,7 @@ from certwright.domain.revocation import (
 from certwright.errors import CertwrightError, ConflictError, NotFoundError
 from certwright.ports import Store
 from certwright.services.authorities import AuthorityService
-from certwright.services.commands import CreateVersion, RevokeVersion
+from certwright.services.commands import RevokeVersion
 from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
 from certwright.x509.keys import spki_fingerprint
@@ -82,7 +82,7 @@ class RevocationService:
             raise NotFoundError(f"certificate {certificate_id} has no version {version_number}")
         if not version.certificate_pem or version.issuer_ca_id is None:
             raise ConflictError(f"version {version_number} was never issued", code="VersionNotIssued")
-        reason = parse_reason(command.revocationReason, for_authority=False)
+        reason = parse_reason(command.revocation_reason, for_authority=False)
         if version.revocation is not None:
             if _replacement_missing(certificate, version, reason):
                 # The same revocation again after its replacement never came (crashed or failed): replace now.
@@ -135,7 +135,7 @@ class RevocationService:
                 f"POST /certificates/{certificate.id}/versions with a new CSR to replace it",
             )
         try:
-            _, version = self._issuance.create_version(certificate.id, CreateVersion(), caller)
+            _, version = self._issuance.renew(certificate.id, caller)
         except Exception as exc:
             err = exc if isinstance(exc, CertwrightError) else CertwrightError(type(exc).__name__)
             if not isinstance(exc, CertwrightError):
@@ -171,7 +171,7 @@ class RevocationService:
             raise NotFoundError(f"certificate authority {ca_id} has no version {version_number}")
         if version.revocation is not None:
             raise ConflictError(f"version {version_number} is already revoked", code="AlreadyRevoked")
-        reason = parse_reason(command.revocationReason, for_authority=True)
+        reason = parse_reason(command.revocation_reason, for_authority=True)
         assert ca.issuer_id is not None
         now = self._rt.clock()
         revoked = replace(ca, current_version=replace(version, revocation=Revocation(reason, now)))

@@ -21,7 +21,6 @@ from certwright.domain.stages import Stage
 from certwright.domain.sweep import Decision, SweepState, after_failure, after_success, decide
 from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Store
-from certwright.services.commands import CreateVersion
 from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
 from certwright.services.repair import RepairPass
@@ -89,9 +88,9 @@ class RenewalSweep:
         decision = self._decide(certificate, now)
         if decision.renew:
             assert certificate.renewal_rule is not None
-            command = CreateVersion(stage="PENDING" if certificate.renewal_rule.stage == "PENDING" else "CURRENT")
+            pending = certificate.renewal_rule.stage == "PENDING"
             try:
-                self._issuance.create_version(certificate.id, command, SWEEP_CALLER)
+                self._issuance.renew(certificate.id, SWEEP_CALLER, stage="PENDING" if pending else "CURRENT")
                 state = after_success(state)
                 report.renewed += 1
                 decision = replace(decision, overdue_for=None)  # late, but done: nothing is overdue any more
