@@ -34,6 +34,8 @@ from certwright.events import (
     DeploymentFailed,
     DeploymentSucceeded,
     DomainEvent,
+    EndpointHealthy,
+    EndpointUnhealthy,
     RenewalFailed,
     RenewalOverdue,
 )
@@ -191,6 +193,9 @@ def _association(before: dict[str, Any], after: dict[str, Any], removed: bool, v
     consent = _association_consent(before, after, version)
     if consent:
         return consent
+    probed = _association_probe(before, after, version)
+    if probed:
+        return probed
     old, new = before.get("deployment", {}), after.get("deployment", {})
     if new.get("state") == "DEPLOYED" and (
         old.get("state") != "DEPLOYED" or old.get("deployedVersion") != new.get("deployedVersion")
@@ -246,6 +251,49 @@ def _association_consent(before: dict[str, Any], after: dict[str, Any], version:
             AssociationResumed("", after["id"], version, after["certificateId"], after["associatedResourceId"], old)
         ]
     return []
+
+
+def _endpoint_text(endpoint: dict[str, Any]) -> str:
+    host, port = str(endpoint.get("host", "")), endpoint.get("port", "")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _association_probe(before: dict[str, Any], after: dict[str, Any], version: int) -> list[DomainEvent]:
+    """A change of the endpoint's health (services/probes.py): once per change, never on every probe."""
+    old, new = before.get("probe") or {}, after.get("probe") or {}
+    if not new or (old and bool(old.get("healthy")) == bool(new.get("healthy"))):
+        return []
+    endpoint = _endpoint_text(after.get("endpoint") or {})
+    if not new.get("healthy"):
+        errors = [f for f in new.get("findings", []) if f.get("severity") == "error"]
+        return [
+            EndpointUnhealthy(
+                "",
+                after["id"],
+                version,
+                after["certificateId"],
+                after.get("certificateName", ""),
+                after["associatedResourceId"],
+                endpoint,
+                new.get("servedSerial"),
+                new.get("expectedSerial"),
+                tuple(f"{f['code']}: {f['message']}" for f in errors),
+            )
+        ]
+    if not old:
+        return []  # healthy from its first probe: nothing recovered
+    return [
+        EndpointHealthy(
+            "",
+            after["id"],
+            version,
+            after["certificateId"],
+            after.get("certificateName", ""),
+            after["associatedResourceId"],
+            endpoint,
+            new.get("servedSerial"),
+        )
+    ]
 
 
 def _certificate(before: dict[str, Any], after: dict[str, Any], removed: bool, version: int) -> list[DomainEvent]:

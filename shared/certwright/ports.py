@@ -16,6 +16,7 @@ from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.revocation import RevokedEntry
 from certwright.domain.stages import Stage
+from certwright.x509.endpoint_checks import Observation
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -237,6 +238,22 @@ class AssociationStore(Protocol):
     def list_associations(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]: ...
 
     def associations_of(self, certificate_id: str) -> list[Association]: ...
+
+    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
+        """A page of the ids of the associations that name an endpoint to probe (no table scan)."""
+        ...
+
+    def record_probe(self, association: Association) -> Association:
+        """Save `association.probe` conditionally on its row version; ConflictError when it changed."""
+        ...
+
+
+class TlsEndpointPort(Protocol):
+    """A TLS handshake with an association's endpoint (adapters/tls_endpoint.py)."""
+
+    def observe(self, host: str, port: int, server_name: str) -> Observation | str:
+        """What host:port serves to a client sending `server_name` as SNI, or why no handshake completed."""
+        ...
 
 
 class AuditLog(Protocol):

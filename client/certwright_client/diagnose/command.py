@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from certwright.x509 import endpoint_checks as checks
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from certwright_client.diagnose import checks, connect, render
+from certwright_client.diagnose import connect, render
 
 EXIT_HEALTHY = 0
 EXIT_UNHEALTHY = 1  # at least one finding of severity error

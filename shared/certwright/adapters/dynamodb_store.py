@@ -67,6 +67,15 @@ def _target_row(model: type[Row], a: Association) -> Row:
     return model(f"CERT#{a.certificate_id}", f"TARGET#{digest}", kind="ASSOC_TARGET", data=data)
 
 
+# One row per association with an endpoint, in one partition: the prober pages through it with a Query (no scan).
+PROBED_PK = "PROBED"
+
+
+def _probed_row(model: type[Row], a: Association) -> Row:
+    """The pointer row the prober finds an association with an endpoint by (written and deleted with it)."""
+    return model(PROBED_PK, f"ASSOC#{a.id}", kind="PROBE_TARGET", data={"associationId": a.id})
+
+
 class DynamoDbStore:
     def __init__(self, model: type[Row], connection: Connection) -> None:
         self._row = model
@@ -530,6 +539,8 @@ class DynamoDbStore:
         with self._errors("create association"), self._transaction() as tx:
             tx.save(self._association_row(association))
             tx.save(_target_row(self._row, association))  # a new row: two parallel creations cannot both commit
+            if association.endpoint is not None:
+                tx.save(_probed_row(self._row, association))
             tx.save(self._certificate_row(counted))
             tx.save(self._audit_row(audit))
         return replace(association, row_version=1)
@@ -539,6 +550,8 @@ class DynamoDbStore:
         with self._errors("delete association"), self._transaction() as tx:
             tx.delete(self._association_row(association))
             tx.delete(_target_row(self._row, association), add_version_condition=False)  # older ones have none
+            if association.endpoint is not None:
+                tx.delete(_probed_row(self._row, association), add_version_condition=False)
             if certificate is not None:
                 count = max(0, certificate.association_count - 1)
                 tx.save(self._certificate_row(replace(certificate, association_count=count)))
@@ -564,6 +577,24 @@ class DynamoDbStore:
         with self._errors("list associations"):
             rows = self._row.by_parent.query(f"CERT#{certificate_id}")
             return [codec.association_from_data(r.data, r.row_version) for r in rows if r.kind == "ASSOC"]
+
+    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
+        """A page of the ids of associations with an endpoint (the PROBED partition's pointer rows)."""
+        with self._errors("list probed associations"):
+            start = self._start_key(token, {"pk": PROBED_PK})
+            result = self._row.query(PROBED_PK, limit=limit, last_evaluated_key=start)
+            ids = [str(r.data["associationId"]) for r in result]
+            return Page(ids, self._page_token(result.last_evaluated_key))
+
+    def record_probe(self, association: Association) -> Association:
+        """Write the association's `probe` only, conditional on its row version (other attributes stay as they are).
+
+        ConflictError when the association changed (or went) since it was read: the next run probes it again.
+        """
+        row = _versioned(self._row(f"ASSOC#{association.id}", "A"), association.row_version)
+        with self._errors("record probe"):
+            row.update(actions=[self._row.data.set(codec.association_to_data(association))])
+        return replace(association, row_version=association.row_version + 1)
 
     # -- revocation -----------------------------------------------------------------------------------
 

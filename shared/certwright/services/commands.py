@@ -126,6 +126,13 @@ class ScheduleDeletion(Command):
     timeOfDeletion: str | None = Field(default=None, max_length=40)
 
 
+class EndpointIn(Command):
+    """Where the associated resource serves the certificate, for the scheduled prober (domain.parse_endpoint)."""
+
+    address: str = Field(min_length=1, max_length=300, description="host:port or [IPv6]:port")
+    serverName: str | None = Field(default=None, min_length=1, max_length=253, description="the SNI name to send")
+
+
 class CreateAssociation(Command):
     # Exactly one: the certificate the resource serves, or the CA bundle it trusts (mTLS).
     certificateId: str | None = Field(default=None, min_length=1, max_length=64)
@@ -134,6 +141,8 @@ class CreateAssociation(Command):
     hostnames: list[str] = Field(default_factory=list, max_length=100)
     # For a load-balancer listener: serve as its default certificate, or as one of its SNI certificates.
     listenerCertificateRole: Literal["DEFAULT", "SNI"] = "DEFAULT"
+    # An endpoint the scheduled prober checks (services/probes.py); certificate associations only.
+    endpoint: EndpointIn | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> CreateAssociation:
