@@ -20,6 +20,8 @@ from certwright.events import (
     CrlStale,
     DeploymentFailed,
     DomainEvent,
+    EndpointHealthy,
+    EndpointUnhealthy,
     RenewalFailed,
     RenewalOverdue,
 )
@@ -48,6 +50,19 @@ EXAMPLES: dict[str, DomainEvent] = {
         "e-6", ASSOC, 9, CERT, "web-prod", LISTENER, "LOAD_BALANCER_LISTENER", f"{LISTENER} does not consent"
     ),
     "CertificateExpired": CertificateExpired("e-7", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00"),
+    "EndpointUnhealthy": EndpointUnhealthy(
+        "e-8",
+        ASSOC,
+        10,
+        CERT,
+        "web-prod",
+        LISTENER,
+        "10.0.0.7:443",
+        "ab12",
+        "cd34",
+        ("DEPLOYMENT_DRIFT: serving v1, CURRENT is v2: deployment drift",),
+    ),
+    "EndpointHealthy": EndpointHealthy("e-9", ASSOC, 11, CERT, "web-prod", LISTENER, "10.0.0.7:443", "cd34"),
 }
 
 

@@ -73,7 +73,9 @@ def test_a_certificate_that_is_no_version_of_ours_is_unexpected_once_deployed() 
 
 def test_an_expired_leaf_is_unhealthy() -> None:
     old = issue(HOST, ISSUING, sans=[HOST], not_before=NOW - 100 * DAY, not_after=NOW - DAY)
-    expectation = ProbeExpectation("cert-probe", "web", 1, {f"{old.certificate.serial_number:x}": 1}, True, expect().chain)
+    expectation = ProbeExpectation(
+        "cert-probe", "web", 1, {f"{old.certificate.serial_number:x}": 1}, True, expect().chain
+    )
     assert errors(seen(old, ISSUING), expectation) == ["EXPIRED"]
 
 
@@ -83,7 +85,9 @@ def test_a_leaf_expiring_within_seven_days_is_unhealthy_within_thirty_a_warning(
     expectation = ProbeExpectation("cert-probe", "web", 1, serials, True, expect().chain)
     assert errors(seen(soon, ISSUING), expectation) == ["EXPIRING"]
     later = issue(HOST, ISSUING, sans=[HOST], not_after=NOW + timedelta(days=20))
-    expectation = ProbeExpectation("cert-probe", "web", 1, {f"{later.certificate.serial_number:x}": 1}, True, expect().chain)
+    expectation = ProbeExpectation(
+        "cert-probe", "web", 1, {f"{later.certificate.serial_number:x}": 1}, True, expect().chain
+    )
     assert errors(seen(later, ISSUING), expectation) == []
 
 
@@ -164,7 +168,13 @@ def _image(probe: dict[str, Any] | None, version: int) -> dict[str, Any]:
 
 def _probe(is_healthy: bool, code: str = "DEPLOYMENT_DRIFT") -> dict[str, Any]:
     findings = [] if is_healthy else [{"code": code, "severity": "error", "message": "serving v1, CURRENT is v2"}]
-    return {"checkedAt": "2026-12-01T10:00:00Z", "servedSerial": "ab", "expectedSerial": "cd", "healthy": is_healthy, "findings": findings}
+    return {
+        "checkedAt": "2026-12-01T10:00:00Z",
+        "servedSerial": "ab",
+        "expectedSerial": "cd",
+        "healthy": is_healthy,
+        "findings": findings,
+    }
 
 
 def test_a_change_of_health_is_an_event_and_an_unchanged_one_is_none() -> None:

@@ -210,8 +210,8 @@ def _endpoint_unhealthy(e: EndpointUnhealthy) -> Alert:
     found = "; ".join(clean(f, 300) for f in e.findings[:5]) or "no finding recorded"
     message = (
         f"Endpoint {where} of association {e.resource_id} ({who}, {clean(e.associated_resource_id, 300)}) is "
-        f"unhealthy: {served}{expected}. Findings: {found}. Run `certwright diagnose {where}` for causes and "
-        "fixes; Certwright tells you again only when the endpoint is healthy (EndpointHealthy)."
+        f"unhealthy: {served}{expected}. Findings: {found}. Check it with `certwright diagnose {where}` (causes "
+        "and fixes); Certwright tells you again only when the endpoint is healthy (EndpointHealthy)."
     )
     subject = f"Certwright: endpoint {e.endpoint} of '{e.certificate_name}' is unhealthy"
     return Alert(
@@ -229,7 +229,8 @@ def _endpoint_healthy(e: EndpointHealthy) -> Alert:
     served = f", serving serial {clean(e.served_serial, 80)}" if e.served_serial else ""
     message = (
         f"Endpoint {where} of association {e.resource_id} ({who}, {clean(e.associated_resource_id, 300)}) is "
-        f"healthy again{served}: the last probe found no error. Nothing to do."
+        f"healthy again{served}: the last probe found no error. Nothing to do; check the probe's details with "
+        f"GET /associations/{e.resource_id}."
     )
     subject = f"Certwright: endpoint {e.endpoint} of '{e.certificate_name}' is healthy again"
     return Alert(
