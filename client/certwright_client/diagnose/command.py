@@ -76,7 +76,7 @@ def parse_target(target: str) -> tuple[str, int]:
     return host, int(port)
 
 
-# -- the API (HTTP only: this package imports nothing of the service) --------------------------------
+# -- the API (HTTP only: of the layer this package imports only the pure verdicts, endpoint_checks) ----------
 
 
 class Api:
