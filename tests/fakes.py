@@ -40,6 +40,7 @@ from certwright.errors import ConflictError, DependencyError, InvalidInputError,
 from certwright.events import DomainEvent
 from certwright.ports import Due, HostBinding, Page, Reservation, SerialClaim, StoredObject
 from certwright.services.context import Runtime
+from certwright.x509.endpoint_checks import Observation
 from certwright.x509.keys import generate_private_key
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
 
@@ -417,6 +418,19 @@ class FakeAssociations(_OnMemory):
             m.retry_at[association.id] = retry_at
         stored = m.associations[association.id] = _bump(association)
         return stored
+
+    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
+        probed = (a.id for a in self.memory.associations.values() if a.endpoint is not None)
+        return page_of(probed, lambda i: i, "probed", limit, token)
+
+    def record_probe(self, association: Association) -> Association:
+        m = self.memory
+        stored = m.associations.get(association.id)
+        if stored is None:
+            raise conflict("record probe")
+        guard(stored, association.row_version, "record probe")
+        saved = m.associations[association.id] = _bump(association)
+        return saved
 
     def remove_association(self, association: Association, audit: AuditRecord) -> None:
         m = self.memory
@@ -1140,6 +1154,16 @@ def fake_settings(**changes: Any) -> Settings:
     return replace(settings, **changes)
 
 
+class FakeTlsEndpoints:
+    """TlsEndpointPort in memory: what each host:port serves (an Observation) or why no handshake completes."""
+
+    def __init__(self) -> None:
+        self.served: dict[tuple[str, int], Observation | str] = {}
+
+    def observe(self, host: str, port: int, server_name: str) -> Observation | str:
+        return self.served.get((host, port), "connection refused")
+
+
 @dataclass
 class World:
     """Everything outside the services, in memory: what a test arranges and inspects."""
@@ -1154,6 +1178,7 @@ class World:
     events: RecordingPublisher = field(default_factory=RecordingPublisher)
     alerts: RecordingAlerts = field(default_factory=RecordingAlerts)
     slept: list[float] = field(default_factory=list)
+    tls: FakeTlsEndpoints = field(default_factory=FakeTlsEndpoints)
 
 
 def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> tuple[Container, World]:
@@ -1178,6 +1203,7 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
     from certwright.services.lookup import CertificateLookup
     from certwright.services.outbox_publisher import OutboxPublisher
     from certwright.services.poll import PollService
+    from certwright.services.probes import ProbeService
     from certwright.services.repair import RepairPass
     from certwright.services.revocation import RevocationService
     from certwright.services.sweep import RenewalSweep
@@ -1241,5 +1267,6 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
         ca_bundle_store=ca_bundle_store,  # type: ignore[arg-type]
         lookup=CertificateLookup(store, FakeVersionIndex(w.memory)),
         poll=PollService(FakeHostIndex(w.memory), store, rt),
+        probes=ProbeService(store, w.tls, rt),
     )
     return container, w

@@ -175,6 +175,53 @@ def test_the_layer_never_imports_the_client_side() -> None:
     assert violations(layer, CLIENT_MODULES) == []
 
 
+# The client package (client/certwright_client) may import from the layer only the pure verdicts it shares with the
+# scheduled endpoint prober, and wire models (the API's request and response models); anything else is the service.
+CLIENT_PACKAGE = ROOT / "client"
+CLIENT_MAY_IMPORT = ("certwright.x509.endpoint_checks", "certwright.api.presenters", "certwright.services.commands")
+
+
+def client_imports() -> list[Import]:
+    found: list[Import] = []
+    for path in sorted(CLIENT_PACKAGE.rglob("*.py")):
+        relative = path.relative_to(CLIENT_PACKAGE).with_suffix("")
+        parts = list(relative.parts[:-1] if relative.name == "__init__" else relative.parts)
+        found.extend(imports_in(".".join(parts), path.read_text(encoding="utf-8"), path.name == "__init__.py", MODULES))
+    return found
+
+
+def client_reaching_into_the_layer(imports: list[Import]) -> list[str]:
+    return [
+        f"{imp.importer}:{imp.line} imports {imp.imported}"
+        for imp in imports
+        if within(imp.imported, ("certwright",))
+        and not within(imp.imported, CLIENT_MODULES)
+        and not within(imp.imported, CLIENT_MAY_IMPORT)
+    ]
+
+
+def test_the_client_package_imports_only_the_shared_verdicts_and_wire_models_of_the_layer() -> None:
+    imports = client_imports()
+    assert any(imp.imported == "certwright.x509.endpoint_checks" for imp in imports), "the rule matches nothing"
+    assert client_reaching_into_the_layer(imports) == []
+    wrong = list(
+        imports_in("certwright_client.x", "from certwright.adapters.tls_endpoint import TlsEndpoint\n", False, MODULES)
+    )
+    assert client_reaching_into_the_layer(wrong), "a client import of an adapter was not reported"
+
+
+def test_pyopenssl_is_imported_by_the_prober_adapter_alone_in_the_layer() -> None:
+    """Only functions/endpoint_prober carries pyOpenSSL (its requirements.txt); the layer loads it lazily."""
+    users = sorted(
+        {
+            imp.importer
+            for imp in IMPORTS
+            if within(imp.imported, ("OpenSSL",)) and not within(imp.importer, CLIENT_MODULES)
+        }
+    )
+    assert users == ["certwright.adapters.tls_endpoint"]
+
+
 def test_no_import_cycles_between_modules_of_certwright_and_infra() -> None:
     assert cycles(IMPORTS, MODULES) == []
 

@@ -118,3 +118,25 @@ def test_the_deployer_touches_only_consented_listeners_and_acm_targets_and_its_o
         actions = set(_actions(statement))
         if {"elasticloadbalancing:ModifyListener", "acm:DeleteCertificate", "acm:ImportCertificate"} & actions:
             assert statement.get("Condition"), (name, statement["Sid"])
+
+
+def test_the_endpoint_prober_reads_and_records_probes_and_nothing_else() -> None:
+    """Its own role: GetItem/Query on the rows a probe reads, UpdateItem on associations; no KMS, ACM, SNS, S3."""
+    function = _template()["Resources"]["EndpointProberFunction"]["Properties"]
+    policies = function["Policies"]
+    assert all(set(p) == {"Statement"} for p in policies), "no SAM policy template (they grant whole tables)"
+    granted = {
+        action: statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for p in policies
+        for statement in p["Statement"]
+        for action in _actions(statement)
+    }
+    assert granted == {
+        "dynamodb:GetItem": ["PROBED", "ASSOC#*", "CERT#*"],
+        "dynamodb:Query": ["PROBED", "ASSOC#*", "CERT#*"],
+        "dynamodb:UpdateItem": ["ASSOC#*"],
+    }
+    assert function["Events"]["Probe"]["Type"] == "Schedule"
+    assert "HasProbeVpc" in function["VpcConfig"]["If"]
+    requirements = (TEMPLATE.parent / "functions" / "endpoint_prober" / "requirements.txt").read_text()
+    assert "pyopenssl==" in requirements.lower()

@@ -57,9 +57,11 @@ from certwright.services.issuance import IssuanceService
 from certwright.services.lookup import CertificateLookup
 from certwright.services.outbox_publisher import OutboxPublisher
 from certwright.services.poll import PollService
+from certwright.services.probes import ProbeService
 from certwright.services.repair import RepairPass
 from certwright.services.revocation import RevocationService
 from certwright.services.sweep import RenewalSweep
+from certwright.x509.endpoint_checks import Observation
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
@@ -93,6 +95,17 @@ class Container:
     lookup: CertificateLookup
     # Hosts: the batch poll and the report of a deployment (services/poll.py).
     poll: PollService
+    # Scheduled endpoint probes (functions/endpoint_prober; its TLS adapter is loaded on the first probe).
+    probes: ProbeService
+
+
+class _TlsOnDemand:
+    """The TLS adapter, imported when a probe runs: pyOpenSSL ships with functions/endpoint_prober only."""
+
+    def observe(self, host: str, port: int, server_name: str) -> Observation | str:
+        from certwright.adapters.tls_endpoint import TlsEndpoint
+
+        return TlsEndpoint().observe(host, port, server_name)
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -182,6 +195,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         ca_bundle_store=ca_bundle_store,
         lookup=CertificateLookup(store, DynamoDbCertificateLookup(Row)),
         poll=PollService(DynamoDbHostIndex(Row), store, rt),
+        probes=ProbeService(store, _TlsOnDemand(), rt),
     )
 
 

@@ -238,6 +238,32 @@ class AssociationResumed(DomainEvent):
     previous_state: str
 
 
+@dataclass(frozen=True)
+class EndpointUnhealthy(DomainEvent):
+    """The prober found the association's endpoint unhealthy (it was healthy, or never probed): once per change."""
+
+    detail_type: ClassVar[str] = "EndpointUnhealthy"
+    certificate_id: str
+    certificate_name: str
+    associated_resource_id: str
+    endpoint: str
+    served_serial: str | None
+    expected_serial: str | None
+    findings: tuple[str, ...]  # "CODE: message" of each error finding
+
+
+@dataclass(frozen=True)
+class EndpointHealthy(DomainEvent):
+    """The association's endpoint is healthy again after an EndpointUnhealthy."""
+
+    detail_type: ClassVar[str] = "EndpointHealthy"
+    certificate_id: str
+    certificate_name: str
+    associated_resource_id: str
+    endpoint: str
+    served_serial: str | None
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
@@ -263,6 +289,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CertificateExpired,
         AssociationSuspended,
         AssociationResumed,
+        EndpointUnhealthy,
+        EndpointHealthy,
     )
 }
 

@@ -42,6 +42,8 @@ from certwright.events import (
     DeploymentFailed,
     DeploymentSucceeded,
     DomainEvent,
+    EndpointHealthy,
+    EndpointUnhealthy,
     RenewalFailed,
     RenewalOverdue,
 )
@@ -271,8 +273,14 @@ def _association(before: AssociationRow | None, after: AssociationRow | None, ve
                 association_type=new.association_type.value,
             )
         ]
-    # Consent and deployment are separate facts: a write that changed both announces both, consent first.
-    return [*_association_consent(before.association, new, version), *_deployment(before.association, new, version)]
+    # Consent, deployment and the endpoint's health are separate facts: a write that changed several announces
+    # each, consent first.
+    old = before.association
+    return [
+        *_association_consent(old, new, version),
+        *_deployment(old, new, version),
+        *_association_probe(old, new, version),
+    ]
 
 
 def _association_consent(old: Association, new: Association, version: int) -> list[DomainEvent]:
@@ -341,6 +349,43 @@ def _deployment(old: Association, new: Association, version: int) -> list[Domain
             )
         ]
     return []
+
+
+def _association_probe(old: Association, new: Association, version: int) -> list[DomainEvent]:
+    """A change of the endpoint's health (services/probes.py): once per change, never on every probe."""
+    was, now = old.probe, new.probe
+    if now is None or (was is not None and was.healthy == now.healthy):
+        return []
+    endpoint = new.endpoint.address if new.endpoint is not None else ""
+    if not now.healthy:
+        return [
+            EndpointUnhealthy(
+                "",
+                new.id,
+                version,
+                certificate_id=new.certificate_id,
+                certificate_name=new.certificate_name,
+                associated_resource_id=new.associated_resource_id,
+                endpoint=endpoint,
+                served_serial=now.served_serial,
+                expected_serial=now.expected_serial,
+                findings=tuple(f"{f.code}: {f.message}" for f in now.findings if f.severity == "error"),
+            )
+        ]
+    if was is None:
+        return []  # healthy from its first probe: nothing recovered
+    return [
+        EndpointHealthy(
+            "",
+            new.id,
+            version,
+            certificate_id=new.certificate_id,
+            certificate_name=new.certificate_name,
+            associated_resource_id=new.associated_resource_id,
+            endpoint=endpoint,
+            served_serial=now.served_serial,
+        )
+    ]
 
 
 # -- certificates: the sweep's bookkeeping and scheduled deletion ----------------------------------------------

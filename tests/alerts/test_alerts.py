@@ -20,6 +20,8 @@ from certwright.events import (
     CrlStale,
     DeploymentFailed,
     DomainEvent,
+    EndpointHealthy,
+    EndpointUnhealthy,
     RenewalFailed,
     RenewalOverdue,
 )
@@ -49,6 +51,28 @@ EXAMPLES: dict[str, DomainEvent] = {
     ),
     "CertificateExpired": CertificateExpired(
         "e-7", CERT, 9, "web-prod", 2, "2026-04-01T00:00:00+00:00", renews_itself=False
+    ),
+    "EndpointUnhealthy": EndpointUnhealthy(
+        "e-8",
+        ASSOC,
+        10,
+        certificate_id=CERT,
+        certificate_name="web-prod",
+        associated_resource_id=LISTENER,
+        endpoint="10.0.0.7:443",
+        served_serial="ab12",
+        expected_serial="cd34",
+        findings=("DEPLOYMENT_DRIFT: serving v1, CURRENT is v2: deployment drift",),
+    ),
+    "EndpointHealthy": EndpointHealthy(
+        "e-9",
+        ASSOC,
+        11,
+        certificate_id=CERT,
+        certificate_name="web-prod",
+        associated_resource_id=LISTENER,
+        endpoint="10.0.0.7:443",
+        served_serial="cd34",
     ),
 }
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from certwright_client.diagnose.checks import Severity, TrustStore, covers, diagnose
-from certwright_client.diagnose.connect import Handshake, Observation
+from certwright.x509.endpoint_checks import Handshake, Observation, Severity, TrustStore, covers, diagnose
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import cryptography_vectors
 import pytest
-from certwright_client.diagnose.checks import path_verdict
+from certwright.x509.endpoint_checks import path_verdict
 from cryptography import x509
 
 CERTS = Path(cryptography_vectors.__file__).parent / "x509" / "PKITS_data" / "certs"

@@ -15,6 +15,9 @@ import pytest
 from certwright.domain.association import (
     AssociationState,
     DeploymentState,
+    Endpoint,
+    Probe,
+    ProbeFinding,
 )
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import (
@@ -49,11 +52,14 @@ from certwright.events import (
     DeploymentFailed,
     DeploymentSucceeded,
     DomainEvent,
+    EndpointHealthy,
+    EndpointUnhealthy,
     RenewalFailed,
     RenewalOverdue,
     from_detail,
 )
 from certwright.outbox import (
+    AssociationRow,
     AuthorityRow,
     Row,
     events_for,
@@ -342,6 +348,22 @@ def test_event_ids_are_stable_per_record_and_distinct_within_one() -> None:
     assert [type(e) for e in first] == [CertificateExpiring, RenewalFailed, RenewalOverdue]
 
 
+def _probed(row_version: int, *, healthy: bool) -> AssociationRow:
+    """A deployed association with an endpoint and its last probe (services/probes.py records it)."""
+    row = association_row(row_version, state=DeploymentState.DEPLOYED, deployed_version=1)
+    findings = () if healthy else (ProbeFinding("DEPLOYMENT_DRIFT", "error", "serving v1, CURRENT is v2"),)
+    probe = Probe(NOW, "ab", healthy, findings, expected_serial="cd")
+    return AssociationRow(replace(row.association, endpoint=Endpoint("10.0.0.7", 443), probe=probe), row_version)
+
+
+def test_a_change_of_endpoint_health_is_announced_once() -> None:
+    unhealthy = only(events_for("p1", _probed(2, healthy=True), _probed(3, healthy=False)))
+    assert isinstance(unhealthy, EndpointUnhealthy)
+    assert (unhealthy.endpoint, unhealthy.served_serial, unhealthy.expected_serial) == ("10.0.0.7:443", "ab", "cd")
+    assert events_for("p2", _probed(3, healthy=False), _probed(4, healthy=False)) == []
+    assert isinstance(only(events_for("p3", _probed(4, healthy=False), _probed(5, healthy=True))), EndpointHealthy)
+
+
 ALL_CHANGES: list[tuple[Row | None, Row | None]] = [
     (authority_row(LifecycleState.CREATING, 1), authority_row(LifecycleState.ACTIVE, 2)),
     (authority_row(LifecycleState.ACTIVE, 2), authority_row(LifecycleState.ACTIVE, 3, version=2)),
@@ -392,6 +414,8 @@ ALL_CHANGES: list[tuple[Row | None, Row | None]] = [
         ),
     ),
     (None, bundle_version_row(frozenset({Stage.CURRENT}))),
+    (_probed(2, healthy=True), _probed(3, healthy=False)),
+    (_probed(3, healthy=False), _probed(4, healthy=True)),
 ]
 
 

@@ -9,8 +9,11 @@ the event arrive. A new event type without a scenario fails `test_every_event_ty
 from __future__ import annotations
 
 import itertools
+import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,8 @@ from certwright.services.authorities import DEFAULT_DELETION_GRACE
 from tests.alerts.vendor import vendor_import
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
 from tests.consenting import consent, withdraw
+from tests.diagnose.servers import HOST, Issued
+from tests.probes.endpoints import Vendor, endpoint
 from tests.wiring.conftest import Wiring
 
 ROLE = "arn:aws:iam::123456789012:role/wiring-host-{}"
@@ -293,6 +298,49 @@ def _association_resumed(world: World) -> str:
 def _bundle_version_created(world: World) -> str:
     bundle = world.w.post("/ca-bundles", {"name": "wiring-trust", "certificateAuthorityIds": [world.root()["id"]]})
     return str(bundle["id"])
+
+
+# -- endpoint probes --------------------------------------------------------------------------------------------
+
+
+def _probed(world: World, address: str, vendor: Vendor, leaf: Issued) -> str:
+    """An imported certificate deployed to a listener whose association names `address` as its endpoint."""
+    n = next(world._numbers)
+    cert = world.w.post("/certificates", vendor.import_body(leaf, name=f"probed-{n}"))
+    listener = world.w.listener()
+    consent(world.w.session, listener, cert["id"])
+    body = {
+        "certificateId": cert["id"],
+        "associatedResourceId": listener,
+        "endpoint": {"address": address, "serverName": HOST},
+    }
+    association = world.w.post("/associations", body)
+    world.w.wait_for("DeploymentSucceeded", association["id"])
+    return str(association["id"])
+
+
+@scenario("EndpointUnhealthy")
+def _endpoint_unhealthy(world: World) -> str:
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]  # nothing listens there once closed: the handshake fails
+    vendor = Vendor.create()
+    association_id = _probed(world, f"127.0.0.1:{port}", vendor, vendor.leaf())
+    world.w.services_at(datetime.now(UTC)).probes.run()
+    return association_id
+
+
+@scenario("EndpointHealthy")
+def _endpoint_healthy(world: World) -> str:
+    vendor = Vendor.create()
+    leaf = vendor.leaf()
+    with tempfile.TemporaryDirectory() as directory, endpoint(Path(directory)) as served:
+        served.refuse()
+        association_id = _probed(world, served.address, vendor, leaf)
+        world.w.services_at(datetime.now(UTC)).probes.run()  # unhealthy first
+        world.w.wait_for("EndpointUnhealthy", association_id)
+        served.serve(leaf, (vendor.ca,))
+        world.w.services_at(datetime.now(UTC)).probes.run()  # then healthy again
+    return association_id
 
 
 # -- the tests --------------------------------------------------------------------------------------------------

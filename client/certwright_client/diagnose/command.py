@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from certwright.x509 import endpoint_checks as checks
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from certwright_client.diagnose import checks, connect, render
+from certwright_client.diagnose import connect, render
 
 EXIT_HEALTHY = 0
 EXIT_UNHEALTHY = 1  # at least one finding of severity error
@@ -75,7 +76,7 @@ def parse_target(target: str) -> tuple[str, int]:
     return host, int(port)
 
 
-# -- the API (HTTP only: this package imports nothing of the service) --------------------------------
+# -- the API (HTTP only: of the layer this package imports only the pure verdicts, endpoint_checks) ----------
 
 
 class Api:

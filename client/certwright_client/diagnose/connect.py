@@ -1,6 +1,7 @@
 """Reading what an endpoint serves: its chain with and without SNI, its protocol, and the CRLs and issuers it names.
 
-Everything here is I/O; the verdicts are in checks.py, which takes what this module observed.
+Everything here is I/O; the verdicts are the layer's pure certwright.x509.endpoint_checks (shared with the
+scheduled endpoint prober), which takes the Observation this module makes.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from certwright.x509.endpoint_checks import Handshake, Observation
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 from OpenSSL import SSL
@@ -28,34 +29,9 @@ class CouldNotCheck(Exception):
     """The endpoint could not be reached or gave no certificate: nothing can be said about its health."""
 
 
-@dataclass(frozen=True)
-class Handshake:
-    """One completed handshake: the chain as served (leaf first), the protocol and cipher agreed."""
-
-    chain: tuple[x509.Certificate, ...]
-    protocol: str
-    cipher: str | None
-
-
-@dataclass
-class Observation:
-    """All that diagnose saw of one endpoint; the input of checks.diagnose."""
-
-    host: str
-    port: int
-    servername: str
-    with_sni: Handshake
-    without_sni: Handshake | None = None
-    without_sni_error: str | None = None
-    weak_protocols: list[str] = field(default_factory=list)
-    # URL -> DER/PEM bytes fetched, or the error text when the download failed.
-    crls: dict[str, bytes | str] = field(default_factory=dict)
-    issuers: dict[str, bytes | str] = field(default_factory=dict)
-
-
 def _context(min_version: int | None = None, max_version: int | None = None) -> SSL.Context:
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
-    # Read whatever the server serves: verification is ours (checks.py), never the handshake's.
+    # Read whatever the server serves: verification is ours (endpoint_checks), never the handshake's.
     context.set_verify(SSL.VERIFY_NONE, lambda *_: True)
     # Security level 0 lets the handshake complete with old protocols and weak keys, so they can be reported.
     context.set_cipher_list(b"ALL:@SECLEVEL=0")
@@ -166,7 +142,7 @@ def download(url: str) -> bytes | str:
 def observe(
     host: str, port: int, servername: str | None = None, *, fetch: Callable[[str], bytes | str] = download
 ) -> Observation:
-    """Everything checks.diagnose needs about host:port. Raises CouldNotCheck when no handshake succeeds."""
+    """Everything endpoint_checks.diagnose needs about host:port. Raises CouldNotCheck when no handshake succeeds."""
     name = servername or host
     observation = Observation(host, port, name, handshake(host, port, name))
     try:

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from certwright_client.diagnose.checks import Finding, TrustStore, describe, healthy
-from certwright_client.diagnose.connect import Observation
+from certwright.x509.endpoint_checks import Finding, Observation, TrustStore, describe, healthy
 
 
 @dataclass(frozen=True)

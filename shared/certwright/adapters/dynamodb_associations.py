@@ -44,6 +44,15 @@ def target_row(model: type[Row], a: Association) -> Row:
     return model(f"CERT#{a.certificate_id}", f"TARGET#{digest}", kind="ASSOC_TARGET", data=data)
 
 
+# One row per association with an endpoint, in one partition: the prober pages through it with a Query (no scan).
+PROBED_PK = "PROBED"
+
+
+def probed_row(model: type[Row], a: Association) -> Row:
+    """The pointer row the prober finds an association with an endpoint by (written and deleted with it)."""
+    return model(PROBED_PK, f"ASSOC#{a.id}", kind="PROBE_TARGET", data={"associationId": a.id})
+
+
 class DynamoDbAssociations(TableAdapter):
     """Associations (ASSOC#{id} / A), counted on their certificate, and ACM copies (CERT#{id} / ACM#{n})."""
 
@@ -60,6 +69,8 @@ class DynamoDbAssociations(TableAdapter):
         with self._errors("create association"), self._transaction() as tx:
             tx.save(association_row(self._row, association))
             tx.save(target_row(self._row, association))  # a new row: two parallel creations cannot both commit
+            if association.endpoint is not None:
+                tx.save(probed_row(self._row, association))
             tx.save(certificate_row(self._row, counted))
             tx.save(self._audit_row(audit))
         return replace(association, row_version=1)
@@ -74,6 +85,8 @@ class DynamoDbAssociations(TableAdapter):
         with self._errors("delete association"), self._transaction() as tx:
             tx.delete(association_row(self._row, association))
             tx.delete(target_row(self._row, association), add_version_condition=False)  # older ones have none
+            if association.endpoint is not None:
+                tx.delete(probed_row(self._row, association), add_version_condition=False)
             if certificate is not None:
                 count = max(0, certificate.association_count - 1)
                 tx.save(certificate_row(self._row, replace(certificate, association_count=count)))
@@ -99,6 +112,24 @@ class DynamoDbAssociations(TableAdapter):
         with self._errors("list associations"):
             rows = self._row.by_parent.query(f"CERT#{certificate_id}")
             return [codec.association_from_data(r.data, r.row_version) for r in rows if r.kind == "ASSOC"]
+
+    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
+        """A page of the ids of associations with an endpoint (the PROBED partition's pointer rows)."""
+        with self._errors("list probed associations"):
+            start = self._start_key(token, {"pk": PROBED_PK})
+            result = self._row.query(PROBED_PK, limit=limit, last_evaluated_key=start)
+            ids = [str(r.data["associationId"]) for r in result]
+            return Page(ids, self._page_token(result.last_evaluated_key))
+
+    def record_probe(self, association: Association) -> Association:
+        """Write the association's `probe` only, conditional on its row version (other attributes stay as they are).
+
+        ConflictError when the association changed (or went) since it was read: the next run probes it again.
+        """
+        row = versioned(self._row(f"ASSOC#{association.id}", "A"), association.row_version)
+        with self._errors("record probe"):
+            row.update(actions=[self._row.data.set(codec.association_to_data(association))])
+        return replace(association, row_version=association.row_version + 1)
 
     def acm_copy(self, certificate_id: str, version_number: int) -> str | None:
         row = self._get(f"CERT#{certificate_id}", f"ACM#{version_number:08d}")

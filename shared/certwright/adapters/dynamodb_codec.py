@@ -14,7 +14,10 @@ from certwright.domain.association import (
     AssociationType,
     Deployment,
     DeploymentState,
+    Endpoint,
     ListenerRole,
+    Probe,
+    ProbeFinding,
 )
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import (
@@ -326,7 +329,42 @@ def association_to_data(a: Association) -> dict[str, Any]:
         }
         | ({"caBundleId": a.ca_bundle_id} if a.ca_bundle_id else {})
         | _consent_to_data(a)
+        | _probe_to_data(a)
     )
+
+
+def _probe_to_data(a: Association) -> dict[str, Any]:
+    """The endpoint to probe and the last probe (absent on associations without one)."""
+    data: dict[str, Any] = {}
+    if a.endpoint is not None:
+        data["endpoint"] = {"host": a.endpoint.host, "port": a.endpoint.port, "serverName": a.endpoint.server_name}
+    if a.probe is not None:
+        p = a.probe
+        data["probe"] = {
+            "checkedAt": iso(p.checked_at),
+            "servedSerial": p.served_serial,
+            "healthy": p.healthy,
+            "expectedSerial": p.expected_serial,
+            "findings": [{"code": f.code, "severity": f.severity, "message": f.message} for f in p.findings],
+        }
+    return data
+
+
+def _probe_from_data(raw: dict[str, Any]) -> tuple[Endpoint | None, Probe | None]:
+    e, p = raw.get("endpoint"), raw.get("probe")
+    endpoint = Endpoint(e["host"], int(e["port"]), e.get("serverName")) if e else None
+    probe = (
+        Probe(
+            checked_at=parse_time(p["checkedAt"]),
+            served_serial=p.get("servedSerial"),
+            healthy=bool(p["healthy"]),
+            findings=tuple(ProbeFinding(f["code"], f["severity"], f["message"]) for f in p.get("findings", [])),
+            expected_serial=p.get("expectedSerial"),
+        )
+        if p
+        else None
+    )
+    return endpoint, probe
 
 
 def _consent_to_data(a: Association) -> dict[str, Any]:
@@ -341,6 +379,7 @@ def _consent_to_data(a: Association) -> dict[str, Any]:
 
 def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
     d = raw["deployment"]
+    endpoint, probe = _probe_from_data(raw)
     return Association(
         id=raw["id"],
         certificate_id=raw["certificateId"],
@@ -367,6 +406,8 @@ def association_from_data(raw: dict[str, Any], row_version: int) -> Association:
         state_reason=raw.get("stateReason"),
         confirmed_by=raw.get("confirmedBy"),
         confirmed_at=parse_time(raw["confirmedAt"]) if raw.get("confirmedAt") else None,
+        endpoint=endpoint,
+        probe=probe,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from certwright.domain.association import Association, AssociationState
+from certwright.domain.association import Association, AssociationState, Probe
 from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.revocation import Revocation
@@ -143,6 +143,22 @@ def association(a: Association) -> dict[str, Any]:
             "deployedSerialNumber": d.deployed_serial_number,
             "acmCertificateArn": d.deployed_acm_arn,
         },
+        "endpoint": (
+            {"address": a.endpoint.address, "serverName": a.endpoint.server_name} if a.endpoint is not None else None
+        ),
+        "probe": _probe(a.probe),
+    }
+
+
+def _probe(p: Probe | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {
+        "checkedAt": p.checked_at.isoformat(),
+        "servedSerial": p.served_serial,
+        "expectedSerial": p.expected_serial,
+        "healthy": p.healthy,
+        "findings": [{"code": f.code, "severity": f.severity, "message": f.message} for f in p.findings],
     }
 
 
@@ -299,6 +315,25 @@ class DeploymentOut(_Out):
     acmCertificateArn: str | None
 
 
+class EndpointOut(_Out):
+    address: str = Field(description="host:port the prober connects to")
+    serverName: str | None = Field(description="the SNI name sent (default: the host)")
+
+
+class ProbeFindingOut(_Out):
+    code: str
+    severity: str = Field(description="error, warning or info (the codes of `certwright diagnose`)")
+    message: str
+
+
+class ProbeOut(_Out):
+    checkedAt: str
+    servedSerial: str | None = Field(description="serial number of the leaf served; null when no handshake")
+    expectedSerial: str | None = Field(description="the CURRENT version's serial number")
+    healthy: bool
+    findings: list[ProbeFindingOut]
+
+
 class AssociationOut(_Out):
     id: str
     certificateId: str | None
@@ -312,6 +347,8 @@ class AssociationOut(_Out):
     state: str = Field(description="ACTIVE, PENDING_CONFIRMATION (a host has not confirmed) or SUSPENDED (no consent)")
     stateReason: str | None
     deployment: DeploymentOut
+    endpoint: EndpointOut | None = None
+    probe: ProbeOut | None = Field(default=None, description="the scheduled prober's last result for the endpoint")
 
 
 class PollItemOut(_Out):

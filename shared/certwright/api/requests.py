@@ -319,6 +319,13 @@ class ScheduleDeletion(Request):
 # -- associations, CA bundles, grants ---------------------------------------------------------------------------
 
 
+class EndpointIn(Request):
+    """Where the associated resource serves the certificate, for the scheduled prober (domain.parse_endpoint)."""
+
+    address: str = Field(min_length=1, max_length=300, description="host:port or [IPv6]:port")
+    serverName: str | None = Field(default=None, min_length=1, max_length=253, description="the SNI name to send")
+
+
 class CreateAssociation(Request):
     # Exactly one: the certificate the resource serves, or the CA bundle it trusts (mTLS).
     certificateId: str | None = Field(default=None, min_length=1, max_length=64)
@@ -327,6 +334,8 @@ class CreateAssociation(Request):
     hostnames: list[str] = Field(default_factory=list, max_length=100)
     # For a load-balancer listener: serve as its default certificate, or as one of its SNI certificates.
     listenerCertificateRole: Literal["DEFAULT", "SNI"] = "DEFAULT"
+    # An endpoint the scheduled prober checks (services/probes.py); certificate associations only.
+    endpoint: EndpointIn | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> CreateAssociation:
@@ -341,6 +350,11 @@ class CreateAssociation(Request):
             ca_bundle_id=self.caBundleId,
             hostnames=tuple(self.hostnames),
             listener_role=self.listenerCertificateRole,
+            endpoint=(
+                commands.EndpointSpec(address=self.endpoint.address, server_name=self.endpoint.serverName)
+                if self.endpoint is not None
+                else None
+            ),
         )
 
 

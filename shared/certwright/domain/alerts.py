@@ -19,6 +19,8 @@ from certwright.events import (
     CrlStale,
     DeploymentFailed,
     DomainEvent,
+    EndpointHealthy,
+    EndpointUnhealthy,
     RenewalFailed,
     RenewalOverdue,
 )
@@ -200,6 +202,46 @@ def _suspended(e: AssociationSuspended) -> Alert:
     )
 
 
+def _endpoint_unhealthy(e: EndpointUnhealthy) -> Alert:
+    who = _named("certificate", e.certificate_name, e.certificate_id)
+    where = clean(e.endpoint, 300)
+    served = f"it serves serial {clean(e.served_serial, 80)}" if e.served_serial else "no certificate could be read"
+    expected = f" (CURRENT is serial {clean(e.expected_serial, 80)})" if e.expected_serial else ""
+    found = "; ".join(clean(f, 300) for f in e.findings[:5]) or "no finding recorded"
+    message = (
+        f"Endpoint {where} of association {e.resource_id} ({who}, {clean(e.associated_resource_id, 300)}) is "
+        f"unhealthy: {served}{expected}. Findings: {found}. Check it with `certwright diagnose {where}` (causes "
+        "and fixes); Certwright tells you again only when the endpoint is healthy (EndpointHealthy)."
+    )
+    subject = f"Certwright: endpoint {e.endpoint} of '{e.certificate_name}' is unhealthy"
+    return Alert(
+        e.detail_type,
+        e.certificate_id or e.resource_id,
+        subject_line(subject),
+        message,
+        (("associationId", e.resource_id),),
+    )
+
+
+def _endpoint_healthy(e: EndpointHealthy) -> Alert:
+    who = _named("certificate", e.certificate_name, e.certificate_id)
+    where = clean(e.endpoint, 300)
+    served = f", serving serial {clean(e.served_serial, 80)}" if e.served_serial else ""
+    message = (
+        f"Endpoint {where} of association {e.resource_id} ({who}, {clean(e.associated_resource_id, 300)}) is "
+        f"healthy again{served}: the last probe found no error. Nothing to do; check the probe's details with "
+        f"GET /associations/{e.resource_id}."
+    )
+    subject = f"Certwright: endpoint {e.endpoint} of '{e.certificate_name}' is healthy again"
+    return Alert(
+        e.detail_type,
+        e.certificate_id or e.resource_id,
+        subject_line(subject),
+        message,
+        (("associationId", e.resource_id),),
+    )
+
+
 _FORMATTERS: dict[type[DomainEvent], Callable[[DomainEvent], Alert]] = {
     CertificateExpiring: _expiring,  # type: ignore[dict-item]
     CertificateExpired: _expired,  # type: ignore[dict-item]
@@ -208,6 +250,8 @@ _FORMATTERS: dict[type[DomainEvent], Callable[[DomainEvent], Alert]] = {
     DeploymentFailed: _deployment_failed,  # type: ignore[dict-item]
     CrlStale: _crl_stale,  # type: ignore[dict-item]
     AssociationSuspended: _suspended,  # type: ignore[dict-item]
+    EndpointUnhealthy: _endpoint_unhealthy,  # type: ignore[dict-item]
+    EndpointHealthy: _endpoint_healthy,  # type: ignore[dict-item]
 }
 
 ALERT_TYPES = tuple(cls.detail_type for cls in _FORMATTERS)

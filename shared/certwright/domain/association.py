@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -59,6 +60,43 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """Where the resource serves the certificate, for the scheduled prober: host, port and the SNI name to send."""
+
+    host: str
+    port: int
+    server_name: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def name(self) -> str:
+        """The name sent as SNI and checked against the certificate: serverName, else the host."""
+        return self.server_name or self.host
+
+
+@dataclass(frozen=True)
+class ProbeFinding:
+    code: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The last probe of an association's endpoint: when, which serial it served, and the verdict's findings."""
+
+    checked_at: datetime
+    served_serial: str | None
+    healthy: bool
+    findings: tuple[ProbeFinding, ...] = ()
+    # The serial the endpoint should serve (the CURRENT version's), for the alert; None when not yet deployed.
+    expected_serial: str | None = None
+
+
+@dataclass(frozen=True)
 class Association:
     id: str
     certificate_id: str
@@ -79,6 +117,9 @@ class Association:
     # A host that confirmed the association by calling with its own identity (its consent; see services/consent).
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
+    # An endpoint to probe (services/probes.py) and the last probe's result.
+    endpoint: Endpoint | None = None
+    probe: Probe | None = None
 
     @property
     def host_principal(self) -> str:
@@ -212,3 +253,45 @@ def same_report(before: Deployment, after: Deployment) -> bool:
     return replace(after, verified_at=None) == replace(before, verified_at=None) and (after.verified_at is None) == (
         before.verified_at is None
     )
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def parse_endpoint(address: str, server_name: str | None = None) -> Endpoint:
+    """`host:port` (or `[v6]:port`) and an optional SNI name, validated; anything else is InvalidEndpoint."""
+
+    def refuse(why: str) -> InvalidInputError:
+        return InvalidInputError(f"endpoint.address {why}", code="InvalidEndpoint")
+
+    if not isinstance(address, str) or not 3 <= len(address) <= 300:
+        raise refuse("must be host:port")
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        if not rest.startswith(":"):
+            raise refuse("must be [IPv6]:port")
+        port_text = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError as err:
+            raise refuse(f"has an invalid IPv6 address {host!r}") from err
+    else:
+        host, sep, port_text = address.rpartition(":")
+        if not sep or not host:
+            raise refuse("must be host:port")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            labels = host.rstrip(".").split(".")
+            if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+                raise refuse(f"has an invalid host {host!r}") from None
+            host = host.rstrip(".").lower()
+    if not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise refuse("needs a port from 1 to 65535")
+    name = None
+    if server_name is not None:
+        try:
+            name = normalize_dns_name(server_name, field="endpoint.serverName", allow_wildcard=False)
+        except InvalidInputError as err:
+            raise InvalidInputError(err.message, code="InvalidEndpoint") from err
+    return Endpoint(host, int(port_text), name)

@@ -5,7 +5,7 @@ Modules: common (Page, SerialClaim, Reservation, Clock), keys (CA keys, key vaul
 associations, sweep (the sweep queue), revocations (the revocation ledger), audit, crl (CRL states),
 pki_objects (S3), publishers (events, alerts), targets (listeners, ACM, target tags), ca_bundles, grants,
 deletion (deletion queue, in-flight versions), hosts (a host's associations, for the poll),
-lookup (versions by serial or fingerprint).
+lookup (versions by serial or fingerprint), endpoints (the prober's TLS handshake).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from certwright.ports.certificates import CertificateStore
 from certwright.ports.common import Clock, Page, Reservation, SerialClaim, T
 from certwright.ports.crl import CrlStates
 from certwright.ports.deletion import DeletionQueue, Due, InFlightVersions
+from certwright.ports.endpoints import TlsEndpointPort
 from certwright.ports.grants import GrantStore
 from certwright.ports.hosts import HostAssociationIndex, HostBinding
 from certwright.ports.keys import CaKeyProvider, KeyVault
@@ -88,5 +89,6 @@ __all__ = [
     "SweepQueue",
     "T",
     "TargetTagPort",
+    "TlsEndpointPort",
     "VersionIndex",
 ]

@@ -48,6 +48,16 @@ class AssociationStore(Protocol):
         """Every association of the certificate (eventually consistent)."""
         ...
 
+    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
+        """A page of the ids of the associations that name an endpoint to probe (no table scan).
+
+        Raises InvalidInputError(InvalidPageToken) for a token of another listing."""
+        ...
+
+    def record_probe(self, association: Association) -> Association:
+        """Save `association.probe` conditionally on its row version; ConflictError when it changed or went."""
+        ...
+
     def acm_copy(self, certificate_id: str, version_number: int) -> str | None:
         """The ARN of the version's ACM copy, or None."""
         ...

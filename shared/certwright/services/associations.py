@@ -13,6 +13,7 @@ from certwright.domain.association import (
     ListenerRole,
     classify_resource,
     name_covers,
+    parse_endpoint,
     principal_arn,
     validate_hostnames,
 )
@@ -42,6 +43,14 @@ class AssociationService:
         self._consent = consent
 
     def create(self, command: CreateAssociation, caller: str) -> Association:
+        endpoint = None
+        if command.endpoint is not None:
+            if command.ca_bundle_id is not None:
+                raise InvalidInputError(
+                    "endpoint: only a certificate association is probed (a CA bundle is not served)",
+                    code="InvalidEndpoint",
+                )
+            endpoint = parse_endpoint(command.endpoint.address, command.endpoint.server_name)
         if command.ca_bundle_id is not None:
             return self._ca_bundles.associate(command, caller)
         association_type = classify_resource(command.associated_resource_id)
@@ -102,6 +111,7 @@ class AssociationService:
             certificate_name=certificate.name,
             state=AssociationState.ACTIVE if consent.granted else AssociationState.PENDING_CONFIRMATION,
             state_reason=None if consent.granted else consent.message.replace("{id}", association_id)[:500],
+            endpoint=endpoint,
         )
         return self._store.add_association(
             association,

@@ -161,6 +161,14 @@ class ScheduleDeletion:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EndpointSpec:
+    """Where the associated resource serves the certificate (validated by domain.association.parse_endpoint)."""
+
+    address: str
+    server_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreateAssociation:
     """The resource `associated_resource_id` serves certificate `certificate_id`, or trusts CA bundle `ca_bundle_id`."""
 
@@ -170,6 +178,8 @@ class CreateAssociation:
     hostnames: tuple[str, ...] = ()
     # For a load-balancer listener: serve as its default certificate, or as one of its SNI certificates.
     listener_role: Literal["DEFAULT", "SNI"] = "DEFAULT"
+    # An endpoint the scheduled prober checks (services/probes.py); certificate associations only.
+    endpoint: EndpointSpec | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

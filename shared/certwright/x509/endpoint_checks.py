@@ -1,7 +1,8 @@
-"""The verdicts of diagnose: what an observed endpoint's chain means, as findings in the runbook's words.
+"""The verdicts on a TLS endpoint: what an observed chain means, as findings in the runbook's words.
 
-Pure: every function takes the served chain (an Observation), the host, `now` and a trust store; nothing here
-opens a socket or reads a clock.
+One module for both users of the checks: `certwright diagnose` (client/certwright_client/diagnose) and the
+scheduled endpoint prober (services/probes.py). Pure: every function takes the served chain (an Observation, the
+data a handshake yields), the host, `now` and a trust store; nothing here opens a socket or reads a clock.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
-from certwright_client.diagnose.connect import Handshake, Observation
-
 EXPIRY_WARNING = timedelta(days=30)
 EXPIRY_ERROR = timedelta(days=7)
 MIN_RSA_BITS = 2048
@@ -32,6 +31,31 @@ WILDCARD_RULES = (
     "*.example.com covers www.example.com, not example.com and not a.b.example.com; "
     "names compare case-insensitively; the subject CN is ignored when the certificate has SANs"
 )
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """One completed handshake: the chain as served (leaf first), the protocol and cipher agreed."""
+
+    chain: tuple[x509.Certificate, ...]
+    protocol: str
+    cipher: str | None
+
+
+@dataclass
+class Observation:
+    """All that was seen of one endpoint (by diagnose's connect.py or the prober's adapter); the input of diagnose."""
+
+    host: str
+    port: int
+    servername: str
+    with_sni: Handshake
+    without_sni: Handshake | None = None
+    without_sni_error: str | None = None
+    weak_protocols: list[str] = field(default_factory=list)
+    # URL -> DER/PEM bytes fetched, or the error text when the download failed.
+    crls: dict[str, bytes | str] = field(default_factory=dict)
+    issuers: dict[str, bytes | str] = field(default_factory=dict)
 
 
 class Severity(StrEnum):
@@ -559,3 +583,79 @@ def diagnose(
 
 def healthy(findings: Sequence[Finding]) -> bool:
     return not any(f.severity is Severity.ERROR for f in findings)
+
+
+# -- the scheduled probe (services/probes.py): the same checks, judged against what Certwright expects ----------
+
+
+@dataclass(frozen=True)
+class ProbeExpectation:
+    """What a probed association's endpoint should serve, as Certwright knows it."""
+
+    certificate_id: str
+    certificate_name: str
+    current_version: int | None
+    # serial number (hex) -> version number, for every version of the certificate
+    versions: dict[str, int]
+    # the deployment of the CURRENT version was verified on the target: only then is an older one drift
+    verified: bool
+    # the issuing chain of the CURRENT version, issuer first (its root, self-signed, is the trust store)
+    chain: tuple[x509.Certificate, ...] = ()
+
+
+def _serial_key(serial: str) -> int | None:
+    try:
+        return int(serial.replace(":", ""), 16)
+    except ValueError:
+        return None
+
+
+def probe_findings(
+    observation: Observation | None, failure: str | None, expected: ProbeExpectation, now: datetime
+) -> list[Finding]:
+    """The probe's verdict: diagnose's findings, with drift judged against the CURRENT version once verified.
+
+    `failure` is why no handshake completed (then `observation` is None): a failed handshake is unhealthy.
+    The trust store is the certificate's own CA root, so a broken or missing chain is a finding as in diagnose.
+    """
+    if observation is None:
+        return [
+            Finding(
+                "HANDSHAKE_FAILED",
+                Severity.ERROR,
+                f"no TLS handshake: {failure or 'unknown reason'}",
+                "The endpoint is down, unreachable from the prober, or refuses the handshake",
+                "Check the listener and its security groups; run `certwright diagnose` against it",
+            )
+        ]
+    roots = tuple(c for c in expected.chain if _self_signed(c))
+    intermediates = tuple(c for c in expected.chain if c not in roots)
+    trust = TrustStore(f"the CA of Certwright certificate {expected.certificate_id}", roots)
+    leaf = observation.with_sni.chain[0]
+    by_serial = {_serial_key(s): n for s, n in expected.versions.items()}
+    served_version = by_serial.get(leaf.serial_number)
+    view = None
+    if served_version is not None:
+        current = expected.current_version if expected.verified else served_version
+        view = CertwrightView(
+            expected.certificate_id, expected.certificate_name, served_version, (), current, None, (), intermediates
+        )
+    findings = diagnose(observation, trust, now, view)
+    if not roots:
+        # An imported certificate whose chain Certwright does not hold: no trust store to judge the path with.
+        findings = [f for f in findings if f.code not in ("UNTRUSTED", "SELF_SIGNED", "INCOMPLETE_CHAIN")]
+    if served_version is None and expected.verified:
+        findings.insert(
+            0,
+            Finding(
+                "UNEXPECTED_CERTIFICATE",
+                Severity.ERROR,
+                f"serving serial {leaf.serial_number:x} ({_label(leaf)}), which is no version of Certwright "
+                f"certificate {expected.certificate_id}; CURRENT is v{expected.current_version}",
+                "The endpoint serves another certificate than the one associated with it (replaced by hand, "
+                "or the association names the wrong endpoint)",
+                f"Deploy the CURRENT version of {expected.certificate_id} there, or fix the association's endpoint",
+                {"servedSerial": f"{leaf.serial_number:x}", "currentVersion": expected.current_version},
+            ),
+        )
+    return findings
