@@ -11,10 +11,20 @@ from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
+from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import Row, bind, table_definition
+from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.domain.revocation import CrlPolicy
-from certwright.ports import CaBundleStore, CrlStates, DeletionStore, GrantStore, RepairStore
+from certwright.ports import (
+    CaBundleStore,
+    CrlStates,
+    DeletionStore,
+    GrantStore,
+    HostAssociationIndex,
+    RepairStore,
+    VersionIndex,
+)
 from moto import mock_aws
 
 from tests.fakes import (
@@ -22,7 +32,9 @@ from tests.fakes import (
     FakeCrlStates,
     FakeDeletionStore,
     FakeGrants,
+    FakeHostIndex,
     FakeRepairStore,
+    FakeVersionIndex,
     Memory,
 )
 
@@ -40,6 +52,8 @@ class Ports:
     crl: CrlStates
     bundles: CaBundleStore
     grants: GrantStore
+    hosts: HostAssociationIndex
+    lookup: VersionIndex
 
 
 def _fakes() -> Ports:
@@ -51,6 +65,8 @@ def _fakes() -> Ports:
         FakeCrlStates(memory, POLICY),
         FakeCaBundles(memory),
         FakeGrants(memory),
+        FakeHostIndex(memory),
+        FakeVersionIndex(memory),
     )
 
 
@@ -71,4 +87,6 @@ def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
             DynamoDbCrlStates(Row, POLICY),
             DynamoDbCaBundles(Row, connection),
             DynamoDbGrants(Row, connection),
+            DynamoDbHostIndex(Row),
+            DynamoDbCertificateLookup(Row),
         )
