@@ -186,3 +186,36 @@ def test_a_change_of_health_is_an_event_and_an_unchanged_one_is_none() -> None:
     assert events_for("r4", _image(_probe(True), 6), _image(_probe(True), 7)) == []
     # Healthy from the first probe: nothing recovered, nothing said.
     assert events_for("r5", _image(None, 1), _image(_probe(True), 2)) == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["169.254.169.254:80", "[fd00:ec2::254]:80", "169.254.10.1:443", "[fe80::1]:443", "0.0.0.0:443", "224.0.0.1:443"],
+)
+def test_metadata_link_local_and_non_unicast_endpoints_are_refused(address: str) -> None:
+    """The prober runs in the account's VPC: it must not be pointed at the instance-metadata service (SSRF)."""
+    with pytest.raises(InvalidInputError) as refused:
+        parse_endpoint(address)
+    assert refused.value.code == "InvalidEndpoint"
+
+
+@pytest.mark.parametrize("address", ["10.0.0.7:443", "127.0.0.1:8443", "[::1]:443", "[2001:db8::7]:443"])
+def test_private_and_loopback_endpoints_are_probed(address: str) -> None:
+    assert parse_endpoint(address).port in (443, 8443)
+
+
+def test_a_name_that_resolves_to_the_metadata_address_is_not_connected_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from certwright.adapters.tls_endpoint import TlsEndpoint
+
+    def resolve(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the prober connected to a refused address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", never)
+    reason = TlsEndpoint(timeout=1).observe("innocent.example.com", 443, "innocent.example.com")
+    assert isinstance(reason, str) and "instance-metadata" in reason

@@ -9,12 +9,14 @@ a prober in a VPC may have no way out); Certwright supplies the chain it expects
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import select
 import socket
 import time
 
 from OpenSSL import SSL
 
+from certwright.domain.association import unprobeable
 from certwright.x509.endpoint_checks import Handshake, Observation
 
 TIMEOUT = 5.0
@@ -34,7 +36,13 @@ class TlsEndpoint:
         """The chain served to a client sending `server_name` as SNI, or why no handshake completed (as text)."""
         where = f"{host}:{port}"
         try:
-            sock = socket.create_connection((host, port), timeout=self._timeout)
+            target = self._vetted(host, port)
+        except OSError as err:
+            return f"cannot resolve {host}: {err.strerror or err}"
+        if isinstance(target, str):
+            return f"{where}: {target}"
+        try:
+            sock = socket.create_connection(target, timeout=self._timeout)
         except OSError as err:
             return f"cannot connect to {where}: {err.strerror or err}"
         try:
@@ -57,6 +65,21 @@ class TlsEndpoint:
             return Observation(host, port, server_name, handshake)
         finally:
             sock.close()
+
+    @staticmethod
+    def _vetted(host: str, port: int) -> tuple[str, int] | str:
+        """The first address `host` resolves to, unless any of them is one the prober must not reach (link-local,
+        instance metadata...: see domain.association.unprobeable). The connection goes to that very address, so a
+        name cannot resolve to another one between the check and the connect."""
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        for address in addresses:
+            why = unprobeable(address)
+            if why:
+                return f"{host} resolves to {address}, which {why}: not probed"
+        if not addresses:
+            raise OSError(f"{host} has no address")
+        return str(addresses[0]), port
 
     def _shake(self, connection: SSL.Connection, sock: socket.socket, where: str) -> str | None:
         """do_handshake until done (pyOpenSSL asks to be called again), within the timeout; the failure as text."""

@@ -256,6 +256,25 @@ def same_report(before: Deployment, after: Deployment) -> bool:
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# The instance-metadata and link-local services a prober in a VPC could otherwise be pointed at (SSRF).
+_METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+
+
+def unprobeable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why the prober must not connect to `address` (None when it may): link-local and metadata addresses,
+    the unspecified address, multicast and reserved ranges. Private and loopback networks are allowed, since
+    a private CA's endpoints live on private networks (the prober's security group bounds what it reaches)."""
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    candidate = mapped or address
+    if candidate in _METADATA:
+        return "is an instance-metadata address"
+    if candidate.is_link_local:
+        return "is link-local"
+    if candidate.is_loopback:
+        return None  # ::1 sits in the reserved ::/8, but it is as good a loopback as 127.0.0.1
+    if candidate.is_unspecified or candidate.is_multicast or candidate.is_reserved:
+        return "is not a unicast address"
+    return None
 
 
 def parse_endpoint(address: str, server_name: str | None = None) -> Endpoint:
@@ -272,7 +291,7 @@ def parse_endpoint(address: str, server_name: str | None = None) -> Endpoint:
             raise refuse("must be [IPv6]:port")
         port_text = rest[1:]
         try:
-            ipaddress.IPv6Address(host)
+            literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.IPv6Address(host)
         except ValueError as err:
             raise refuse(f"has an invalid IPv6 address {host!r}") from err
     else:
@@ -280,14 +299,18 @@ def parse_endpoint(address: str, server_name: str | None = None) -> Endpoint:
         if not sep or not host:
             raise refuse("must be host:port")
         try:
-            ipaddress.IPv4Address(host)
+            literal = ipaddress.IPv4Address(host)
         except ValueError:
+            literal = None
             labels = host.rstrip(".").split(".")
             if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
                 raise refuse(f"has an invalid host {host!r}") from None
             host = host.rstrip(".").lower()
     if not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise refuse("needs a port from 1 to 65535")
+    why = unprobeable(literal) if literal is not None else None
+    if why:
+        raise refuse(f"{host} {why}: the prober does not connect there")
     name = None
     if server_name is not None:
         try:
