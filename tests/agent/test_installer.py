@@ -243,3 +243,33 @@ def test_only_associations_the_config_names_are_confirmed_and_a_missing_one_exit
     agent.write(entry='[[certificate]]\nname = "gone"\ncertificate = "cert-gone"')
     result = agent()
     assert result.code == 1 and "gone: no association of certificate cert-gone to this host" in result.err
+
+
+def _by_name(agent: AgentRunner, certificate: str) -> None:
+    agent.config.write_text(
+        f'output_dir = "{agent.output}"\nretry_failed_after = 0\n[[certificate]]\nname = "web"\ncertificate = "{certificate}"\n'
+    )
+
+
+def test_a_certificate_named_by_name_is_never_confirmed_on_the_hosts_behalf(
+    agent: AgentRunner, api: FakeApi, ca: Authority
+) -> None:
+    """Names are not unique: anyone who can create a certificate can name it `web` and associate it with this host.
+    Only a certificate id makes the agent consent; a name selects an association the host already confirmed."""
+    planted = api.add(Association("assoc-9", "cert-planted", "web-name", HOST, {1: issue(ca, 1)}, 1))
+    _by_name(agent, "web-name")
+    result = agent()
+    assert result.code == 1 and "confirms only certificates its configuration names by id" in result.err
+    assert planted.consent == "PENDING_CONFIRMATION"
+    assert "/certificates/cert-planted/bundle" not in api.paths("GET") and not agent.live.exists()
+    planted.consent = "CONFIRMED"  # the host's operator confirmed it (certwright assoc confirm): now it installs
+    assert agent().code == EXIT_OK and agent.live.is_symlink()
+
+
+def test_a_name_two_certificates_share_is_refused_as_ambiguous(agent: AgentRunner, api: FakeApi, ca: Authority) -> None:
+    for n in (1, 2):
+        api.add(Association(f"assoc-{n}", f"cert-{n}", "twin", HOST, {1: issue(ca, 1)}, 1, consent="CONFIRMED"))
+    _by_name(agent, "twin")
+    result = agent()
+    assert result.code == 1 and "2 certificates are named twin (cert-1, cert-2): name one by id" in result.err
+    assert not any("/bundle" in p for p in api.paths("GET")) and not agent.live.exists()

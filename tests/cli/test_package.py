@@ -1,4 +1,5 @@
-"""The client package stands alone: it imports nothing from the Lambda layer, and the layer carries none of it."""
+"""The client package stands alone: of the Lambda layer it imports only the pure verdicts diagnose shares with the
+endpoint prober (certwright.x509.endpoint_checks), and the layer carries none of it."""
 
 from __future__ import annotations
 
@@ -19,11 +20,20 @@ def test_every_client_module_imports_with_the_layer_unavailable() -> None:
         if m.name != "certwright_client.__main__"
     )
     assert "certwright_client.agent.loop" in names and "certwright_client.cli" in names
-    # `certwright` set to None in sys.modules: any import of the layer raises ImportError.
-    script = "import importlib, sys\nsys.modules['certwright'] = None\n" + "".join(
-        f"importlib.import_module({name!r})\n" for name in names
+    # Any import of the layer but the shared verdicts (and the packages around them) raises ImportError.
+    script = (
+        "import importlib, sys\n"
+        "ALLOWED = {'certwright', 'certwright.x509', 'certwright.x509.endpoint_checks'}\n"
+        "class Only:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if (name == 'certwright' or name.startswith('certwright.')) and name not in ALLOWED:\n"
+        "            raise ImportError(f'the client imported {name} from the layer')\n"
+        "sys.meta_path.insert(0, Only())\n"
+        + "".join(f"importlib.import_module({name!r})\n" for name in names)
+        + "assert not [m for m in sys.modules if m.startswith('certwright.') and m not in ALLOWED]\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(certwright_client.__file__).parents[1])}
+    paths = [Path(certwright_client.__file__).parents[1], Path(certwright.__file__).parents[1]]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
 

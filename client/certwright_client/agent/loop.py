@@ -88,14 +88,43 @@ class Agent:
                     self.poll_state.unlink()
             log.info("polled: not modified (etag %s)", poll.etag)
         for entry in self.config.certificates:
-            item = next((i for i in items if entry.certificate in (i.certificate_id, i.certificate_name)), None)
-            if item is None:
-                log.error("%s: no association of certificate %s to this host", entry.name, entry.certificate)
-                outcomes[entry.name], code = "not-associated", EXIT_REFUSED
-            else:
-                outcomes[entry.name], code = self._lineage(entry, item)
+            outcomes[entry.name], code = self._entry(entry, items)
             codes.append(code)
         return Pass(outcomes, max(codes, default=EXIT_OK))
+
+    def _entry(self, entry: CertificateConfig, items: list[PollItem]) -> tuple[str, int]:
+        """The poll item a configured certificate stands for, then its lineage's pass.
+
+        A certificate id names one certificate; a name may be taken by anyone who can create a certificate, so a
+        name only selects an association this host already confirmed, and only when exactly one matches: the
+        agent confirms (consents to) an association only for a certificate its configuration names by id."""
+        by_id = [i for i in items if i.certificate_id == entry.certificate]
+        candidates = by_id or [i for i in items if i.certificate_name == entry.certificate]
+        if not candidates:
+            log.error("%s: no association of certificate %s to this host", entry.name, entry.certificate)
+            return "not-associated", EXIT_REFUSED
+        if len(candidates) > 1:
+            ids = ", ".join(sorted(i.certificate_id for i in candidates))
+            log.error(
+                "%s: %d certificates are named %s (%s): name one by id",
+                entry.name,
+                len(candidates),
+                entry.certificate,
+                ids,
+            )
+            return "ambiguous", EXIT_REFUSED
+        item = candidates[0]
+        if not by_id and item.consent_state == "PENDING_CONFIRMATION":
+            log.error(
+                "%s: association %s of certificate %s (named %s) waits for this host's confirmation; the agent "
+                "confirms only certificates its configuration names by id",
+                entry.name,
+                item.association_id,
+                item.certificate_id,
+                entry.certificate,
+            )
+            return "not-confirmed", EXIT_REFUSED
+        return self._lineage(entry, item)
 
     def _lineage(self, entry: CertificateConfig, item: PollItem) -> tuple[str, int]:
         installer = Installer(self.config.output_dir, entry, self.config.keep)
