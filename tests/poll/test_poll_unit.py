@@ -16,6 +16,8 @@ from certwright.domain.association import (
     AssociationType,
     Deployment,
     DeploymentState,
+    Endpoint,
+    Probe,
     ReportedState,
     report_deployment,
     same_report,
@@ -93,17 +95,27 @@ def _binding(**changes: object) -> HostBinding:
     return replace(binding, **changes)  # type: ignore[arg-type]
 
 
-def test_an_item_etag_is_stable_and_changes_with_the_row_the_version_the_serial_and_the_name() -> None:
+def test_an_item_etag_is_stable_and_changes_with_what_a_host_acts_on() -> None:
     tag = item_etag(_binding())
     assert tag == item_etag(_binding()) and tag.startswith('"') and tag.endswith('"')
+    deployed = Deployment(desired_version=1, deployed_version=1, state=DeploymentState.DEPLOYED)
     changed = [
-        _binding(association=_association(row_version=4)),
+        _binding(association=_association(state=AssociationState.PENDING_CONFIRMATION)),
+        _binding(association=_association(hostnames=("www.example.com",))),
+        _binding(association=_association(deployment=deployed)),
         _binding(certificate=_certificate(current=2), version=_version(2, "0c0d")),
         _binding(version=_version(1, "ffff")),
         _binding(certificate=_certificate(name="renamed")),
         _binding(association=_association(id="assoc-2")),
     ]
     assert len({tag, *(item_etag(b) for b in changed)}) == 1 + len(changed)
+
+
+def test_an_endpoint_probe_recorded_on_the_association_leaves_the_item_etag_alone() -> None:
+    """The prober writes the association every run; the host's poll must still answer 304."""
+    probe = Probe(NOW, "0a0b", True)
+    probed = _association(row_version=9, endpoint=Endpoint("10.0.0.7", 443), probe=probe)
+    assert item_etag(_binding(association=probed)) == item_etag(_binding())
 
 
 def test_the_poll_etag_covers_the_set_of_items_in_any_order() -> None:

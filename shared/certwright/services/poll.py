@@ -47,9 +47,22 @@ def _tag(*parts: object) -> str:
 
 
 def item_etag(binding: HostBinding) -> str:
-    """Changes when the association row changes (consent, hostnames, a report) or the CURRENT version does."""
+    """Changes with what a host acts on: the association's consent, hostnames and deployment (a report), the
+    CURRENT version and the certificate's name; not with the rest of the row (an endpoint probe records its result
+    on the association every run, and must not turn every poll into a full answer)."""
     a, c, v = binding.association, binding.certificate, binding.version
-    return _tag("item", a.id, a.row_version, c.current_version_number, v.serial_number, c.name)
+    d = a.deployment
+    deployment = (
+        d.state.value,
+        d.desired_version,
+        d.deployed_version,
+        d.deployed_serial_number,
+        d.last_error,
+        d.verified_at,
+    )
+    return _tag(
+        "item", a.id, a.state.value, *a.hostnames, *deployment, c.current_version_number, v.serial_number, c.name
+    )
 
 
 def poll_etag(item_etags: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from cryptography import x509
 
 from certwright.domain.association import Association, AssociationState, DeploymentState, Probe, ProbeFinding
-from certwright.errors import ConflictError
+from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Store, TlsEndpointPort
 from certwright.services.context import Runtime
 from certwright.x509.endpoint_checks import ProbeExpectation, Severity, healthy, probe_findings
@@ -23,6 +23,9 @@ from certwright.x509.endpoint_checks import ProbeExpectation, Severity, healthy,
 logger = Logger(child=True)
 PAGE_SIZE = 50
 MAX_FINDINGS = 20  # recorded on the association (the row stays small); errors come first
+# A finding's text can quote the served certificate (every SAN of a name mismatch): bounded, so the row and the
+# EndpointUnhealthy event stay small whatever an endpoint serves.
+MAX_FINDING_TEXT = 500
 
 
 class ProbeService:
@@ -34,7 +37,15 @@ class ProbeService:
 
     def run(self, has_time: Callable[[], bool] = lambda: True) -> dict[str, Any]:
         """Probe every association with an endpoint, page by page, while there is time; a report of counts."""
-        report = {"probed": 0, "healthy": 0, "unhealthy": 0, "skipped": 0, "conflicts": 0, "complete": True}
+        report = {
+            "probed": 0,
+            "healthy": 0,
+            "unhealthy": 0,
+            "skipped": 0,
+            "conflicts": 0,
+            "failed": 0,
+            "complete": True,
+        }
         token: str | None = None
         while True:
             page = self._store.probed_associations(self._page_size, token)
@@ -46,6 +57,12 @@ class ProbeService:
                     probed = self.probe(association_id)
                 except ConflictError:
                     report["conflicts"] += 1  # it changed meanwhile: the next run probes it again
+                    continue
+                except CertwrightError as err:
+                    # One association's failure (a throttled read, a corrupt row) does not end the run: counted and
+                    # logged; the next run tries it again.
+                    report["failed"] += 1
+                    logger.error("probe failed", extra={"associationId": association_id, "code": err.code})
                     continue
                 if probed is None or probed.probe is None:
                     report["skipped"] += 1
@@ -78,7 +95,9 @@ class ProbeService:
             served_serial=served,
             healthy=healthy(findings),
             findings=tuple(
-                ProbeFinding(f.code, f.severity.value, f.summary) for f in findings if f.severity is not Severity.INFO
+                ProbeFinding(f.code, f.severity.value, _bounded(f.summary))
+                for f in findings
+                if f.severity is not Severity.INFO
             )[:MAX_FINDINGS],
             expected_serial=current_serial,
         )
@@ -114,3 +133,7 @@ class ProbeService:
             verified,
             chain,
         )
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_FINDING_TEXT else text[: MAX_FINDING_TEXT - 1] + "…"
