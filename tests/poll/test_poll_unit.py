@@ -242,3 +242,27 @@ def test_a_poll_item_names_what_to_install_and_how_consent_stands() -> None:
     for state in (AssociationState.PENDING_CONFIRMATION, AssociationState.SUSPENDED):
         waiting = poll_item(_association(state=state), binding.certificate, binding.version, '"t"')
         assert waiting["consentState"] == "PENDING_CONFIRMATION", state
+
+
+class _Index:
+    def __init__(self, bindings: list[HostBinding]) -> None:
+        self.bindings = bindings
+
+    def bindings_of(self, principal_arn: str, certificate_ids: frozenset[str] | None = None) -> list[HostBinding]:
+        return [b for b in self.bindings if certificate_ids is None or b.certificate.id in certificate_ids]
+
+
+def test_unconfirmed_associations_cannot_grow_the_answer_or_crowd_out_confirmed_ones() -> None:
+    """Anyone who can create a certificate can create unconfirmed associations naming a host: a full poll keeps
+    every confirmed one first and stops at MAX_POLL_ITEMS, saying how many it left out."""
+    from certwright.services.poll import MAX_POLL_ITEMS, PollService
+
+    planted = [
+        _binding(association=_association(id=f"assoc-p{n}", state=AssociationState.PENDING_CONFIRMATION))
+        for n in range(MAX_POLL_ITEMS + 5)
+    ]
+    mine = _binding(association=_association(id="assoc-mine"))
+    service = PollService(_Index([*planted, mine]), None, None)  # type: ignore[arg-type]
+    answer = service.poll(ROLE)
+    assert len(answer.items) == MAX_POLL_ITEMS and answer.omitted == 6
+    assert answer.items[0].binding.association.id == "assoc-mine"

@@ -49,6 +49,7 @@ def poll_bundles(command: PollBundles, if_none_match: IfNoneMatch = None) -> Res
             presenters.poll_item(i.binding.association, i.binding.certificate, i.binding.version, i.etag)
             for i in result.items
         ],
+        "omitted": result.omitted,
     }
     answer = json_response(body)
     answer.headers.update(headers)

@@ -368,6 +368,10 @@ class PollItemOut(_Out):
 class PollOut(_Out):
     etag: str = Field(description="the answer's entity tag (also the ETag header); send it back as If-None-Match")
     items: list[PollItemOut]
+    omitted: int = Field(
+        default=0,
+        description="associations left out of a full answer (confirmed ones come first); name them in certificateIds",
+    )
 
 
 class GrantOut(_Out):

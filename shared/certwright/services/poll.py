@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from certwright.domain.association import (
     Association,
+    AssociationState,
     ReportedState,
     principal_arn,
     report_deployment,
@@ -38,6 +39,8 @@ class PollItem:
 class Poll:
     etag: str
     items: list[PollItem]
+    # Associations left out because the answer reached MAX_POLL_ITEMS (unconfirmed ones go first).
+    omitted: int = 0
 
 
 def _tag(*parts: object) -> str:
@@ -86,6 +89,9 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+MAX_POLL_ITEMS = 500  # each item is at most ~6 KB (100 hostnames): well under Lambda's 6 MB answer
+
+
 class PollService:
     def __init__(self, index: HostAssociationIndex, store: Store, runtime: Runtime) -> None:
         self._index = index
@@ -96,8 +102,14 @@ class PollService:
         """Every certificate association of the caller's principal (an assumed-role session polls for its role)."""
         wanted = frozenset(certificate_ids) if certificate_ids is not None else None
         bindings = self._index.bindings_of(principal_arn(caller), wanted)
-        items = [PollItem(b, item_etag(b)) for b in bindings]
-        return Poll(poll_etag([i.etag for i in items]), items)
+        # Anyone who can create a certificate can create (unconfirmed) associations naming this host: they must not
+        # grow the answer past what Lambda returns (6 MB) or crowd out what the host confirmed. Confirmed first,
+        # then the oldest unconfirmed, at most MAX_POLL_ITEMS; the host finds the rest with `certificateIds`.
+        confirmed = [b for b in bindings if b.association.state is AssociationState.ACTIVE]
+        waiting = [b for b in bindings if b.association.state is not AssociationState.ACTIVE]
+        kept = (confirmed + waiting)[:MAX_POLL_ITEMS]
+        items = [PollItem(b, item_etag(b)) for b in kept]
+        return Poll(poll_etag([i.etag for i in items]), items, omitted=len(bindings) - len(kept))
 
     def report_deployment(self, association_id: str, command: ReportDeployment, caller: str) -> Association:
         """The association's host says it now serves `versionNumber` (DEPLOYED) or could not (FAILED, why)."""
