@@ -20,6 +20,8 @@ from typing import Any
 import boto3
 from certwright import bootstrap
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.dynamodb_associations import association_row
+from certwright.adapters.dynamodb_certificates import certificate_row
 from certwright.adapters.dynamodb_models import Row
 from certwright.domain.association import Association, AssociationType, Deployment
 from certwright.domain.authority import LifecycleState, Validity
@@ -113,12 +115,12 @@ class _Reads:
 
 def _fill(container: bootstrap.Container, stored: int, now: datetime) -> None:
     """SIZES' principals with their own certificates, and host associations of other principals up to `stored`."""
-    store, number = container.store, 0
+    number = 0
     with Row.batch_write() as batch:
         for size in SIZES:
             for _ in range(size):
                 certificate = _certificate(number, now)
-                batch.save(store._certificate_row(certificate))
+                batch.save(certificate_row(Row, certificate))
                 batch.save(
                     Row(
                         f"CERT#{certificate.id}",
@@ -127,13 +129,13 @@ def _fill(container: bootstrap.Container, stored: int, now: datetime) -> None:
                         data=codec.version_to_data(_version(certificate, now)),
                     )
                 )
-                batch.save(store._association_row(_association(number, certificate.id, _principal(f"h{size}"), now)))
+                batch.save(association_row(Row, _association(number, certificate.id, _principal(f"h{size}"), now)))
                 number += 1
         shared = _certificate(999_999, now)
-        batch.save(store._certificate_row(shared))
+        batch.save(certificate_row(Row, shared))
         for i in range(number, stored):
             # Everyone else: ten associations per host, all of one certificate (their rows are what a scan reads).
-            batch.save(store._association_row(_association(i, shared.id, _principal(f"other-{i // 10}"), now)))
+            batch.save(association_row(Row, _association(i, shared.id, _principal(f"other-{i // 10}"), now)))
 
 
 def _median_seconds(action: Any) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from certwright import bootstrap
+from certwright.adapters.dynamodb_certificates import certificate_row
 from certwright.adapters.dynamodb_models import Row
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateConfigType, Profile
@@ -64,7 +65,7 @@ def measure(stored: int) -> dict[str, Any]:
             for i in range(stored):
                 due = i < DUE
                 certificate = _certificate(i, now - timedelta(minutes=1) if due else now + timedelta(days=30 + i % 30))
-                batch.save(container.store._certificate_row(certificate))
+                batch.save(certificate_row(Row, certificate))
         calls.clear()
         start = time.perf_counter()
         due_rows = container.store.due_for_sweep(now, limit=1000)

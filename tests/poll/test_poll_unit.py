@@ -254,15 +254,15 @@ class _Index:
 
 def test_unconfirmed_associations_cannot_grow_the_answer_or_crowd_out_confirmed_ones() -> None:
     """Anyone who can create a certificate can create unconfirmed associations naming a host: a full poll keeps
-    every confirmed one first and stops at MAX_POLL_ITEMS, saying how many it left out."""
-    from certwright.services.poll import MAX_POLL_ITEMS, PollService
+    every confirmed one, first, and at most MAX_UNCONFIRMED others, saying how many it left out."""
+    from certwright.services.poll import MAX_UNCONFIRMED, PollService
 
     planted = [
         _binding(association=_association(id=f"assoc-p{n}", state=AssociationState.PENDING_CONFIRMATION))
-        for n in range(MAX_POLL_ITEMS + 5)
+        for n in range(MAX_UNCONFIRMED + 5)
     ]
-    mine = _binding(association=_association(id="assoc-mine"))
-    service = PollService(_Index([*planted, mine]), None, None)  # type: ignore[arg-type]
+    mine = [_binding(association=_association(id=f"assoc-mine-{n}")) for n in range(MAX_UNCONFIRMED + 1)]
+    service = PollService(_Index([*planted, *mine]), None, None)  # type: ignore[arg-type]
     answer = service.poll(ROLE)
-    assert len(answer.items) == MAX_POLL_ITEMS and answer.omitted == 6
-    assert answer.items[0].binding.association.id == "assoc-mine"
+    assert len(answer.items) == 2 * MAX_UNCONFIRMED + 1 and answer.omitted == 5
+    assert [i.binding.association.id for i in answer.items[: len(mine)]] == [b.association.id for b in mine]

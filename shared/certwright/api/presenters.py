@@ -370,7 +370,7 @@ class PollOut(_Out):
     items: list[PollItemOut]
     omitted: int = Field(
         default=0,
-        description="associations left out of a full answer (confirmed ones come first); name them in certificateIds",
+        description="unconfirmed associations left out (past the first 100); name their certificates in certificateIds",
     )
 
 

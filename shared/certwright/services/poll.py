@@ -89,7 +89,7 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-MAX_POLL_ITEMS = 500  # each item is at most ~6 KB (100 hostnames): well under Lambda's 6 MB answer
+MAX_UNCONFIRMED = 100  # unconfirmed items in one answer (each at most ~6 KB with 100 hostnames)
 
 
 class PollService:
@@ -103,11 +103,12 @@ class PollService:
         wanted = frozenset(certificate_ids) if certificate_ids is not None else None
         bindings = self._index.bindings_of(principal_arn(caller), wanted)
         # Anyone who can create a certificate can create (unconfirmed) associations naming this host: they must not
-        # grow the answer past what Lambda returns (6 MB) or crowd out what the host confirmed. Confirmed first,
-        # then the oldest unconfirmed, at most MAX_POLL_ITEMS; the host finds the rest with `certificateIds`.
+        # grow the answer past what Lambda returns (6 MB) or crowd out what the host confirmed. Every confirmed one
+        # (the host consented to each), then at most MAX_UNCONFIRMED of the others, oldest first; the host finds
+        # the rest by naming their certificates in `certificateIds`.
         confirmed = [b for b in bindings if b.association.state is AssociationState.ACTIVE]
         waiting = [b for b in bindings if b.association.state is not AssociationState.ACTIVE]
-        kept = (confirmed + waiting)[:MAX_POLL_ITEMS]
+        kept = confirmed + waiting[:MAX_UNCONFIRMED]
         items = [PollItem(b, item_etag(b)) for b in kept]
         return Poll(poll_etag([i.etag for i in items]), items, omitted=len(bindings) - len(kept))
 
