@@ -48,6 +48,8 @@ class Association:
 
 
 class FakeApi:
+    max_unconfirmed = 100
+
     def __init__(self) -> None:
         self.associations: dict[str, Association] = {}
         self.requests: list[tuple[str, str, str | None, Any]] = []  # method, path, caller, body
@@ -108,6 +110,13 @@ class FakeApi:
             return 403, {"code": "AccessDenied", "message": "no caller"}
         if (method, path) == ("POST", "/bundles/poll"):
             items = self._items(caller)
+            wanted = body.get("certificateIds") if isinstance(body, dict) else None
+            if wanted is not None:
+                items = [i for i in items if i["certificateId"] in wanted]
+            else:  # as the service does: every confirmed association, then at most `max_unconfirmed` others
+                confirmed = [i for i in items if i["consentState"] == "CONFIRMED"]
+                others = [i for i in items if i["consentState"] != "CONFIRMED"]
+                items = confirmed + others[: self.max_unconfirmed]
             etag = '"' + hashlib.sha256(json.dumps([i["etag"] for i in items]).encode()).hexdigest()[:16] + '"'
             return 200, {"etag": etag, "items": items}
         match = re.fullmatch(r"/associations/([^/]+)/actions/(confirm|report-deployment)", path)

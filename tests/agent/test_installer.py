@@ -273,3 +273,19 @@ def test_a_name_two_certificates_share_is_refused_as_ambiguous(agent: AgentRunne
     result = agent()
     assert result.code == 1 and "2 certificates are named twin (cert-1, cert-2): name one by id" in result.err
     assert not any("/bundle" in p for p in api.paths("GET")) and not agent.live.exists()
+
+
+def test_its_own_pending_association_is_found_past_planted_unconfirmed_ones(
+    agent: AgentRunner, api: FakeApi, ca: Authority
+) -> None:
+    """A full poll lists at most `max_unconfirmed` unconfirmed associations; the agent asks again by certificate id
+    for a configured certificate the full answer left out, and confirms and installs it."""
+    api.max_unconfirmed = 3
+    for n in range(5):  # older than the host's own: they fill the full answer's unconfirmed slots
+        api.add(Association(f"assoc-a{n}", f"cert-planted-{n}", "planted", HOST, {1: issue(ca, 1)}, 1))
+    own = api.add(Association("assoc-z", "cert-agent", "web", HOST, {1: issue(ca, 1)}, 1))
+    result = agent()
+    assert result.code == EXIT_OK, result.err
+    assert own.consent == "CONFIRMED" and agent.live.is_symlink()
+    polls = [body for method, path, _, body in api.requests if (method, path) == ("POST", "/bundles/poll")]
+    assert polls == [{}, {"certificateIds": ["cert-agent"]}]

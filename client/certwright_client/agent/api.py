@@ -96,9 +96,11 @@ class AgentApi:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def poll(self, etag: str | None) -> Poll:
+    def poll(self, etag: str | None, certificate_ids: list[str] | None = None) -> Poll:
+        """The host's associations (a full poll), or only those of `certificate_ids` (a narrowed one)."""
         headers = {"If-None-Match": etag} if etag else {}
-        status, answer_headers, body = self._exchange("POST", "/bundles/poll", {}, None, headers)
+        request = {"certificateIds": certificate_ids} if certificate_ids else {}
+        status, answer_headers, body = self._exchange("POST", "/bundles/poll", request, None, headers)
         new_etag = answer_headers.get("etag") or (body.get("etag") if isinstance(body, dict) else None)
         if status == 304:
             return Poll(False, new_etag or etag, ())
