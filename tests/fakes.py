@@ -419,8 +419,8 @@ class FakeAssociations(_OnMemory):
         stored = m.associations[association.id] = _bump(association)
         return stored
 
-    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
-        probed = (a.id for a in self.memory.associations.values() if a.endpoint is not None)
+    def probed_associations(self, limit: int, token: str | None, *, from_id: str = "") -> Page[str]:
+        probed = (a.id for a in self.memory.associations.values() if a.endpoint is not None and a.id >= from_id)
         return page_of(probed, lambda i: i, "probed", limit, token)
 
     def record_probe(self, association: Association) -> Association:

@@ -130,3 +130,17 @@ def test_the_sweep_queue_holds_active_certificates_whose_check_has_come(ports: P
         store.save_sweep(due)
     store.save_sweep(replace(later, lifecycle_state=LifecycleState.DELETED))
     assert [c.id for c in store.due_for_sweep(b.NOW + timedelta(days=2), 10)] == ["cert-2"]
+
+
+def test_probed_associations_are_listed_in_id_order_from_a_given_id(ports: Ports) -> None:
+    from certwright.domain.association import Endpoint
+
+    _certificate(ports)
+    for n, target in enumerate((b.LISTENER, OTHER_LISTENER, b.LISTENER.replace("web", "api"))):
+        probed = replace(b.association(f"assoc-{'bdf'[n]}", n=n, target=target), endpoint=Endpoint("10.0.0.7", 443))
+        ports.store.add_association(probed, b.audit(probed.id))
+    first = ports.store.probed_associations(2, None)
+    assert first.items == ["assoc-b", "assoc-d"] and first.next_token
+    assert ports.store.probed_associations(2, first.next_token).items == ["assoc-f"]
+    assert ports.store.probed_associations(10, None, from_id="assoc-c").items == ["assoc-d", "assoc-f"]
+    assert ports.store.probed_associations(10, None, from_id="assoc-g").items == []

@@ -113,11 +113,13 @@ class DynamoDbAssociations(TableAdapter):
             rows = self._row.by_parent.query(f"CERT#{certificate_id}")
             return [codec.association_from_data(r.data, r.row_version) for r in rows if r.kind == "ASSOC"]
 
-    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
-        """A page of the ids of associations with an endpoint (the PROBED partition's pointer rows)."""
+    def probed_associations(self, limit: int, token: str | None, *, from_id: str = "") -> Page[str]:
+        """A page of the ids of associations with an endpoint (the PROBED partition's pointer rows), in id order
+        from `from_id` on."""
         with self._errors("list probed associations"):
             start = self._start_key(token, {"pk": PROBED_PK})
-            result = self._row.query(PROBED_PK, limit=limit, last_evaluated_key=start)
+            after = self._row.sk >= f"ASSOC#{from_id}"
+            result = self._row.query(PROBED_PK, after, limit=limit, last_evaluated_key=start)
             ids = [str(r.data["associationId"]) for r in result]
             return Page(ids, self._page_token(result.last_evaluated_key))
 

@@ -48,8 +48,9 @@ class AssociationStore(Protocol):
         """Every association of the certificate (eventually consistent)."""
         ...
 
-    def probed_associations(self, limit: int, token: str | None) -> Page[str]:
-        """A page of the ids of the associations that name an endpoint to probe (no table scan).
+    def probed_associations(self, limit: int, token: str | None, *, from_id: str = "") -> Page[str]:
+        """A page of the ids (in id order, from `from_id` on) of the associations that name an endpoint to probe
+        (no table scan).
 
         Raises InvalidInputError(InvalidPageToken) for a token of another listing."""
         ...
