@@ -25,12 +25,16 @@ from certwright.events import (
 from certwright.services.deployment import RETRY_AFTER
 from certwright.x509.deployable import deployment_problems
 
+from tests.bus_tap import bus_queue as bus_tap_fixture
+from tests.bus_tap import drain
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
 from tests.consenting import consent
 from tests.lifecycle.conftest import LoadBalancer, make_load_balancer
 from tests.lifecycle.faults import Fault, Faults, LambdaTimeout, json_answer, json_error, query_error
 from tests.lifecycle.handlers import LambdaContext, eventbridge_envelope, load_function
 from tests.lifecycle.table_stream import StreamRecord, TableStream
+
+bus_queue = bus_tap_fixture  # the shared fixture (tests/bus_tap.py), under the name the tests ask for
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
 
@@ -572,30 +576,6 @@ def test_a_copy_acm_reports_in_use_is_kept_quietly(
 
 
 # -- the outbox handler -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def bus_queue(aws: Aws) -> str:
-    """An SQS queue that receives every Certwright event put on the bus (a rule with an SQS target)."""
-    sqs, events = aws.session.client("sqs"), aws.session.client("events")
-    url = sqs.create_queue(QueueName="certwright-events-tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.settings.event_bus_name
-    events.put_rule(Name="tap", EventBusName=bus, EventPattern=json.dumps({"source": ["certwright"]}))
-    events.put_targets(Rule="tap", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
-    return str(url)
-
-
-def drain(aws: Aws, url: str) -> list[dict[str, Any]]:
-    sqs, received = aws.session.client("sqs"), []
-    for _ in range(20):  # bounded
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            received.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return received
 
 
 def test_the_stream_publisher_puts_each_records_events_on_the_bus(

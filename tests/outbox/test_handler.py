@@ -5,43 +5,22 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 import pytest
 from certwright import bootstrap
 
+from tests.bus_tap import bus_queue as bus_tap_fixture
+from tests.bus_tap import drain
 from tests.conftest import ApiClient, Aws, Hierarchy, leaf_body
 from tests.lifecycle.handlers import LambdaContext, load_function
 from tests.lifecycle.table_stream import TableStream
+
+bus_queue = bus_tap_fixture  # the shared fixture (tests/bus_tap.py), under the name the tests ask for
 
 
 @pytest.fixture
 def stream(aws: Aws) -> TableStream:
     return TableStream(aws)
-
-
-@pytest.fixture
-def bus_queue(aws: Aws) -> str:
-    """An SQS queue that receives every Certwright event put on the bus (a rule with an SQS target)."""
-    sqs, events = aws.session.client("sqs"), aws.session.client("events")
-    url = sqs.create_queue(QueueName="outbox-events-tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.settings.event_bus_name
-    events.put_rule(Name="outbox-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["certwright"]}))
-    events.put_targets(Rule="outbox-tap", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
-    return str(url)
-
-
-def drain(aws: Aws, url: str) -> list[dict[str, Any]]:
-    sqs, received = aws.session.client("sqs"), []
-    for _ in range(20):  # bounded
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            received.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return received
 
 
 def test_a_corrupt_image_fails_its_record_alone_and_the_rest_publish(
