@@ -143,6 +143,9 @@ def test_drift_raises_endpoint_unhealthy_once_and_the_fix_endpoint_healthy(wirin
         ({"address": "www.example.com:70000"}, "InvalidEndpoint"),
         ({"address": "bad host:443"}, "InvalidEndpoint"),
         ({"address": "www.example.com:443", "serverName": "*.example.com"}, "InvalidEndpoint"),
+        # The prober runs in the account's network: never pointed at the instance-metadata service (SSRF).
+        ({"address": "169.254.169.254:80"}, "InvalidEndpoint"),
+        ({"address": "[fd00:ec2::254]:80"}, "InvalidEndpoint"),
     ],
 )
 def test_a_bad_endpoint_is_refused_and_nothing_is_created(
