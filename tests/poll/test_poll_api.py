@@ -81,6 +81,7 @@ def test_a_host_polls_every_certificate_it_is_associated_with_and_only_those(
     assert kms_calls(aws) == before, "a poll made a KMS call"
     assert "PRIVATE KEY" not in json.dumps(answer.body) and "privateKeyPem" not in json.dumps(answer.body)
     assert answer.headers["ETag"] == answer.body["etag"] and answer.body["etag"].startswith('"')
+    assert answer.body["omitted"] == 0, "no unconfirmed association was left out"
     items = {i["certificateId"]: i for i in answer.body["items"]}
     assert set(items) == {setup.web["id"], setup.api_cert["id"]}
     web = items[setup.web["id"]]
