@@ -3,7 +3,11 @@ replacement (moved from tests/revocation, which keeps the stream and table check
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from certwright import bootstrap
+from certwright.errors import ConflictError
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import ApiClient, Hierarchy, leaf_body, sub_ca_body
@@ -183,3 +187,43 @@ def test_revoking_a_renewed_subordinate_revokes_every_version_that_still_vouches
     assert [v["revocationStatus"]["revocationReason"] for v in versions] == ["KEY_COMPROMISE", "KEY_COMPROMISE"]
     listed = {e.serial_number for e in container.store.revoked_entries(hierarchy.root["id"])}
     assert listed == {v["serialNumber"] for v in versions}
+
+
+def test_a_revocation_that_loses_a_race_with_another_writer_is_retried_from_a_fresh_read(
+    api: ApiClient, hierarchy: Hierarchy, container: bootstrap.Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    certificate = _issue(api, hierarchy.issuing["id"])
+    store = container.store
+    real = store.revoke_certificate_version
+    lost: list[int] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        if not lost:  # the first write loses to a concurrent writer of the certificate row
+            lost.append(1)
+            raise ConflictError("changed concurrently", code="ConcurrentModification")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "revoke_certificate_version", racing)
+    answer = _revoke(api, certificate["id"], 1, "SUPERSEDED")
+    assert answer.status == 200, answer.body
+    assert lost == [1]
+    (entry,) = store.revoked_entries(hierarchy.issuing["id"])
+    assert entry.serial_number == certificate["currentVersion"]["serialNumber"]
+
+
+def test_a_revocation_that_keeps_losing_races_is_a_409_with_nothing_written(
+    api: ApiClient, hierarchy: Hierarchy, container: bootstrap.Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    certificate = _issue(api, hierarchy.issuing["id"])
+    store = container.store
+    attempts: list[int] = []
+
+    def always_losing(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(1)
+        raise ConflictError("changed concurrently", code="ConcurrentModification")
+
+    monkeypatch.setattr(store, "revoke_certificate_version", always_losing)
+    answer = _revoke(api, certificate["id"], 1, "SUPERSEDED")
+    assert (answer.status, answer.body["code"]) == (409, "ConcurrentModification")
+    assert len(attempts) == 3
+    assert store.revoked_entries(hierarchy.issuing["id"]) == []

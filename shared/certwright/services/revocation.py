@@ -36,6 +36,8 @@ from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
 from certwright.x509.keys import spki_fingerprint
 
+# Attempts of a revocation that lost a race with another writer of the certificate row.
+_CONFLICT_ATTEMPTS = 3
 logger = Logger(child=True)
 _REVOCABLE_STATES = (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION)
 
@@ -66,6 +68,20 @@ class RevocationService:
         self._rt = runtime
 
     def revoke_certificate_version(
+        self, certificate_id: str, version_number: int, command: RevokeVersion, caller: str
+    ) -> CertificateRevocation:
+        """Revoke one version; a concurrent writer of the certificate row (a deployment recording its state, an
+        association counting itself) is retried from a fresh read, as every check before the write is a read."""
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                return self._revoke_certificate_version(certificate_id, version_number, command, caller)
+            except ConflictError as err:
+                if err.code != "ConcurrentModification" or attempt == _CONFLICT_ATTEMPTS - 1:
+                    raise
+                logger.info("revocation raced a concurrent writer; retrying", extra={"certificateId": certificate_id})
+        raise AssertionError("unreachable")
+
+    def _revoke_certificate_version(
         self, certificate_id: str, version_number: int, command: RevokeVersion, caller: str
     ) -> CertificateRevocation:
         certificate = self._issuance.get(certificate_id)
