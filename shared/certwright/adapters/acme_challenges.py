@@ -239,7 +239,19 @@ class NetworkChallengeChecker:
         effective = port if port is not None else {"http": 80, "https": 443}.get(parts.scheme, -1)
         if not parts.hostname or effective not in allowed:
             raise _fail("connection", f"refused redirect to {target}: only http on port 80 or https on 443 is followed")
-        return target
+        try:
+            literal = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            try:
+                _identifier(parts.hostname, wildcard=False)
+            except _Refused as refused:
+                raise _fail("connection", f"refused redirect to {target}: {refused.result.detail}") from None
+            return target
+        why = self._policy.refuse(literal)
+        raise _fail(
+            "connection",
+            f"refused redirect to {target}: {f'{literal} {why}; ' if why else ''}redirects go to names only",
+        )
 
     def _get(self, url: str, deadline: float, *, what: str) -> tuple[int, str | None, bytes]:
         parts = urlsplit(url)
@@ -266,6 +278,8 @@ class NetworkChallengeChecker:
                 if time.monotonic() >= deadline or isinstance(err, TimeoutError):
                     raise _fail("connection", f"{url} did not answer within {self._timeout:g}s") from err
                 raise _fail("connection", f"fetching {url} failed: {err}") from err
+            if time.monotonic() >= deadline:  # the watchdog closed the socket: what was read is cut short
+                raise _fail("connection", f"{url} did not answer within {self._timeout:g}s")
             if len(body) > MAX_BODY:
                 raise _fail("incorrectResponse", f"the body served at {url} is larger than {MAX_BODY} bytes")
             return response.status, response.getheader("Location"), body
