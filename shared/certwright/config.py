@@ -56,11 +56,6 @@ class Settings:
     def not_before_backdate(self) -> timedelta:
         return timedelta(seconds=self.not_before_backdate_seconds)
 
-    # Authorization (certwright.authorization): the stack's admin principals (AdminPrincipalArns), extra Cedar
-    # policies (ExtraPolicies: a path or the text), and the stack's account (default: the KMS key's account).
-    admin_principal_arns: tuple[str, ...] = ()
-    extra_policies: str = ""
-    account_id: str = ""
     # ACME challenge validation (certwright.adapters.acme_challenges): the networks the validator may connect
     # to (CIDRs; a private CA's names live on private networks), the ports http-01 and tls-alpn-01 reach
     # (80 and 443 by RFC; other values for tests), the resolver for dns-01 and for the names' addresses
@@ -70,6 +65,12 @@ class Settings:
     acme_tls_port: int = 443
     acme_dns_resolver: str = ""
     acme_validation_timeout_seconds: float = 10.0
+
+    # Authorization (certwright.authorization): the stack's admin principals (AdminPrincipalArns), extra Cedar
+    # policies (ExtraPolicies: a path or the text), and the stack's account (default: the KMS key's account).
+    admin_principal_arns: tuple[str, ...] = ()
+    extra_policies: str = ""
+    account_id: str = ""
 
     @property
     def account(self) -> str:
@@ -128,16 +129,16 @@ class Settings:
             crl_refresh_before_seconds=int(e.get("CERTWRIGHT_CRL_REFRESH_BEFORE_SECONDS", str(12 * 3600))),
             crl_batch_seconds=int(e.get("CERTWRIGHT_CRL_BATCH_SECONDS", "30")),
             not_before_backdate_seconds=_backdate(e.get("CERTWRIGHT_NOT_BEFORE_BACKDATE_SECONDS", "300")),
-            admin_principal_arns=tuple(
-                a.strip() for a in e.get("CERTWRIGHT_ADMIN_PRINCIPAL_ARNS", "").split(",") if a.strip()
-            ),
-            extra_policies=e.get("CERTWRIGHT_EXTRA_POLICIES", ""),
-            account_id=e.get("CERTWRIGHT_ACCOUNT_ID", ""),
             acme_allowed_networks=_networks(e.get("CERTWRIGHT_ACME_ALLOWED_NETWORKS")),
             acme_http_port=_port(e.get("CERTWRIGHT_ACME_HTTP_PORT", "80"), "CERTWRIGHT_ACME_HTTP_PORT"),
             acme_tls_port=_port(e.get("CERTWRIGHT_ACME_TLS_PORT", "443"), "CERTWRIGHT_ACME_TLS_PORT"),
             acme_dns_resolver=e.get("CERTWRIGHT_ACME_DNS_RESOLVER", "").strip(),
             acme_validation_timeout_seconds=float(e.get("CERTWRIGHT_ACME_VALIDATION_TIMEOUT_SECONDS", "10")),
+            admin_principal_arns=tuple(
+                a.strip() for a in e.get("CERTWRIGHT_ADMIN_PRINCIPAL_ARNS", "").split(",") if a.strip()
+            ),
+            extra_policies=e.get("CERTWRIGHT_EXTRA_POLICIES", ""),
+            account_id=e.get("CERTWRIGHT_ACCOUNT_ID", ""),
         )
 
 
