@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import base64
 import datetime
+import http.client
 import ipaddress
 import json
 import os
-import re
 import secrets
 import ssl
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
@@ -162,6 +166,91 @@ def pebble(tmp_path_factory: pytest.TempPathFactory, dns: ChallTestSrv) -> Itera
         log.close()
 
 
+# --- a recording proxy -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """What a client sent: method, path, and for a POST its JWS decoded (protected header and payload)."""
+
+    method: str
+    path: str
+    content_type: str
+    protected: dict[str, Any] | None = None
+    payload: Any = None
+
+
+@dataclass
+class RecordingProxy:
+    server: AcmeServer  # the same server, its directory reached through the proxy
+    requests: list[Recorded]
+
+    def posts(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST"]
+
+
+def _b64json(raw: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+
+
+@contextmanager
+def recording_proxy(upstream: AcmeServer, home: Path) -> Iterator[RecordingProxy]:
+    """An HTTPS proxy on 127.0.0.1 in front of an ACME server that records every request. It keeps the Host header,
+    so the server's URLs (built from Host, as pebble and Certwright's gateway do) name the proxy, and the JWS `url`
+    the client signs matches what the server sees."""
+    target = urlsplit(upstream.directory)
+    requests: list[Recorded] = []
+    context = ssl.create_default_context(cafile=str(upstream.ca_bundle))
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            record = Recorded(self.command, self.path, self.headers.get("Content-Type", ""))
+            if self.command == "POST" and body:
+                jws = json.loads(body)
+                record.protected = _b64json(jws["protected"])
+                record.payload = _b64json(jws["payload"]) if jws.get("payload") else ""
+            requests.append(record)
+            connection = http.client.HTTPSConnection(target.hostname or "", target.port, context=context, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
+            connection.request(self.command, self.path, body=body or None, headers=headers)
+            answer = connection.getresponse()
+            data = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("connection", "content-length", "transfer-encoding"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            connection.close()
+
+        do_GET = do_POST = do_HEAD = _forward
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    _, cert, key = _tls_identity(home)  # its own certificate from another throwaway CA: trust both
+    bundle = home / "bundle.pem"
+    bundle.write_bytes((home / "ca.pem").read_bytes() + upstream.ca_bundle.read_bytes())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    directory = f"https://127.0.0.1:{server.server_address[1]}{target.path}"
+    try:
+        yield RecordingProxy(replace(upstream, directory=directory, ca_bundle=bundle), requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # --- clients --------------------------------------------------------------------------------------------------
 
 
@@ -244,25 +333,6 @@ class Certbot:
 
     def live(self, name: str) -> Path:
         return self.home / "config" / "live" / name
-
-    def sent(self) -> list[dict[str, Any]]:
-        """Every JWS certbot POSTed, oldest first, from its debug logs: {"url", "protected", "payload"} decoded
-        (what the ACME server must accept from certbot)."""
-        logs = sorted(
-            (self.home / "logs").glob("letsencrypt.log*"),
-            key=lambda p: -int(p.suffix[1:] or 0) if p.suffix[1:].isdigit() else 0,
-        )
-        requests = []
-        for log in logs:
-            for match in re.finditer(r"Sending POST request to (\S+):\n(\{.*?\n\})", log.read_text(), re.DOTALL):
-                body = json.loads(match.group(2))
-                payload = _b64json(body["payload"]) if body.get("payload") else ""
-                requests.append({"url": match.group(1), "protected": _b64json(body["protected"]), "payload": payload})
-        return requests
-
-
-def _b64json(raw: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
 
 
 # Run by certbot's --manual-*-hook: CERTBOT_DOMAIN and CERTBOT_VALIDATION name the record and its value.
