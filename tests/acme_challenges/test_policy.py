@@ -4,6 +4,10 @@ every resolved address counts, not just the first; and the settings that carry t
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from typing import Any
+
 import pytest
 from certwright.adapters.acme_challenges import NetworkChallengeChecker
 from certwright.config import Settings
@@ -98,3 +102,39 @@ def test_bad_settings_stop_the_start(variable: str, value: str) -> None:
 def test_a_bad_resolver_setting_stops_the_start(resolver: str) -> None:
     with pytest.raises(RuntimeError, match="CERTWRIGHT_ACME_DNS_RESOLVER"):
         checker(acme_dns_resolver=resolver)
+
+
+def test_the_connection_goes_to_the_checked_address_and_the_name_is_not_resolved_again(
+    http_site: HttpSite, dns: ChallTestSrv, connections: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name is resolved once (here by the configured resolver); the HTTP client connects to that
+    address and never asks the system resolver, which would be free to answer something else."""
+    http_site.serve(challenge_path(), KEY_AUTHORIZATION.encode())
+
+    system = socket.getaddrinfo
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        ipaddress.ip_address(host)  # an address literal is fine (create_connection passes it through); a name is not
+        return system(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    result = checker(acme_http_port=http_site.port, acme_dns_resolver=dns.resolver).check(
+        ChallengeType.HTTP_01, "rebind.test", TOKEN, KEY_AUTHORIZATION
+    )
+    assert result.valid, result
+    assert connections == [("127.0.0.1", http_site.port)]
+    assert http_site.hosts == [f"rebind.test:{http_site.port}"]
+
+
+def test_a_redirect_to_https_is_checked_against_the_policy_like_the_first_hop(
+    http_site: HttpSite, dns: ChallTestSrv, connections: list[tuple[str, int]]
+) -> None:
+    dns.add_a("private-elsewhere.test", "10.9.8.7")
+    http_site.redirect(challenge_path(), "https://private-elsewhere.test/.well-known/acme-challenge/x")
+    before = len(connections)
+    result = checker(acme_http_port=http_site.port, acme_dns_resolver=dns.resolver).check(
+        ChallengeType.HTTP_01, "hop.test", TOKEN, KEY_AUTHORIZATION
+    )
+    assert (result.valid, result.problem) == (False, "connection")
+    assert "10.9.8.7, which is outside the networks ACME validation may reach" in result.detail
+    assert connections[before:] == [("127.0.0.1", http_site.port)]
