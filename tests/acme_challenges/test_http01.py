@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -160,3 +161,18 @@ def test_malformed_input_is_refused_without_connecting(
     result = checker().check(ChallengeType.HTTP_01, identifier, token, key_authorization)
     assert (result.valid, result.problem) == (False, "malformed")
     assert connections == []
+
+
+def test_the_log_names_the_token_but_never_the_key_authorization(
+    http_site: HttpSite, dns: ChallTestSrv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    http_site.serve(challenge_path(), b"not it")
+    check(http_site, dns)
+    http_site.serve(challenge_path(), KEY_AUTHORIZATION.encode())
+    check(http_site, dns)
+    checked = [r for r in caplog.records if r.getMessage() == "ACME challenge checked"]
+    assert [(vars(r)["token"], vars(r)["valid"]) for r in checked] == [(TOKEN, False), (TOKEN, True)]
+    logged = " ".join(str(vars(r)) for r in caplog.records)
+    assert KEY_AUTHORIZATION not in logged
+    assert KEY_AUTHORIZATION.split(".")[1] not in logged  # nor the account key's thumbprint
