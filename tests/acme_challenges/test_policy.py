@@ -5,7 +5,10 @@ every resolved address counts, not just the first; and the settings that carry t
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -138,3 +141,14 @@ def test_a_redirect_to_https_is_checked_against_the_policy_like_the_first_hop(
     assert (result.valid, result.problem) == (False, "connection")
     assert "10.9.8.7, which is outside the networks ACME validation may reach" in result.detail
     assert connections[before:] == [("127.0.0.1", http_site.port)]
+
+
+def test_the_adapter_loads_without_dnspython_until_a_dns_question_is_asked() -> None:
+    """The layer has no dnspython: importing the adapter (and checking http-01 on the system resolver) must not
+    need it; only the validator function, which carries it, asks DNS questions."""
+    code = (
+        "import sys, certwright.adapters.acme_challenges\n"
+        "assert not [m for m in sys.modules if m == 'dns' or m.startswith('dns.')], 'dnspython loaded at import'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
