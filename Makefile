@@ -9,7 +9,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 # sam build needs a python3.12 interpreter for the Lambda runtime; pyenv provides it on these machines.
 SAM_ENV   := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(11|12)\.' | sort -V | paste -sd: -)
 
-.PHONY: help venv test lint typecheck unit demo bench clean tools sam up
+.PHONY: help venv test lint typecheck unit demo bench clean tools sam up acme-venv
 
 help:
 	@echo "make demo   - the whole story on the embedded AWS"
@@ -32,14 +32,27 @@ $(SAM_STAMP): requirements-sam.lock
 	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.lock
 	@touch $(SAM_STAMP)
 
+# certbot pins its own libraries (acme, josepy...), so the real-client ACME tests run it from its own venv.
+ACME_VENV  := .venv-acme
+ACME_STAMP := $(ACME_VENV)/.installed
+$(ACME_STAMP): requirements-acme.lock
+	$(PYTHON) -m venv $(ACME_VENV)
+	$(ACME_VENV)/bin/pip install --quiet -r requirements-acme.lock
+	@touch $(ACME_STAMP)
+
+acme-venv: $(ACME_STAMP)
+
 sam: $(SAM_STAMP)
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t template.yaml
 	rm -rf .aws-sam/check && $(SAM_ENV) $(SAM_VENV)/bin/sam build -t template.yaml --build-dir .aws-sam/check --cache-dir .aws-sam/cache
 
 # openssl is used by the conformance tests and the demo, nginx by the agent's tests; install them when missing.
+# pebble (a reference ACME server, with pebble-challtestsrv, a test DNS server) and lego serve the ACME tests.
 tools:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+	@command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble; }
+	@command -v lego >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego; }
 
 lint: venv
 	$(BIN)/ruff check .
@@ -49,7 +62,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv tools lint typecheck sam
+test: venv tools acme-venv lint typecheck sam
 	$(BIN)/pytest -n 2 -q
 
 demo: venv tools
@@ -65,4 +78,4 @@ up: venv
 	CERTWRIGHT_STATE_DIR="$(if $(filter 1 yes true,$(EPHEMERAL)),,$(CERTWRIGHT_STATE_DIR))" $(BIN)/python -m infra.runtime
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(ACME_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

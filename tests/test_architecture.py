@@ -222,6 +222,14 @@ def test_pyopenssl_is_imported_by_the_prober_adapter_alone_in_the_layer() -> Non
     assert users == ["certwright.adapters.tls_endpoint"]
 
 
+def test_dnspython_is_imported_by_the_acme_challenge_adapter_alone_in_the_layer() -> None:
+    """dnspython is not in the layer (shared/requirements.txt): the ACME validator function carries it, and
+    certwright.adapters.acme_challenges imports it when a DNS question is asked."""
+    users = sorted({imp.importer for imp in IMPORTS if within(imp.imported, ("dns",))})
+    assert users == ["certwright.adapters.acme_challenges"]
+    assert "dnspython" not in (LAYER.parent / "requirements.txt").read_text()
+
+
 def test_no_import_cycles_between_modules_of_certwright_and_infra() -> None:
     assert cycles(IMPORTS, MODULES) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +55,16 @@ class Settings:
     @property
     def not_before_backdate(self) -> timedelta:
         return timedelta(seconds=self.not_before_backdate_seconds)
+
+    # ACME challenge validation (certwright.adapters.acme_challenges): the networks the validator may connect
+    # to (CIDRs; a private CA's names live on private networks), the ports http-01 and tls-alpn-01 reach
+    # (80 and 443 by RFC; other values for tests), the resolver for dns-01 and for the names' addresses
+    # ("ip" or "ip:port"; empty: the system's), and the time one check may take in all.
+    acme_allowed_networks: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+    acme_http_port: int = 80
+    acme_tls_port: int = 443
+    acme_dns_resolver: str = ""
+    acme_validation_timeout_seconds: float = 10.0
 
     # Authorization (certwright.authorization): the stack's admin principals (AdminPrincipalArns), extra Cedar
     # policies (ExtraPolicies: a path or the text), and the stack's account (default: the KMS key's account).
@@ -118,6 +129,11 @@ class Settings:
             crl_refresh_before_seconds=int(e.get("CERTWRIGHT_CRL_REFRESH_BEFORE_SECONDS", str(12 * 3600))),
             crl_batch_seconds=int(e.get("CERTWRIGHT_CRL_BATCH_SECONDS", "30")),
             not_before_backdate_seconds=_backdate(e.get("CERTWRIGHT_NOT_BEFORE_BACKDATE_SECONDS", "300")),
+            acme_allowed_networks=_networks(e.get("CERTWRIGHT_ACME_ALLOWED_NETWORKS")),
+            acme_http_port=_port(e.get("CERTWRIGHT_ACME_HTTP_PORT", "80"), "CERTWRIGHT_ACME_HTTP_PORT"),
+            acme_tls_port=_port(e.get("CERTWRIGHT_ACME_TLS_PORT", "443"), "CERTWRIGHT_ACME_TLS_PORT"),
+            acme_dns_resolver=e.get("CERTWRIGHT_ACME_DNS_RESOLVER", "").strip(),
+            acme_validation_timeout_seconds=float(e.get("CERTWRIGHT_ACME_VALIDATION_TIMEOUT_SECONDS", "10")),
             admin_principal_arns=tuple(
                 a.strip() for a in e.get("CERTWRIGHT_ADMIN_PRINCIPAL_ARNS", "").split(",") if a.strip()
             ),
@@ -131,4 +147,23 @@ def _backdate(raw: str) -> int:
         raise RuntimeError(
             f"CERTWRIGHT_NOT_BEFORE_BACKDATE_SECONDS must be whole seconds from 0 to {MAX_NOT_BEFORE_BACKDATE_SECONDS}"
         )
+    return int(raw)
+
+
+def _networks(raw: str | None) -> tuple[str, ...]:
+    """CERTWRIGHT_ACME_ALLOWED_NETWORKS: comma-separated CIDRs (unset: the private networks; empty: none)."""
+    if raw is None:
+        return Settings.acme_allowed_networks
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as err:
+            raise RuntimeError(f"CERTWRIGHT_ACME_ALLOWED_NETWORKS has an invalid network {network!r}") from err
+    return networks
+
+
+def _port(raw: str, name: str) -> int:
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
+        raise RuntimeError(f"{name} must be a port from 1 to 65535")
     return int(raw)

@@ -9,13 +9,13 @@ a prober in a VPC may have no way out); Certwright supplies the chain it expects
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import select
 import socket
 import time
 
 from OpenSSL import SSL
 
+from certwright.adapters.network_guard import refusal, system_addresses
 from certwright.domain.association import unprobeable
 from certwright.x509.endpoint_checks import Handshake, Observation
 
@@ -71,12 +71,10 @@ class TlsEndpoint:
         """The first address `host` resolves to, unless any of them is one the prober must not reach (link-local,
         instance metadata...: see domain.association.unprobeable). The connection goes to that very address, so a
         name cannot resolve to another one between the check and the connect."""
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        for address in addresses:
-            why = unprobeable(address)
-            if why:
-                return f"{host} resolves to {address}, which {why}: not probed"
+        addresses = system_addresses(host, port)
+        why = refusal(host, addresses, unprobeable)
+        if why:
+            return f"{why}: not probed"
         if not addresses:
             raise OSError(f"{host} has no address")
         return str(addresses[0]), port
