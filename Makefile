@@ -36,10 +36,12 @@ sam: $(SAM_STAMP)
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t template.yaml
 	rm -rf .aws-sam/check && $(SAM_ENV) $(SAM_VENV)/bin/sam build -t template.yaml --build-dir .aws-sam/check --cache-dir .aws-sam/cache
 
-# openssl is used by the conformance tests and the demo, nginx by the agent's tests; install them when missing.
+# openssl is used by the conformance tests and the demo, nginx by the agent's tests, chromium by the console's
+# browser tests (tests/console/); install them when missing.
 tools:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+	@command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: venv
 	$(BIN)/ruff check .
