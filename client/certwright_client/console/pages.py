@@ -40,7 +40,7 @@ _BASE = """<!doctype html>
 
 _MACROS = """
 {% macro state(s) -%}
-<span class="badge {{ 'ok' if s in ('ACTIVE', 'DEPLOYED', 'fresh', 'healthy') else 'bad' if s in ('FAILED', 'stale', 'unhealthy', 'SUSPENDED', 'expired', 'unreadable') else 'warn' if s in ('PENDING', 'DEPLOYING', 'PENDING_CONFIRMATION', 'PENDING_DELETION') else '' }}">{{ s }}</span>
+<span class="badge {{ 'ok' if s in ('ACTIVE', 'DEPLOYED', 'fresh', 'healthy', 'listed') else 'bad' if s in ('FAILED', 'stale', 'unhealthy', 'SUSPENDED', 'expired', 'unreadable') else 'warn' if s in ('PENDING', 'DEPLOYING', 'PENDING_CONFIRMATION', 'PENDING_DELETION', 'awaiting the next CRL') else '' }}">{{ s }}</span>
 {%- endmacro %}
 {% macro cert_link(c) -%}<a href="/certificates/{{ c.id | urlencode }}">{{ c.name }}</a>{%- endmacro %}
 {% macro when(t) -%}{{ t | when }}{%- endmacro %}
@@ -146,13 +146,13 @@ _REVOCATIONS = """{% extends "base" %}{% from "macros" import state, cert_link %
 <td>{{ state(crl.freshness(now)) }}{% if crl.error %} <span class="muted">{{ crl.error }}</span>{% endif %}</td></tr>
 {% else %}<tr class="crl"><td>{{ ca.name }}</td><td colspan="5" class="muted">no issued certificate names its CRL yet</td></tr>{% endfor %}{% endfor %}</table>
 <h2>Revoked certificate versions</h2>
-<table id="revoked"><tr><th>Certificate</th><th>Version</th><th>Serial</th><th>Reason</th><th>Revoked at</th></tr>
-{% for c, v in revoked %}<tr class="revoked"><td>{{ cert_link(c) }}</td><td>{{ v.versionNumber }}</td><td class="mono">{{ v.serialNumber }}</td><td>{{ v.revocationStatus.revocationReason }}</td><td>{{ v.revocationStatus.timeOfRevocation | when }}</td></tr>
-{% else %}<tr><td colspan="5" class="muted">none</td></tr>{% endfor %}</table>
+<table id="revoked"><tr><th>Certificate</th><th>Version</th><th>Serial</th><th>Reason</th><th>Revoked at</th><th>On the CRL</th></tr>
+{% for c, v, listed in revoked %}<tr class="revoked"><td>{{ cert_link(c) }}</td><td>{{ v.versionNumber }}</td><td class="mono">{{ v.serialNumber }}</td><td>{{ v.revocationStatus.revocationReason }}</td><td>{{ v.revocationStatus.timeOfRevocation | when }}</td><td>{{ state(listed) }}</td></tr>
+{% else %}<tr><td colspan="6" class="muted">none</td></tr>{% endfor %}</table>
 <h2>Revoked CA versions</h2>
-<table><tr><th>CA</th><th>Version</th><th>Serial</th><th>Reason</th><th>Revoked at</th></tr>
-{% for ca, v in revoked_cas %}<tr><td>{{ ca.name }}</td><td>{{ v.versionNumber }}</td><td class="mono">{{ v.serialNumber }}</td><td>{{ v.revocationStatus.revocationReason }}</td><td>{{ v.revocationStatus.timeOfRevocation | when }}</td></tr>
-{% else %}<tr><td colspan="5" class="muted">none</td></tr>{% endfor %}</table>
+<table id="revoked-cas"><tr><th>CA</th><th>Version</th><th>Serial</th><th>Reason</th><th>Revoked at</th><th>On the CRL</th></tr>
+{% for ca, v, listed in revoked_cas %}<tr><td>{{ ca.name }}</td><td>{{ v.versionNumber }}</td><td class="mono">{{ v.serialNumber }}</td><td>{{ v.revocationStatus.revocationReason }}</td><td>{{ v.revocationStatus.timeOfRevocation | when }}</td><td>{{ state(listed) }}</td></tr>
+{% else %}<tr><td colspan="6" class="muted">none</td></tr>{% endfor %}</table>
 {% endblock %}"""
 
 _AUDIT = """{% extends "base" %}{% block body %}

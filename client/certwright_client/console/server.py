@@ -226,17 +226,30 @@ class Console:
                 with contextlib.suppress(ApiError):
                     urls.setdefault(issuer, set()).update(self.api.crl_urls(str(c["id"])))
             revoked.extend((c, v) for v in self._revoked_versions(c))
+        for a in authorities:
+            issuer = str(a.get("issuerCertificateAuthorityId") or "")
+            if issuer and a.get("currentVersion"):
+                with contextlib.suppress(ApiError):
+                    urls.setdefault(issuer, set()).update(self.api.authority_crl_urls(str(a["id"])))
         revoked_cas = [
             (a, v) for a in authorities for v in self.api.authority_versions(str(a["id"])) if v.get("revocationStatus")
         ]
-        crl_rows = [(a, [read_crl(u) for u in sorted(urls.get(str(a["id"]), ()))]) for a in authorities]
+        crls = {str(a["id"]): [read_crl(u) for u in sorted(urls.get(str(a["id"]), ()))] for a in authorities}
+        issuer_of = {str(a["id"]): str(a.get("issuerCertificateAuthorityId") or "") for a in authorities}
+        listed = [
+            (c, v, views.on_crl(v.get("serialNumber"), crls.get(str(c.get("issuerCertificateAuthorityId")), [])))
+            for c, v in revoked
+        ]
+        listed_cas = [
+            (a, v, views.on_crl(v.get("serialNumber"), crls.get(issuer_of[str(a["id"])], []))) for a, v in revoked_cas
+        ]
         return self.page(
             "revocations",
             "/revocations",
             "Revocations and CRL freshness",
-            crl_rows=crl_rows,
-            revoked=revoked,
-            revoked_cas=revoked_cas,
+            crl_rows=[(a, crls[str(a["id"])]) for a in authorities],
+            revoked=listed,
+            revoked_cas=listed_cas,
             now=self.clock(),
         )
 

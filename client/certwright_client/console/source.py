@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 from cryptography import x509
 
 from certwright_client.cli import Client
-from certwright_client.console.views import CrlState
+from certwright_client.console.views import CrlState, normal_serial
 
 MAX_PAGES = 20  # a listing shows at most this many pages of 100 (2,000 items)
 CRL_TIMEOUT = 5.0
@@ -97,6 +97,11 @@ class Api:
         bundle = self.get(f"/certificates/{q(certificate_id)}/bundle")
         return distribution_points(str(bundle.get("certificatePem") or ""))
 
+    def authority_crl_urls(self, ca_id: str) -> list[str]:
+        """The CRL distribution points named by a subordinate CA's certificate (its issuer's CRL)."""
+        bundle = self.get(f"/certificate-authorities/{q(ca_id)}/bundle")
+        return distribution_points(str(bundle.get("certificatePem") or ""))
+
 
 def distribution_points(pem: str) -> list[str]:
     try:
@@ -134,6 +139,7 @@ def read_crl(url: str) -> CrlState:
         crl.last_update_utc.astimezone(UTC),
         next_update.astimezone(UTC) if next_update else None,
         len(list(crl)),
+        serials=frozenset(normal_serial(format(entry.serial_number, "x")) for entry in crl),
     )
 
 

@@ -49,6 +49,19 @@ def not_after(item: Item) -> datetime | None:
     return parse_time((version.get("validity") or {}).get("notAfter"))
 
 
+def normal_serial(serial: str) -> str:
+    """A serial number as lower-case hex without colons or leading zeros."""
+    return serial.replace(":", "").lower().lstrip("0") or "0"
+
+
+def on_crl(serial: str | None, crls: Iterable[CrlState]) -> str:
+    """Whether a revoked serial is on one of its CA's CRLs: "listed", "awaiting the next CRL" or "unknown"."""
+    readable = [c for c in crls if c.error is None]
+    if not readable:
+        return "unknown"
+    return "listed" if any(c.lists(serial) for c in readable) else "awaiting the next CRL"
+
+
 def chosen(query: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
     """The filters of `names` the form filled in (empty fields are no filter)."""
     return {name: query[name].strip() for name in names if query.get(name, "").strip()}
@@ -79,7 +92,7 @@ def _passes(item: Item, name: str, wanted: str, deployments: Mapping[str, set[st
         return any(_host_matches(wanted.lower(), str(n).lower()) for n in names)
     if name == "serial":
         serial = str((item.get("currentVersion") or {}).get("serialNumber") or "")
-        return serial.replace(":", "").lower() == wanted.replace(":", "").lower()
+        return bool(serial) and normal_serial(serial) == normal_serial(wanted)
     if name in ("notAfterBefore", "notAfterAfter"):
         limit, end = parse_time(wanted), not_after(item)
         if limit is None:
@@ -282,6 +295,10 @@ class CrlState:
     next_update: datetime | None = None
     revoked: int = 0
     error: str | None = None
+    serials: frozenset[str] = frozenset()  # the revoked serial numbers it lists, lower-case hex
+
+    def lists(self, serial: str | None) -> bool:
+        return bool(serial) and normal_serial(str(serial)) in self.serials
 
     def freshness(self, now: datetime) -> str:
         if self.error:

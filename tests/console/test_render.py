@@ -1,0 +1,286 @@
+"""The console's pages and actions on canned API answers (no runtime, no browser): what each page shows, the
+timeline's buckets and problems, the blast radius, escaping, and the CSRF, Host and Origin checks."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from certwright_client.console import views
+from certwright_client.console.server import Console, ConsoleServer, Refused
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+XSS = "<script>alert(1)</script>"
+
+
+def cert(cid: str, name: str, days: int, **extra: Any) -> dict[str, Any]:
+    end = (NOW + timedelta(days=days)).isoformat()
+    body = {
+        "id": cid,
+        "name": name,
+        "lifecycleState": "ACTIVE",
+        "configType": "ISSUED_BY_INTERNAL_CA",
+        "issuerCertificateAuthorityId": "ca-sub",
+        "subject": {"commonName": f"{name}.example.com"},
+        "subjectAlternativeNames": [{"type": "DNS", "value": f"{name}.example.com"}],
+        "keyAlgorithm": "ECDSA_P256",
+        "renewalRule": None,
+        "nextRenewalAt": None,
+        "associationCount": 0,
+        "expired": days < 0,
+        "timeCreated": NOW.isoformat(),
+        "currentVersion": {
+            "versionNumber": 1,
+            "serialNumber": f"0a{cid[-2:]}",
+            "stages": ["CURRENT"],
+            "lifecycleState": "ACTIVE",
+            "validity": {"notBefore": NOW.isoformat(), "notAfter": end},
+            "revocationStatus": None,
+        },
+    }
+    body.update(extra)
+    return body
+
+
+def assoc(aid: str, cid: str, kind: str, resource: str, deployed: str = "DEPLOYED", **extra: Any) -> dict[str, Any]:
+    body = {
+        "id": aid,
+        "certificateId": cid,
+        "caBundleId": None,
+        "associatedResourceId": resource,
+        "associationType": kind,
+        "hostnames": [],
+        "listenerCertificateRole": "DEFAULT",
+        "state": "ACTIVE",
+        "deployment": {"desiredVersion": 1, "deployedVersion": 1, "state": deployed, "lastError": None},
+        "probe": None,
+    }
+    body.update(extra)
+    return body
+
+
+LISTENER = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/shop/1/2"
+HOST = "arn:aws:iam::1:role/web-host"
+CERTS = [
+    cert(
+        "cert-01",
+        "shop",
+        10,
+        associationCount=2,
+        renewalRule={"renewalInterval": "P20D"},
+        nextRenewalAt=(NOW - timedelta(days=1)).isoformat(),
+    ),
+    cert("cert-02", "billing", 40),
+    cert("cert-03", XSS, 3),
+]
+ASSOCIATIONS = [
+    assoc("assoc-1", "cert-01", views.LISTENER, LISTENER),
+    assoc(
+        "assoc-2",
+        "cert-01",
+        views.HOST,
+        HOST,
+        "FAILED",
+        deployment={"desiredVersion": 1, "deployedVersion": None, "state": "FAILED", "lastError": "reload failed"},
+        probe={
+            "checkedAt": NOW.isoformat(),
+            "healthy": False,
+            "servedSerial": None,
+            "expectedSerial": "0a01",
+            "findings": [{"code": "HandshakeFailed", "severity": "error", "message": "x"}],
+        },
+        endpoint={"address": "web.example.com:443", "serverName": None},
+    ),
+    assoc("assoc-3", "cert-01", views.HOST, "arn:aws:iam::1:role/new-host", "PENDING", state="PENDING_CONFIRMATION"),
+]
+AUTHORITIES = [
+    {
+        "id": "ca-root",
+        "name": "root",
+        "issuerCertificateAuthorityId": None,
+        "lifecycleState": "ACTIVE",
+        "configType": "ROOT",
+        "keyAlgorithm": "EC",
+    },
+    {
+        "id": "ca-sub",
+        "name": "sub",
+        "issuerCertificateAuthorityId": "ca-root",
+        "lifecycleState": "ACTIVE",
+        "configType": "SUB",
+        "keyAlgorithm": "EC",
+    },
+]
+
+
+class CannedApi:
+    """The console's Api on canned answers; records every POST."""
+
+    base_url = "http://api.test"
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, Any]] = []
+        self.queries: list[tuple[str, dict[str, Any]]] = []
+
+    def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
+        return next(c for c in CERTS if path.endswith(c["id"]))
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        self.posts.append((path, body))
+        return 201, {"versionNumber": 2, "stages": ["CURRENT", "LATEST"]}
+
+    def certificates(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.queries.append(("/certificates", dict(query or {})))
+        return CERTS
+
+    def authorities(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return AUTHORITIES
+
+    def ca_bundles(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return []
+
+    def associations(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        wanted = (query or {}).get("certificateId")
+        return [a for a in ASSOCIATIONS if wanted in (None, a["certificateId"])]
+
+    def versions(self, certificate_id: str) -> list[dict[str, Any]]:
+        current = next(c for c in CERTS if c["id"] == certificate_id)["currentVersion"]
+        if certificate_id == "cert-02":
+            return [current, {**current, "versionNumber": 2, "stages": [], "lifecycleState": "FAILED"}]
+        return [current]
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console(CannedApi(), clock=lambda: NOW)  # type: ignore[arg-type]
+
+
+def html(console: Console, path: str, query: dict[str, str] | None = None) -> str:
+    answer = console.get(path, query or {}, "token")
+    assert answer.status == 200, answer.body
+    return answer.body.decode()
+
+
+def test_a_certificate_name_is_escaped_on_every_page(console: Console) -> None:
+    for path in ("/certificates", "/timeline", "/associations", "/certificates/cert-03"):
+        page = html(console, path)
+        assert "<script>alert" not in page, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html(console, "/certificates")
+
+
+def test_filters_go_to_the_api_as_query_parameters_and_apply_here_until_it_filters(console: Console) -> None:
+    page = html(console, "/certificates", {"name": "bill", "sortBy": "notAfter", "san": "", "tag": "team=web"})
+    api: CannedApi = console.api  # type: ignore[assignment]
+    assert api.queries[-1] == ("/certificates", {"name": "bill", "sortBy": "notAfter", "tag": "team=web"})
+    assert "0 certificate(s)" in page, "no canned certificate has the tag team=web"
+    page = html(console, "/certificates", {"inUse": "false", "sortBy": "notAfter", "sortOrder": "DESC"})
+    assert page.index("billing") < page.index("&lt;script"), "notAfter descending: 40 days before 3"
+    assert "shop.example.com" not in page
+
+
+def test_the_timeline_buckets_by_week_and_lists_what_is_overdue_or_failing() -> None:
+    versions = {c["id"]: CannedApi().versions(c["id"]) for c in CERTS}
+    attention, buckets = views.timeline(CERTS, versions, ASSOCIATIONS, NOW)
+    problems = {e.certificate["name"]: e.problems for e in attention}
+    assert problems["shop"][0].startswith("renewal overdue since 2026-05-31")
+    assert any(p.startswith(f"deployment FAILED on {HOST}: reload failed") for p in problems["shop"])
+    assert "probe unhealthy at web.example.com:443" in problems["shop"]
+    assert problems["billing"] == ["renewal failed (version 2 FAILED)"]
+    assert [b.label for b in buckets] == ["week of 2026-06-01", "week of 2026-06-08", "week of 2026-07-06"]
+    _, months = views.timeline(CERTS, versions, ASSOCIATIONS, NOW, by="month")
+    assert [(b.label, len(b.entries)) for b in months] == [("June 2026", 2), ("July 2026", 1)]
+
+
+def test_the_association_map_groups_listeners_acm_and_hosts_per_certificate(console: Console) -> None:
+    (row,) = views.association_map(CERTS, ASSOCIATIONS)
+    assert (len(row.listeners), len(row.acm), len(row.hosts)) == (1, 0, 2)
+    page = html(console, "/associations")
+    assert "HandshakeFailed" in page and "unhealthy" in page and "reload failed" in page
+
+
+def test_the_ca_tree_puts_each_ca_under_its_issuer(console: Console) -> None:
+    (root,) = views.ca_tree(AUTHORITIES)
+    assert (root.authority["id"], [c.authority["id"] for c in root.children]) == ("ca-root", ["ca-sub"])
+    orphan = views.ca_tree([AUTHORITIES[1]])
+    assert [n.authority["id"] for n in orphan] == ["ca-sub"], "an issuer the caller cannot see: shown as a root"
+
+
+def test_the_blast_radius_names_who_is_redeployed() -> None:
+    shop = CERTS[0]
+    radius = views.blast_radius("renew", shop, None, ASSOCIATIONS)
+    assert ([a["id"] for a in radius.listeners], [a["id"] for a in radius.hosts]) == (["assoc-1"], ["assoc-2"])
+    assert [a["id"] for a in radius.idle] == ["assoc-3"] and radius.redeploys
+    assert not views.blast_radius("revoke", shop, 7, ASSOCIATIONS).redeploys, "not CURRENT: nothing redeployed"
+    revoke_current = views.blast_radius("revoke", shop, 1, ASSOCIATIONS)
+    assert revoke_current.redeploys and "replacement version is issued" in revoke_current.summary
+    assert not views.blast_radius("rollback", shop, 1, ASSOCIATIONS).redeploys, "already CURRENT"
+
+
+def test_the_confirm_page_carries_the_token_and_the_action_posts_only_with_it(console: Console) -> None:
+    sid, token, _ = console.session(None)
+    page = console.get("/confirm/renew", {"certificateId": "cert-01"}, token).body.decode()
+    assert f'name="csrf" value="{token}"' in page and LISTENER in page and HOST in page
+    api: CannedApi = console.api  # type: ignore[assignment]
+    for cookie, sent in ((sid, ""), (sid, "forged"), (None, token), ("other", token)):
+        with pytest.raises(Refused) as refused:
+            console.post("/actions/renew", {"certificateId": "cert-01", "csrf": sent}, cookie)
+        assert refused.value.status == 403
+    assert api.posts == []
+    answer = console.post("/actions/renew", {"certificateId": "cert-01", "csrf": token}, sid)
+    assert answer.status == 200 and "version 2 was created" in answer.body.decode()
+    assert api.posts == [("/certificates/cert-01/versions", {"stage": "CURRENT"})]
+
+
+def test_bad_action_input_is_refused_without_calling_the_api(console: Console) -> None:
+    sid, token, _ = console.session(None)
+    for path, fields in (
+        ("/actions/explode", {"certificateId": "cert-01"}),
+        ("/actions/promote", {"certificateId": "cert-01", "version": "x"}),
+        ("/actions/revoke", {"certificateId": "cert-01", "version": "1", "reason": "BORED"}),
+        ("/actions/renew", {}),
+    ):
+        answer = console.post(path, {**fields, "csrf": token}, sid)
+        assert 400 <= answer.status < 500, (path, answer.status)
+    assert console.api.posts == []  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def served(console: Console) -> Iterator[str]:
+    server = ConsoleServer(console)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def status_of(request: urllib.request.Request) -> int:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the test's own server
+            return int(answer.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_the_server_binds_loopback_and_refuses_other_hosts_and_origins(console: Console, served: str) -> None:
+    assert served.startswith("http://127.0.0.1:")
+    assert status_of(urllib.request.Request(served + "/certificates")) == 200  # noqa: S310
+    rebinding = urllib.request.Request(served + "/certificates", headers={"Host": "evil.example:80"})  # noqa: S310
+    assert status_of(rebinding) == 421
+    cross = urllib.request.Request(  # noqa: S310
+        served + "/actions/renew", data=b"certificateId=cert-01", headers={"Origin": "http://evil.example"}
+    )
+    assert status_of(cross) == 403
+    assert status_of(urllib.request.Request(served + "/actions/renew", data=b"certificateId=cert-01")) == 403  # noqa: S310
+    assert console.api.posts == []  # type: ignore[attr-defined]
+    with urllib.request.urlopen(served + "/certificates", timeout=10) as answer:  # noqa: S310
+        assert "script-src" not in answer.headers["Content-Security-Policy"], "no script is allowed at all"
+        assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
