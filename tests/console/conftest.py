@@ -141,6 +141,7 @@ def world() -> Iterator[World]:
             post(rt, f"/certificates/{billing['id']}/versions", {})
             post(rt, f"/certificates/{billing['id']}/versions/1/actions/revoke", {"revocationReason": "SUPERSEDED"})
             xss = post(rt, "/certificates", leaf_body(issuing["id"], name=XSS_NAME))
+            post(rt, "/ca-bundles", {"name": "corp-trust", "certificateAuthorityIds": [root["id"], issuing["id"]]})
             arn = listener(rt)
             consent(rt.session, arn, shop["id"])
             post(rt, "/associations", {"certificateId": shop["id"], "associatedResourceId": arn})

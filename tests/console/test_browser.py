@@ -29,6 +29,11 @@ def test_every_page_renders_the_runtimes_real_data(world: World, page: Any) -> N
     assert root.locator("ul.tree li.ca", has_text="corp-issuing").count() == 1, "the subordinate sits under its root"
     shot(page, "ca-hierarchy")
 
+    page.goto(world.console_url + "/ca-bundles")
+    bundle = page.locator("#ca-bundles tr.ca-bundle", has_text="corp-trust")
+    assert "corp-root, corp-issuing" in bundle.inner_text()
+    shot(page, "ca-bundles")
+
     page.goto(world.console_url + "/associations")
     shop = page.locator(".map-row", has_text="shop-web")
     assert shop.get_by_text("1 listener(s) · 0 ACM certificate(s) · 1 host(s)").is_visible()

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from certwright_client.console import views
+from certwright_client.cli import build_parser, main
+from certwright_client.console import command, views
 from certwright_client.console.server import Console, ConsoleServer, Refused
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -284,3 +285,24 @@ def test_the_server_binds_loopback_and_refuses_other_hosts_and_origins(console: 
     with urllib.request.urlopen(served + "/certificates", timeout=10) as answer:  # noqa: S310
         assert "script-src" not in answer.headers["Content-Security-Policy"], "no script is allowed at all"
         assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+
+
+def test_certwright_console_is_a_command_that_serves_on_loopback_with_the_clis_transport(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["console", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "--caller-arn" in shown and "--sigv4" in shown and "127.0.0.1" in shown
+    args = build_parser().parse_args(["console", "--api", "http://127.0.0.1:9", "--caller-arn", HOST, "--port", "0"])
+    server = command.build(args)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        client = server.console.api.client
+        assert (client.base_url, client.caller, client.sign) == ("http://127.0.0.1:9", HOST, False)
+    finally:
+        server.server_close()
+    signed = command.build(build_parser().parse_args(["--api", "https://api.example", "console", "--sigv4"]))
+    try:
+        assert (signed.console.api.client.base_url, signed.console.api.client.sign) == ("https://api.example", True)
+    finally:
+        signed.server_close()
