@@ -174,6 +174,25 @@ def test_a_certificate_name_is_escaped_on_every_page(console: Console) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html(console, "/certificates")
 
 
+def test_a_filter_value_is_escaped_inside_its_attribute(console: Console) -> None:
+    page = html(console, "/certificates", {"name": '"><script>alert(2)</script>'})
+    assert "<script>alert(2)" not in page and 'value="&#34;&gt;&lt;script&gt;alert(2)' in page
+
+
+def test_revoke_and_roll_back_post_to_the_apis_version_actions(console: Console) -> None:
+    sid, token, _ = console.session(None)
+    api: CannedApi = console.api  # type: ignore[assignment]
+    console.post("/actions/rollback", {"certificateId": "cert-01", "version": "1", "csrf": token}, sid)
+    fields = {"certificateId": "cert-01", "version": "1", "reason": "KEY_COMPROMISE", "csrf": token}
+    console.post("/actions/revoke", fields, sid)
+    console.post("/actions/renew", {"certificateId": "cert-01", "pending": "1", "csrf": token}, sid)
+    assert api.posts == [
+        ("/certificates/cert-01/versions/1/actions/promote", None),
+        ("/certificates/cert-01/versions/1/actions/revoke", {"revocationReason": "KEY_COMPROMISE"}),
+        ("/certificates/cert-01/versions", {"stage": "PENDING"}),
+    ]
+
+
 def test_filters_go_to_the_api_as_query_parameters_and_apply_here_until_it_filters(console: Console) -> None:
     page = html(console, "/certificates", {"name": "bill", "sortBy": "notAfter", "san": "", "tag": "team=web"})
     api: CannedApi = console.api  # type: ignore[assignment]

@@ -82,7 +82,7 @@ _CERTIFICATES = """{% extends "base" %}{% from "macros" import state, cert_link 
 
 _CERTIFICATE = """{% extends "base" %}{% from "macros" import state, assoc_table %}{% block body %}
 <div class="box"><div>{{ state(c.lifecycleState) }} {{ c.configType }} · profile {{ c.profile or '-' }} · key {{ c.keyAlgorithm }}</div>
-<div>Subject <span class="mono">{{ c.subject }}</span></div>
+<div>Subject <span class="mono">{{ c.subject | subject }}</span></div>
 <div>Renewal: {% if c.renewalRule %}every {{ c.renewalRule.renewalInterval }}, {{ c.renewalRule.advanceRenewalPeriod }} ahead, next {{ c.nextRenewalAt | when }}{% else %}manual{% endif %}</div>
 <div>Current version <strong id="current-version">{{ c.currentVersion.versionNumber if c.currentVersion else '-' }}</strong>
 {% if c.currentVersion %}serial <span class="mono">{{ c.currentVersion.serialNumber }}</span>, notAfter {{ c.currentVersion.validity.notAfter | when }}{% endif %}</div>
@@ -227,6 +227,23 @@ def _when(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+_RDN = {
+    "commonName": "CN",
+    "organization": "O",
+    "organizationalUnit": "OU",
+    "country": "C",
+    "state": "ST",
+    "locality": "L",
+}
+
+
+def _subject(subject: Any) -> str:
+    """{"commonName": "a", "organization": "b"} as `CN=a, O=b`."""
+    if not isinstance(subject, dict):
+        return "" if subject is None else str(subject)
+    return ", ".join(f"{_RDN.get(str(k), k)}={v}" for k, v in subject.items())
+
+
 _ENV = Environment(
     loader=DictLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -236,6 +253,7 @@ _ENV = Environment(
     finalize=lambda value: "" if value is None else value,  # an absent field shows as nothing, not "None"
 )
 _ENV.filters["when"] = _when
+_ENV.filters["subject"] = _subject
 
 
 def render(template: str, **context: Any) -> str:

@@ -26,7 +26,7 @@ from certwright_client.console.source import Api, ApiError, now, q, read_crl
 COOKIE = "certwright_console"
 MAX_FORM = 16_384
 CRL_SAMPLE = 5  # certificates per CA whose CRL distribution points are read
-TIMELINE_VERSIONS = 200  # certificates whose versions the timeline reads (renewal failures)
+TIMELINE_VERSIONS = 200  # certificates whose versions the timeline (renewal failures) and revocations pages read
 REASONS = (
     "UNSPECIFIED",
     "KEY_COMPROMISE",
@@ -218,14 +218,15 @@ class Console:
         revoked: list[tuple[dict[str, Any], dict[str, Any]]] = []
         urls: dict[str, set[str]] = {}
         sampled: dict[str, int] = {}
-        for c in certificates:
+        for n, c in enumerate(certificates):
             issuer = str(c.get("issuerCertificateAuthorityId") or "")
             if c.get("currentVersion") and issuer and sampled.get(issuer, 0) < CRL_SAMPLE:
                 sampled[issuer] = sampled.get(issuer, 0) + 1
                 # A certificate whose bundle the caller may not read names no CRL here.
                 with contextlib.suppress(ApiError):
                     urls.setdefault(issuer, set()).update(self.api.crl_urls(str(c["id"])))
-            revoked.extend((c, v) for v in self._revoked_versions(c))
+            if n < TIMELINE_VERSIONS:  # the versions of the first certificates only: one API call each
+                revoked.extend((c, v) for v in self._revoked_versions(c))
         for a in authorities:
             issuer = str(a.get("issuerCertificateAuthorityId") or "")
             if issuer and a.get("currentVersion"):
