@@ -85,10 +85,18 @@ def test_search_and_filters_narrow_the_inventory(world: World, page: Any) -> Non
     names = [r.split("\t")[0] for r in page.locator("#certificates tr.certificate").all_inner_texts()]
     assert names == ["shop-web"]
 
-    page.goto(world.console_url + "/certificates?name=web&sortBy=name&sortOrder=DESC")
+    page.goto(world.console_url + "/certificates?namePrefix=shop&sortBy=name&sortOrder=DESC")
     names = [r.split("\t")[0] for r in page.locator("#certificates tr.certificate").all_inner_texts()]
     assert names == ["shop-web"]
     page.goto(world.console_url + "/certificates?deploymentState=FAILED")
+    assert page.locator("#certificates tr.certificate").count() == 1
+    page.goto(world.console_url + "/certificates?hostname=shop.example.com")
+    assert [r.split("\t")[0] for r in page.locator("#certificates tr.certificate").all_inner_texts()] == ["shop-web"]
+    serial = call(world.rt, "GET", f"/certificates/{world.billing['id']}")[1]["currentVersion"]["serialNumber"]
+    page.goto(world.console_url + "/certificates")
+    page.fill("#filters input[name=serialNumber]", serial)
+    page.click("#filters button")
+    assert page.locator("#certificates tr.certificate").all_inner_texts()[0].startswith("billing-api")
     assert page.locator("#certificates tr.certificate").count() == 1
 
 

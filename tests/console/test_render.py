@@ -124,9 +124,13 @@ class CannedApi:
 
     base_url = "http://api.test"
 
-    def __init__(self) -> None:
+    def __init__(self, filters: bool = False) -> None:
         self.posts: list[tuple[str, Any]] = []
         self.queries: list[tuple[str, dict[str, Any]]] = []
+        self.filters = filters  # whether this API filters its listings itself (issue 14's inventory)
+
+    def filters_supported(self, path: str) -> bool:
+        return self.filters
 
     def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
         return next(c for c in CERTS if path.endswith(c["id"]))
@@ -175,7 +179,7 @@ def test_a_certificate_name_is_escaped_on_every_page(console: Console) -> None:
 
 
 def test_a_filter_value_is_escaped_inside_its_attribute(console: Console) -> None:
-    page = html(console, "/certificates", {"name": '"><script>alert(2)</script>'})
+    page = html(console, "/certificates", {"namePrefix": '"><script>alert(2)</script>'})
     assert "<script>alert(2)" not in page and 'value="&#34;&gt;&lt;script&gt;alert(2)' in page
 
 
@@ -193,14 +197,26 @@ def test_revoke_and_roll_back_post_to_the_apis_version_actions(console: Console)
     ]
 
 
-def test_filters_go_to_the_api_as_query_parameters_and_apply_here_until_it_filters(console: Console) -> None:
-    page = html(console, "/certificates", {"name": "bill", "sortBy": "notAfter", "san": "", "tag": "team=web"})
+def test_filters_go_to_the_api_as_query_parameters_and_apply_here_when_it_does_not_filter(console: Console) -> None:
+    page = html(console, "/certificates", {"namePrefix": "bill", "sortBy": "notAfter", "san": "", "tag": "team=web"})
     api: CannedApi = console.api  # type: ignore[assignment]
-    assert api.queries[-1] == ("/certificates", {"name": "bill", "sortBy": "notAfter", "tag": "team=web"})
+    assert api.queries[-1] == ("/certificates", {"namePrefix": "bill", "sortBy": "notAfter", "tag": "team=web"})
     assert "0 certificate(s)" in page, "no canned certificate has the tag team=web"
     page = html(console, "/certificates", {"inUse": "false", "sortBy": "notAfter", "sortOrder": "DESC"})
     assert page.index("billing") < page.index("&lt;script"), "notAfter descending: 40 days before 3"
     assert "shop.example.com" not in page
+    assert "1 certificate(s)" in html(console, "/certificates", {"hostname": "SHOP.example.com"})
+
+
+def test_an_api_that_filters_is_trusted_with_its_answer() -> None:
+    console = Console(CannedApi(filters=True), clock=lambda: NOW)  # type: ignore[arg-type]
+    page = html(console, "/certificates", {"tag": "team=web"})
+    assert "3 certificate(s)" in page, "the canned API 'filtered': the console shows what it answered"
+
+
+def test_a_wildcard_san_covers_one_label() -> None:
+    assert views.covers("*.example.com", "shop.example.com") and views.covers("a.example.com", "A.example.com")
+    assert not views.covers("*.example.com", "a.b.example.com") and not views.covers("*.example.com", "example.com")
 
 
 def test_the_timeline_buckets_by_week_and_lists_what_is_overdue_or_failing() -> None:

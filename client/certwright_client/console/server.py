@@ -128,15 +128,28 @@ class Console:
     def _authority_names(self) -> dict[str, str]:
         return {str(a["id"]): str(a["name"]) for a in self.api.authorities()}
 
+    def _fallback(
+        self,
+        path: str,
+        items: list[dict[str, Any]],
+        filters: dict[str, str],
+        deployments: dict[str, set[str]] | None = None,
+    ) -> list[Any]:
+        """FALLBACK (views.apply_filters): filter here what an API without the inventory's filters answered."""
+        if not filters or self.api.filters_supported(path):
+            return items
+        return views.apply_filters(items, filters, deployments)
+
     def certificates(self, query: dict[str, str]) -> str:
         filters = views.chosen(query, views.CERTIFICATE_FILTERS)
         fetched = self.api.certificates(filters)
         deployments = views.deployment_states(self.api.associations()) if "deploymentState" in filters else None
-        items = views.apply_filters(fetched, filters, deployments)  # FALLBACK until the API filters (issue 14 item 1)
+        items = self._fallback("/certificates", fetched, filters, deployments)
         fields = [
-            ("name", "name contains"),
-            ("san", "hostname / SAN"),
-            ("serial", "serial"),
+            ("namePrefix", "name starts with"),
+            ("hostname", "serves hostname"),
+            ("san", "SAN (exact)"),
+            ("serialNumber", "serial (hex)"),
             ("lifecycleState", "lifecycle state"),
             ("issuerCertificateAuthorityId", "issuer CA id"),
             ("notAfterAfter", "expires after"),
@@ -169,14 +182,14 @@ class Console:
 
     def authorities(self, query: dict[str, str]) -> str:
         filters = views.chosen(query, views.AUTHORITY_FILTERS)
-        items = views.apply_filters(self.api.authorities(filters), filters)  # FALLBACK, as for certificates
-        fields = [("name", "name contains"), ("lifecycleState", "lifecycle state"), ("tag", "tag key=value")]
+        items = self._fallback("/certificate-authorities", self.api.authorities(filters), filters)
+        fields = [("namePrefix", "name starts with"), ("lifecycleState", "lifecycle state"), ("tag", "tag key=value")]
         return self.page("authorities", "/cas", "CA hierarchy", tree=views.ca_tree(items), query=query, fields=fields)
 
     def bundles(self, query: dict[str, str]) -> str:
         filters = views.chosen(query, views.BUNDLE_FILTERS)
-        items = views.apply_filters(self.api.ca_bundles(filters), filters)  # FALLBACK, as for certificates
-        fields = [("name", "name contains"), ("lifecycleState", "lifecycle state"), ("tag", "tag key=value")]
+        items = self._fallback("/ca-bundles", self.api.ca_bundles(filters), filters)
+        fields = [("namePrefix", "name starts with"), ("lifecycleState", "lifecycle state"), ("tag", "tag key=value")]
         return self.page(
             "bundles",
             "/ca-bundles",
@@ -189,7 +202,7 @@ class Console:
 
     def associations(self, query: dict[str, str]) -> str:
         filters = views.chosen(query, views.ASSOCIATION_FILTERS)
-        items = views.apply_filters(self.api.associations(filters), filters)  # FALLBACK for deploymentState
+        items = self._fallback("/associations", self.api.associations(filters), filters)
         rows = views.association_map(self.api.certificates(), items)
         return self.page(
             "associations",

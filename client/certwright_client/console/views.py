@@ -13,10 +13,12 @@ Item = Mapping[str, Any]
 # The list filters of the API's inventory (issue 14 item 1), passed through as query parameters unchanged.
 CERTIFICATE_FILTERS = (
     "name",
+    "namePrefix",
     "lifecycleState",
     "issuerCertificateAuthorityId",
     "san",
-    "serial",
+    "hostname",
+    "serialNumber",
     "notAfterBefore",
     "notAfterAfter",
     "inUse",
@@ -25,8 +27,16 @@ CERTIFICATE_FILTERS = (
     "sortBy",
     "sortOrder",
 )
-AUTHORITY_FILTERS = ("name", "lifecycleState", "issuerCertificateAuthorityId", "tag", "sortBy", "sortOrder")
-BUNDLE_FILTERS = ("name", "lifecycleState", "inUse", "tag", "sortBy", "sortOrder")
+AUTHORITY_FILTERS = (
+    "name",
+    "namePrefix",
+    "lifecycleState",
+    "issuerCertificateAuthorityId",
+    "tag",
+    "sortBy",
+    "sortOrder",
+)
+BUNDLE_FILTERS = ("name", "namePrefix", "lifecycleState", "inUse", "tag", "sortBy", "sortOrder")
 ASSOCIATION_FILTERS = ("certificateId", "deploymentState", "sortBy", "sortOrder")
 SORT_KEYS = ("name", "timeCreated", "notAfter")
 LISTENER = "LOAD_BALANCER_LISTENER"
@@ -68,31 +78,46 @@ def chosen(query: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
 
 
 # -- client-side fallback ---------------------------------------------------------------------------------------
-# FALLBACK: the same filters applied to what the API answered, for an API without the inventory filters. It is a
-# no-op on an API that already filtered (every item it answers passes); remove it once every API filters.
+# FALLBACK: the same filters applied to what the API answered, used only for a listing whose API does not filter
+# (Api.filters_supported tells). Each test is as loose as the API's or looser, so on an API that filtered it would
+# keep every item. Remove it once every list route of every API the console talks to filters.
 
 
 def _tags(item: Item) -> dict[str, str]:
-    tags = item.get("tags") or {}
+    tags = item.get("freeformTags", item.get("tags")) or {}
     if isinstance(tags, list):  # AWS style [{"key": .., "value": ..}]
         return {str(t.get("key", t.get("Key"))): str(t.get("value", t.get("Value"))) for t in tags}
     return {str(k): str(v) for k, v in dict(tags).items()}
+
+
+def _names(item: Item) -> list[str]:
+    names = [str(s.get("value", "")).lower() for s in item.get("subjectAlternativeNames") or []]
+    return names
+
+
+def covers(pattern: str, host: str) -> bool:
+    """A SAN covers a host: equal, or a wildcard `*.example.com` standing for exactly one label."""
+    pattern, host = pattern.lower(), host.lower()
+    if pattern == host:
+        return True
+    return pattern.startswith("*.") and host.endswith(pattern[1:]) and "." not in host[: -len(pattern) + 1]
 
 
 def _passes(item: Item, name: str, wanted: str, deployments: Mapping[str, set[str]]) -> bool:
     if name in ("sortBy", "sortOrder"):
         return True
     if name == "name":
-        return wanted.lower() in str(item.get("name", "")).lower()
+        return str(item.get("name", "")).lower() == wanted.lower()
+    if name == "namePrefix":
+        return str(item.get("name", "")).lower().startswith(wanted.lower())
     if name in ("lifecycleState", "issuerCertificateAuthorityId", "certificateId"):
         return str(item.get(name) or "") == wanted
     if name == "san":
-        names = [s.get("value", "") for s in item.get("subjectAlternativeNames") or []]
-        names.append((item.get("subject") or {}).get("commonName", ""))
-        return any(_host_matches(wanted.lower(), str(n).lower()) for n in names)
-    if name == "serial":
-        serial = str((item.get("currentVersion") or {}).get("serialNumber") or "")
-        return bool(serial) and normal_serial(serial) == normal_serial(wanted)
+        return wanted.lower() in _names(item)
+    if name == "hostname":
+        return any(covers(n, wanted) for n in _names(item))
+    if name == "serialNumber":
+        return True  # the API finds by the serial of any version (GET /certificates?serialNumber=) already
     if name in ("notAfterBefore", "notAfterAfter"):
         limit, end = parse_time(wanted), not_after(item)
         if limit is None:
@@ -112,10 +137,6 @@ def _passes(item: Item, name: str, wanted: str, deployments: Mapping[str, set[st
         tags = _tags(item)
         return key in tags and (not value or tags[key] == value)
     return True
-
-
-def _host_matches(wanted: str, name: str) -> bool:
-    return wanted == name or (name.startswith("*.") and wanted.endswith(name[1:])) or wanted in name
 
 
 def apply_filters(
