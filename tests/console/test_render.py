@@ -14,6 +14,7 @@ import pytest
 from certwright_client.cli import build_parser, main
 from certwright_client.console import command, views
 from certwright_client.console.server import Console, ConsoleServer, Refused
+from certwright_client.console.source import Api
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 XSS = "<script>alert(1)</script>"
@@ -341,3 +342,23 @@ def test_certwright_console_is_a_command_that_serves_on_loopback_with_the_clis_t
         assert (signed.console.api.client.base_url, signed.console.api.client.sign) == ("https://api.example", True)
     finally:
         signed.server_close()
+
+
+class _Answering:
+    """A Client stand-in: answers `status` to every call and counts them."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
+
+    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> tuple[int, Any]:
+        self.calls.append((method, path, query))
+        return self.status, {"items": [], "nextPage": None}
+
+
+def test_the_console_asks_each_listing_once_whether_it_filters() -> None:
+    filtering, ignoring = _Answering(400), _Answering(200)
+    assert Api(filtering).filters_supported("/certificates")  # type: ignore[arg-type]
+    api = Api(ignoring)  # type: ignore[arg-type]
+    assert not api.filters_supported("/certificates") and not api.filters_supported("/certificates")
+    assert ignoring.calls == [("GET", "/certificates", {"limit": 1, "sortOrder": "SIDEWAYS"})]
