@@ -7,6 +7,10 @@ refused before the API is called.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from typing import Any
@@ -140,3 +144,20 @@ def test_renewing_from_the_console_reaches_the_api_and_shows_the_new_version(wor
     page.get_by_role("link", name="Back to the certificate").click()
     assert page.inner_text("#current-version") == "2"
     shot(page, "certificate")
+
+
+def test_the_certwright_console_command_serves_the_runtimes_data(world: World) -> None:
+    """`certwright console` itself (a child process, as a user starts it) against the running runtime."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = [sys.executable, "-m", "certwright_client", "console", "--api", world.rt.api_url, "--port", "0"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as child:
+        try:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            match = re.search(r"on (http://127\.0\.0\.1:\d+) ", line)
+            assert match, line
+            with urllib.request.urlopen(match.group(1) + "/certificates", timeout=60) as answer:  # noqa: S310
+                assert answer.status == 200 and "shop-web" in answer.read().decode()
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
