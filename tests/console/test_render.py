@@ -362,3 +362,21 @@ def test_the_console_asks_each_listing_once_whether_it_filters() -> None:
     api = Api(ignoring)  # type: ignore[arg-type]
     assert not api.filters_supported("/certificates") and not api.filters_supported("/certificates")
     assert ignoring.calls == [("GET", "/certificates", {"limit": 1, "sortOrder": "SIDEWAYS"})]
+
+
+def test_an_unreachable_api_is_a_502_page_not_a_dropped_connection() -> None:
+    from certwright_client.cli import Client
+
+    from tests.cli.conftest import closed_port
+
+    console = Console(Api(Client(f"http://127.0.0.1:{closed_port()}", None, False)))
+    answer = console.get("/certificates", {}, "token")
+    assert answer.status == 502 and "ApiUnreachable" in answer.body.decode()
+
+
+def test_sessions_are_bounded() -> None:
+    console = Console(CannedApi())  # type: ignore[arg-type]
+    first, _, _ = console.session(None)
+    for _ in range(1_000):
+        console.session(None)
+    assert console.session(first)[2], "the oldest session was forgotten: a new one is made"

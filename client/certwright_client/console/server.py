@@ -20,11 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from certwright_client.cli import CliError
 from certwright_client.console import pages, views
 from certwright_client.console.source import Api, ApiError, now, q, read_crl
 
 COOKIE = "certwright_console"
 MAX_FORM = 16_384
+MAX_SESSIONS = 1_000
 CRL_SAMPLE = 5  # certificates per CA whose CRL distribution points are read
 TIMELINE_VERSIONS = 200  # certificates whose versions the timeline (renewal failures) and revocations pages read
 REASONS = (
@@ -77,6 +79,8 @@ class Console:
                 return cookie, self._sessions[cookie], False
             sid, token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
             self._sessions[sid] = token
+            while len(self._sessions) > MAX_SESSIONS:  # the oldest sessions go first (dicts keep their order)
+                del self._sessions[next(iter(self._sessions))]
             return sid, token, True
 
     def check_csrf(self, cookie: str | None, sent: str) -> None:
@@ -124,6 +128,11 @@ class Console:
             return Answer(status, self._message("The API refused", "The API answered an error.", err).encode())
         except Refused as err:
             return Answer(err.status, self._message("Refused", err.message).encode())
+        except CliError as err:  # the API could not be reached (the CLI's transport says why)
+            failed = ApiError(HTTPStatus.BAD_GATEWAY, err.code, err.message)
+            return Answer(
+                HTTPStatus.BAD_GATEWAY, self._message("The API is unreachable", "No answer.", failed).encode()
+            )
 
     def _authority_names(self) -> dict[str, str]:
         return {str(a["id"]): str(a["name"]) for a in self.api.authorities()}
@@ -412,6 +421,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(Answer(status, self.server.console._message("Refused", message).encode()))
 
     def do_GET(self) -> None:
+        self._guarded(self._get)
+
+    def do_POST(self) -> None:
+        self._guarded(self._post)
+
+    def _guarded(self, serve: Callable[[], None]) -> None:
+        """A bug in the console is a 500 page naming the exception's type, never a dropped connection."""
+        try:
+            serve()
+        except Exception as err:  # noqa: BLE001 - the page says what failed; nothing else would
+            self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, f"the console failed: {type(err).__name__}")
+
+    def _get(self) -> None:
         if not self._local_host():
             self._refuse(HTTPStatus.MISDIRECTED_REQUEST, "this console answers only to 127.0.0.1 / localhost")
             return
@@ -420,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
         sid, token, new = self.server.console.session(self._cookie())
         self._send(self.server.console.get(parts.path, query, token), sid if new else None)
 
-    def do_POST(self) -> None:
+    def _post(self) -> None:
         origin = self.headers.get("Origin")
         port = self.server.server_address[1]
         if not self._local_host() or (
