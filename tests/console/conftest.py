@@ -94,7 +94,7 @@ class World:
     rt: LocalRuntime
     root: dict[str, Any]
     issuing: dict[str, Any]
-    shop: dict[str, Any]  # renews itself, served by a listener and a host whose deployment FAILED
+    shop: dict[str, Any]  # renews itself; used by a listener, an ACM certificate and a host whose deployment FAILED
     billing: dict[str, Any]  # unused, manual renewal, one revoked version
     xss: dict[str, Any]
     listener: str
@@ -145,6 +145,10 @@ def world() -> Iterator[World]:
             arn = listener(rt)
             consent(rt.session, arn, shop["id"])
             post(rt, "/associations", {"certificateId": shop["id"], "associatedResourceId": arn})
+            _, pem, key = third_party_certificate("legacy.example.com")
+            acm_arn = rt.session.client("acm").import_certificate(Certificate=pem.encode(), PrivateKey=key.encode())
+            consent(rt.session, acm_arn["CertificateArn"], shop["id"])
+            post(rt, "/associations", {"certificateId": shop["id"], "associatedResourceId": acm_arn["CertificateArn"]})
             host = post(rt, "/associations", {"certificateId": shop["id"], "associatedResourceId": HOST_ROLE})
             settle(rt)
             post(rt, f"/associations/{host['id']}/actions/confirm", {}, caller=HOST)

@@ -40,7 +40,7 @@ def test_every_page_renders_the_runtimes_real_data(world: World, page: Any) -> N
 
     page.goto(world.console_url + "/associations")
     shop = page.locator(".map-row", has_text="shop-web")
-    assert shop.get_by_text("1 listener(s) · 0 ACM certificate(s) · 1 host(s)").is_visible()
+    assert shop.get_by_text("1 listener(s) · 1 ACM certificate(s) · 1 host(s)").is_visible()
     listener = shop.locator("tr.assoc", has_text=world.listener)
     assert listener.get_by_text("DEPLOYED").is_visible()
     assert "served 1" in listener.inner_text()
@@ -131,7 +131,7 @@ def test_renewing_from_the_console_reaches_the_api_and_shows_the_new_version(wor
     assert page.inner_text("#current-version") == "1"
     page.click("#renew")
     radius = page.locator("#blast-radius")
-    assert "1 load balancer listener(s), 0 ACM certificate(s), 1 host(s) — each is redeployed" in radius.inner_text()
+    assert "1 load balancer listener(s), 1 ACM certificate(s), 1 host(s) — each is redeployed" in radius.inner_text()
     assert radius.get_by_text(world.listener).is_visible() and radius.get_by_text(HOST_ROLE).is_visible()
     shot(page, "confirm-renew")
     page.click("#do-it")
