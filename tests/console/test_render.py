@@ -3,6 +3,7 @@ timeline's buckets and problems, the blast radius, escaping, and the CSRF, Host 
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -367,9 +368,10 @@ def test_the_console_asks_each_listing_once_whether_it_filters() -> None:
 def test_an_unreachable_api_is_a_502_page_not_a_dropped_connection() -> None:
     from certwright_client.cli import Client
 
-    from tests.cli.conftest import closed_port
-
-    console = Console(Api(Client(f"http://127.0.0.1:{closed_port()}", None, False)))
+    with socket.socket() as sock:  # a port nothing listens on: bound, then released
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    console = Console(Api(Client(f"http://127.0.0.1:{port}", None, False)))
     answer = console.get("/certificates", {}, "token")
     assert answer.status == 502 and "ApiUnreachable" in answer.body.decode()
 
