@@ -46,13 +46,20 @@ sam: $(SAM_STAMP)
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t template.yaml
 	rm -rf .aws-sam/check && $(SAM_ENV) $(SAM_VENV)/bin/sam build -t template.yaml --build-dir .aws-sam/check --cache-dir .aws-sam/cache
 
-# openssl is used by the conformance tests and the demo, nginx by the agent's tests; install them when missing.
-# pebble (a reference ACME server, with pebble-challtestsrv, a test DNS server) and lego serve the ACME tests.
+# Debian packages the tests and the demo use, installed when missing (one apt-get update for all of them):
+# openssl (conformance tests, demo), nginx (the agent's tests), chromium (the console's browser tests),
+# pebble (a reference ACME server, with pebble-challtestsrv, a test DNS server) and lego (the ACME client tests).
 tools:
-	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
-	@command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble; }
-	@command -v lego >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego; }
+	@missing=""; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	{ command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null; } || missing="$$missing pebble"; \
+	command -v lego >/dev/null || missing="$$missing lego"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 lint: venv
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "certwright_client.cli",
     "certwright_client.agent.command",
     "certwright_client.diagnose.command",
+    "certwright_client.console.command",
 ]
 
 
