@@ -214,6 +214,7 @@ def bundle_to_data(b: CaBundle) -> dict[str, Any]:
         "withdrawnAuthorityIds": list(b.withdrawn_authority_ids),
         "stale": b.stale,
         "owner": b.owner,
+        "freeformTags": dict(b.freeform_tags),
     }
 
 
@@ -235,6 +236,7 @@ def bundle_from_data(raw: dict[str, Any], row_version: int) -> CaBundle:
         stale=bool(raw.get("stale", False)),
         row_version=row_version,
         owner=raw.get("owner") or "",
+        freeform_tags=codec.tags_from_data(raw.get("freeformTags")),
     )
 
 

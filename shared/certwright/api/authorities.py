@@ -24,7 +24,13 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.api.requests import CreateAuthorityRequest, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
+from certwright.api.requests import (
+    CreateAuthorityRequest,
+    CreateAuthorityVersion,
+    ReplaceTags,
+    RevokeVersion,
+    ScheduleDeletion,
+)
 
 router = Router()
 
@@ -93,3 +99,10 @@ def schedule_authority_deletion(ca_id: str, request: ScheduleDeletion) -> Respon
 @router.post("/certificate-authorities/<ca_id>/actions/cancel-deletion", responses=answers(200, AuthorityOut, WRITE))
 def cancel_authority_deletion(ca_id: str) -> Response[str]:
     return json_response(presenters.authority(services().authorities.cancel_deletion(ca_id, caller(router))))
+
+
+@router.put("/certificate-authorities/<ca_id>/tags", responses=answers(200, AuthorityOut, WRITE))
+def replace_authority_tags(ca_id: str, request: ReplaceTags) -> Response[str]:
+    """Replace the CA's freeform tags with the given set ({} removes them all)."""
+    ca = services().authorities.replace_tags(ca_id, request.tags(), caller(router))
+    return json_response(presenters.authority(ca))

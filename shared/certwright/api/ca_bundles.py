@@ -32,7 +32,7 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion
+from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion, ReplaceTags
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
 
 router = Router()
@@ -76,6 +76,7 @@ def present_bundle(b: CaBundle, current: CaBundleVersion | None) -> dict[str, An
         "createdBy": b.created_by,
         "timeCreated": b.created_at.isoformat(),
         "currentVersion": present_version(current) if current else None,
+        "freeformTags": dict(b.freeform_tags),
     }
 
 
@@ -140,3 +141,9 @@ def get_ca_bundle_pem(bundle_id: str, stage: StageQuery = None, version_number: 
 def list_ca_bundle_associations(bundle_id: str) -> Response[str]:
     associations = services().ca_bundles.associations(bundle_id)
     return json_response(page([presenters.association(a) for a in associations], None))
+
+
+@router.put("/ca-bundles/<bundle_id>/tags", responses=answers(200, CaBundleOut, WRITE))
+def replace_ca_bundle_tags(bundle_id: str, request: ReplaceTags) -> Response[str]:
+    """Replace the bundle's freeform tags with the given set ({} removes them all)."""
+    return json_response(_present(services().ca_bundles.replace_tags(bundle_id, request.tags(), caller(router))))

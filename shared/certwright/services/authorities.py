@@ -27,6 +27,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
@@ -128,6 +129,7 @@ class AuthorityService:
             created_by=caller,
             created_at=now,
             owner=normalize_arn(caller),
+            freeform_tags=command.freeform_tags,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -266,6 +268,15 @@ class AuthorityService:
         ensure_not_due(ca.deletion_time, self._rt.clock())
         ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
+        return ca
+
+    def replace_tags(self, ca_id: str, tags: Tags, caller: str) -> CertificateAuthority:
+        """Give the CA exactly `tags` (validated by the caller's command); a deleted CA is not found."""
+        ca = self.get(ca_id)
+        ca = self._store.save_authority(replace(ca, freeform_tags=tags))
+        self._store.record(
+            self._rt.audit(ca.id, "ReplaceCertificateAuthorityTags", caller, tags=",".join(k for k, _ in tags))
+        )
         return ca
 
 

@@ -29,6 +29,7 @@ from certwright.domain.ca_bundle import (
     next_version,
 )
 from certwright.domain.stages import Stage
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError, TransientError
 from certwright.events import (
     CertificateAuthorityDeleted,
@@ -78,6 +79,7 @@ class CaBundleService:
             created_by=caller,
             created_at=now,
             owner=normalize_arn(caller),
+            freeform_tags=command.freeform_tags,
             current_version_number=1,
             latest_version_number=1,
         )
@@ -93,6 +95,12 @@ class CaBundleService:
 
     def list_page(self, limit: int, token: str | None) -> Page[CaBundle]:
         return filter_page(self._store.list_bundles(limit, token))
+
+    def replace_tags(self, bundle_id: str, tags: Tags, caller: str) -> CaBundle:
+        """Give the bundle exactly `tags` (validated by the caller's command); a deleted bundle is not found."""
+        bundle = self.get(bundle_id)
+        audit = self._rt.audit(bundle.id, "ReplaceCaBundleTags", caller, tags=",".join(k for k, _ in tags))
+        return self._store.save_bundle(replace(bundle, freeform_tags=tags), audit)
 
     def versions(self, bundle_id: str) -> list[CaBundleVersion]:
         self.get(bundle_id)

@@ -76,6 +76,8 @@ class CertificateService:
                 )
         if command.expiry_alert_thresholds is not None:
             changes["expiry_alert_thresholds"] = parse_thresholds(list(command.expiry_alert_thresholds))
+        if command.freeform_tags is not None:
+            changes["freeform_tags"] = command.freeform_tags
         if not changes:
             raise InvalidInputError("nothing to update")
         updated = replace(certificate, **changes)  # type: ignore[arg-type]
