@@ -25,6 +25,7 @@ from certwright.adapters.dynamodb_poll import HOST_PARTITION, host_key
 from certwright.authorization.grants import Grant
 from certwright.bootstrap import Container
 from certwright.config import Settings
+from certwright.domain import inventory
 from certwright.domain.alerts import Alert
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
@@ -32,6 +33,7 @@ from certwright.domain.authority import CaVersion, CertificateAuthority, Lifecyc
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.crl import CrlState
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.repair import repair_due
 from certwright.domain.revocation import CrlPolicy, Revocation, RevokedEntry
@@ -375,6 +377,22 @@ class FakeCertificates(_OnMemory):
 
     def list_certificates(self, limit: int, token: str | None) -> Page[Certificate]:
         return page_of(self.memory.certificates.values(), _created, "certificates", limit, token)
+
+    def search_certificates(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Certificate], bool]
+    ) -> Page[Certificate]:
+        def not_after(c: Certificate) -> datetime | None:
+            row = self.memory.versions.get((c.id, c.current_version_number))
+            return row.version.validity.not_after if row is not None else None
+
+        def key(c: Certificate) -> str:
+            return inventory.sort_values(c.name, c.created_at, not_after(c), c.id)[query.order]
+
+        found = [
+            c for c in self.memory.certificates.values() if inventory.matches(query, c, not_after(c)) and accept(c)
+        ]
+        listing = f"certificates?{query.fingerprint('CERT')}"
+        return page_of(found, key, listing, limit, token, newest_first=query.descending)
 
     def list_versions(self, certificate_id: str) -> list[CertificateVersion]:
         rows = [(n, r) for (c, n), r in self.memory.versions.items() if c == certificate_id]
