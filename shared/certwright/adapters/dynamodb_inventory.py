@@ -87,20 +87,8 @@ class InventoryIndex(TableAdapter):
             expiry_at = not_after_of(stored.ix_expiry if stored is not None else None)
         else:
             expiry_at = not_after
-        sorts = inventory.sort_values(name, created, expiry_at, resource_id)
-        desired = {}
-        if listed:
-            for facet in facets:
-                desired[f"{INDEX_PREFIX}{facet}"] = self._row(
-                    pk,
-                    f"{INDEX_PREFIX}{facet}",
-                    kind=INDEX_KIND,
-                    data={},
-                    ix_pk=f"{self._prefix}#{facet}",
-                    ix_name=sorts[SortBy.NAME],
-                    ix_created=sorts[SortBy.TIME_CREATED],
-                    ix_expiry=sorts[SortBy.NOT_AFTER],
-                )
+        rows = index_rows(self._row, self._prefix, resource_id, facets, name, created, expiry_at) if listed else []
+        desired = {str(row.sk): row for row in rows}
         stale = [row for sk, row in existing.items() if sk not in desired]
         changed = [
             row
@@ -240,6 +228,32 @@ class InventoryIndex(TableAdapter):
                 position = {k: {"S": v} for k, v in position.items()}
             cursors.append(_Cursor(partition, position))
         return cursors
+
+
+def index_rows(
+    model: type[Row],
+    prefix: str,
+    resource_id: str,
+    facets: Iterable[str],
+    name: str,
+    created: datetime,
+    not_after: datetime | None,
+) -> list[Row]:
+    """The index rows of one listed resource: one per facet, each with the resource's three sort keys."""
+    sorts = inventory.sort_values(name, created, not_after, resource_id)
+    return [
+        model(
+            f"{prefix}#{resource_id}",
+            f"{INDEX_PREFIX}{facet}",
+            kind=INDEX_KIND,
+            data={},
+            ix_pk=f"{prefix}#{facet}",
+            ix_name=sorts[SortBy.NAME],
+            ix_created=sorts[SortBy.TIME_CREATED],
+            ix_expiry=sorts[SortBy.NOT_AFTER],
+        )
+        for facet in facets
+    ]
 
 
 def _key(row: Row, attribute: str) -> dict[str, Any]:
