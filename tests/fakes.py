@@ -226,6 +226,17 @@ class FakeAuthorities(_OnMemory):
     def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         return page_of(self.memory.authorities.values(), _created, "authorities", limit, token)
 
+    def search_authorities(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CertificateAuthority], bool]
+    ) -> Page[CertificateAuthority]:
+        def key(ca: CertificateAuthority) -> str:
+            not_after = ca.current_version.validity.not_after if ca.current_version else None
+            return inventory.sort_values(ca.name, ca.created_at, not_after, ca.id)[query.order]
+
+        found = [ca for ca in self.memory.authorities.values() if inventory.matches_authority(query, ca) and accept(ca)]
+        listing = f"authorities?{query.fingerprint('CA')}"
+        return page_of(found, key, listing, limit, token, newest_first=query.descending)
+
     def list_authority_versions(self, ca_id: str) -> list[CaVersion]:
         versions = self.memory.ca_versions.get(ca_id, {})
         return [versions[n] for n in sorted(versions)]
@@ -804,6 +815,17 @@ class FakeCaBundles(_OnMemory):
     def list_bundles(self, limit: int, token: str | None) -> Page[CaBundle]:
         live = [b for b in self.memory.bundles.values() if b.lifecycle_state is not LifecycleState.DELETED]
         return page_of(live, _created, "bundles", limit, token)
+
+    def search_bundles(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CaBundle], bool]
+    ) -> Page[CaBundle]:
+        def key(b: CaBundle) -> str:
+            return inventory.sort_values(b.name, b.created_at, None, b.id)[query.order]
+
+        found = [b for b in self.memory.bundles.values() if inventory.matches_bundle(query, b) and accept(b)]
+        return page_of(
+            found, key, f"bundles?{query.fingerprint('BUNDLE')}", limit, token, newest_first=query.descending
+        )
 
     def list_bundle_versions(self, bundle_id: str) -> list[CaBundleVersion]:
         versions = self.memory.bundle_versions.get(bundle_id, {})

@@ -53,7 +53,7 @@ def test_no_success_answer_is_a_bare_string(document: dict[str, Any]) -> None:
 
 # The filters every inventory list takes (docs/inventory.md).
 INVENTORY_FILTERS = {"name", "namePrefix", "lifecycleState", "tag", "sortBy", "sortOrder"}
-SEARCHABLE = {"/certificates"}
+SEARCHABLE = {"/certificates", "/certificate-authorities", "/ca-bundles"}
 
 
 @pytest.mark.parametrize(
@@ -65,8 +65,13 @@ SEARCHABLE = {"/certificates"}
             {"limit", "page", "serialNumber", "fingerprintSha256", *INVENTORY_FILTERS, "san", "hostname", "inUse"}
             | {"deploymentState", "issuerCertificateAuthorityId", "notAfterBefore", "notAfterAfter"},
         ),
-        ("/certificate-authorities", "get", {"limit", "page"}),
-        ("/ca-bundles", "get", {"limit", "page"}),
+        (
+            "/certificate-authorities",
+            "get",
+            {"limit", "page", *INVENTORY_FILTERS, "issuerCertificateAuthorityId", "serialNumber"}
+            | {"notAfterBefore", "notAfterAfter"},
+        ),
+        ("/ca-bundles", "get", {"limit", "page", *INVENTORY_FILTERS, "inUse"}),
         ("/associations", "get", {"limit", "page", "certificateId"}),
         ("/audit-events", "get", {"resourceId", "limit", "page", "nextToken"}),
         (

@@ -199,3 +199,74 @@ def test_an_update_reindexes_name_and_tags_and_a_deletion_removes_it(ports: Port
     assert _search(ports, tags=(("team", "web"),)) == []
     assert "c-api" not in _search(ports, sort_by=SortBy.NAME)
     assert "c-api" not in _search(ports, hostname="api.example.com")
+
+
+# -- CAs and CA bundles -------------------------------------------------------------------------------------------
+
+
+def _authorities(ports: Ports) -> None:
+    store = ports.store
+    for ca_id, n, name, days, tags, issuer in [
+        ("ca-root", 1, "root", 3650, {"tier": "root"}, None),
+        ("ca-pay", 2, "pay-issuing", 365, {"team": "pay"}, "ca-root"),
+        ("ca-web", 3, "web-issuing", 730, {"team": "web"}, "ca-root"),
+    ]:
+        ca = b.authority(ca_id, n=n, issuer_id=issuer, name=name, freeform_tags=tuple(sorted(tags.items())))
+        ca = store.begin_authority(ca, SerialClaim(issuer or ca_id, f"{ca_id}-s"))
+        version = replace(b.ca_version(1, f"{n:x}a"), validity=Validity(b.NOW, b.NOW + timedelta(days=days)))
+        store.complete_authority(
+            replace(ca, lifecycle_state=LifecycleState.ACTIVE, current_version=version), b.audit(ca_id)
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"tags": (("team", "pay"),)}, ["ca-pay"]),
+        ({"issuer_id": "ca-root"}, ["ca-pay", "ca-web"]),
+        ({"name_prefix": "web"}, ["ca-web"]),
+        ({"sort_by": SortBy.NOT_AFTER}, ["ca-pay", "ca-web", "ca-root"]),
+        ({"sort_by": SortBy.NAME, "sort_order": SortOrder.DESC}, ["ca-web", "ca-root", "ca-pay"]),
+        ({"not_after_before": b.NOW + timedelta(days=1000)}, ["ca-pay", "ca-web"]),
+        ({"serial_number": "2A"}, ["ca-pay"]),
+        ({"lifecycle_state": LifecycleState.CREATING}, []),
+    ],
+)
+def test_authority_filters_and_orders(ports: Ports, query: dict[str, Any], expected: list[str]) -> None:
+    _authorities(ports)
+    page = ports.store.search_authorities(InventoryQuery(**query), 100, None, lambda ca: True)
+    assert [ca.id for ca in page.items] == expected
+
+
+def test_a_retagged_or_deleted_authority_is_reindexed(ports: Ports) -> None:
+    _authorities(ports)
+    store = ports.store
+    ca = store.get_authority("ca-pay")
+    assert ca is not None
+    ca = store.save_authority(replace(ca, freeform_tags=(("team", "web"),)))
+    web = InventoryQuery(tags=(("team", "web"),))
+    assert [c.id for c in store.search_authorities(web, 10, None, lambda c: True).items] == ["ca-pay", "ca-web"]
+    store.save_authority(replace(ca, lifecycle_state=LifecycleState.DELETED))
+    assert [c.id for c in store.search_authorities(web, 10, None, lambda c: True).items] == ["ca-web"]
+
+
+def test_bundle_filters_orders_and_reindexing(ports: Ports) -> None:
+    from tests.contract.test_ca_bundles import bundle, version
+
+    store = ports.bundles
+    for bundle_id, n, tags in [("b-1", 2, {"team": "pay"}), ("b-2", 1, {"team": "web"}), ("b-3", 3, {})]:
+        made = replace(bundle(bundle_id, n=n), name=f"mtls-{bundle_id}", freeform_tags=tuple(sorted(tags.items())))
+        store.create_bundle(made, version(bundle_id=bundle_id), b.audit(bundle_id))
+
+    def ids(**query: Any) -> list[str]:
+        return [x.id for x in store.search_bundles(InventoryQuery(**query), 100, None, lambda x: True).items]
+
+    assert ids(tags=(("team", "pay"),)) == ["b-1"]
+    assert ids(sort_by=SortBy.TIME_CREATED, sort_order=SortOrder.DESC) == ["b-3", "b-1", "b-2"]
+    assert ids(name_prefix="mtls-b-", sort_by=SortBy.NAME) == ["b-1", "b-2", "b-3"]
+    found = store.get_bundle("b-1")
+    assert found is not None
+    retagged = store.save_bundle(replace(found, freeform_tags=()), b.audit("b-1"))
+    assert ids(tags=(("team", "pay"),)) == []
+    store.delete_bundle(retagged, b.audit("b-1"))
+    assert ids(sort_by=SortBy.NAME) == ["b-2", "b-3"]

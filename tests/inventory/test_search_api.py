@@ -148,3 +148,30 @@ def test_bad_parameters_are_a_400_with_a_stable_code(
 def test_a_limit_of_1000_is_accepted(api: ApiClient, inventory: dict[str, str]) -> None:
     assert _names(api, "limit=1000&sortBy=name") == ["api", "shop", "wild"]
     assert _names(api, "limit=1000") == ["api", "wild", "shop"]
+
+
+def test_authority_and_bundle_lists_take_filters(api: ApiClient, inventory: dict[str, str]) -> None:
+    root = created(api.post("/certificate-authorities", root_ca_body(name="tagged", freeformTags={"team": "pay"})))
+    answer = api.get("/certificate-authorities?tag=team=pay")
+    assert [ca["id"] for ca in answer.body["items"]] == [root["id"]]
+    answer = api.get(f"/certificate-authorities?issuerCertificateAuthorityId={root['id']}")
+    assert answer.body["items"] == []
+    serial = root["currentVersion"]["serialNumber"]
+    assert [ca["name"] for ca in api.get(f"/certificate-authorities?serialNumber={serial}").body["items"]] == ["tagged"]
+    names = [ca["name"] for ca in api.get("/certificate-authorities?sortBy=name&sortOrder=DESC").body["items"]]
+    assert names == sorted(names, reverse=True) and len(names) == 3
+    # Another principal sees none of them.
+    assert api.get("/certificate-authorities?sortBy=name", caller=OTHER).body["items"] == []
+
+    pay = created(api.post("/ca-bundles", {"name": "pay-mtls", "certificateAuthorityIds": [inventory["issuing"]]}))
+    created(api.post("/ca-bundles", {"name": "web-mtls", "certificateAuthorityIds": [inventory["issuing"]]}))
+    api.call("PUT", f"/ca-bundles/{pay['id']}/tags", {"freeformTags": {"team": "pay"}})
+    assert [b["name"] for b in api.get("/ca-bundles?tag=team=pay").body["items"]] == ["pay-mtls"]
+    assert [b["name"] for b in api.get("/ca-bundles?sortBy=name&sortOrder=DESC").body["items"]] == [
+        "web-mtls",
+        "pay-mtls",
+    ]
+    assert [b["name"] for b in api.get("/ca-bundles?inUse=false&namePrefix=pay").body["items"]] == ["pay-mtls"]
+    assert api.get("/ca-bundles?inUse=true").body["items"] == []
+    refused = api.get("/ca-bundles?sortBy=notAfter")
+    assert (refused.status, refused.body["code"]) == (400, "InvalidParameter")

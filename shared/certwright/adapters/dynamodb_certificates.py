@@ -76,10 +76,10 @@ class DynamoDbCertificates(TableAdapter):
                 tx.save(serial_row(self._row, claim))
             if reservation is not None:
                 tx.save(self._reservation_row(reservation))
-        self._index(certificate, None if is_new_certificate else KEEP)
+        self._index_certificate(certificate, None if is_new_certificate else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
-    def _index(self, certificate: Certificate, not_after: datetime | Keep | None) -> None:
+    def _index_certificate(self, certificate: Certificate, not_after: datetime | Keep | None) -> None:
         """Bring the certificate's inventory index rows in line with what was just written (dynamodb_inventory)."""
         InventoryIndex(self._row, self._connection, "CERT").sync(
             certificate.id,
@@ -156,7 +156,7 @@ class DynamoDbCertificates(TableAdapter):
                 tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
             tx.save(self._audit_row(audit))
         current = certificate.current_version_number == version.version_number
-        self._index(certificate, version.validity.not_after if current else KEEP)
+        self._index_certificate(certificate, version.validity.not_after if current else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def fail_version(
@@ -182,7 +182,7 @@ class DynamoDbCertificates(TableAdapter):
         if failed_certificate is not None:
             with self._errors("mark certificate failed"):
                 certificate_row(self._row, failed_certificate).save()
-            self._index(failed_certificate, KEEP)
+            self._index_certificate(failed_certificate, KEEP)
         data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
         with self._errors("mark version failed"):
             row.update(actions=[self._row.data.set(data), self._row.renewal_pk.remove(), self._row.renewal_at.remove()])
@@ -200,7 +200,7 @@ class DynamoDbCertificates(TableAdapter):
                 tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
             tx.save(self._audit_row(audit))
         current = self.get_version(certificate.id, certificate.current_version_number)
-        self._index(certificate, current.validity.not_after if current else KEEP)
+        self._index_certificate(certificate, current.validity.not_after if current else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def _version_rows(
@@ -226,7 +226,7 @@ class DynamoDbCertificates(TableAdapter):
         with self._errors("update certificate"), self._transaction() as tx:
             tx.save(certificate_row(self._row, certificate))
             tx.save(self._audit_row(audit))
-        self._index(certificate, KEEP)
+        self._index_certificate(certificate, KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def get_certificate(self, certificate_id: str) -> Certificate | None:

@@ -9,12 +9,26 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from certwright.api import presenters
+from certwright.api.inventory import (
+    CaSerialQuery,
+    IssuerQuery,
+    LifecycleQuery,
+    NamePrefixQuery,
+    NameQuery,
+    NotAfterAfterQuery,
+    NotAfterBeforeQuery,
+    SearchLimit,
+    SortByQuery,
+    SortOrderQuery,
+    TagQuery,
+    inventory_query,
+    is_filtered,
+)
 from certwright.api.presenters import AuthorityChainOut, AuthorityOut, AuthorityPage, AuthorityVersionPage
 from certwright.api.request import (
     LIST,
     READ,
     WRITE,
-    Limit,
     PageToken,
     VersionNumber,
     answers,
@@ -31,6 +45,7 @@ from certwright.api.requests import (
     RevokeVersion,
     ScheduleDeletion,
 )
+from certwright.domain.inventory import SortOrder
 
 router = Router()
 
@@ -46,8 +61,37 @@ def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Resp
 
 
 @router.get("/certificate-authorities", responses=answers(200, AuthorityPage, LIST))
-def list_authorities(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
-    result = services().authorities.list_page(limit, page_token)
+def list_authorities(
+    limit: SearchLimit = 50,
+    page_token: PageToken = None,
+    name: NameQuery = None,
+    name_prefix: NamePrefixQuery = None,
+    lifecycle_state: LifecycleQuery = None,
+    issuer_certificate_authority_id: IssuerQuery = None,
+    serial_number: CaSerialQuery = None,
+    not_after_before: NotAfterBeforeQuery = None,
+    not_after_after: NotAfterAfterQuery = None,
+    tag: TagQuery = None,
+    sort_by: SortByQuery = None,
+    sort_order: SortOrderQuery = SortOrder.ASC,
+) -> Response[str]:
+    """CAs the caller may read, filtered (every given filter must hold) and sorted; see docs/inventory.md."""
+    query = inventory_query(
+        name=name,
+        name_prefix=name_prefix,
+        lifecycle_state=lifecycle_state,
+        issuer_id=issuer_certificate_authority_id,
+        serial_number=serial_number,
+        not_after_before=not_after_before,
+        not_after_after=not_after_after,
+        tags=tag,
+        sort_by=sort_by,
+        sort_order=sort_order,
+    )
+    if is_filtered(query):
+        result = services().authorities.search(query, limit, page_token)
+    else:
+        result = services().authorities.list_page(limit, page_token)
     return json_response(page([presenters.authority(ca) for ca in result.items], result.next_token))
 
 

@@ -8,6 +8,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api import presenters
+from certwright.api.inventory import (
+    BundleSortByQuery,
+    InUseQuery,
+    LifecycleQuery,
+    NamePrefixQuery,
+    NameQuery,
+    SearchLimit,
+    SortOrderQuery,
+    TagQuery,
+    inventory_query,
+    is_filtered,
+)
 from certwright.api.presenters import (
     AssociationPage,
     CaBundleOut,
@@ -20,7 +32,6 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
-    Limit,
     PageToken,
     StageQuery,
     VersionNumber,
@@ -34,6 +45,7 @@ from certwright.api.request import (
 )
 from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion, ReplaceTags
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
+from certwright.domain.inventory import SortBy, SortOrder
 
 router = Router()
 
@@ -94,8 +106,31 @@ def create_ca_bundle(request: CreateCaBundle) -> Response[str]:
 
 
 @router.get("/ca-bundles", responses=answers(200, CaBundlePage, LIST))
-def list_ca_bundles(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
-    result = services().ca_bundles.list_page(limit, page_token)
+def list_ca_bundles(
+    limit: SearchLimit = 50,
+    page_token: PageToken = None,
+    name: NameQuery = None,
+    name_prefix: NamePrefixQuery = None,
+    lifecycle_state: LifecycleQuery = None,
+    in_use: InUseQuery = None,
+    tag: TagQuery = None,
+    sort_by: BundleSortByQuery = None,
+    sort_order: SortOrderQuery = SortOrder.ASC,
+) -> Response[str]:
+    """CA bundles the caller may read, filtered (every given filter must hold) and sorted; see docs/inventory.md."""
+    query = inventory_query(
+        name=name,
+        name_prefix=name_prefix,
+        lifecycle_state=lifecycle_state,
+        in_use=in_use,
+        tags=tag,
+        sort_by=None if sort_by is None else SortBy(sort_by),
+        sort_order=sort_order,
+    )
+    if is_filtered(query):
+        result = services().ca_bundles.search(query, limit, page_token)
+    else:
+        result = services().ca_bundles.list_page(limit, page_token)
     return json_response(page([present_bundle(b, None) for b in result.items], result.next_token))
 
 

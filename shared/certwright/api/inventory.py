@@ -65,6 +65,20 @@ SortByQuery = Annotated[
         "else timeCreated",
     ),
 ]
+BundleSortByQuery = Annotated[
+    Literal["name", "timeCreated"] | None,
+    Query(alias="sortBy", description="order of the page; default: by name with a name filter, else timeCreated"),
+]
+CaSerialQuery = Annotated[
+    str | None,
+    Query(
+        alias="serialNumber",
+        min_length=1,
+        max_length=59,
+        pattern=r"^[0-9A-Fa-f:]+$",
+        description="only the CA whose CURRENT version has this serial (hex)",
+    ),
+]
 SortOrderQuery = Annotated[SortOrder, Query(alias="sortOrder", description="ASC (default) or DESC")]
 
 

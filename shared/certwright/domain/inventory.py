@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from certwright.domain.authority import LifecycleState
+from certwright.domain.authority import CertificateAuthority, LifecycleState
+from certwright.domain.ca_bundle import CaBundle
 from certwright.domain.certificate import Certificate
 from certwright.domain.names import SanType
 from certwright.domain.tags import Tags
@@ -130,6 +131,19 @@ def sort_values(name: str, created: datetime, not_after: datetime | None, resour
     }
 
 
+def authority_facets(ca: CertificateAuthority) -> tuple[str, ...]:
+    """A CA's partitions besides ALL: each tag and its issuer."""
+    facets = {f"TAG#{k}={v}" for k, v in ca.freeform_tags}
+    if ca.issuer_id:
+        facets.add(f"ISSUER#{ca.issuer_id}")
+    return ("ALL", *sorted(facets))
+
+
+def bundle_facets(b: CaBundle) -> tuple[str, ...]:
+    """A CA bundle's partitions besides ALL: each tag."""
+    return ("ALL", *sorted(f"TAG#{k}={v}" for k, v in b.freeform_tags))
+
+
 def certificate_facets(c: Certificate) -> tuple[str, ...]:
     """The index partitions a certificate is listed in besides ALL: each SAN, each tag and its issuer."""
     facets = {f"SAN#{normalize_host(s.value) if s.type is SanType.IP else s.value.lower()}" for s in c.sans}
@@ -176,24 +190,52 @@ def matches(query: InventoryQuery, c: Certificate, not_after: datetime | None) -
 
     Not checked here: serialNumber (the service finds those through the serial index) and in_use /
     deployment_state (its associations: the service's `accept`)."""
-    if c.lifecycle_state is LifecycleState.DELETED:
-        return False
-    if query.name is not None and c.name != query.name:
-        return False
-    if query.name_prefix is not None and not c.name.startswith(query.name_prefix):
-        return False
-    if query.lifecycle_state is not None and c.lifecycle_state is not query.lifecycle_state:
+    if not _common(query, c.name, c.lifecycle_state, c.freeform_tags, not_after):
         return False
     if query.issuer_id is not None and c.issuer_ca_id != query.issuer_id:
         return False
     sans = _san_values(c)
     if query.san is not None and normalize_host(query.san) not in sans:
         return False
-    if query.hostname is not None and not sans & set(covering_names(query.hostname)):
+    return query.hostname is None or bool(sans & set(covering_names(query.hostname)))
+
+
+def matches_authority(query: InventoryQuery, ca: CertificateAuthority) -> bool:
+    """Whether the CA meets the query (its serial: the CURRENT version's)."""
+    version = ca.current_version
+    not_after = version.validity.not_after if version else None
+    if not _common(query, ca.name, ca.lifecycle_state, ca.freeform_tags, not_after):
+        return False
+    if query.issuer_id is not None and ca.issuer_id != query.issuer_id:
+        return False
+    if query.serial_number is not None:
+        wanted = query.serial_number.lower().replace(":", "").lstrip("0")
+        if version is None or version.serial_number.lower().lstrip("0") != wanted:
+            return False
+    return query.san is None and query.hostname is None
+
+
+def matches_bundle(query: InventoryQuery, b: CaBundle) -> bool:
+    """Whether the CA bundle meets the query (a bundle has no issuer, SAN, serial or notAfter of its own)."""
+    if not _common(query, b.name, b.lifecycle_state, b.freeform_tags, None):
+        return False
+    if query.not_after_before is not None or query.not_after_after is not None:
+        return False
+    return query.issuer_id is None and query.san is None and query.hostname is None and query.serial_number is None
+
+
+def _common(query: InventoryQuery, name: str, state: LifecycleState, tags: Tags, not_after: datetime | None) -> bool:
+    if state is LifecycleState.DELETED:
+        return False
+    if query.name is not None and name != query.name:
+        return False
+    if query.name_prefix is not None and not name.startswith(query.name_prefix):
+        return False
+    if query.lifecycle_state is not None and state is not query.lifecycle_state:
         return False
     if query.not_after_before is not None and (not_after is None or not not_after < query.not_after_before):
         return False
     if query.not_after_after is not None and (not_after is None or not not_after > query.not_after_after):
         return False
-    tags = dict(c.freeform_tags)
-    return all(tags.get(k) == v for k, v in query.tags)
+    held = dict(tags)
+    return all(held.get(k) == v for k, v in query.tags)

@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certwright.authorization.identity import normalize_arn
-from certwright.authorization.visibility import filter_page
+from certwright.authorization.visibility import filter_page, visible
 from certwright.domain.authority import (
     CaConfigType,
     CaRules,
@@ -24,6 +24,7 @@ from certwright.domain.authority import (
 )
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
@@ -61,6 +62,10 @@ class AuthorityService:
         if ca is None or ca.lifecycle_state is LifecycleState.DELETED:
             raise NotFoundError(f"certificate authority {ca_id} not found")
         return ca
+
+    def search(self, query: InventoryQuery, limit: int, token: str | None) -> Page[CertificateAuthority]:
+        """A page of the CAs that meet every filter of `query` and that the caller may read."""
+        return self._store.search_authorities(query, limit, token, visible)
 
     def list_page(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         """A page of CAs; deleted ones (kept as tombstones for the audit trail) are left out, so pages may be short."""
