@@ -481,6 +481,13 @@ class FakeAssociations(_OnMemory):
     def get_association(self, association_id: str) -> Association | None:
         return self.memory.associations.get(association_id)
 
+    def search_associations(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Association], bool]
+    ) -> Page[Association]:
+        found = [a for a in self.memory.associations.values() if inventory.matches_association(query, a) and accept(a)]
+        listing = f"associations?{query.fingerprint('ASSOC')}"
+        return page_of(found, _created, listing, limit, token, newest_first=query.descending)
+
     def list_associations(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
         if certificate_id:
             items = [a for a in self.memory.associations.values() if not a.ca_bundle_id]

@@ -53,7 +53,7 @@ def test_no_success_answer_is_a_bare_string(document: dict[str, Any]) -> None:
 
 # The filters every inventory list takes (docs/inventory.md).
 INVENTORY_FILTERS = {"name", "namePrefix", "lifecycleState", "tag", "sortBy", "sortOrder"}
-SEARCHABLE = {"/certificates", "/certificate-authorities", "/ca-bundles"}
+SEARCHABLE = {"/certificates", "/certificate-authorities", "/ca-bundles", "/associations"}
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ SEARCHABLE = {"/certificates", "/certificate-authorities", "/ca-bundles"}
             | {"notAfterBefore", "notAfterAfter"},
         ),
         ("/ca-bundles", "get", {"limit", "page", *INVENTORY_FILTERS, "inUse"}),
-        ("/associations", "get", {"limit", "page", "certificateId"}),
+        ("/associations", "get", {"limit", "page", "certificateId", "deploymentState", "state", "sortBy", "sortOrder"}),
         ("/audit-events", "get", {"resourceId", "limit", "page", "nextToken"}),
         (
             "/certificates/{certificate_id}/bundle",

@@ -270,3 +270,45 @@ def test_bundle_filters_orders_and_reindexing(ports: Ports) -> None:
     assert ids(tags=(("team", "pay"),)) == []
     store.delete_bundle(retagged, b.audit("b-1"))
     assert ids(sort_by=SortBy.NAME) == ["b-2", "b-3"]
+
+
+# -- associations ---------------------------------------------------------------------------------------------------
+
+
+def test_associations_by_deployment_state_follow_every_write(ports: Ports) -> None:
+    from certwright.domain.association import AssociationState, DeploymentState
+
+    store = ports.store
+    _publish(ports, "cert-1", n=0, name="web")
+    made = []
+    for i in range(4):
+        target = f"{b.LISTENER[:-4]}{i:04d}"
+        association = replace(b.association(f"assoc-{i}", "cert-1", n=i), associated_resource_id=target)
+        made.append(store.add_association(association, b.audit("cert-1")))
+
+    def ids(**query: Any) -> list[str]:
+        page = store.search_associations(InventoryQuery(**query), 100, None, lambda a: True)
+        return [a.id for a in page.items]
+
+    assert ids(deployment_state="PENDING") == ["assoc-0", "assoc-1", "assoc-2", "assoc-3"]
+    deployed = replace(made[1], deployment=replace(made[1].deployment, state=DeploymentState.DEPLOYED))
+    store.save_association(deployed)
+    failed = replace(made[2], deployment=replace(made[2].deployment, state=DeploymentState.FAILED))
+    store.save_association(failed)
+    assert ids(deployment_state="PENDING") == ["assoc-0", "assoc-3"]
+    assert ids(deployment_state="DEPLOYED") == ["assoc-1"]
+    assert ids(deployment_state="FAILED", sort_order=SortOrder.DESC) == ["assoc-2"]
+    assert ids(association_state=AssociationState.ACTIVE.value, sort_order=SortOrder.DESC) == [
+        "assoc-3",
+        "assoc-2",
+        "assoc-1",
+        "assoc-0",
+    ]
+    page = store.search_associations(InventoryQuery(sort_order=SortOrder.DESC), 1, None, lambda a: True)
+    seen = [a.id for a in page.items]
+    while page.next_token:
+        page = store.search_associations(InventoryQuery(sort_order=SortOrder.DESC), 1, page.next_token, lambda a: True)
+        seen += [a.id for a in page.items]
+    assert seen == ["assoc-3", "assoc-2", "assoc-1", "assoc-0"]
+    store.remove_association(made[0], b.audit("cert-1"))
+    assert ids(deployment_state="PENDING") == ["assoc-3"]

@@ -175,3 +175,26 @@ def test_authority_and_bundle_lists_take_filters(api: ApiClient, inventory: dict
     assert api.get("/ca-bundles?inUse=true").body["items"] == []
     refused = api.get("/ca-bundles?sortBy=notAfter")
     assert (refused.status, refused.body["code"]) == (400, "InvalidParameter")
+
+
+def test_association_list_filters(api: ApiClient, inventory: dict[str, str]) -> None:
+    pending = created(
+        api.post("/associations", {"certificateId": inventory["shop"], "associatedResourceId": HOST_ROLE})
+    )
+    assert pending["state"] == "PENDING_CONFIRMATION"
+
+    def ids(query: str, caller: str = OWNER) -> list[str]:
+        answer = api.get(f"/associations?{query}", caller=caller)
+        assert answer.status == 200, answer.body
+        return [a["id"] for a in answer.body["items"]]
+
+    everything = ids("sortOrder=ASC&limit=1000", caller=api.caller)
+    assert len(everything) == 2 and pending["id"] == everything[-1]
+    assert ids("state=PENDING_CONFIRMATION", caller=api.caller) == [pending["id"]]
+    assert ids("state=ACTIVE", caller=api.caller) == everything[:1]
+    assert ids("deploymentState=PENDING&sortOrder=DESC", caller=api.caller) == everything[::-1]
+    assert ids("deploymentState=DEPLOYED", caller=api.caller) == []
+    assert ids(f"deploymentState=PENDING&certificateId={inventory['shop']}", caller=api.caller) == [pending["id"]]
+    assert ids("deploymentState=PENDING", caller=OTHER) == []
+    refused = api.get("/associations?state=GONE")
+    assert (refused.status, refused.body["code"]) == (400, "InvalidParameter")

@@ -60,9 +60,11 @@ class _Cursor:
 class InventoryIndex(TableAdapter):
     """Index rows of one kind of resource (`prefix`: CERT, CA, BUNDLE) and the searches over them."""
 
-    def __init__(self, model: type[Row], connection: Connection, prefix: str) -> None:
+    def __init__(self, model: type[Row], connection: Connection, prefix: str, *, entry_sk: str | None = None) -> None:
+        """`entry_sk`: the resource rows are their own index entries (associations: sk "A"), not IX# rows."""
         super().__init__(model, connection)
         self._prefix = prefix
+        self._entry_sk = entry_sk
 
     # -- maintenance -----------------------------------------------------------------------------------------
 
@@ -114,11 +116,15 @@ class InventoryIndex(TableAdapter):
         token: str | None,
         load: Callable[[list[str]], dict[str, T]],
         accept: Callable[[T, datetime | None], bool],
+        *,
+        facets: Iterable[str] | None = None,
     ) -> tuple[list[T], str | None]:
         """Up to `limit` resources `accept` takes, in the query's order, reading at most read_budget(limit)
-        index entries; `load` turns resource row keys (pk) into resources (absent ones are skipped)."""
+        index entries; `load` turns resource row keys (pk) into resources (absent ones are skipped). The
+        partitions read are `facets` (their union), by default the query's driving ones."""
         attribute = _SORT_ATTRIBUTE[query.order]
-        partitions = [f"{self._prefix}#{facet}" for facet in inventory.driving_facets(query)]
+        selected = inventory.driving_facets(query) if facets is None else tuple(facets)
+        partitions = [f"{self._prefix}#{facet}" for facet in selected]
         fingerprint = query.fingerprint(self._prefix)
         cursors = self._cursors(token, fingerprint, partitions, attribute)
         begins, lower, upper = inventory.sort_range(query)
@@ -223,7 +229,9 @@ class InventoryIndex(TableAdapter):
                     raise invalid
                 if position["ix_pk"] != partition or not position["pk"].startswith(f"{self._prefix}#"):
                     raise invalid
-                if not position["sk"].startswith(INDEX_PREFIX):
+                if not (
+                    position["sk"] == self._entry_sk if self._entry_sk else position["sk"].startswith(INDEX_PREFIX)
+                ):
                     raise invalid
                 position = {k: {"S": v} for k, v in position.items()}
             cursors.append(_Cursor(partition, position))

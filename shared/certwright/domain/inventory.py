@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from certwright.domain.association import Association
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.ca_bundle import CaBundle
 from certwright.domain.certificate import Certificate
@@ -58,6 +59,9 @@ class InventoryQuery:
     not_after_after: datetime | None = None
     in_use: bool | None = None
     deployment_state: str | None = None
+    # Associations: their consent state (ACTIVE, PENDING_CONFIRMATION, SUSPENDED) and certificate.
+    association_state: str | None = None
+    certificate_id: str | None = None
     tags: Tags = ()
     sort_by: SortBy | None = None
     sort_order: SortOrder = SortOrder.ASC
@@ -222,6 +226,19 @@ def matches_bundle(query: InventoryQuery, b: CaBundle) -> bool:
     if query.not_after_before is not None or query.not_after_after is not None:
         return False
     return query.issuer_id is None and query.san is None and query.hostname is None and query.serial_number is None
+
+
+def association_facet(deployment_state: str) -> str:
+    """An association's one partition: its deployment state (the association row itself is the index entry)."""
+    return f"DEPLOY#{deployment_state}"
+
+
+def matches_association(query: InventoryQuery, a: Association) -> bool:
+    if query.deployment_state is not None and a.deployment.state.value != query.deployment_state:
+        return False
+    if query.association_state is not None and a.state.value != query.association_state:
+        return False
+    return query.certificate_id is None or a.certificate_id == query.certificate_id
 
 
 def _common(query: InventoryQuery, name: str, state: LifecycleState, tags: Tags, not_after: datetime | None) -> bool:
