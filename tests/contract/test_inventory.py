@@ -312,3 +312,13 @@ def test_associations_by_deployment_state_follow_every_write(ports: Ports) -> No
     assert seen == ["assoc-3", "assoc-2", "assoc-1", "assoc-0"]
     store.remove_association(made[0], b.audit("cert-1"))
     assert ids(deployment_state="PENDING") == ["assoc-3"]
+
+
+def test_tokens_stay_small_for_long_names_across_merged_partitions(ports: Ports) -> None:
+    for i in range(3):
+        name = "é" * 250 + f"-{i}"
+        _publish(ports, f"c-long-{i}", n=i, name=name, sans=("api.example.com", "*.example.com"))
+    query = {"hostname": "api.example.com", "sort_by": SortBy.NAME}
+    page = ports.store.search_certificates(InventoryQuery(**query), 1, None, lambda c: True)
+    assert page.next_token is not None and len(page.next_token) <= 4096
+    assert _all_pages(ports, 1, **query) == ["c-long-0", "c-long-1", "c-long-2"]

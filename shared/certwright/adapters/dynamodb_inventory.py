@@ -28,10 +28,12 @@ from certwright.errors import InvalidInputError
 
 INDEX_KIND = "INDEX"
 INDEX_PREFIX = "IX#"
-# A token holds the query's fingerprint and one DynamoDB key per partition read: a few hundred characters.
-MAX_TOKEN = 2048
+# A token holds the query's fingerprint and, per partition read, the sort key it reached: a few hundred characters.
+MAX_TOKEN = 4096
 _SORT_ATTRIBUTE = {SortBy.NAME: "ix_name", SortBy.TIME_CREATED: "ix_created", SortBy.NOT_AFTER: "ix_expiry"}
 _DONE = "done"
+# A sort key is a name (255 characters) or a time, "#", and an id.
+MAX_SORT_KEY = 400
 
 T = TypeVar("T")
 
@@ -52,7 +54,8 @@ def not_after_of(sort_value: str | None) -> datetime | None:
 @dataclass
 class _Cursor:
     partition: str
-    position: dict[str, Any] | None
+    # The sort key of the last entry consumed (the next read starts after it); None: from the start.
+    position: str | None
     exhausted: bool = False
     buffer: deque[Row] = field(default_factory=deque)
 
@@ -147,8 +150,8 @@ class InventoryIndex(TableAdapter):
         seen: set[str] = set()
 
         def fetch(cursor: _Cursor) -> int:
-            start = cursor.buffer[-1] if cursor.buffer else None
-            start_key = _key(start, attribute) if start is not None else cursor.position
+            # Only an empty buffer is refilled: from the last entry consumed (or the partition's start).
+            start_key = None if cursor.position is None else self._key(cursor.partition, cursor.position, attribute)
             with self._errors("search the inventory"):
                 result = index.query(
                     cursor.partition,
@@ -184,7 +187,7 @@ class InventoryIndex(TableAdapter):
                 for cursor in live:
                     if str(getattr(cursor.buffer[0], attribute)) == chosen:
                         row = cursor.buffer.popleft()
-                        cursor.position = _key(row, attribute)
+                        cursor.position = str(getattr(row, attribute))
                 if row is not None and str(row.pk) not in seen:
                     seen.add(str(row.pk))
                     candidates.append((str(row.pk), row))
@@ -217,25 +220,30 @@ class InventoryIndex(TableAdapter):
         if raw["q"] != fingerprint or len(raw["p"]) != len(partitions):
             raise InvalidInputError("page token does not belong to this query", code="InvalidPageToken")
         cursors = []
-        names = {"pk", "sk", "ix_pk", attribute}
         for partition, position in zip(partitions, raw["p"], strict=True):
             if position == _DONE:
                 cursors.append(_Cursor(partition, None, exhausted=True))
                 continue
             if position is not None:
-                if not isinstance(position, dict) or set(position) != names:
+                # The sort key of the last entry consumed: "{value}#{resource id}".
+                if not isinstance(position, str) or not 3 <= len(position) <= MAX_SORT_KEY:
                     raise invalid
-                if not all(isinstance(v, str) for v in position.values()):
+                _, sep, resource_id = position.rpartition("#")
+                if not sep or not resource_id:
                     raise invalid
-                if position["ix_pk"] != partition or not position["pk"].startswith(f"{self._prefix}#"):
-                    raise invalid
-                if not (
-                    position["sk"] == self._entry_sk if self._entry_sk else position["sk"].startswith(INDEX_PREFIX)
-                ):
-                    raise invalid
-                position = {k: {"S": v} for k, v in position.items()}
             cursors.append(_Cursor(partition, position))
         return cursors
+
+    def _key(self, partition: str, position: str, attribute: str) -> dict[str, Any]:
+        """The index entry's DynamoDB key, rebuilt from its partition and sort key (what a token carries)."""
+        resource_id = position.rpartition("#")[2]
+        facet = partition[len(self._prefix) + 1 :]
+        return {
+            "pk": {"S": f"{self._prefix}#{resource_id}"},
+            "sk": {"S": self._entry_sk or f"{INDEX_PREFIX}{facet}"},
+            "ix_pk": {"S": partition},
+            attribute: {"S": position},
+        }
 
 
 def index_rows(
@@ -264,15 +272,6 @@ def index_rows(
     ]
 
 
-def _key(row: Row, attribute: str) -> dict[str, Any]:
-    return {
-        "pk": {"S": str(row.pk)},
-        "sk": {"S": str(row.sk)},
-        "ix_pk": {"S": str(row.ix_pk)},
-        attribute: {"S": str(getattr(row, attribute))},
-    }
-
-
 def _token(fingerprint: str, cursors: list[_Cursor]) -> str:
     positions: list[Any] = []
     for c in cursors:
@@ -281,7 +280,7 @@ def _token(fingerprint: str, cursors: list[_Cursor]) -> str:
         elif c.position is None:
             positions.append(None)
         else:
-            positions.append({k: v["S"] for k, v in c.position.items()})
+            positions.append(c.position)
     text = json.dumps({"q": fingerprint, "p": positions}, ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode()
 

@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from certwright.api import presenters
-from certwright.api.inventory import DeploymentStateQuery, SearchLimit, SortOrderQuery
+from certwright.api.inventory import DeploymentStateQuery, SearchLimit, SearchPageToken, SortOrderQuery
 from certwright.api.presenters import AssociationOut, AssociationPage
-from certwright.api.request import READ, WRITE, PageToken, answers, caller, create, json_response, page, services
+from certwright.api.request import READ, WRITE, answers, caller, create, json_response, page, services
 from certwright.api.requests import CreateAssociation
 from certwright.domain.association import AssociationState
 from certwright.domain.inventory import InventoryQuery, SortBy, SortOrder
@@ -45,7 +45,7 @@ AssociationSortByQuery = Annotated[
 @router.get("/associations", responses=answers(200, AssociationPage, READ))
 def list_associations(
     limit: SearchLimit = 50,
-    page_token: PageToken = None,
+    page_token: SearchPageToken = None,
     certificate_id: CertificateFilter = None,
     deployment_state: DeploymentStateQuery = None,
     state: AssociationStateQuery = None,

@@ -18,6 +18,7 @@ from certwright.api.inventory import (
     NotAfterAfterQuery,
     NotAfterBeforeQuery,
     SearchLimit,
+    SearchPageToken,
     SortByQuery,
     SortOrderQuery,
     TagQuery,
@@ -29,7 +30,6 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
-    PageToken,
     VersionNumber,
     answers,
     caller,
@@ -63,7 +63,7 @@ def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Resp
 @router.get("/certificate-authorities", responses=answers(200, AuthorityPage, LIST))
 def list_authorities(
     limit: SearchLimit = 50,
-    page_token: PageToken = None,
+    page_token: SearchPageToken = None,
     name: NameQuery = None,
     name_prefix: NamePrefixQuery = None,
     lifecycle_state: LifecycleQuery = None,

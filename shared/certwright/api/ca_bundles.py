@@ -15,6 +15,7 @@ from certwright.api.inventory import (
     NamePrefixQuery,
     NameQuery,
     SearchLimit,
+    SearchPageToken,
     SortOrderQuery,
     TagQuery,
     inventory_query,
@@ -32,7 +33,6 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
-    PageToken,
     StageQuery,
     VersionNumber,
     VersionQuery,
@@ -108,7 +108,7 @@ def create_ca_bundle(request: CreateCaBundle) -> Response[str]:
 @router.get("/ca-bundles", responses=answers(200, CaBundlePage, LIST))
 def list_ca_bundles(
     limit: SearchLimit = 50,
-    page_token: PageToken = None,
+    page_token: SearchPageToken = None,
     name: NameQuery = None,
     name_prefix: NamePrefixQuery = None,
     lifecycle_state: LifecycleQuery = None,

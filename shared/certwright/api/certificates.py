@@ -22,6 +22,7 @@ from certwright.api.inventory import (
     NotAfterBeforeQuery,
     SanQuery,
     SearchLimit,
+    SearchPageToken,
     SortByQuery,
     SortOrderQuery,
     TagQuery,
@@ -41,7 +42,6 @@ from certwright.api.request import (
     READ,
     WRITE,
     IncludePrivateKey,
-    PageToken,
     StageQuery,
     VersionNumber,
     VersionQuery,
@@ -97,7 +97,7 @@ FingerprintQuery = Annotated[
 @router.get("/certificates", responses=answers(200, CertificatePage, LIST))
 def list_certificates(
     limit: SearchLimit = 50,
-    page_token: PageToken = None,
+    page_token: SearchPageToken = None,
     serial_number: SerialQuery = None,
     fingerprint_sha256: FingerprintQuery = None,
     name: NameQuery = None,
