@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its own table with ratios against a baseline from the same run."""
 
-from bench import authorization, cold_start, crl, issuance, poll, sweep
+from bench import authorization, cold_start, crl, inventory, issuance, poll, sweep
 
 issuance.main()
 sweep.main()
@@ -8,3 +8,4 @@ crl.main()
 cold_start.main()
 authorization.main()
 poll.main()
+inventory.main()

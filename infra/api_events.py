@@ -20,7 +20,11 @@ def api_event(
 ) -> dict[str, Any]:
     """`path` may carry a query string; `body` is JSON-encoded unless it is already a string."""
     parts = urlsplit(path)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = dict(pairs) or None  # as API Gateway: the last of a repeated parameter; all of them in the multi map
+    multi: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi.setdefault(key, []).append(value)
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     account = caller.split(":")[4] if caller.count(":") >= 5 else "123456789012"
@@ -31,7 +35,7 @@ def api_event(
         "headers": all_headers,
         "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
         "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": multi or None,
         "pathParameters": None,
         "stageVariables": None,
         "body": text,

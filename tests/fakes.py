@@ -25,6 +25,7 @@ from certwright.adapters.dynamodb_poll import HOST_PARTITION, host_key
 from certwright.authorization.grants import Grant
 from certwright.bootstrap import Container
 from certwright.config import Settings
+from certwright.domain import inventory
 from certwright.domain.alerts import Alert
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
@@ -32,6 +33,7 @@ from certwright.domain.authority import CaVersion, CertificateAuthority, Lifecyc
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.crl import CrlState
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.repair import repair_due
 from certwright.domain.revocation import CrlPolicy, Revocation, RevokedEntry
@@ -224,6 +226,17 @@ class FakeAuthorities(_OnMemory):
     def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         return page_of(self.memory.authorities.values(), _created, "authorities", limit, token)
 
+    def search_authorities(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CertificateAuthority], bool]
+    ) -> Page[CertificateAuthority]:
+        def key(ca: CertificateAuthority) -> str:
+            not_after = ca.current_version.validity.not_after if ca.current_version else None
+            return inventory.sort_values(ca.name, ca.created_at, not_after, ca.id)[query.order]
+
+        found = [ca for ca in self.memory.authorities.values() if inventory.matches_authority(query, ca) and accept(ca)]
+        listing = f"authorities?{query.fingerprint('CA')}"
+        return page_of(found, key, listing, limit, token, newest_first=query.descending)
+
     def list_authority_versions(self, ca_id: str) -> list[CaVersion]:
         versions = self.memory.ca_versions.get(ca_id, {})
         return [versions[n] for n in sorted(versions)]
@@ -376,6 +389,22 @@ class FakeCertificates(_OnMemory):
     def list_certificates(self, limit: int, token: str | None) -> Page[Certificate]:
         return page_of(self.memory.certificates.values(), _created, "certificates", limit, token)
 
+    def search_certificates(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Certificate], bool]
+    ) -> Page[Certificate]:
+        def not_after(c: Certificate) -> datetime | None:
+            row = self.memory.versions.get((c.id, c.current_version_number))
+            return row.version.validity.not_after if row is not None else None
+
+        def key(c: Certificate) -> str:
+            return inventory.sort_values(c.name, c.created_at, not_after(c), c.id)[query.order]
+
+        found = [
+            c for c in self.memory.certificates.values() if inventory.matches(query, c, not_after(c)) and accept(c)
+        ]
+        listing = f"certificates?{query.fingerprint('CERT')}"
+        return page_of(found, key, listing, limit, token, newest_first=query.descending)
+
     def list_versions(self, certificate_id: str) -> list[CertificateVersion]:
         rows = [(n, r) for (c, n), r in self.memory.versions.items() if c == certificate_id]
         return [r.version for _, r in sorted(rows, key=lambda nr: nr[0])]
@@ -451,6 +480,13 @@ class FakeAssociations(_OnMemory):
 
     def get_association(self, association_id: str) -> Association | None:
         return self.memory.associations.get(association_id)
+
+    def search_associations(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Association], bool]
+    ) -> Page[Association]:
+        found = [a for a in self.memory.associations.values() if inventory.matches_association(query, a) and accept(a)]
+        listing = f"associations?{query.fingerprint('ASSOC')}"
+        return page_of(found, _created, listing, limit, token, newest_first=query.descending)
 
     def list_associations(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
         if certificate_id:
@@ -786,6 +822,17 @@ class FakeCaBundles(_OnMemory):
     def list_bundles(self, limit: int, token: str | None) -> Page[CaBundle]:
         live = [b for b in self.memory.bundles.values() if b.lifecycle_state is not LifecycleState.DELETED]
         return page_of(live, _created, "bundles", limit, token)
+
+    def search_bundles(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CaBundle], bool]
+    ) -> Page[CaBundle]:
+        def key(b: CaBundle) -> str:
+            return inventory.sort_values(b.name, b.created_at, None, b.id)[query.order]
+
+        found = [b for b in self.memory.bundles.values() if inventory.matches_bundle(query, b) and accept(b)]
+        return page_of(
+            found, key, f"bundles?{query.fingerprint('BUNDLE')}", limit, token, newest_first=query.descending
+        )
 
     def list_bundle_versions(self, bundle_id: str) -> list[CaBundleVersion]:
         versions = self.memory.bundle_versions.get(bundle_id, {})

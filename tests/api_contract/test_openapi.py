@@ -51,13 +51,28 @@ def test_no_success_answer_is_a_bare_string(document: dict[str, Any]) -> None:
             assert schema.get("type") != "string", (method, path, status)
 
 
+# The filters every inventory list takes (docs/inventory.md).
+INVENTORY_FILTERS = {"name", "namePrefix", "lifecycleState", "tag", "sortBy", "sortOrder"}
+SEARCHABLE = {"/certificates", "/certificate-authorities", "/ca-bundles", "/associations"}
+
+
 @pytest.mark.parametrize(
     ("path", "method", "names"),
     [
-        ("/certificates", "get", {"limit", "page", "serialNumber", "fingerprintSha256"}),
-        ("/certificate-authorities", "get", {"limit", "page"}),
-        ("/ca-bundles", "get", {"limit", "page"}),
-        ("/associations", "get", {"limit", "page", "certificateId"}),
+        (
+            "/certificates",
+            "get",
+            {"limit", "page", "serialNumber", "fingerprintSha256", *INVENTORY_FILTERS, "san", "hostname", "inUse"}
+            | {"deploymentState", "issuerCertificateAuthorityId", "notAfterBefore", "notAfterAfter"},
+        ),
+        (
+            "/certificate-authorities",
+            "get",
+            {"limit", "page", *INVENTORY_FILTERS, "issuerCertificateAuthorityId", "serialNumber"}
+            | {"notAfterBefore", "notAfterAfter"},
+        ),
+        ("/ca-bundles", "get", {"limit", "page", *INVENTORY_FILTERS, "inUse"}),
+        ("/associations", "get", {"limit", "page", "certificateId", "deploymentState", "state", "sortBy", "sortOrder"}),
         ("/audit-events", "get", {"resourceId", "limit", "page", "nextToken"}),
         (
             "/certificates/{certificate_id}/bundle",
@@ -74,7 +89,8 @@ def test_query_and_path_parameters_are_declared(
     parameters = {p["name"]: p for p in document["paths"][path][method]["parameters"]}
     assert set(parameters) == names
     if "limit" in parameters:
-        assert parameters["limit"]["schema"]["maximum"] == 100 and parameters["limit"]["schema"]["minimum"] == 1
+        maximum = 1000 if path in SEARCHABLE else 100
+        assert parameters["limit"]["schema"]["maximum"] == maximum and parameters["limit"]["schema"]["minimum"] == 1
     if "resourceId" in parameters:
         assert parameters["resourceId"]["required"] is True
 

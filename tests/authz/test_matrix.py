@@ -177,6 +177,18 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
             "AOG",
             "",
         ),
+        ("PUT", "/ca-bundles/{bundle_id}/tags"): (
+            lambda w: f"/ca-bundles/{w.bundle}/tags",
+            lambda w: {"freeformTags": {"team": "a"}},
+            "AO",
+            "G",
+        ),
+        ("PUT", "/certificate-authorities/{ca_id}/tags"): (
+            lambda w: f"/certificate-authorities/{w.issuing}/tags",
+            lambda w: {"freeformTags": {"team": "a"}},
+            "AO",
+            "G",
+        ),
         ("GET", "/audit-events"): (lambda w: f"/audit-events?resourceId={w.certificate}", None, "AOG", "HD"),
         ("POST", "/grants"): (
             lambda w: "/grants",

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_certificates import certificate_row
+from certwright.adapters.dynamodb_inventory import InventoryIndex, Loader
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_poll import host_key
 from certwright.adapters.dynamodb_table import DEPLOY_RETRY_PARTITION, TableAdapter, versioned
-from certwright.domain.association import Association
+from certwright.domain.association import Association, DeploymentState
 from certwright.domain.audit import AuditRecord
 from certwright.domain.certificate import Certificate
+from certwright.domain.inventory import InventoryQuery, association_facet, matches_association
 from certwright.errors import ConflictError
 from certwright.ports import Page
 
 
 def association_row(model: type[Row], a: Association, retry_at: datetime | None = None) -> Row:
-    """The association row (ByKind: ASSOC, ByParent: its certificate or bundle, DEPLOY_RETRY when a retry is due)."""
+    """The association row (ByKind: ASSOC, ByParent: its certificate or bundle, DEPLOY_RETRY when a retry is due,
+    InventoryByCreated: ASSOC#DEPLOY#{deployment state}, so every write keeps that index current)."""
     row = model(
         f"ASSOC#{a.id}",
         "A",
@@ -31,6 +35,8 @@ def association_row(model: type[Row], a: Association, retry_at: datetime | None 
         renewal_pk=DEPLOY_RETRY_PARTITION if retry_at else None,
         renewal_at=codec.iso(retry_at) if retry_at else None,
         host_pk=host_key(a),  # a host's poll finds it by its principal (adapters/dynamodb_poll.py)
+        ix_pk=f"ASSOC#{association_facet(a.deployment.state.value)}",
+        ix_created=f"{codec.iso(a.created_at)}#{a.id}",
     )
     return versioned(row, a.row_version)
 
@@ -107,6 +113,23 @@ class DynamoDbAssociations(TableAdapter):
                 result = self._row.by_kind.query("ASSOC", limit=limit, last_evaluated_key=start)
             items = [codec.association_from_data(r.data, r.row_version) for r in result if r.kind == "ASSOC"]
             return Page(items, self._page_token(result.last_evaluated_key))
+
+    def search_associations(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Association], bool]
+    ) -> Page[Association]:
+        def decode(row: Row) -> Association:
+            return codec.association_from_data(row.data, row.row_version)
+
+        states = [query.deployment_state] if query.deployment_state else [s.value for s in DeploymentState]
+        items, next_token = InventoryIndex(self._row, self._connection, "ASSOC", entry_sk="A").search(
+            query,
+            limit,
+            token,
+            Loader(self._row, "A", decode),
+            lambda a, _: matches_association(query, a) and accept(a),
+            facets=[association_facet(s) for s in states],
+        )
+        return Page(items, next_token)
 
     def associations_of(self, certificate_id: str) -> list[Association]:
         with self._errors("list associations"):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.dynamodb_inventory import InventoryIndex, Loader
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter, deletion_index, version_sk, versioned
 from certwright.domain.audit import AuditRecord
-from certwright.domain.authority import CaVersion, CertificateAuthority
+from certwright.domain.authority import CaVersion, CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate
+from certwright.domain.inventory import InventoryQuery, authority_facets, matches_authority
 from certwright.errors import DependencyError
 from certwright.ports import Page, SerialClaim
 
@@ -46,7 +48,35 @@ class DynamoDbAuthorities(TableAdapter):
         with self._errors("create certificate authority"), self._transaction() as tx:
             tx.save(authority_row(self._row, ca))
             tx.save(serial_row(self._row, claim))
+        self._index_authority(ca)
         return replace(ca, row_version=1)
+
+    def _index_authority(self, ca: CertificateAuthority) -> None:
+        """Bring the CA's inventory index rows in line with what was just written (dynamodb_inventory)."""
+        version = ca.current_version
+        InventoryIndex(self._row, self._connection, "CA").sync(
+            ca.id,
+            authority_facets(ca),
+            name=ca.name,
+            created=ca.created_at,
+            not_after=version.validity.not_after if version else None,
+            listed=ca.lifecycle_state is not LifecycleState.DELETED,
+        )
+
+    def search_authorities(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CertificateAuthority], bool]
+    ) -> Page[CertificateAuthority]:
+        def decode(row: Row) -> CertificateAuthority:
+            return codec.authority_from_data(row.data, row.row_version)
+
+        items, next_token = InventoryIndex(self._row, self._connection, "CA").search(
+            query,
+            limit,
+            token,
+            Loader(self._row, "A", decode),
+            lambda ca, _: matches_authority(query, ca) and accept(ca),
+        )
+        return Page(items, next_token)
 
     def complete_authority(self, ca: CertificateAuthority, audit: AuditRecord) -> CertificateAuthority:
         version = ca.current_version
@@ -56,6 +86,7 @@ class DynamoDbAuthorities(TableAdapter):
             tx.save(authority_row(self._row, ca))
             tx.save(self._authority_version_row(ca.id, version))
             tx.save(self._audit_row(audit))
+        self._index_authority(ca)
         return replace(ca, row_version=ca.row_version + 1)
 
     def _authority_version_row(self, ca_id: str, version: CaVersion) -> Row:
@@ -87,11 +118,13 @@ class DynamoDbAuthorities(TableAdapter):
                 if list(row.data.get("stages", [])) != stages:
                     tx.update(row, actions=[self._row.data.set({**row.data, "stages": stages})])
             tx.save(self._audit_row(audit))
+        self._index_authority(ca)
         return replace(ca, row_version=ca.row_version + 1)
 
     def save_authority(self, ca: CertificateAuthority) -> CertificateAuthority:
         with self._errors("update certificate authority"):
             authority_row(self._row, ca).save()
+        self._index_authority(ca)
         return replace(ca, row_version=ca.row_version + 1)
 
     def get_authority(self, ca_id: str) -> CertificateAuthority | None:

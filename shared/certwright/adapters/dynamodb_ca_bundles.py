@@ -11,18 +11,20 @@ Every write is one transaction, conditional on the bundle's row version, with it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_associations import association_row
+from certwright.adapters.dynamodb_inventory import InventoryIndex, Loader
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter, version_sk, versioned
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import LifecycleState
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
+from certwright.domain.inventory import InventoryQuery, bundle_facets, matches_bundle
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError
 from certwright.ports import Page
@@ -79,7 +81,30 @@ class DynamoDbCaBundles(TableAdapter):
             for authority_id in bundle.authority_ids:
                 tx.save(self._ref_row(authority_id, bundle.id, stored=False))
             tx.save(self._audit_row(audit))
+        self._index_bundle(bundle)
         return replace(bundle, row_version=1)
+
+    def _index_bundle(self, bundle: CaBundle) -> None:
+        """Bring the bundle's inventory index rows in line with what was just written (dynamodb_inventory)."""
+        InventoryIndex(self._row, self._connection, "BUNDLE").sync(
+            bundle.id,
+            bundle_facets(bundle),
+            name=bundle.name,
+            created=bundle.created_at,
+            not_after=None,
+            listed=bundle.lifecycle_state is not LifecycleState.DELETED,
+        )
+
+    def search_bundles(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CaBundle], bool]
+    ) -> Page[CaBundle]:
+        def decode(row: Row) -> CaBundle:
+            return bundle_from_data(row.data, row.row_version)
+
+        items, next_token = InventoryIndex(self._row, self._connection, "BUNDLE").search(
+            query, limit, token, Loader(self._row, "B", decode), lambda b, _: matches_bundle(query, b) and accept(b)
+        )
+        return Page(items, next_token)
 
     def add_bundle_version(
         self,
@@ -115,6 +140,7 @@ class DynamoDbCaBundles(TableAdapter):
         with self._errors("update CA bundle"), self._transaction() as tx:
             tx.save(self._bundle_row(bundle))
             tx.save(self._audit_row(audit))
+        self._index_bundle(bundle)
         return replace(bundle, row_version=bundle.row_version + 1)
 
     def delete_bundle(self, bundle: CaBundle, audit: AuditRecord) -> CaBundle:
@@ -126,6 +152,7 @@ class DynamoDbCaBundles(TableAdapter):
             for authority_id in bundle.authority_ids:
                 tx.delete(self._ref_row(authority_id, bundle.id, stored=True))
             tx.save(self._audit_row(audit))
+        self._index_bundle(deleted)
         return replace(deleted, row_version=bundle.row_version + 1)
 
     def add_bundle_association(self, bundle: CaBundle, association: Association, audit: AuditRecord) -> Association:
@@ -214,6 +241,7 @@ def bundle_to_data(b: CaBundle) -> dict[str, Any]:
         "withdrawnAuthorityIds": list(b.withdrawn_authority_ids),
         "stale": b.stale,
         "owner": b.owner,
+        "freeformTags": dict(b.freeform_tags),
     }
 
 
@@ -235,6 +263,7 @@ def bundle_from_data(raw: dict[str, Any], row_version: int) -> CaBundle:
         stale=bool(raw.get("stale", False)),
         row_version=row_version,
         owner=raw.get("owner") or "",
+        freeform_tags=codec.tags_from_data(raw.get("freeformTags")),
     )
 
 

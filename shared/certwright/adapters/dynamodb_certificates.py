@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_authorities import serial_row
+from certwright.adapters.dynamodb_inventory import KEEP, InventoryIndex, Keep, Loader
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import (
     IN_FLIGHT_PARTITION,
@@ -20,6 +22,7 @@ from certwright.adapters.dynamodb_table import (
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.inventory import InventoryQuery, certificate_facets, matches
 from certwright.domain.repair import repair_due
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError
@@ -73,7 +76,33 @@ class DynamoDbCertificates(TableAdapter):
                 tx.save(serial_row(self._row, claim))
             if reservation is not None:
                 tx.save(self._reservation_row(reservation))
+        self._index_certificate(certificate, None if is_new_certificate else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
+
+    def _index_certificate(self, certificate: Certificate, not_after: datetime | Keep | None) -> None:
+        """Bring the certificate's inventory index rows in line with what was just written (dynamodb_inventory)."""
+        InventoryIndex(self._row, self._connection, "CERT").sync(
+            certificate.id,
+            certificate_facets(certificate),
+            name=certificate.name,
+            created=certificate.created_at,
+            not_after=not_after,
+            listed=certificate.lifecycle_state is not LifecycleState.DELETED,
+        )
+
+    def search_certificates(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Certificate], bool]
+    ) -> Page[Certificate]:
+        def decode(row: Row) -> Certificate:
+            return codec.certificate_from_data(row.data, row.row_version)
+
+        def keep(c: Certificate, not_after: datetime | None) -> bool:
+            return matches(query, c, not_after) and accept(c)
+
+        items, next_token = InventoryIndex(self._row, self._connection, "CERT").search(
+            query, limit, token, Loader(self._row, "C", decode), keep
+        )
+        return Page(items, next_token)
 
     def _reservation_row(self, r: Reservation) -> Row:
         row = self._row(
@@ -126,6 +155,8 @@ class DynamoDbCertificates(TableAdapter):
             for row, stages in rows:
                 tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
             tx.save(self._audit_row(audit))
+        current = certificate.current_version_number == version.version_number
+        self._index_certificate(certificate, version.validity.not_after if current else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def fail_version(
@@ -151,6 +182,7 @@ class DynamoDbCertificates(TableAdapter):
         if failed_certificate is not None:
             with self._errors("mark certificate failed"):
                 certificate_row(self._row, failed_certificate).save()
+            self._index_certificate(failed_certificate, KEEP)
         data = {**row.data, "stages": [Stage.FAILED.value], "failureReason": reason[:500]}
         with self._errors("mark version failed"):
             row.update(actions=[self._row.data.set(data), self._row.renewal_pk.remove(), self._row.renewal_at.remove()])
@@ -167,6 +199,8 @@ class DynamoDbCertificates(TableAdapter):
             for row, stages in rows:
                 tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
             tx.save(self._audit_row(audit))
+        current = self.get_version(certificate.id, certificate.current_version_number)
+        self._index_certificate(certificate, current.validity.not_after if current else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def _version_rows(
@@ -192,6 +226,7 @@ class DynamoDbCertificates(TableAdapter):
         with self._errors("update certificate"), self._transaction() as tx:
             tx.save(certificate_row(self._row, certificate))
             tx.save(self._audit_row(audit))
+        self._index_certificate(certificate, KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def get_certificate(self, certificate_id: str) -> Certificate | None:

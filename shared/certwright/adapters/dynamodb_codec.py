@@ -51,6 +51,7 @@ from certwright.domain.sweep import (
     parse_thresholds,
     threshold_label,
 )
+from certwright.domain.tags import Tags
 
 
 def iso(moment: datetime) -> str:
@@ -97,6 +98,7 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
         "currentVersion": None if version is None else authority_version_to_data(version),
         "owner": ca.owner,
+        "freeformTags": dict(ca.freeform_tags),
     }
 
 
@@ -153,6 +155,7 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         current_version=None if version is None else authority_version_from_data(version),
         row_version=row_version,
         owner=raw.get("owner") or "",
+        freeform_tags=tags_from_data(raw.get("freeformTags")),
     )
 
 
@@ -182,6 +185,7 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "retiredBy": c.retired_by.value if c.retired_by else None,
         "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
         "owner": c.owner,
+        "freeformTags": dict(c.freeform_tags),
     }
 
 
@@ -250,7 +254,13 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         else DEFAULT_THRESHOLDS,
         row_version=row_version,
         owner=raw.get("owner") or "",
+        freeform_tags=tags_from_data(raw.get("freeformTags")),
     )
+
+
+def tags_from_data(raw: dict[str, str] | None) -> Tags:
+    # Validated when written; re-validating on read would strand rows whenever the rules tighten.
+    return tuple(sorted((raw or {}).items()))
 
 
 def _renewal_rule_from(raw: dict[str, str]) -> RenewalRule:

@@ -18,6 +18,8 @@ Keys:
   BUNDLE#{id}    / B, V#{n:08d} CA bundle and its versions (ByKind: BUNDLE)                — dynamodb_ca_bundles
   BUNDLEREF#{ca} / {bundle id}  which bundles include a CA
   REQ#{token}    / R            what an idempotent create/renewal reserved (certificate, version) — services/reservation
+  CERT#{id}, CA#{id}, BUNDLE#{id} / IX#{facet}  inventory index row: one per partition the resource is listed in
+                                 (ALL, SAN#{name}, TAG#{key}={value}, ISSUER#{ca}); InventoryBy*  — dynamodb_inventory
 
 Partitions of the sparse RenewalDue index: SWEEP (certificates to look at), DEPLOY_RETRY (deployments to
 retry), DELETION (deletions due), CRL (CRLs to rebuild), IN_FLIGHT (reserved, unpublished versions the repair
@@ -103,6 +105,39 @@ class ByHostIndex(GlobalSecondaryIndex["Row"]):
     list_sk = UnicodeAttribute(range_key=True)
 
 
+class _InventoryIndex(GlobalSecondaryIndex["Row"]):
+    """Sparse: only inventory index rows carry ix_pk ({KIND}#{facet}); each of the three orders one listing."""
+
+    class Meta:
+        projection = AllProjection()
+
+    ix_pk = UnicodeAttribute(hash_key=True)
+
+
+class InventoryByNameIndex(_InventoryIndex):
+    class Meta:
+        index_name = "InventoryByName"
+        projection = AllProjection()
+
+    ix_name = UnicodeAttribute(range_key=True)
+
+
+class InventoryByCreatedIndex(_InventoryIndex):
+    class Meta:
+        index_name = "InventoryByCreated"
+        projection = AllProjection()
+
+    ix_created = UnicodeAttribute(range_key=True)
+
+
+class InventoryByExpiryIndex(_InventoryIndex):
+    class Meta:
+        index_name = "InventoryByExpiry"
+        projection = AllProjection()
+
+    ix_expiry = UnicodeAttribute(range_key=True)
+
+
 class Row(Model):
     class Meta:
         table_name = "certwright"
@@ -123,6 +158,11 @@ class Row(Model):
     serial_key = UnicodeAttribute(null=True)  # a published certificate version's serial number (BySerial)
     fingerprint_key = UnicodeAttribute(null=True)  # its SHA-256 fingerprint (ByFingerprint)
     host_pk = UnicodeAttribute(null=True)  # HOST#{normalized principal ARN} on host associations (ByHost)
+    # Inventory index rows (dynamodb_inventory): their partition and their three sort keys.
+    ix_pk = UnicodeAttribute(null=True)
+    ix_name = UnicodeAttribute(null=True)
+    ix_created = UnicodeAttribute(null=True)
+    ix_expiry = UnicodeAttribute(null=True)
 
     by_kind = ByKindIndex()
     by_parent = ByParentIndex()
@@ -130,6 +170,9 @@ class Row(Model):
     by_serial = BySerialIndex()
     by_fingerprint = ByFingerprintIndex()
     by_host = ByHostIndex()
+    inventory_by_name = InventoryByNameIndex()
+    inventory_by_created = InventoryByCreatedIndex()
+    inventory_by_expiry = InventoryByExpiryIndex()
 
 
 class _ClientsOf:
@@ -211,6 +254,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
                 "serial_key",
                 "fingerprint_key",
                 "host_pk",
+                "ix_pk",
+                "ix_name",
+                "ix_created",
+                "ix_expiry",
             )
         ],
         "KeySchema": [
@@ -224,6 +271,9 @@ def table_definition(table_name: str) -> dict[str, Any]:
             gsi("BySerial", "serial_key", "pk", "KEYS_ONLY"),
             gsi("ByFingerprint", "fingerprint_key", "pk", "KEYS_ONLY"),
             gsi("ByHost", "host_pk", "list_sk"),
+            gsi("InventoryByName", "ix_pk", "ix_name"),
+            gsi("InventoryByCreated", "ix_pk", "ix_created"),
+            gsi("InventoryByExpiry", "ix_pk", "ix_expiry"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

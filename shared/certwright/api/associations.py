@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from certwright.api import presenters
+from certwright.api.inventory import DeploymentStateQuery, SearchLimit, SearchPageToken, SortOrderQuery
 from certwright.api.presenters import AssociationOut, AssociationPage
-from certwright.api.request import READ, WRITE, Limit, PageToken, answers, caller, create, json_response, page, services
+from certwright.api.request import READ, WRITE, answers, caller, create, json_response, page, services
 from certwright.api.requests import CreateAssociation
+from certwright.domain.association import AssociationState
+from certwright.domain.inventory import InventoryQuery, SortBy, SortOrder
 
 router = Router()
 
@@ -31,11 +34,36 @@ def create_association(request: CreateAssociation) -> Response[str]:
     )
 
 
+AssociationStateQuery = Annotated[
+    AssociationState | None, Query(alias="state", description="only associations in this consent state")
+]
+AssociationSortByQuery = Annotated[
+    Literal["timeCreated"] | None, Query(alias="sortBy", description="associations are listed by time created")
+]
+
+
 @router.get("/associations", responses=answers(200, AssociationPage, READ))
 def list_associations(
-    limit: Limit = 50, page_token: PageToken = None, certificate_id: CertificateFilter = None
+    limit: SearchLimit = 50,
+    page_token: SearchPageToken = None,
+    certificate_id: CertificateFilter = None,
+    deployment_state: DeploymentStateQuery = None,
+    state: AssociationStateQuery = None,
+    sort_by: AssociationSortByQuery = None,
+    sort_order: SortOrderQuery = SortOrder.ASC,
 ) -> Response[str]:
-    result = services().associations.list_page(certificate_id, limit, page_token)
+    """Associations the caller may read, filtered (every given filter must hold); see docs/inventory.md."""
+    if deployment_state is None and state is None and sort_order is SortOrder.ASC:
+        result = services().associations.list_page(certificate_id, limit, page_token)
+    else:
+        query = InventoryQuery(
+            deployment_state=deployment_state.value if deployment_state else None,
+            association_state=state.value if state else None,
+            certificate_id=certificate_id,
+            sort_by=SortBy.TIME_CREATED,
+            sort_order=sort_order,
+        )
+        result = services().associations.search(query, limit, page_token)
     return json_response(page([presenters.association(a) for a in result.items], result.next_token))
 
 

@@ -9,13 +9,27 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from certwright.api import presenters
+from certwright.api.inventory import (
+    CaSerialQuery,
+    IssuerQuery,
+    LifecycleQuery,
+    NamePrefixQuery,
+    NameQuery,
+    NotAfterAfterQuery,
+    NotAfterBeforeQuery,
+    SearchLimit,
+    SearchPageToken,
+    SortByQuery,
+    SortOrderQuery,
+    TagQuery,
+    inventory_query,
+    is_filtered,
+)
 from certwright.api.presenters import AuthorityChainOut, AuthorityOut, AuthorityPage, AuthorityVersionPage
 from certwright.api.request import (
     LIST,
     READ,
     WRITE,
-    Limit,
-    PageToken,
     VersionNumber,
     answers,
     caller,
@@ -24,7 +38,14 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.api.requests import CreateAuthorityRequest, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
+from certwright.api.requests import (
+    CreateAuthorityRequest,
+    CreateAuthorityVersion,
+    ReplaceTags,
+    RevokeVersion,
+    ScheduleDeletion,
+)
+from certwright.domain.inventory import SortOrder
 
 router = Router()
 
@@ -40,8 +61,37 @@ def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Resp
 
 
 @router.get("/certificate-authorities", responses=answers(200, AuthorityPage, LIST))
-def list_authorities(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
-    result = services().authorities.list_page(limit, page_token)
+def list_authorities(
+    limit: SearchLimit = 50,
+    page_token: SearchPageToken = None,
+    name: NameQuery = None,
+    name_prefix: NamePrefixQuery = None,
+    lifecycle_state: LifecycleQuery = None,
+    issuer_certificate_authority_id: IssuerQuery = None,
+    serial_number: CaSerialQuery = None,
+    not_after_before: NotAfterBeforeQuery = None,
+    not_after_after: NotAfterAfterQuery = None,
+    tag: TagQuery = None,
+    sort_by: SortByQuery = None,
+    sort_order: SortOrderQuery = SortOrder.ASC,
+) -> Response[str]:
+    """CAs the caller may read, filtered (every given filter must hold) and sorted; see docs/inventory.md."""
+    query = inventory_query(
+        name=name,
+        name_prefix=name_prefix,
+        lifecycle_state=lifecycle_state,
+        issuer_id=issuer_certificate_authority_id,
+        serial_number=serial_number,
+        not_after_before=not_after_before,
+        not_after_after=not_after_after,
+        tags=tag,
+        sort_by=sort_by,
+        sort_order=sort_order,
+    )
+    if is_filtered(query):
+        result = services().authorities.search(query, limit, page_token)
+    else:
+        result = services().authorities.list_page(limit, page_token)
     return json_response(page([presenters.authority(ca) for ca in result.items], result.next_token))
 
 
@@ -93,3 +143,10 @@ def schedule_authority_deletion(ca_id: str, request: ScheduleDeletion) -> Respon
 @router.post("/certificate-authorities/<ca_id>/actions/cancel-deletion", responses=answers(200, AuthorityOut, WRITE))
 def cancel_authority_deletion(ca_id: str) -> Response[str]:
     return json_response(presenters.authority(services().authorities.cancel_deletion(ca_id, caller(router))))
+
+
+@router.put("/certificate-authorities/<ca_id>/tags", responses=answers(200, AuthorityOut, WRITE))
+def replace_authority_tags(ca_id: str, request: ReplaceTags) -> Response[str]:
+    """Replace the CA's freeform tags with the given set ({} removes them all)."""
+    ca = services().authorities.replace_tags(ca_id, request.tags(), caller(router))
+    return json_response(presenters.authority(ca))

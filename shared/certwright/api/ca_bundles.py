@@ -8,6 +8,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api import presenters
+from certwright.api.inventory import (
+    BundleSortByQuery,
+    InUseQuery,
+    LifecycleQuery,
+    NamePrefixQuery,
+    NameQuery,
+    SearchLimit,
+    SearchPageToken,
+    SortOrderQuery,
+    TagQuery,
+    inventory_query,
+    is_filtered,
+)
 from certwright.api.presenters import (
     AssociationPage,
     CaBundleOut,
@@ -20,8 +33,6 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
-    Limit,
-    PageToken,
     StageQuery,
     VersionNumber,
     VersionQuery,
@@ -32,8 +43,9 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion
+from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion, ReplaceTags
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion, TrustedCertificate
+from certwright.domain.inventory import SortBy, SortOrder
 
 router = Router()
 
@@ -76,6 +88,7 @@ def present_bundle(b: CaBundle, current: CaBundleVersion | None) -> dict[str, An
         "createdBy": b.created_by,
         "timeCreated": b.created_at.isoformat(),
         "currentVersion": present_version(current) if current else None,
+        "freeformTags": dict(b.freeform_tags),
     }
 
 
@@ -93,8 +106,31 @@ def create_ca_bundle(request: CreateCaBundle) -> Response[str]:
 
 
 @router.get("/ca-bundles", responses=answers(200, CaBundlePage, LIST))
-def list_ca_bundles(limit: Limit = 50, page_token: PageToken = None) -> Response[str]:
-    result = services().ca_bundles.list_page(limit, page_token)
+def list_ca_bundles(
+    limit: SearchLimit = 50,
+    page_token: SearchPageToken = None,
+    name: NameQuery = None,
+    name_prefix: NamePrefixQuery = None,
+    lifecycle_state: LifecycleQuery = None,
+    in_use: InUseQuery = None,
+    tag: TagQuery = None,
+    sort_by: BundleSortByQuery = None,
+    sort_order: SortOrderQuery = SortOrder.ASC,
+) -> Response[str]:
+    """CA bundles the caller may read, filtered (every given filter must hold) and sorted; see docs/inventory.md."""
+    query = inventory_query(
+        name=name,
+        name_prefix=name_prefix,
+        lifecycle_state=lifecycle_state,
+        in_use=in_use,
+        tags=tag,
+        sort_by=None if sort_by is None else SortBy(sort_by),
+        sort_order=sort_order,
+    )
+    if is_filtered(query):
+        result = services().ca_bundles.search(query, limit, page_token)
+    else:
+        result = services().ca_bundles.list_page(limit, page_token)
     return json_response(page([present_bundle(b, None) for b in result.items], result.next_token))
 
 
@@ -140,3 +176,9 @@ def get_ca_bundle_pem(bundle_id: str, stage: StageQuery = None, version_number: 
 def list_ca_bundle_associations(bundle_id: str) -> Response[str]:
     associations = services().ca_bundles.associations(bundle_id)
     return json_response(page([presenters.association(a) for a in associations], None))
+
+
+@router.put("/ca-bundles/<bundle_id>/tags", responses=answers(200, CaBundleOut, WRITE))
+def replace_ca_bundle_tags(bundle_id: str, request: ReplaceTags) -> Response[str]:
+    """Replace the bundle's freeform tags with the given set ({} removes them all)."""
+    return json_response(_present(services().ca_bundles.replace_tags(bundle_id, request.tags(), caller(router))))

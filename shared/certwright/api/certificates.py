@@ -10,6 +10,25 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from certwright.api import presenters
+from certwright.api.inventory import (
+    DeploymentStateQuery,
+    HostnameQuery,
+    InUseQuery,
+    IssuerQuery,
+    LifecycleQuery,
+    NamePrefixQuery,
+    NameQuery,
+    NotAfterAfterQuery,
+    NotAfterBeforeQuery,
+    SanQuery,
+    SearchLimit,
+    SearchPageToken,
+    SortByQuery,
+    SortOrderQuery,
+    TagQuery,
+    inventory_query,
+    is_filtered,
+)
 from certwright.api.presenters import (
     BundleOut,
     CertificateOut,
@@ -23,8 +42,6 @@ from certwright.api.request import (
     READ,
     WRITE,
     IncludePrivateKey,
-    Limit,
-    PageToken,
     StageQuery,
     VersionNumber,
     VersionQuery,
@@ -43,6 +60,7 @@ from certwright.api.requests import (
     UpdateCertificate,
 )
 from certwright.domain.certificate import Certificate
+from certwright.domain.inventory import SortOrder
 
 router = Router()
 
@@ -78,16 +96,48 @@ FingerprintQuery = Annotated[
 
 @router.get("/certificates", responses=answers(200, CertificatePage, LIST))
 def list_certificates(
-    limit: Limit = 50,
-    page_token: PageToken = None,
+    limit: SearchLimit = 50,
+    page_token: SearchPageToken = None,
     serial_number: SerialQuery = None,
     fingerprint_sha256: FingerprintQuery = None,
+    name: NameQuery = None,
+    name_prefix: NamePrefixQuery = None,
+    lifecycle_state: LifecycleQuery = None,
+    issuer_certificate_authority_id: IssuerQuery = None,
+    san: SanQuery = None,
+    hostname: HostnameQuery = None,
+    not_after_before: NotAfterBeforeQuery = None,
+    not_after_after: NotAfterAfterQuery = None,
+    in_use: InUseQuery = None,
+    deployment_state: DeploymentStateQuery = None,
+    tag: TagQuery = None,
+    sort_by: SortByQuery = None,
+    sort_order: SortOrderQuery = SortOrder.ASC,
 ) -> Response[str]:
+    """Certificates the caller may read, filtered (every given filter must hold) and sorted; see docs/inventory.md."""
+    query = inventory_query(
+        name=name,
+        name_prefix=name_prefix,
+        lifecycle_state=lifecycle_state,
+        issuer_id=issuer_certificate_authority_id,
+        san=san,
+        hostname=hostname,
+        not_after_before=not_after_before,
+        not_after_after=not_after_after,
+        in_use=in_use,
+        deployment_state=deployment_state,
+        tags=tag,
+        sort_by=sort_by,
+        sort_order=sort_order,
+    )
     if serial_number is not None or fingerprint_sha256 is not None:
         # Find by what a client sees: one index query, every match on one page.
-        found = services().lookup.find(serial_number, fingerprint_sha256)
+        found = services().certificates.narrow(services().lookup.find(serial_number, fingerprint_sha256), query)
         return json_response(page([_present(c) for c in found], None))
-    result = services().certificates.list_page(limit, page_token)
+    if is_filtered(query):
+        result = services().certificates.search(query, limit, page_token)
+    else:
+        result = services().certificates.list_page(limit, page_token)
     return json_response(page([_present(c) for c in result.items], result.next_token))
 
 

@@ -320,6 +320,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/certificate-authorities/{ca_id}/actions/cancel-deletion"): Rule(
         "CancelCertificateAuthorityDeletion", _on(_CA, "ScheduleDeletion", "ca_id")
     ),
+    ("PUT", "/certificate-authorities/{ca_id}/tags"): Rule(
+        "ReplaceCertificateAuthorityTags", _on(_CA, "Update", "ca_id")
+    ),
     # certificates
     ("POST", "/certificates"): Rule("CreateCertificate", _create_certificate),
     ("GET", "/certificates"): Rule("ListCertificates", _none, lists=True),
@@ -372,6 +375,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ca-bundles/{bundle_id}/associations"): Rule(
         "ListCaBundleAssociations", _on(_BUNDLE, "Read", "bundle_id")
     ),
+    ("PUT", "/ca-bundles/{bundle_id}/tags"): Rule("ReplaceCaBundleTags", _on(_BUNDLE, "Update", "bundle_id")),
     # audit and grants
     ("GET", "/audit-events"): Rule("ListAuditEvents", _audit),
     ("POST", "/grants"): Rule("CreateGrant", _grant_on_body),

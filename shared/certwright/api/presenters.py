@@ -41,6 +41,7 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "createdBy": ca.created_by,
         "timeCreated": ca.created_at.isoformat(),
         "currentVersion": None if version is None else authority_version(version),
+        "freeformTags": dict(ca.freeform_tags),
     }
 
 
@@ -100,6 +101,7 @@ def certificate(c: Certificate, current: CertificateVersion | None, now: datetim
         "createdBy": c.created_by,
         "timeCreated": c.created_at.isoformat(),
         "currentVersion": version(current, now) if current else None,
+        "freeformTags": dict(c.freeform_tags),
     }
 
 
@@ -232,6 +234,7 @@ class AuthorityOut(_Out):
     createdBy: str
     timeCreated: str
     currentVersion: AuthorityVersionOut | None
+    freeformTags: dict[str, str]
 
 
 class AuthorityChainOut(_Out):
@@ -291,6 +294,7 @@ class CertificateOut(_Out):
     timeCreated: str
     currentVersion: VersionOut | None
     expired: bool = Field(description="the CURRENT version's notAfter is behind")
+    freeformTags: dict[str, str]
 
 
 class BundleOut(_Out):
@@ -420,6 +424,7 @@ class CaBundleOut(_Out):
     createdBy: str
     timeCreated: str
     currentVersion: CaBundleVersionOut | None
+    freeformTags: dict[str, str]
 
 
 class AuditEventOut(_Out):

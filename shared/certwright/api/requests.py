@@ -17,6 +17,7 @@ from certwright.domain.ca_bundle import MAX_AUTHORITIES
 from certwright.domain.certificate import CertificateConfigType, Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, check_text
+from certwright.domain.tags import Tags, parse_tags
 from certwright.services import commands
 
 _PEM = 32 * 1024
@@ -111,6 +112,20 @@ def _thresholds(raw: list[str] | None) -> tuple[str, ...] | None:
     return None if raw is None else tuple(raw)
 
 
+TagsIn = Annotated[
+    dict[str, str] | None,
+    Field(
+        default=None,
+        description="freeform tags, key -> value: at most 50; keys 1-128 and values 0-256 characters of letters, "
+        "digits, spaces and _ . : / = + - @; keys are case-sensitive and may not start with aws:",
+    ),
+]
+
+
+def _tags(raw: dict[str, str] | None) -> Tags:
+    return parse_tags(raw or {})
+
+
 # -- certificate authorities ----------------------------------------------------------------------------------
 
 
@@ -124,6 +139,7 @@ class _AuthorityFields(Request):
     rules: CaRulesIn | None = None
     # Accepted and not kept: a CA has no description.
     description: str = Field(default="", max_length=400)
+    freeformTags: TagsIn = None
 
     def _command(self, config_type: CaConfigType, issuer_id: str | None) -> commands.CreateAuthority:
         return commands.CreateAuthority(
@@ -134,6 +150,7 @@ class _AuthorityFields(Request):
             key_algorithm=self.keyAlgorithm,
             validity_duration=self.validityDuration,
             rules=self.rules.spec() if self.rules else None,
+            freeform_tags=_tags(self.freeformTags),
         )
 
 
@@ -176,6 +193,7 @@ class _InternalCaFields(Request):
     description: str = Field(default="", max_length=400)
     # ISO-8601 durations before expiry at which CertificateExpiring is raised (default P30D, P7D).
     expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
+    freeformTags: TagsIn = None
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -188,6 +206,7 @@ class _InternalCaFields(Request):
             "renewal_rule": self.renewalRule.spec() if self.renewalRule else None,
             "description": self.description,
             "expiry_alert_thresholds": _thresholds(self.expiryAlertThresholds),
+            "freeform_tags": _tags(self.freeformTags),
         }
 
 
@@ -223,6 +242,7 @@ class ImportCertificateRequest(Request):
     privateKeyPem: str = Field(max_length=_PEM)
     description: str = Field(default="", max_length=400)
     expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
+    freeformTags: TagsIn = None
 
     def command(self) -> commands.ImportCertificate:
         return commands.ImportCertificate(
@@ -232,6 +252,7 @@ class ImportCertificateRequest(Request):
             private_key_pem=self.privateKeyPem,
             description=self.description,
             expiry_alert_thresholds=_thresholds(self.expiryAlertThresholds),
+            freeform_tags=_tags(self.freeformTags),
         )
 
 
@@ -291,6 +312,8 @@ class UpdateCertificate(Request):
     description: str | None = Field(default=None, max_length=400)
     renewalRule: RenewalRuleIn | None = None
     expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
+    # The whole new tag set: it replaces the old one ({} removes every tag).
+    freeformTags: TagsIn = None
 
     def command(self) -> commands.UpdateCertificate:
         return commands.UpdateCertificate(
@@ -298,6 +321,7 @@ class UpdateCertificate(Request):
             description=self.description,
             renewal_rule=self.renewalRule.spec() if self.renewalRule else None,
             expiry_alert_thresholds=_thresholds(self.expiryAlertThresholds),
+            freeform_tags=None if self.freeformTags is None else _tags(self.freeformTags),
         )
 
 
@@ -365,6 +389,7 @@ class CreateCaBundle(Request):
     certificateAuthorityIds: list[str] = Field(default_factory=list, max_length=MAX_AUTHORITIES)
     # Each CA's chain up to its root too, so verifiers that need a self-signed anchor accept its leaves.
     includeCertificateAuthorityChain: bool = True
+    freeformTags: TagsIn = None
 
     def command(self) -> commands.CreateCaBundle:
         return commands.CreateCaBundle(
@@ -373,6 +398,7 @@ class CreateCaBundle(Request):
             bundle_pem=self.caBundlePem,
             authority_ids=tuple(self.certificateAuthorityIds),
             include_chain=self.includeCertificateAuthorityChain,
+            freeform_tags=_tags(self.freeformTags),
         )
 
 
@@ -393,6 +419,15 @@ class CreateCaBundleVersion(Request):
         return commands.CreateCaBundleVersion(
             bundle_pem=self.caBundlePem, authority_ids=None if ids is None else tuple(ids)
         )
+
+
+class ReplaceTags(Request):
+    """PUT .../tags: the whole new tag set of a CA or CA bundle ({} removes every tag)."""
+
+    freeformTags: dict[str, str] = Field(description="key -> value; validated like AWS tags (see freeformTags)")
+
+    def tags(self) -> Tags:
+        return _tags(self.freeformTags)
 
 
 class CreateGrant(Request):

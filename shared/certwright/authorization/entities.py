@@ -2,7 +2,8 @@
 
 Every resource entity has the same shape (see schema.cedarschema): account, owner, name, issuer, parent, the
 principals holding each granted role, and for certificates the principals its associations name. An
-association carries the owner and roles of what it associates (its certificate or CA bundle).
+association carries the owner, roles and tags of what it associates (its certificate or CA bundle). Freeform tags
+are Cedar entity tags, so a policy reads `resource.hasTag("team") && resource.getTag("team") == "pay"`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from certwright.domain.association import Association, AssociationType
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.ca_bundle import CaBundle
 from certwright.domain.certificate import Certificate
+from certwright.domain.tags import Tags
 
 NAMESPACE = "Certwright"
 SERVICE_ID = "certwright"
@@ -75,6 +77,7 @@ class EntityBuilder:
         parent: str = "",
         roles_of: str | None = None,
         associations: list[Association] | None = None,
+        tags: Tags = (),
     ) -> Entity:
         grants = self._source.grants_of(roles_of or resource_id)
         by_role: dict[Role, list[str]] = {role: [] for role in Role}
@@ -106,10 +109,13 @@ class EntityBuilder:
                 "keyReaders": sorted(set(key_readers)),
             },
             "parents": [],
+            "tags": dict(tags),
         }
 
     def authority(self, ca: CertificateAuthority) -> Entity:
-        return self._resource("Authority", ca.id, owner=ca.owner, name=ca.name, issuer=ca.issuer_id or "")
+        return self._resource(
+            "Authority", ca.id, owner=ca.owner, name=ca.name, issuer=ca.issuer_id or "", tags=ca.freeform_tags
+        )
 
     def certificate(self, c: Certificate) -> Entity:
         associations = self._source.associations_of(c.id) if c.association_count else []
@@ -120,10 +126,11 @@ class EntityBuilder:
             name=c.name,
             issuer=c.issuer_ca_id or "",
             associations=[a for a in associations if a.ca_bundle_id is None],
+            tags=c.freeform_tags,
         )
 
     def ca_bundle(self, b: CaBundle) -> Entity:
-        return self._resource("CaBundle", b.id, owner=b.owner, name=b.name)
+        return self._resource("CaBundle", b.id, owner=b.owner, name=b.name, tags=b.freeform_tags)
 
     def association(self, a: Association, parent: Certificate | CaBundle | None) -> Entity:
         """An association has the owner and roles of its certificate (or CA bundle); unowned if that is gone."""
@@ -136,4 +143,5 @@ class EntityBuilder:
             parent=parent_id,
             roles_of=parent_id,
             associations=[a] if a.ca_bundle_id is None else [],
+            tags=parent.freeform_tags if parent is not None else (),
         )

@@ -13,6 +13,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
 from certwright.domain.revocation import Revocation
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, PolicyViolationError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -244,6 +245,7 @@ class CertificateAuthority:
     row_version: int = 0
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
+    freeform_tags: Tags = ()
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)

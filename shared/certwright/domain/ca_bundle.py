@@ -15,6 +15,7 @@ from datetime import datetime
 
 from certwright.domain.authority import LifecycleState
 from certwright.domain.stages import Stage, add_version, first_version
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError
 
 MAX_CERTIFICATES = 100
@@ -81,6 +82,7 @@ class CaBundle:
     row_version: int = 0
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
+    freeform_tags: Tags = ()
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:

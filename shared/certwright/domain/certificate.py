@@ -15,6 +15,7 @@ from certwright.domain.revocation import Revocation as Revocation  # re-exported
 from certwright.domain.revocation import RevocationReason as RevocationReason
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import DEFAULT_THRESHOLDS, SweepState, next_check
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError
 
 
@@ -106,6 +107,7 @@ class Certificate:
     row_version: int = 0
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
+    freeform_tags: Tags = ()
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:

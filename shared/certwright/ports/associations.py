@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
+from certwright.domain.inventory import InventoryQuery
 from certwright.ports.common import Page
 
 
@@ -42,6 +44,13 @@ class AssociationStore(Protocol):
         """At most `limit` associations (of one certificate, or all), oldest first, from `token` on.
 
         Raises InvalidInputError(InvalidPageToken) for a token of another listing."""
+        ...
+
+    def search_associations(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Association], bool]
+    ) -> Page[Association]:
+        """At most `limit` associations that `inventory.matches_association` the query and `accept` takes, by
+        time created (the query's sortOrder), from `token` on; as CertificateStore.search_certificates."""
         ...
 
     def associations_of(self, certificate_id: str) -> list[Association]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CaVersion, CertificateAuthority
 from certwright.domain.certificate import Certificate
+from certwright.domain.inventory import InventoryQuery
 from certwright.ports.common import Page, SerialClaim
 
 
@@ -42,6 +43,14 @@ class AuthorityStore(Protocol):
         """At most `limit` CAs, oldest first, from `token` on.
 
         Raises InvalidInputError(InvalidPageToken) for a token this listing did not hand out."""
+        ...
+
+    def search_authorities(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CertificateAuthority], bool]
+    ) -> Page[CertificateAuthority]:
+        """At most `limit` CAs that `inventory.matches_authority` the query and `accept` takes, in the query's
+        order, from `token` on; never a DELETED one. As CertificateStore.search_certificates (index-served, a
+        bounded read per page, InvalidInputError(InvalidPageToken) for another query's token)."""
         ...
 
     def list_authority_versions(self, ca_id: str) -> list[CaVersion]:

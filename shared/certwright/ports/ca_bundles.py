@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from certwright.domain.association import Association
 from certwright.domain.audit import AuditRecord
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.stages import Stage
 from certwright.ports.common import Page
 
@@ -60,6 +61,13 @@ class CaBundleStore(Protocol):
 
     def list_bundles(self, limit: int, token: str | None) -> Page[CaBundle]:
         """At most `limit` bundles not deleted, oldest first. InvalidInputError(InvalidPageToken) for a foreign token."""
+        ...
+
+    def search_bundles(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[CaBundle], bool]
+    ) -> Page[CaBundle]:
+        """At most `limit` bundles that `inventory.matches_bundle` the query and `accept` takes, in the query's
+        order, from `token` on; as CertificateStore.search_certificates."""
         ...
 
     def list_bundle_versions(self, bundle_id: str) -> list[CaBundleVersion]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from certwright.domain.audit import AuditRecord
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.stages import Stage
 from certwright.ports.common import Page, Reservation, SerialClaim
 
@@ -92,6 +93,17 @@ class CertificateStore(Protocol):
         """At most `limit` certificates, oldest first, from `token` on.
 
         Raises InvalidInputError(InvalidPageToken) for a token this listing did not hand out."""
+        ...
+
+    def search_certificates(
+        self, query: InventoryQuery, limit: int, token: str | None, accept: Callable[[Certificate], bool]
+    ) -> Page[Certificate]:
+        """At most `limit` certificates that `certwright.domain.inventory.matches` the query and `accept` takes,
+        in the query's order, from `token` on; never a DELETED one. serialNumber is not this method's filter.
+
+        Served by indexes; a page may stop short of `limit` (with a token) after reading
+        `inventory.read_budget(limit)` index entries. Raises InvalidInputError(InvalidPageToken) for a token
+        this very query (listing, filters and order) did not hand out."""
         ...
 
     def list_versions(self, certificate_id: str) -> list[CertificateVersion]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from certwright.authorization.visibility import filter_page
+from certwright.authorization.visibility import filter_page, visible
 from certwright.domain.association import (
     Association,
     AssociationState,
@@ -17,6 +17,7 @@ from certwright.domain.association import (
     principal_arn,
     validate_hostnames,
 )
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import SanType
 from certwright.errors import AccessDeniedError, ConflictError, InvalidInputError, NotFoundError, PolicyViolationError
 from certwright.ports import Page, Store
@@ -175,6 +176,10 @@ class AssociationService:
         if association is None:
             raise NotFoundError(f"association {association_id} not found")
         return association
+
+    def search(self, query: InventoryQuery, limit: int, token: str | None) -> Page[Association]:
+        """A page of the associations that meet every filter of `query` and that the caller may read."""
+        return self._store.search_associations(query, limit, token, visible)
 
     def list_page(self, certificate_id: str | None, limit: int, token: str | None) -> Page[Association]:
         return filter_page(self._store.list_associations(certificate_id, limit, token))

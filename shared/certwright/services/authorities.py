@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certwright.authorization.identity import normalize_arn
-from certwright.authorization.visibility import filter_page
+from certwright.authorization.visibility import filter_page, visible
 from certwright.domain.authority import (
     CaConfigType,
     CaRules,
@@ -24,9 +24,11 @@ from certwright.domain.authority import (
 )
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
@@ -60,6 +62,10 @@ class AuthorityService:
         if ca is None or ca.lifecycle_state is LifecycleState.DELETED:
             raise NotFoundError(f"certificate authority {ca_id} not found")
         return ca
+
+    def search(self, query: InventoryQuery, limit: int, token: str | None) -> Page[CertificateAuthority]:
+        """A page of the CAs that meet every filter of `query` and that the caller may read."""
+        return self._store.search_authorities(query, limit, token, visible)
 
     def list_page(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         """A page of CAs; deleted ones (kept as tombstones for the audit trail) are left out, so pages may be short."""
@@ -128,6 +134,7 @@ class AuthorityService:
             created_by=caller,
             created_at=now,
             owner=normalize_arn(caller),
+            freeform_tags=command.freeform_tags,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -266,6 +273,15 @@ class AuthorityService:
         ensure_not_due(ca.deletion_time, self._rt.clock())
         ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
+        return ca
+
+    def replace_tags(self, ca_id: str, tags: Tags, caller: str) -> CertificateAuthority:
+        """Give the CA exactly `tags` (validated by the caller's command); a deleted CA is not found."""
+        ca = self.get(ca_id)
+        ca = self._store.save_authority(replace(ca, freeform_tags=tags))
+        self._store.record(
+            self._rt.audit(ca.id, "ReplaceCertificateAuthorityTags", caller, tags=",".join(k for k, _ in tags))
+        )
         return ca
 
 

@@ -15,8 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from certwright.authorization.identity import normalize_arn
-from certwright.authorization.visibility import filter_page
-from certwright.domain.association import Association, AssociationType, Deployment, classify_resource
+from certwright.authorization.visibility import filter_page, visible
+from certwright.domain.association import (
+    Association,
+    AssociationState,
+    AssociationType,
+    Deployment,
+    classify_resource,
+)
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.ca_bundle import (
     AuthorityContribution,
@@ -28,7 +34,9 @@ from certwright.domain.ca_bundle import (
     new_bundle,
     next_version,
 )
+from certwright.domain.inventory import InventoryQuery
 from certwright.domain.stages import Stage
+from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError, TransientError
 from certwright.events import (
     CertificateAuthorityDeleted,
@@ -78,6 +86,7 @@ class CaBundleService:
             created_by=caller,
             created_at=now,
             owner=normalize_arn(caller),
+            freeform_tags=command.freeform_tags,
             current_version_number=1,
             latest_version_number=1,
         )
@@ -91,8 +100,27 @@ class CaBundleService:
             raise NotFoundError(f"CA bundle {bundle_id} not found")
         return bundle
 
+    def search(self, query: InventoryQuery, limit: int, token: str | None) -> Page[CaBundle]:
+        """A page of the CA bundles that meet every filter of `query` (inUse: an ACTIVE association) and that
+        the caller may read."""
+
+        def accept(b: CaBundle) -> bool:
+            if query.in_use is not None:
+                associations = self._store.associations_of_bundle(b.id) if b.association_count else []
+                if any(a.state is AssociationState.ACTIVE for a in associations) is not query.in_use:
+                    return False
+            return visible(b)
+
+        return self._store.search_bundles(query, limit, token, accept)
+
     def list_page(self, limit: int, token: str | None) -> Page[CaBundle]:
         return filter_page(self._store.list_bundles(limit, token))
+
+    def replace_tags(self, bundle_id: str, tags: Tags, caller: str) -> CaBundle:
+        """Give the bundle exactly `tags` (validated by the caller's command); a deleted bundle is not found."""
+        bundle = self.get(bundle_id)
+        audit = self._rt.audit(bundle.id, "ReplaceCaBundleTags", caller, tags=",".join(k for k, _ in tags))
+        return self._store.save_bundle(replace(bundle, freeform_tags=tags), audit)
 
     def versions(self, bundle_id: str) -> list[CaBundleVersion]:
         self.get(bundle_id)

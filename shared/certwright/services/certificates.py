@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from certwright.authorization.visibility import filter_page
+from certwright.authorization.visibility import filter_page, visible
+from certwright.domain import inventory
+from certwright.domain.association import AssociationState
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.deletion import SCHEDULABLE_STATES, ensure_not_due, state_after_cancelled_deletion
@@ -39,6 +42,39 @@ class CertificateService:
         return filter_page(
             Page([c for c in page.items if c.lifecycle_state is not LifecycleState.DELETED], page.next_token)
         )
+
+    def search(self, query: inventory.InventoryQuery, limit: int, token: str | None) -> Page[Certificate]:
+        """A page of the certificates that meet every filter of `query` and that the caller may read."""
+        return self._store.search_certificates(query, limit, token, self._acceptor(query))
+
+    def narrow(self, found: list[Certificate], query: inventory.InventoryQuery) -> list[Certificate]:
+        """Certificates found another way (by serial) that meet the query's other filters, in its order."""
+        accept = self._acceptor(query)
+        kept: list[tuple[str, Certificate]] = []
+        for c in found:
+            current = self.current(c)
+            not_after = current.validity.not_after if current else None
+            if inventory.matches(query, c, not_after) and accept(c):
+                kept.append((inventory.sort_values(c.name, c.created_at, not_after, c.id)[query.order], c))
+        return [c for _, c in sorted(kept, key=lambda kc: kc[0], reverse=query.descending)]
+
+    def _acceptor(self, query: inventory.InventoryQuery) -> Callable[[Certificate], bool]:
+        """What the store cannot see on a certificate row: its associations, and the caller's Read permission."""
+
+        def accept(c: Certificate) -> bool:
+            if query.needs_associations:
+                associations = self._store.associations_of(c.id) if c.association_count else []
+                if query.in_use is not None:
+                    active = any(a.state is AssociationState.ACTIVE for a in associations)
+                    if active is not query.in_use:
+                        return False
+                if query.deployment_state is not None and not any(
+                    a.deployment.state.value == query.deployment_state for a in associations
+                ):
+                    return False
+            return visible(c)
+
+        return accept
 
     def versions(self, certificate_id: str) -> list[CertificateVersion]:
         self.get(certificate_id)
@@ -76,6 +112,8 @@ class CertificateService:
                 )
         if command.expiry_alert_thresholds is not None:
             changes["expiry_alert_thresholds"] = parse_thresholds(list(command.expiry_alert_thresholds))
+        if command.freeform_tags is not None:
+            changes["freeform_tags"] = command.freeform_tags
         if not changes:
             raise InvalidInputError("nothing to update")
         updated = replace(certificate, **changes)  # type: ignore[arg-type]

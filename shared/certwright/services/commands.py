@@ -14,6 +14,7 @@ from certwright.domain.authority import CaConfigType
 from certwright.domain.certificate import Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import Subject, SubjectAlternativeName
+from certwright.domain.tags import Tags
 
 StageName = Literal["CURRENT", "PENDING"]
 
@@ -47,6 +48,8 @@ class CreateAuthority:
     key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
     validity_duration: str | None = None
     rules: CaRulesSpec | None = None
+    # Validated (certwright.domain.tags.parse_tags) where the command is built.
+    freeform_tags: Tags = ()
 
 
 # -- certificates -------------------------------------------------------------------------------------------
@@ -74,6 +77,7 @@ class IssueCertificate:
     description: str = ""
     # ISO-8601 durations before expiry at which CertificateExpiring is raised (None: the defaults).
     expiry_alert_thresholds: tuple[str, ...] | None = None
+    freeform_tags: Tags = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +100,7 @@ class ImportCertificate:
     private_key_pem: str
     description: str = ""
     expiry_alert_thresholds: tuple[str, ...] | None = None
+    freeform_tags: Tags = ()
 
 
 NewCertificate = IssueCertificate | SignCsr | ImportCertificate
@@ -143,6 +148,8 @@ class UpdateCertificate:
     description: str | None = None
     renewal_rule: RenewalRuleSpec | None = None
     expiry_alert_thresholds: tuple[str, ...] | None = None
+    # The whole new tag set (replaces the old one; {} removes every tag).
+    freeform_tags: Tags | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +197,7 @@ class CreateCaBundle:
     authority_ids: tuple[str, ...] = ()
     # Each CA's chain up to its root too, so verifiers that need a self-signed anchor accept its leaves.
     include_chain: bool = True
+    freeform_tags: Tags = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -118,6 +118,7 @@ class IssuanceService:
             owner=normalize_arn(caller),
             latest_version_number=1,
             description=command.description,
+            freeform_tags=command.freeform_tags,
             expiry_alert_thresholds=parse_thresholds(list(thresholds))
             if thresholds is not None
             else DEFAULT_THRESHOLDS,
