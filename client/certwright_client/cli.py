@@ -384,7 +384,14 @@ def register(groups: registry.Subcommands) -> None:
     poll.add_argument(
         "--if-none-match", metavar="ETAG", help="the etag of an earlier answer: unchanged answers 304, printed as such"
     )
-    poll.add_argument("-o", "--output", dest="output_format", choices=output.FORMATS, default=argparse.SUPPRESS)
+    poll.add_argument(
+        "-o",
+        "--output",
+        dest="output_format",
+        choices=output.FORMATS,
+        default=argparse.SUPPRESS,
+        help="table, json or yaml (default: CERTWRIGHT_OUTPUT, else table on a terminal and json into a pipe)",
+    )
     completion = groups.add_parser("completion", help="print a shell completion script", formatter_class=_Help)
     completion.add_argument(
         "shell", choices=("bash", "zsh"), help="the shell (bash: `source <(certwright completion bash)`)"
@@ -987,7 +994,8 @@ def _output(args: argparse.Namespace, status: int, body: Any) -> str:
     form = args.output_format or output.default_format()
     if form == "table" and isinstance(body, dict) and body.get("nextPage") and isinstance(body.get("items"), list):
         print(f"note: more items: --page-token {body['nextPage']}", file=sys.stderr)
-    return output.render(body, form)
+    # print() adds the last line break back.
+    return output.render(body, form).removesuffix("\n")
 
 
 def _note(args: argparse.Namespace, body: Any) -> str | None:

@@ -44,6 +44,7 @@ def default_format() -> str:
 
 
 def render(body: Any, form: str) -> str:
+    """The answer as text; YAML ends with its line break (a PEM block's last one is part of its value)."""
     if form == "json":
         return json.dumps(body, indent=2)
     if form == "yaml":
@@ -62,7 +63,7 @@ def yaml_text(body: Any) -> str:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _text)
-    return str(yaml.dump(body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)).rstrip()
+    return str(yaml.dump(body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False))
 
 
 def _get(row: Any, path: str) -> Any:
