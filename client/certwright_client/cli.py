@@ -235,7 +235,17 @@ def _cmd(actions: Any, name: str, help: str, **kwargs: Any) -> argparse.Argument
         default=argparse.SUPPRESS,
         help="table, json or yaml (default: CERTWRIGHT_OUTPUT, else table on a terminal and json into a pipe)",
     )
+    _field_option(parser)
     return parser
+
+
+def _field_option(parser: argparse.ArgumentParser) -> None:
+    """--field after the command too (`certwright cert get ID --field id`), as before it."""
+    parser.add_argument(
+        "--field",
+        default=argparse.SUPPRESS,
+        help="print only this field of the answer (dotted, e.g. id or currentVersion.serialNumber; default: all)",
+    )
 
 
 def _wait_options(parser: argparse.ArgumentParser, until: str) -> None:
@@ -392,6 +402,7 @@ def register(groups: registry.Subcommands) -> None:
         default=argparse.SUPPRESS,
         help="table, json or yaml (default: CERTWRIGHT_OUTPUT, else table on a terminal and json into a pipe)",
     )
+    _field_option(poll)
     completion = groups.add_parser("completion", help="print a shell completion script", formatter_class=_Help)
     completion.add_argument(
         "shell", choices=("bash", "zsh"), help="the shell (bash: `source <(certwright completion bash)`)"
@@ -868,6 +879,7 @@ def _assoc(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
         status, answer = client.call("POST", "/associations", body)
         if status < 400 and args.wait:
             wait.association_deployed(_Reader(client), answer["id"], args.timeout)
+            return client.call("GET", f"/associations/{answer['id']}")  # as it is now: deployed
         return status, answer
     if a == "list":
         query = _filters(args)

@@ -22,7 +22,8 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("SERIAL", ("serialNumber", "currentVersion.serialNumber")),
     ("NOT AFTER", ("validity.notAfter", "currentVersion.validity.notAfter", "notAfter")),
     ("ISSUER", ("issuerCertificateAuthorityId",)),
-    ("CERTIFICATE", ("certificateId", "caBundleId")),
+    ("CERTIFICATE", ("certificateId",)),
+    ("CA BUNDLE", ("caBundleId",)),
     ("ASSOCIATED RESOURCE", ("associatedResourceId",)),
     ("DEPLOYMENT", ("deployment.state",)),
     ("DEPLOYED", ("deployment.deployedVersion",)),
@@ -100,7 +101,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         for key, inner in value.items():
             pairs += _flatten(inner, f"{prefix}{key}.")
         return pairs
-    if value is None or value == [] or value == {}:
+    if value is None or value == "" or value == [] or value == {}:
         return [(prefix.rstrip("."), "-")]
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
         return [(prefix.rstrip("."), "; ".join(_cell(v) for v in value))]

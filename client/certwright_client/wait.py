@@ -80,9 +80,10 @@ def _deployment(association: dict[str, Any], version: int) -> tuple[str, bool, s
     state = str(deployment.get("state"))
     if state == "FAILED" and deployment.get("desiredVersion") == version:
         return state, False, f"association {association['id']} FAILED: {deployment.get('lastError') or 'no reason'}"
-    done = state == "DEPLOYED" and deployment.get("deployedVersion") == version
-    verified = " verified" if done and deployment.get("verifiedAt") else ""
-    return f"{state}{verified}", done, None
+    deployed = deployment.get("deployedVersion")
+    done = state == "DEPLOYED" and deployed == version
+    shown = f"{state} v{deployed}" if deployed is not None else state
+    return shown + (" verified" if done and deployment.get("verifiedAt") else ""), done, None
 
 
 def deployed(client: Reader, certificate_id: str, version: int, timeout: float) -> None:

@@ -119,3 +119,17 @@ def test_a_table_of_a_partial_listing_says_how_to_go_on(
     assert main(["--output", "table", "cert", "list", "--limit", "2"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("ID") and "note: more items: --page-token tok" in captured.err
+
+
+def test_field_and_output_may_follow_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from certwright_client import cli
+
+    monkeypatch.setattr(cli, "run", lambda args, client: (200, {"id": "cert-1", "name": "web"}))
+    assert main(["cert", "get", "cert-1", "--field", "name"]) == 0
+    assert capsys.readouterr().out == "web\n"
+    assert main(["cert", "get", "cert-1", "-o", "yaml"]) == 0
+    assert capsys.readouterr().out == "id: cert-1\nname: web\n"
+    assert main(["-o", "table", "cert", "get", "cert-1"]) == 0
+    assert capsys.readouterr().out.split() == ["FIELD", "VALUE", "id", "cert-1", "name", "web"]

@@ -78,6 +78,7 @@ def test_renew_wait_sees_the_listener_deployed_and_revoke_wait_sees_the_crl(runt
     made = cli("-o", "json", "assoc", "create", "--cert", web, "--resource", arn, "--wait", "--timeout", "120")
     assert made.code == 0, made
     assert made.err.splitlines()[-1] == f"done: association {json.loads(made.out)['id']} deployed"
+    assert json.loads(made.out)["deployment"]["state"] == "DEPLOYED", "printed as it is when the wait is over"
 
     renewed = cli("--field", "versionNumber", "cert", "renew", web, "--wait", "--timeout", "120")
     assert (renewed.code, renewed.out.strip()) == (0, "2"), renewed
