@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import importlib.util
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ EXIT_API_FAILED = 3  # the API failed (5xx)
 EXIT_UNREACHABLE = 4  # no answer: connection refused, unknown host, TLS failure, timeout
 EXIT_INTERNAL = 70  # a bug in this command (EX_SOFTWARE)
 # EXIT_WAIT_FAILED (5) and EXIT_TIMEOUT (75): --wait saw the work fail, or not finish in time (certwright_client.wait).
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = 600  # seconds
 
 EPILOG = """Lists follow the API's pages to the end unless --limit is given. Output files are written atomically with
 mode 0600. Answers print as a table on a terminal and as JSON into a pipe (--output table|json|yaml).
@@ -915,7 +916,10 @@ def _poll(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
 
 
 def _completion(args: argparse.Namespace) -> int:
-    import shtab
+    try:
+        import shtab
+    except ImportError:
+        raise CliError("MissingDependency", "completion needs shtab: install certwright[client]", EXIT_USAGE) from None
 
     print(shtab.complete(build_parser(), shell=args.shell))
     return 0
@@ -1004,6 +1008,8 @@ def _output(args: argparse.Namespace, status: int, body: Any) -> str:
     if body is None:
         return f"HTTP {status}"
     form = args.output_format or output.default_format()
+    if form == "yaml" and importlib.util.find_spec("yaml") is None:
+        raise CliError("MissingDependency", "--output yaml needs PyYAML: install certwright[client]", EXIT_USAGE)
     if form == "table" and isinstance(body, dict) and body.get("nextPage") and isinstance(body.get("items"), list):
         print(f"note: more items: --page-token {body['nextPage']}", file=sys.stderr)
     # print() adds the last line break back.
