@@ -664,7 +664,10 @@ def _ca(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
             chain_status, chain = client.call("GET", f"{base}/bundle")
             if chain_status >= 400:
                 raise api_error(chain_status, chain)
-            wait.in_crl(chain["certificatePem"], _revoked_serial(answer, args), args.timeout)
+            # The answer is the CA; the revoked version's serial is in its version list.
+            versions = list_all(client, f"{base}/versions")
+            version = next((v for v in versions if v.get("versionNumber") == args.version), None)
+            wait.in_crl(chain["certificatePem"], _revoked_serial(version, args), args.timeout)
         return status, answer
     if a == "schedule-deletion":
         status, answer = client.call(

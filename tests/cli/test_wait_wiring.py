@@ -127,3 +127,17 @@ def test_output_shapes(cli: Cli) -> None:
     pem = cli.ok("cert", "bundle", cert, "-o", "table")
     assert "-----BEGIN" not in pem and "<PEM, 1 block(s)" in pem
     assert yaml.safe_load(cli.ok("cert", "bundle", cert, "-o", "yaml"))["certificatePem"].startswith("-----BEGIN")
+
+
+def test_ca_revoke_wait_sees_the_subordinate_in_its_issuers_crl(cli: Cli) -> None:
+    root = cli.ok("--field", "id", "ca", "create", "--name", "revoke-root", "--cn", "Revoke Root")
+    sub = cli.ok("--field", "id", "ca", "create", "--name", "revoke-sub", "--issuer", root, "--cn", "Revoke Sub",
+                 "--validity", "P1Y")  # fmt: skip
+    revoked = cli("-o", "json", "ca", "revoke", sub, "1", "--reason", "CESSATION_OF_OPERATION", "--wait")
+    assert revoked.code == 0, revoked
+    assert json.loads(revoked.out)["id"] == sub
+    versions = json.loads(cli.ok("-o", "json", "ca", "versions", sub))["items"]
+    assert versions[0]["revocationStatus"]["revocationReason"] == "CESSATION_OF_OPERATION"
+    assert revoked.err.splitlines()[-1] == f"done: serial {versions[0]['serialNumber']} in the CRL"
+    url = crl_url(cli.ok("--field", "certificatePem", "ca", "bundle", sub))
+    assert url is not None and f"/crl/{root}/" in url, "the root's CRL, where relying parties look"
