@@ -279,21 +279,25 @@ def _tags_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# List filters the API takes (issue 14), passed straight through as query parameters: option dest → parameter.
+# List filters the API takes (issue 14, the inventory's query parameters), passed straight through: option dest →
+# parameter. An API that does not filter by one ignores it.
 FILTERS: dict[str, str] = {
     "name": "name",
+    "name_prefix": "namePrefix",
     "state": "lifecycleState",
     "issuer": "issuerCertificateAuthorityId",
     "san": "san",
+    "hostname": "hostname",
     "serial": "serialNumber",
-    "expires_before": "expiresBefore",
-    "expires_after": "expiresAfter",
+    "expires_before": "notAfterBefore",
+    "expires_after": "notAfterAfter",
     "in_use": "inUse",
     "deployment_state": "deploymentState",
     "tags": "tag",
     "sort_by": "sortBy",
     "sort_order": "sortOrder",
 }
+SORT_FIELDS = {"name": "name", "created": "timeCreated", "timeCreated": "timeCreated", "notAfter": "notAfter"}
 
 
 def _list_parser(actions: Any, name: str = "list", *, filters: bool = False, **kwargs: Any) -> argparse.ArgumentParser:
@@ -306,10 +310,12 @@ def _list_parser(actions: Any, name: str = "list", *, filters: bool = False, **k
         "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help=f"items per request (1-{MAX_PAGE_SIZE})"
     )
     if filters:
-        listing.add_argument("--name", help="only names containing this")
+        listing.add_argument("--name", help="only this exact name")
+        listing.add_argument("--name-prefix", help="only names starting with this")
         listing.add_argument("--state", help="only this lifecycle state (ACTIVE, PENDING_DELETION, ...)")
         listing.add_argument("--issuer", help="only those issued by this CA id")
-        listing.add_argument("--san", help="only those with this hostname or IP among their names")
+        listing.add_argument("--san", help="only certificates with this SAN, exactly (e.g. *.example.com)")
+        listing.add_argument("--hostname", help="only certificates serving this host (a SAN or a wildcard covering it)")
         listing.add_argument("--serial", help="only the one whose version has this serial number (hex)")
         listing.add_argument("--expires-before", metavar="TIME", help="only notAfter before this ISO-8601 time")
         listing.add_argument("--expires-after", metavar="TIME", help="only notAfter after this ISO-8601 time")
@@ -318,8 +324,12 @@ def _list_parser(actions: Any, name: str = "list", *, filters: bool = False, **k
         use.add_argument("--not-in-use", dest="in_use", action="store_const", const="false", help="only unassociated")
         listing.add_argument("--deployment-state", help="only with an association in this state (DEPLOYED, FAILED…)")
         _tags_option(listing)
-        listing.add_argument("--sort-by", choices=("name", "created", "notAfter"), help="sort by this field")
-        listing.add_argument("--sort-order", choices=("asc", "desc"), help="sort direction")
+        listing.add_argument(
+            "--sort-by", choices=tuple(SORT_FIELDS), help="sort by this field (the API's default order otherwise)"
+        )
+        listing.add_argument(
+            "--sort-order", type=str.upper, choices=("ASC", "DESC"), help="sort direction, asc or desc (API: ASC)"
+        )
     return listing
 
 
@@ -329,6 +339,8 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, dest, None)
         if dest == "tags":
             value = [f"{k}={v}" for k, v in value] if value else None
+        if dest == "sort_by" and value is not None:
+            value = SORT_FIELDS[value]
         if value is not None:
             query[parameter] = value
     return query

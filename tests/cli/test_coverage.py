@@ -289,25 +289,28 @@ def test_every_command_is_in_the_mapping() -> None:
 def test_list_filters_pass_straight_through_as_query_parameters() -> None:
     client = Recorder()
     argv = [
-        "cert", "list", "--name", "web", "--state", "ACTIVE", "--issuer", "ca-1", "--san", "w.example",
+        "cert", "list", "--name", "web", "--name-prefix", "we", "--state", "ACTIVE", "--issuer", "ca-1",
+        "--san", "w.example", "--hostname", "a.w.example",
         "--serial", "0a", "--expires-before", "2027-01-01T00:00:00Z", "--expires-after", "2026-01-01T00:00:00Z",
         "--not-in-use", "--deployment-state", "FAILED", "--tag", "env=prod", "--tag", "team=pay",
-        "--sort-by", "notAfter", "--sort-order", "desc", "--limit", "5",
+        "--sort-by", "created", "--sort-order", "desc", "--limit", "5",
     ]  # fmt: skip
     run(build_parser().parse_args(argv), client)
     assert client.calls[0][3] == {
         "name": "web",
+        "namePrefix": "we",
         "lifecycleState": "ACTIVE",
         "issuerCertificateAuthorityId": "ca-1",
         "san": "w.example",
+        "hostname": "a.w.example",
         "serialNumber": "0a",
-        "expiresBefore": "2027-01-01T00:00:00Z",
-        "expiresAfter": "2026-01-01T00:00:00Z",
+        "notAfterBefore": "2027-01-01T00:00:00Z",
+        "notAfterAfter": "2026-01-01T00:00:00Z",
         "inUse": "false",
         "deploymentState": "FAILED",
         "tag": ["env=prod", "team=pay"],
-        "sortBy": "notAfter",
-        "sortOrder": "desc",
+        "sortBy": "timeCreated",
+        "sortOrder": "DESC",
         "page": None,
         "limit": 5,
     }
