@@ -17,8 +17,9 @@ NOT_COMMANDS: dict[tuple[str, str], str] = {
 }
 # Routes the inventory branch adds in parallel (issue 14 item 2, tags); their commands exist already.
 AWAITING_ROUTES = {("PUT", "/certificate-authorities/{ca_id}/tags"), ("PUT", "/ca-bundles/{bundle_id}/tags")}
-# Commands that are not one API call: they run their own program (agent, diagnose) or print a script.
-NOT_API_CALLS = {("agent",), ("diagnose",), ("completion",)}
+# Commands that are not one API call: they run their own program (agent, diagnose, console: merged from its
+# branch) or print a script.
+NOT_API_CALLS = {("agent",), ("diagnose",), ("console",), ("completion",)}
 
 
 class Recorder(Client):
