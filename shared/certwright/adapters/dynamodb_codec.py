@@ -97,6 +97,8 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
         "currentVersion": None if version is None else authority_version_to_data(version),
         "owner": ca.owner,
+        "description": ca.description,
+        "issuanceDisabled": ca.issuance_disabled,
     }
 
 
@@ -153,6 +155,8 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         current_version=None if version is None else authority_version_from_data(version),
         row_version=row_version,
         owner=raw.get("owner") or "",
+        description=raw.get("description") or "",
+        issuance_disabled=bool(raw.get("issuanceDisabled", False)),
     )
 
 

@@ -9,7 +9,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from certwright.api import presenters
-from certwright.api.presenters import AuthorityChainOut, AuthorityOut, AuthorityPage, AuthorityVersionPage
+from certwright.api.presenters import (
+    AuthorityChainOut,
+    AuthorityOut,
+    AuthorityPage,
+    AuthorityVersionOut,
+    AuthorityVersionPage,
+)
 from certwright.api.request import (
     LIST,
     READ,
@@ -24,7 +30,13 @@ from certwright.api.request import (
     page,
     services,
 )
-from certwright.api.requests import CreateAuthorityRequest, CreateAuthorityVersion, RevokeVersion, ScheduleDeletion
+from certwright.api.requests import (
+    CreateAuthorityRequest,
+    CreateAuthorityVersion,
+    RevokeVersion,
+    ScheduleDeletion,
+    UpdateAuthority,
+)
 
 router = Router()
 
@@ -93,3 +105,26 @@ def schedule_authority_deletion(ca_id: str, request: ScheduleDeletion) -> Respon
 @router.post("/certificate-authorities/<ca_id>/actions/cancel-deletion", responses=answers(200, AuthorityOut, WRITE))
 def cancel_authority_deletion(ca_id: str) -> Response[str]:
     return json_response(presenters.authority(services().authorities.cancel_deletion(ca_id, caller(router))))
+
+
+@router.patch("/certificate-authorities/<ca_id>", responses=answers(200, AuthorityOut, WRITE))
+def update_authority(ca_id: str, request: UpdateAuthority) -> Response[str]:
+    ca = services().authorities.update(ca_id, request.command(), caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.post("/certificate-authorities/<ca_id>/actions/disable", responses=answers(200, AuthorityOut, WRITE))
+def disable_authority(ca_id: str) -> Response[str]:
+    ca = services().authorities.set_issuance(ca_id, enabled=False, caller=caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.post("/certificate-authorities/<ca_id>/actions/enable", responses=answers(200, AuthorityOut, WRITE))
+def enable_authority(ca_id: str) -> Response[str]:
+    ca = services().authorities.set_issuance(ca_id, enabled=True, caller=caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.get("/certificate-authorities/<ca_id>/versions/<number>", responses=answers(200, AuthorityVersionOut, READ))
+def get_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
+    return json_response(presenters.authority_version(services().authorities.get_version(ca_id, number)))

@@ -320,6 +320,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/certificate-authorities/{ca_id}/actions/cancel-deletion"): Rule(
         "CancelCertificateAuthorityDeletion", _on(_CA, "ScheduleDeletion", "ca_id")
     ),
+    ("PATCH", "/certificate-authorities/{ca_id}"): Rule("UpdateCertificateAuthority", _on(_CA, "Update", "ca_id")),
+    ("POST", "/certificate-authorities/{ca_id}/actions/disable"): Rule(
+        "DisableCertificateAuthority", _on(_CA, "Disable", "ca_id")
+    ),
+    ("POST", "/certificate-authorities/{ca_id}/actions/enable"): Rule(
+        "EnableCertificateAuthority", _on(_CA, "Disable", "ca_id")
+    ),
+    ("GET", "/certificate-authorities/{ca_id}/versions/{number}"): Rule(
+        "GetCertificateAuthorityVersion", _on(_CA, "Read", "ca_id")
+    ),
     # certificates
     ("POST", "/certificates"): Rule("CreateCertificate", _create_certificate),
     ("GET", "/certificates"): Rule("ListCertificates", _none, lists=True),

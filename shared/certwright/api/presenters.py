@@ -41,6 +41,9 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "createdBy": ca.created_by,
         "timeCreated": ca.created_at.isoformat(),
         "currentVersion": None if version is None else authority_version(version),
+        "description": ca.description,
+        # DISABLED: issues nothing (lifecycleState stays ACTIVE: it is still trusted and publishes its CRLs).
+        "issuanceState": "DISABLED" if ca.issuance_disabled else "ENABLED",
     }
 
 
@@ -232,6 +235,8 @@ class AuthorityOut(_Out):
     createdBy: str
     timeCreated: str
     currentVersion: AuthorityVersionOut | None
+    description: str
+    issuanceState: str
 
 
 class AuthorityChainOut(_Out):

@@ -122,7 +122,6 @@ class _AuthorityFields(Request):
         default=None, description="ISO-8601; default P10Y (a subordinate's is cut to fit inside its issuer)"
     )
     rules: CaRulesIn | None = None
-    # Accepted and not kept: a CA has no description.
     description: str = Field(default="", max_length=400)
 
     def _command(self, config_type: CaConfigType, issuer_id: str | None) -> commands.CreateAuthority:
@@ -134,6 +133,7 @@ class _AuthorityFields(Request):
             key_algorithm=self.keyAlgorithm,
             validity_duration=self.validityDuration,
             rules=self.rules.spec() if self.rules else None,
+            description=self.description,
         )
 
 
@@ -158,6 +158,26 @@ CreateAuthorityRequest = Annotated[CreateRootAuthority | CreateSubordinateAuthor
 class CreateAuthorityVersion(Request):
     # Default: as long as the current version's validity.
     validityDuration: str | None = Field(default=None, max_length=40)
+
+
+class UpdatableCaRulesIn(Request):
+    """The rules a PATCH may change (docs/certificate-authorities.md says why the others may not); null removes
+    the limit. pathLengthConstraint and nameConstraint are accepted only to be refused with RuleNotUpdatable."""
+
+    leafCertificateMaxValidityDuration: str | None = Field(default=None, max_length=40)
+    certificateAuthorityMaxValidityDuration: str | None = Field(default=None, max_length=40)
+    pathLengthConstraint: StrictInt | None = None
+    nameConstraint: NameConstraintIn | None = None
+
+
+class UpdateAuthority(Request):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=400)
+    rules: UpdatableCaRulesIn | None = None
+
+    def command(self) -> commands.UpdateAuthority:
+        rules = None if self.rules is None else self.rules.model_dump(include=self.rules.model_fields_set)
+        return commands.UpdateAuthority(name=self.name, description=self.description, rules=rules)
 
 
 # -- certificates -----------------------------------------------------------------------------------------------

@@ -244,6 +244,9 @@ class CertificateAuthority:
     row_version: int = 0
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
+    description: str = ""
+    # Disabled (POST .../actions/disable): issues nothing, stays ACTIVE, keeps publishing its CRLs.
+    issuance_disabled: bool = False
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)
@@ -265,6 +268,11 @@ def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
         raise ConflictError(
             f"certificate authority {ca.id} is {ca.lifecycle_state.value} and cannot issue",
             code="CertificateAuthorityNotActive",
+        )
+    if ca.issuance_disabled:
+        raise ConflictError(
+            f"certificate authority {ca.id} is disabled and issues nothing until it is enabled",
+            code="CertificateAuthorityDisabled",
         )
     if ca.current_version is not None and ca.current_version.revocation is not None:
         raise ConflictError(
@@ -345,3 +353,47 @@ def check_name_constraints(ca: CertificateAuthority, names: tuple[SubjectAlterna
         problems.extend(constraint.violations(names))
     if problems:
         raise PolicyViolationError("; ".join(dict.fromkeys(problems)), code="NameConstraintViolation")
+
+
+# Rules a PATCH may change: they only bound what the CA issues from now on, and nothing the CA already signed
+# embeds them. pathLengthConstraint and nameConstraint are written into the CA's own certificate (and its
+# subordinates inherited them), so changing them here would make the record lie about the certificate.
+UPDATABLE_RULES = frozenset({"leafCertificateMaxValidityDuration", "certificateAuthorityMaxValidityDuration"})
+
+
+def updated_rules(ca: CertificateAuthority, changes: dict[str, str | None]) -> CaRules:
+    """The CA's rules with `changes` (rule name → ISO-8601 duration, None to remove the limit), checked.
+
+    A limit may tighten or loosen but not exceed the CA's own certificate validity (a longer one could never
+    be granted, so it would only mislead); refuses any rule outside UPDATABLE_RULES (code RuleNotUpdatable).
+    """
+    refused = sorted(set(changes) - UPDATABLE_RULES)
+    if refused:
+        raise InvalidInputError(
+            f"rules {', '.join(refused)} cannot change after creation: the CA's certificate embeds them",
+            code="RuleNotUpdatable",
+        )
+    merged = {**ca.rules.as_dict(), **changes}
+    rules = CaRules.parse(
+        leaf_max_validity=merged.get("leafCertificateMaxValidityDuration"),
+        ca_max_validity=merged.get("certificateAuthorityMaxValidityDuration"),
+        path_length=ca.rules.path_length,
+        name_constraint=ca.rules.name_constraint,
+    )
+    version = ca.current_version
+    if version is not None:
+        for name, limit in (
+            ("leafCertificateMaxValidityDuration", rules.leaf_max_validity),
+            ("certificateAuthorityMaxValidityDuration", rules.ca_max_validity),
+        ):
+            if (
+                name in changes
+                and limit is not None
+                and limit.after(version.validity.not_before) > (version.validity.not_after + _ONE_SECOND)
+            ):
+                raise PolicyViolationError(
+                    f"rules.{name} {limit} is longer than the CA's own validity "
+                    f"({version.validity.not_before.isoformat()} to {version.validity.not_after.isoformat()})",
+                    code="ValidityExceedsCaRule",
+                )
+    return rules

@@ -21,6 +21,7 @@ from certwright.domain.authority import (
     check_subordinate_validity,
     ensure_can_issue,
     subordinate_path_length,
+    updated_rules,
 )
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
@@ -29,7 +30,7 @@ from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
-from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
+from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion, UpdateAuthority
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
 
@@ -128,6 +129,7 @@ class AuthorityService:
             created_by=caller,
             created_at=now,
             owner=normalize_arn(caller),
+            description=command.description,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -266,6 +268,46 @@ class AuthorityService:
         ensure_not_due(ca.deletion_time, self._rt.clock())
         ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
+        return ca
+
+    def get_version(self, ca_id: str, number: int) -> CaVersion:
+        for version in self.versions(ca_id):
+            if version.version_number == number:
+                return version
+        raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+
+    def update(self, ca_id: str, command: UpdateAuthority, caller: str) -> CertificateAuthority:
+        """Rename, describe, or change the rules that only bound future issuance (domain UPDATABLE_RULES)."""
+        ca = self.get(ca_id)
+        if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION):
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        rules = ca.rules if command.rules is None else updated_rules(ca, command.rules)
+        updated = replace(
+            ca,
+            name=ca.name if command.name is None else command.name,
+            description=ca.description if command.description is None else command.description,
+            rules=rules,
+        )
+        if updated == ca:
+            return ca
+        ca = self._store.save_authority(updated)
+        changed = sorted(
+            [k for k in ("name", "description") if getattr(command, k) is not None] + list(command.rules or {})
+        )
+        self._store.record(self._rt.audit(ca.id, "UpdateCertificateAuthority", caller, changed=",".join(changed)))
+        return ca
+
+    def set_issuance(self, ca_id: str, *, enabled: bool, caller: str) -> CertificateAuthority:
+        """Disable (or enable again) issuance: a disabled CA signs no certificate and no subordinate, and the
+        sweep's renewals of what it issued fail (RenewalFailed); its CRLs keep being published. Idempotent."""
+        ca = self.get(ca_id)
+        if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION):
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        if ca.issuance_disabled is not enabled:
+            return ca
+        ca = self._store.save_authority(replace(ca, issuance_disabled=not enabled))
+        action = "EnableCertificateAuthority" if enabled else "DisableCertificateAuthority"
+        self._store.record(self._rt.audit(ca.id, action, caller))
         return ca
 
 

@@ -47,6 +47,17 @@ class CreateAuthority:
     key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
     validity_duration: str | None = None
     rules: CaRulesSpec | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateAuthority:
+    """PATCH of a CA: None leaves a field as it is; `rules` maps a rule's API name to its new duration (None: no
+    limit) and holds only the rules the request named."""
+
+    name: str | None = None
+    description: str | None = None
+    rules: dict[str, str | None] | None = None
 
 
 # -- certificates -------------------------------------------------------------------------------------------
