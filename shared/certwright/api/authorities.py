@@ -47,7 +47,7 @@ def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Resp
         router,
         "CreateCertificateAuthority",
         request,
-        lambda: presenters.authority(services().authorities.create(request.command(), caller(router))),
+        lambda: presenters.authority(services().authorities.create_any(request.command(), caller(router))),
     )
 
 
@@ -75,7 +75,9 @@ def create_authority_version(ca_id: str, request: CreateAuthorityVersion) -> Res
         f"CreateCertificateAuthorityVersion:{ca_id}",
         request,
         lambda: presenters.authority(
-            services().authorities.create_version(ca_id, request.validityDuration, caller(router))
+            services().authorities.create_version(
+                ca_id, request.validityDuration, caller(router), certificate_pem=request.certificatePem
+            )
         ),
     )
 

@@ -152,12 +152,30 @@ class CreateSubordinateAuthority(_AuthorityFields):
         return self._command(self.configType, self.issuerCertificateAuthorityId)
 
 
-CreateAuthorityRequest = Annotated[CreateRootAuthority | CreateSubordinateAuthority, Field(discriminator="configType")]
+class CreateExternalRootAuthority(Request):
+    """An imported root certificate (no key): a trust anchor for CA bundles and externally signed subordinates."""
+
+    configType: Literal[CaConfigType.ROOT_CA_MANAGED_EXTERNALLY]
+    name: str = Field(min_length=1, max_length=255)
+    certificatePem: str = Field(min_length=1, max_length=_PEM)
+    description: str = Field(default="", max_length=400)
+
+    def command(self) -> commands.ImportExternalRoot:
+        return commands.ImportExternalRoot(
+            name=self.name, certificate_pem=self.certificatePem, description=self.description
+        )
+
+
+CreateAuthorityRequest = Annotated[
+    CreateRootAuthority | CreateSubordinateAuthority | CreateExternalRootAuthority, Field(discriminator="configType")
+]
 
 
 class CreateAuthorityVersion(Request):
     # Default: as long as the current version's validity.
     validityDuration: str | None = Field(default=None, max_length=40)
+    # ROOT_CA_MANAGED_EXTERNALLY only (and required there): the re-issued root, same subject and key.
+    certificatePem: str | None = Field(default=None, min_length=1, max_length=_PEM)
 
 
 class UpdatableCaRulesIn(Request):

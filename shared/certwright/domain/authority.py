@@ -22,6 +22,8 @@ _ONE_SECOND = timedelta(seconds=1)
 class CaConfigType(StrEnum):
     ROOT_CA_GENERATED_INTERNALLY = "ROOT_CA_GENERATED_INTERNALLY"
     SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA = "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA"
+    # An imported root certificate: a trust anchor whose key Certwright never holds (no KMS key, no CRL).
+    ROOT_CA_MANAGED_EXTERNALLY = "ROOT_CA_MANAGED_EXTERNALLY"
 
 
 class LifecycleState(StrEnum):
@@ -252,6 +254,11 @@ class CertificateAuthority:
         return replace(self, lifecycle_state=state)
 
     @property
+    def holds_key(self) -> bool:
+        """Whether Certwright holds (in KMS) the key of this CA, so it can sign CRLs and certificates with it."""
+        return self.config_type is not CaConfigType.ROOT_CA_MANAGED_EXTERNALLY
+
+    @property
     def effective_path_length(self) -> int | None:
         return self.rules.path_length
 
@@ -268,6 +275,11 @@ def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
         raise ConflictError(
             f"certificate authority {ca.id} is {ca.lifecycle_state.value} and cannot issue",
             code="CertificateAuthorityNotActive",
+        )
+    if ca.config_type is CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
+        raise ConflictError(
+            f"certificate authority {ca.id} is an externally managed root: Certwright holds no key to sign with",
+            code="ExternallyManagedCertificateAuthority",
         )
     if ca.issuance_disabled:
         raise ConflictError(

@@ -30,9 +30,16 @@ from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
-from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion, UpdateAuthority
+from certwright.services.commands import (
+    CaRulesSpec,
+    CreateAuthority,
+    ImportExternalRoot,
+    ScheduleDeletion,
+    UpdateAuthority,
+)
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
+from certwright.x509.external_root import check_external_root
 
 MIN_DELETION_GRACE = timedelta(days=1)
 DEFAULT_DELETION_GRACE = timedelta(days=30)
@@ -84,6 +91,74 @@ class AuthorityService:
         certificate = x509.load_pem_x509_certificate(ca.current_version.certificate_pem.encode())
         return Issuer.from_certificate(
             certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm
+        )
+
+    def create_any(self, command: CreateAuthority | ImportExternalRoot, caller: str) -> CertificateAuthority:
+        """POST /certificate-authorities: a CA Certwright signs, or an imported external root."""
+        if isinstance(command, ImportExternalRoot):
+            return self.import_root(command, caller)
+        return self.create(command, caller)
+
+    def import_root(self, command: ImportExternalRoot, caller: str) -> CertificateAuthority:
+        """An ACTIVE trust anchor from a root certificate whose key lives elsewhere (checked: x509/external_root).
+
+        It has no KMS key: it signs nothing here (ExternallyManagedCertificateAuthority), and Certwright
+        publishes no CRL for it; it can be in CA bundles, and its new versions are imported (create_version)."""
+        now = self._rt.clock()
+        root = check_external_root(command.certificate_pem, now)
+        ca_id = self._rt.ids("ca")
+        ca = CertificateAuthority(
+            id=ca_id,
+            name=command.name,
+            config_type=CaConfigType.ROOT_CA_MANAGED_EXTERNALLY,
+            subject=root.subject,
+            key_algorithm=root.key_algorithm,
+            kms_key_id="",
+            rules=CaRules(path_length=root.path_length),
+            lifecycle_state=LifecycleState.CREATING,
+            created_by=caller,
+            created_at=now,
+            owner=normalize_arn(caller),
+            description=command.description,
+        )
+        ca = self._store.begin_authority(ca, SerialClaim(ca_id, root.serial_number))
+        ca = replace(
+            ca,
+            lifecycle_state=LifecycleState.ACTIVE,
+            current_version=CaVersion(1, root.serial_number, root.validity, root.pem),
+        )
+        return self._store.complete_authority(
+            ca, self._rt.audit(ca.id, "CreateCertificateAuthority", caller, imported="true")
+        )
+
+    def _import_root_version(self, ca: CertificateAuthority, certificate_pem: str, caller: str) -> CertificateAuthority:
+        """A re-issued external root as the new CURRENT version: same subject and key as the current one."""
+        root = check_external_root(certificate_pem, self._rt.clock())
+        current = ca.current_version
+        assert current is not None
+        before = x509.load_pem_x509_certificate(current.certificate_pem.encode())
+        after = x509.load_pem_x509_certificate(root.pem.encode())
+        if after.subject.public_bytes() != before.subject.public_bytes():
+            raise InvalidInputError("certificatePem: a new version keeps the root's subject", code="SubjectMismatch")
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        if after.public_key().public_bytes(serialization.Encoding.DER, spki) != before.public_key().public_bytes(
+            serialization.Encoding.DER, spki
+        ):
+            raise InvalidInputError("certificatePem: a new version keeps the root's key", code="KeyMismatch")
+        if root.serial_number == current.serial_number:
+            raise ConflictError("certificatePem is the current version already", code="AlreadyCurrent")
+        self._store.claim_serial(SerialClaim(ca.id, root.serial_number))
+        version = CaVersion(current.version_number + 1, root.serial_number, root.validity, root.pem)
+        return self._store.add_authority_version(
+            replace(ca, current_version=version, rules=replace(ca.rules, path_length=root.path_length)),
+            self._rt.audit(
+                ca.id,
+                "CreateCertificateAuthorityVersion",
+                caller,
+                versionNumber=str(version.version_number),
+                serialNumber=version.serial_number,
+                imported="true",
+            ),
         )
 
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
@@ -177,7 +252,9 @@ class AuthorityService:
         self.get(ca_id)
         return sorted(self._store.list_authority_versions(ca_id), key=lambda v: v.version_number)
 
-    def create_version(self, ca_id: str, validity_duration: str | None, caller: str) -> CertificateAuthority:
+    def create_version(
+        self, ca_id: str, validity_duration: str | None, caller: str, *, certificate_pem: str | None = None
+    ) -> CertificateAuthority:
         """Renew the CA's certificate: same subject, same KMS key, same rules; a new serial and validity.
 
         Certificates it issued stay valid (the key and the name are unchanged); the new version becomes
@@ -192,6 +269,14 @@ class AuthorityService:
             raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="InvalidState")
         if current.revocation is not None:
             raise ConflictError(f"certificate authority {ca_id} is revoked", code="CertificateAuthorityRevoked")
+        if ca.config_type is CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
+            if certificate_pem is None or validity_duration is not None:
+                raise InvalidInputError(
+                    "a new version of an external root is imported: send certificatePem (and no validityDuration)"
+                )
+            return self._import_root_version(ca, certificate_pem, caller)
+        if certificate_pem is not None:
+            raise InvalidInputError("certificatePem applies only to a ROOT_CA_MANAGED_EXTERNALLY")
         text = validity_duration or f"P{current.validity.length.days or 1}D"
         duration = Duration.parse(text, field="validityDuration")
         validity = Validity.starting(now, duration)

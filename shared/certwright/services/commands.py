@@ -51,6 +51,15 @@ class CreateAuthority:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImportExternalRoot:
+    """A ROOT_CA_MANAGED_EXTERNALLY: the root certificate of a CA whose key lives outside Certwright."""
+
+    name: str
+    certificate_pem: str
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class UpdateAuthority:
     """PATCH of a CA: None leaves a field as it is; `rules` maps a rule's API name to its new duration (None: no
     limit) and holds only the rules the request named."""
