@@ -179,7 +179,11 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
     if ca.lifecycle_state is LifecycleState.DELETED and old_state is not LifecycleState.DELETED:
         return [CertificateAuthorityDeleted("", ca.id, version, name=ca.name)]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
-    if ca.lifecycle_state is not LifecycleState.ACTIVE or old_state not in (None, LifecycleState.CREATING):
+    if ca.lifecycle_state is not LifecycleState.ACTIVE or old_state not in (
+        None,
+        LifecycleState.CREATING,
+        LifecycleState.PENDING_ACTIVATION,
+    ):
         return []
     if current is None:
         raise CorruptRowError(f"CA {ca.id} is stored ACTIVE without a certificate")

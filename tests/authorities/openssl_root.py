@@ -64,3 +64,29 @@ def _config(directory: Path, name: str) -> Path:
     path = directory / f"{name}.cnf"
     path.write_text("[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n")
     return path
+
+
+def sub_ca_extensions(directory: Path, name: str, *lines: str) -> Path:
+    """A v3 extfile for `openssl x509 -req -extfile ... -extensions v3` (default: a CA with pathlen 0)."""
+    body = lines or (
+        "basicConstraints = critical, CA:TRUE, pathlen:0",
+        "keyUsage = critical, keyCertSign, cRLSign, digitalSignature",
+    )
+    path = directory / f"{name}.ext"
+    extra = ("subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid:always")
+    path.write_text("[v3]\n" + "\n".join((*body, *extra)) + "\n")
+    return path
+
+
+def sign_csr(root: OpensslRoot, csr_pem: str, name: str, *, days: int = 1825, extensions: tuple[str, ...] = ()) -> str:
+    """The outside root signs Certwright's CSR: `openssl x509 -req` with a v3 extfile."""
+    csr, out = root.directory / f"{name}.csr", root.directory / f"{name}.pem"
+    csr.write_text(csr_pem)
+    ext = sub_ca_extensions(root.directory, name, *extensions)
+    openssl(
+        "x509", "-req", "-in", csr, "-CA", root.certificate, "-CAkey", root.key, "-set_serial",
+        str(int.from_bytes(name.encode()[:8], "big") + days), "-days", str(days), "-sha384",
+        "-extfile", ext, "-extensions", "v3", "-out", out,
+        cwd=root.directory,
+    )  # fmt: skip
+    return out.read_text()

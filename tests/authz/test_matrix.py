@@ -80,6 +80,13 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
             "AO",
             "G",
         ),
+        ("GET", ca + "/{ca_id}/csr"): (lambda w: f"{ca}/{w.issuing}/csr", None, "AOG", ""),
+        ("POST", ca + "/{ca_id}/actions/import-certificate"): (
+            lambda w: f"{ca}/{w.issuing}/actions/import-certificate",
+            lambda w: {"certificatePem": "x"},
+            "AO",
+            "G",
+        ),
         ("GET", ca + "/{ca_id}/versions/{number}"): (lambda w: f"{ca}/{w.issuing}/versions/1", None, "AOG", ""),
         ("POST", c): (lambda w: c, lambda w: leaf_body(w.issuing, name="new"), "AOG", ""),
         ("GET", c): (lambda w: c, None, "AOGBXHD", ""),

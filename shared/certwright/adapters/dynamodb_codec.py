@@ -99,6 +99,7 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "owner": ca.owner,
         "description": ca.description,
         "issuanceDisabled": ca.issuance_disabled,
+        "csrPem": ca.csr_pem,
     }
 
 
@@ -157,6 +158,7 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         owner=raw.get("owner") or "",
         description=raw.get("description") or "",
         issuance_disabled=bool(raw.get("issuanceDisabled", False)),
+        csr_pem=raw.get("csrPem") or "",
     )
 
 

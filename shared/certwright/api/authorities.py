@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from certwright.api import presenters
 from certwright.api.presenters import (
     AuthorityChainOut,
+    AuthorityCsrOut,
     AuthorityOut,
     AuthorityPage,
     AuthorityVersionOut,
@@ -33,6 +34,7 @@ from certwright.api.request import (
 from certwright.api.requests import (
     CreateAuthorityRequest,
     CreateAuthorityVersion,
+    ImportCaCertificate,
     RevokeVersion,
     ScheduleDeletion,
     UpdateAuthority,
@@ -130,3 +132,15 @@ def enable_authority(ca_id: str) -> Response[str]:
 @router.get("/certificate-authorities/<ca_id>/versions/<number>", responses=answers(200, AuthorityVersionOut, READ))
 def get_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
     return json_response(presenters.authority_version(services().authorities.get_version(ca_id, number)))
+
+
+@router.get("/certificate-authorities/<ca_id>/csr", responses=answers(200, AuthorityCsrOut, READ))
+def get_authority_csr(ca_id: str) -> Response[str]:
+    ca, csr = services().authorities.csr(ca_id)
+    return json_response({"certificateAuthorityId": ca.id, "lifecycleState": ca.lifecycle_state.value, "csrPem": csr})
+
+
+@router.post("/certificate-authorities/<ca_id>/actions/import-certificate", responses=answers(200, AuthorityOut, WRITE))
+def import_authority_certificate(ca_id: str, request: ImportCaCertificate) -> Response[str]:
+    ca = services().authorities.import_certificate(ca_id, request.certificatePem, request.chainPem, caller(router))
+    return json_response(presenters.authority(ca))

@@ -239,6 +239,12 @@ class AuthorityOut(_Out):
     issuanceState: str
 
 
+class AuthorityCsrOut(_Out):
+    certificateAuthorityId: str
+    lifecycleState: str
+    csrPem: str
+
+
 class AuthorityChainOut(_Out):
     certificateAuthorityId: str
     certificatePem: str

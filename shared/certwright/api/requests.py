@@ -166,8 +166,41 @@ class CreateExternalRootAuthority(Request):
         )
 
 
+class LeafRuleIn(Request):
+    leafCertificateMaxValidityDuration: str | None = Field(default=None, max_length=40)
+
+
+class CreateExternallyIssuedSubordinate(Request):
+    """A CA whose key is created in KMS and whose certificate an outside CA signs (GET .../csr, then
+    POST .../actions/import-certificate). Path length and name constraints come from that certificate."""
+
+    configType: Literal[CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA]
+    name: str = Field(min_length=1, max_length=255)
+    subject: SubjectIn
+    keyAlgorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    parentCertificateAuthorityId: str = Field(min_length=1, max_length=64)
+    rules: LeafRuleIn | None = None
+    description: str = Field(default="", max_length=400)
+
+    def command(self) -> commands.CreateExternallyIssuedSubordinate:
+        return commands.CreateExternallyIssuedSubordinate(
+            name=self.name,
+            subject=self.subject.subject(),
+            parent_id=self.parentCertificateAuthorityId,
+            key_algorithm=self.keyAlgorithm,
+            leaf_max_validity=self.rules.leafCertificateMaxValidityDuration if self.rules else None,
+            description=self.description,
+        )
+
+
+class ImportCaCertificate(Request):
+    certificatePem: str = Field(min_length=1, max_length=_PEM)
+    chainPem: str = Field(default="", max_length=_CHAIN)
+
+
 CreateAuthorityRequest = Annotated[
-    CreateRootAuthority | CreateSubordinateAuthority | CreateExternalRootAuthority, Field(discriminator="configType")
+    CreateRootAuthority | CreateSubordinateAuthority | CreateExternalRootAuthority | CreateExternallyIssuedSubordinate,
+    Field(discriminator="configType"),
 ]
 
 

@@ -24,6 +24,8 @@ class CaConfigType(StrEnum):
     SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA = "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA"
     # An imported root certificate: a trust anchor whose key Certwright never holds (no KMS key, no CRL).
     ROOT_CA_MANAGED_EXTERNALLY = "ROOT_CA_MANAGED_EXTERNALLY"
+    # Its key is in KMS; an outside CA signs its certificate (CSR out, certificate and chain imported).
+    SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA = "SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA"
 
 
 class LifecycleState(StrEnum):
@@ -32,6 +34,8 @@ class LifecycleState(StrEnum):
     FAILED = "FAILED"
     PENDING_DELETION = "PENDING_DELETION"
     DELETED = "DELETED"
+    # A CA waiting for its certificate (SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA).
+    PENDING_ACTIVATION = "PENDING_ACTIVATION"
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,8 @@ class CertificateAuthority:
     description: str = ""
     # Disabled (POST .../actions/disable): issues nothing, stays ACTIVE, keeps publishing its CRLs.
     issuance_disabled: bool = False
+    # A CA signed outside: the CSR (signed through KMS) awaiting its certificate; "" when none is outstanding.
+    csr_pem: str = ""
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)

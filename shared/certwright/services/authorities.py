@@ -33,6 +33,7 @@ from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import (
     CaRulesSpec,
     CreateAuthority,
+    CreateExternallyIssuedSubordinate,
     ImportExternalRoot,
     ScheduleDeletion,
     UpdateAuthority,
@@ -40,6 +41,7 @@ from certwright.services.commands import (
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
 from certwright.x509.external_root import check_external_root
+from certwright.x509.external_subordinate import build_csr, check_issued_subordinate
 
 MIN_DELETION_GRACE = timedelta(days=1)
 DEFAULT_DELETION_GRACE = timedelta(days=30)
@@ -93,11 +95,123 @@ class AuthorityService:
             certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm
         )
 
-    def create_any(self, command: CreateAuthority | ImportExternalRoot, caller: str) -> CertificateAuthority:
-        """POST /certificate-authorities: a CA Certwright signs, or an imported external root."""
+    def create_any(
+        self, command: CreateAuthority | ImportExternalRoot | CreateExternallyIssuedSubordinate, caller: str
+    ) -> CertificateAuthority:
+        """POST /certificate-authorities: a CA Certwright signs, an imported external root, or a CA whose
+        certificate an outside CA signs."""
         if isinstance(command, ImportExternalRoot):
             return self.import_root(command, caller)
+        if isinstance(command, CreateExternallyIssuedSubordinate):
+            return self.create_external_subordinate(command, caller)
         return self.create(command, caller)
+
+    def create_external_subordinate(
+        self, command: CreateExternallyIssuedSubordinate, caller: str
+    ) -> CertificateAuthority:
+        """A KMS key and a CSR signed with it; the CA waits in PENDING_ACTIVATION for import_certificate."""
+        now = self._rt.clock()
+        subject = validate_subject(command.subject.as_dict())
+        rules = CaRules.parse(leaf_max_validity=command.leaf_max_validity)
+        parent = self.get(command.parent_id)
+        if parent.config_type is not CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
+            raise InvalidInputError(
+                "parentCertificateAuthorityId must be a ROOT_CA_MANAGED_EXTERNALLY (the outside CA's root)",
+                code="ParentNotExternalRoot",
+            )
+        if parent.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(
+                f"certificate authority {parent.id} is {parent.lifecycle_state.value}",
+                code="CertificateAuthorityNotActive",
+            )
+        ca_id = self._rt.ids("ca")
+        key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
+        try:
+            csr = build_csr(subject, self._keys.signing_key(key_id, command.key_algorithm), command.key_algorithm)
+            ca = self._store.save_authority(
+                CertificateAuthority(
+                    id=ca_id,
+                    name=command.name,
+                    config_type=CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA,
+                    subject=subject,
+                    key_algorithm=command.key_algorithm,
+                    kms_key_id=key_id,
+                    rules=rules,
+                    lifecycle_state=LifecycleState.PENDING_ACTIVATION,
+                    created_by=caller,
+                    created_at=now,
+                    owner=normalize_arn(caller),
+                    description=command.description,
+                    issuer_id=parent.id,
+                    depth=parent.depth + 1,
+                    csr_pem=csr,
+                )
+            )
+        except Exception:
+            self._keys.schedule_key_deletion(key_id)
+            raise
+        self._store.record(self._rt.audit(ca.id, "CreateCertificateAuthority", caller, signedBy="external"))
+        return ca
+
+    def csr(self, ca_id: str) -> tuple[CertificateAuthority, str]:
+        """The outstanding CSR of a CA signed outside (first certificate or a renewal)."""
+        ca = self.get(ca_id)
+        if not ca.csr_pem:
+            raise ConflictError(f"certificate authority {ca_id} has no outstanding CSR", code="NoPendingCsr")
+        return ca, ca.csr_pem
+
+    def import_certificate(self, ca_id: str, certificate_pem: str, chain_pem: str, caller: str) -> CertificateAuthority:
+        """The outside CA's answer to the CSR, checked (x509/external_subordinate), as the CA's new CURRENT
+        version: the first one activates the CA; later ones renew it (same key, same subject)."""
+        now = self._rt.clock()
+        ca = self.get(ca_id)
+        if ca.config_type is not CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA:
+            raise ConflictError(
+                f"certificate authority {ca_id} is not signed by an external CA", code="NotExternallyIssued"
+            )
+        if not ca.csr_pem:
+            raise ConflictError(f"certificate authority {ca_id} has no outstanding CSR", code="NoPendingCsr")
+        assert ca.issuer_id is not None
+        parent = self.get(ca.issuer_id)
+        anchors = tuple(v.certificate_pem for v in self._store.list_authority_versions(parent.id))
+        checked = check_issued_subordinate(
+            certificate_pem=certificate_pem,
+            chain_pem=chain_pem,
+            csr_pem=ca.csr_pem,
+            public_key=self._keys.public_key(ca.kms_key_id),
+            anchors=anchors,
+            now=now,
+        )
+        self._store.claim_serial(SerialClaim(parent.id, checked.serial_number))
+        number = ca.current_version.version_number + 1 if ca.current_version else 1
+        version = CaVersion(number, checked.serial_number, checked.validity, checked.pem)
+        activated = replace(
+            ca,
+            lifecycle_state=LifecycleState.ACTIVE
+            if ca.lifecycle_state is LifecycleState.PENDING_ACTIVATION
+            else ca.lifecycle_state,
+            current_version=version,
+            chain_pems=checked.chain_pems,
+            rules=replace(ca.rules, path_length=checked.path_length),
+            inherited_constraints=checked.constraints,
+            csr_pem="",
+        )
+        audit = self._rt.audit(
+            ca.id,
+            "ImportCertificateAuthorityCertificate",
+            caller,
+            versionNumber=str(number),
+            serialNumber=checked.serial_number,
+        )
+        if number == 1:
+            return self._store.complete_authority(activated, audit)
+        return self._store.add_authority_version(activated, audit)
+
+    def _request_external_renewal(self, ca: CertificateAuthority, caller: str) -> CertificateAuthority:
+        csr = build_csr(ca.subject, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm)
+        ca = self._store.save_authority(replace(ca, csr_pem=csr))
+        self._store.record(self._rt.audit(ca.id, "CreateCertificateAuthorityVersion", caller, signedBy="external"))
+        return ca
 
     def import_root(self, command: ImportExternalRoot, caller: str) -> CertificateAuthority:
         """An ACTIVE trust anchor from a root certificate whose key lives elsewhere (checked: x509/external_root).
@@ -277,6 +391,10 @@ class AuthorityService:
             return self._import_root_version(ca, certificate_pem, caller)
         if certificate_pem is not None:
             raise InvalidInputError("certificatePem applies only to a ROOT_CA_MANAGED_EXTERNALLY")
+        if ca.config_type is CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA:
+            if validity_duration is not None:
+                raise InvalidInputError("the outside CA chooses the validity of a CA it signs: no validityDuration")
+            return self._request_external_renewal(ca, caller)
         text = validity_duration or f"P{current.validity.length.days or 1}D"
         duration = Duration.parse(text, field="validityDuration")
         validity = Validity.starting(now, duration)

@@ -60,6 +60,18 @@ class ImportExternalRoot:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CreateExternallyIssuedSubordinate:
+    """A SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA below the external root `parent_id`."""
+
+    name: str
+    subject: Subject
+    parent_id: str
+    key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    leaf_max_validity: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class UpdateAuthority:
     """PATCH of a CA: None leaves a field as it is; `rules` maps a rule's API name to its new duration (None: no
     limit) and holds only the rules the request named."""
