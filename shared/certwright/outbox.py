@@ -169,7 +169,8 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
                 )
             ]
     old_number = old.current_version.version_number if old is not None and old.current_version else 0
-    if old_number and current is not None and current.version_number > old_number:
+    # A new CURRENT version, or a promoted / rolled-back one: bundles and CRLs follow whichever is CURRENT now.
+    if old_number and current is not None and current.version_number != old_number:
         return [
             CertificateAuthorityVersionCreated(
                 "", ca.id, version, version_number=current.version_number, serial_number=current.serial_number

@@ -80,6 +80,12 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
             "AO",
             "G",
         ),
+        ("POST", ca + "/{ca_id}/versions/{number}/actions/promote"): (
+            lambda w: f"{ca}/{w.issuing}/versions/1/actions/promote",
+            None,
+            "AO",
+            "G",
+        ),
         ("GET", ca + "/{ca_id}/csr"): (lambda w: f"{ca}/{w.issuing}/csr", None, "AOG", ""),
         ("POST", ca + "/{ca_id}/actions/import-certificate"): (
             lambda w: f"{ca}/{w.issuing}/actions/import-certificate",

@@ -78,7 +78,11 @@ def create_authority_version(ca_id: str, request: CreateAuthorityVersion) -> Res
         request,
         lambda: presenters.authority(
             services().authorities.create_version(
-                ca_id, request.validityDuration, caller(router), certificate_pem=request.certificatePem
+                ca_id,
+                request.validityDuration,
+                caller(router),
+                certificate_pem=request.certificatePem,
+                stage=request.stage,
             )
         ),
     )
@@ -144,3 +148,10 @@ def get_authority_csr(ca_id: str) -> Response[str]:
 def import_authority_certificate(ca_id: str, request: ImportCaCertificate) -> Response[str]:
     ca = services().authorities.import_certificate(ca_id, request.certificatePem, request.chainPem, caller(router))
     return json_response(presenters.authority(ca))
+
+
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/promote", responses=answers(200, AuthorityOut, WRITE)
+)
+def promote_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
+    return json_response(presenters.authority(services().authorities.promote_version(ca_id, number, caller(router))))

@@ -331,6 +331,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/certificate-authorities/{ca_id}/actions/enable"): Rule(
         "EnableCertificateAuthority", _on(_CA, "Disable", "ca_id")
     ),
+    ("POST", "/certificate-authorities/{ca_id}/versions/{number}/actions/promote"): Rule(
+        "PromoteCertificateAuthorityVersion", _on(_CA, "Promote", "ca_id")
+    ),
     ("GET", "/certificate-authorities/{ca_id}/csr"): Rule("GetCertificateAuthorityCsr", _on(_CA, "Read", "ca_id")),
     ("POST", "/certificate-authorities/{ca_id}/actions/import-certificate"): Rule(
         "ImportCertificateAuthorityCertificate", _on(_CA, "Renew", "ca_id")

@@ -209,6 +209,8 @@ class CreateAuthorityVersion(Request):
     validityDuration: str | None = Field(default=None, max_length=40)
     # ROOT_CA_MANAGED_EXTERNALLY only (and required there): the re-issued root, same subject and key.
     certificatePem: str | None = Field(default=None, min_length=1, max_length=_PEM)
+    # PENDING: the new version waits (LATEST, PENDING) until POST .../versions/{n}/actions/promote.
+    stage: Stage = "CURRENT"
 
 
 class UpdatableCaRulesIn(Request):

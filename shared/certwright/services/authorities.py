@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives import serialization
 
 from certwright.authorization.identity import normalize_arn
 from certwright.authorization.visibility import filter_page
+from certwright.domain import stages
+from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import (
     CaConfigType,
     CaRules,
@@ -28,6 +30,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
+from certwright.domain.stages import Stage
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import (
@@ -183,7 +186,7 @@ class AuthorityService:
             now=now,
         )
         self._store.claim_serial(SerialClaim(parent.id, checked.serial_number))
-        number = ca.current_version.version_number + 1 if ca.current_version else 1
+        number = self._next_version_number(ca.id)
         version = CaVersion(number, checked.serial_number, checked.validity, checked.pem)
         activated = replace(
             ca,
@@ -205,7 +208,7 @@ class AuthorityService:
         )
         if number == 1:
             return self._store.complete_authority(activated, audit)
-        return self._store.add_authority_version(activated, audit)
+        return self._add_version(activated, audit, pending=False)
 
     def _request_external_renewal(self, ca: CertificateAuthority, caller: str) -> CertificateAuthority:
         csr = build_csr(ca.subject, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm)
@@ -262,8 +265,8 @@ class AuthorityService:
         if root.serial_number == current.serial_number:
             raise ConflictError("certificatePem is the current version already", code="AlreadyCurrent")
         self._store.claim_serial(SerialClaim(ca.id, root.serial_number))
-        version = CaVersion(current.version_number + 1, root.serial_number, root.validity, root.pem)
-        return self._store.add_authority_version(
+        version = CaVersion(self._next_version_number(ca.id), root.serial_number, root.validity, root.pem)
+        return self._add_version(
             replace(ca, current_version=version, rules=replace(ca.rules, path_length=root.path_length)),
             self._rt.audit(
                 ca.id,
@@ -273,6 +276,7 @@ class AuthorityService:
                 serialNumber=version.serial_number,
                 imported="true",
             ),
+            pending=False,
         )
 
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
@@ -367,12 +371,19 @@ class AuthorityService:
         return sorted(self._store.list_authority_versions(ca_id), key=lambda v: v.version_number)
 
     def create_version(
-        self, ca_id: str, validity_duration: str | None, caller: str, *, certificate_pem: str | None = None
+        self,
+        ca_id: str,
+        validity_duration: str | None,
+        caller: str,
+        *,
+        certificate_pem: str | None = None,
+        stage: str = "CURRENT",
     ) -> CertificateAuthority:
         """Renew the CA's certificate: same subject, same KMS key, same rules; a new serial and validity.
 
         Certificates it issued stay valid (the key and the name are unchanged); the new version becomes
         CURRENT, the old one PREVIOUS, and trust bundles built from this CA follow (CertificateAuthorityVersionCreated).
+        With stage PENDING it is only LATEST and PENDING: nothing changes until it is promoted.
         """
         now = self._rt.clock()
         ca = self.get(ca_id)
@@ -383,6 +394,11 @@ class AuthorityService:
             raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="InvalidState")
         if current.revocation is not None:
             raise ConflictError(f"certificate authority {ca_id} is revoked", code="CertificateAuthorityRevoked")
+        if stage == "PENDING" and ca.config_type not in (
+            CaConfigType.ROOT_CA_GENERATED_INTERNALLY,
+            CaConfigType.SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA,
+        ):
+            raise InvalidInputError("stage PENDING applies to CAs Certwright signs (roots and internal subordinates)")
         if ca.config_type is CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
             if certificate_pem is None or validity_duration is not None:
                 raise InvalidInputError(
@@ -428,21 +444,86 @@ class AuthorityService:
             publication=publication,
         )
         version = CaVersion(
-            current.version_number + 1,
+            self._next_version_number(ca.id),
             f"{serial:x}",
             validity,
             certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
             crl_partition=partition,
         )
-        return self._store.add_authority_version(
-            replace(ca, current_version=version, chain_pems=_chain_below(issuer)),
-            self._rt.audit(
-                ca.id,
-                "CreateCertificateAuthorityVersion",
-                caller,
-                versionNumber=str(version.version_number),
-                serialNumber=version.serial_number,
-            ),
+        audit = self._rt.audit(
+            ca.id,
+            "CreateCertificateAuthorityVersion",
+            caller,
+            versionNumber=str(version.version_number),
+            serialNumber=version.serial_number,
+            stage=stage,
+        )
+        if stage == "PENDING":
+            return self._add_version(replace(ca, current_version=version), audit, pending=True, keep=ca)
+        return self._add_version(replace(ca, current_version=version, chain_pems=_chain_below(issuer)), audit)
+
+    def _next_version_number(self, ca_id: str) -> int:
+        return max((v.version_number for v in self._store.list_authority_versions(ca_id)), default=0) + 1
+
+    def _add_version(
+        self,
+        ca: CertificateAuthority,
+        audit: AuditRecord,
+        *,
+        pending: bool = False,
+        keep: CertificateAuthority | None = None,
+    ) -> CertificateAuthority:
+        """`ca.current_version` as a new version: CURRENT (the CA row takes it), or PENDING (the CA row stays
+        `keep`). The stages follow domain/stages.py; the plain renewal keeps the store's own transition."""
+        version = ca.current_version
+        assert version is not None
+        stored = self._store.list_authority_versions(ca.id)
+        latest = max((v.version_number for v in stored), default=0)
+        current = next((v.version_number for v in stored if Stage.CURRENT in v.stages), None)
+        if not pending and current == latest:
+            return self._store.add_authority_version(ca, audit)
+        after = stages.add_version(_stage_map(stored), version.version_number, pending=pending)
+        new = replace(version, stages=_ordered(after[version.version_number]))
+        changed = [
+            replace(v, stages=_ordered(after[v.version_number]))
+            for v in stored
+            if after[v.version_number] != frozenset(v.stages)
+        ]
+        row = keep if keep is not None else replace(ca, current_version=new)
+        if keep is not None and keep.current_version is not None:
+            moved = after[keep.current_version.version_number]
+            row = replace(keep, current_version=replace(keep.current_version, stages=_ordered(moved)))
+        return self._store.save_authority_versions(row, [*changed, new], audit)
+
+    def promote_version(self, ca_id: str, number: int, caller: str) -> CertificateAuthority:
+        """Make version `number` CURRENT: promote a PENDING one, or roll back to a PREVIOUS/DEPRECATED one. The
+        key and subject are the same in every version, so what the CA issued keeps verifying either way."""
+        now = self._rt.clock()
+        ca = self.get(ca_id)
+        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        stored = self._store.list_authority_versions(ca_id)
+        target = next((v for v in stored if v.version_number == number), None)
+        if target is None:
+            raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+        if target.revocation is not None:
+            raise ConflictError(f"version {number} is revoked", code="CertificateAuthorityRevoked")
+        if not target.validity.contains(now):
+            raise ConflictError(f"version {number} is not within its validity", code="CertificateAuthorityExpired")
+        after = stages.promote(_stage_map(stored), number)
+        changed = [
+            replace(v, stages=_ordered(after[v.version_number]))
+            for v in stored
+            if after[v.version_number] != frozenset(v.stages)
+        ]
+        promoted = next(v for v in changed if v.version_number == number)
+        chain = ca.chain_pems
+        if ca.issuer_id is not None and ca.config_type is CaConfigType.SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA:
+            chain = _chain_below(self.get(ca.issuer_id))
+        return self._store.save_authority_versions(
+            replace(ca, current_version=promoted, chain_pems=chain),
+            changed,
+            self._rt.audit(ca.id, "PromoteCertificateAuthorityVersion", caller, versionNumber=str(number)),
         )
 
     def _signed_validity(self, validity: Validity, issuer: CertificateAuthority | None) -> Validity:
@@ -512,6 +593,17 @@ class AuthorityService:
         action = "EnableCertificateAuthority" if enabled else "DisableCertificateAuthority"
         self._store.record(self._rt.audit(ca.id, action, caller))
         return ca
+
+
+def _stage_map(versions: list[CaVersion]) -> dict[int, frozenset[Stage]]:
+    return {v.version_number: frozenset(Stage(s) for s in v.stages) for v in versions}
+
+
+_STAGE_ORDER = (Stage.CURRENT, Stage.PENDING, Stage.PREVIOUS, Stage.DEPRECATED, Stage.FAILED, Stage.LATEST)
+
+
+def _ordered(held: frozenset[Stage]) -> tuple[str, ...]:
+    return tuple(s.value for s in _STAGE_ORDER if s in held)
 
 
 def fitted_subordinate_validity(issuer: CertificateAuthority, now: datetime, default: Duration) -> Validity:
