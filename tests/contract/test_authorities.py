@@ -121,7 +121,7 @@ def test_saving_versions_writes_the_ca_the_versions_and_the_audit_at_once(ports:
     assert saved.row_version == active.row_version + 1
     assert store.get_authority("ca-1") == saved
     assert store.list_authority_versions("ca-1") == [first, pending]
-    assert [r.action for r in store.audit_page("ca-1", 10, None).items][0] == "CreateCertificateAuthorityVersion"
+    assert next(r.action for r in store.audit_page("ca-1", 10, None).items) == "CreateCertificateAuthorityVersion"
     with pytest.raises(ConflictError) as err:
         store.save_authority_versions(active, [replace(pending, stages=("CURRENT", "LATEST"))], b.audit("ca-1"))
     assert err.value.code == "ConcurrentModification"
