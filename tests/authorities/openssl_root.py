@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
+
+
+class SettableClock(Protocol):
+    now: datetime
+
+
+def catch_up(clock: SettableClock) -> None:
+    """Move a test clock to the wall clock (never back): what openssl signed so far is then within validity."""
+    clock.now = max(clock.now, datetime.now(UTC).replace(microsecond=0))
+
 
 CA_EXTENSIONS = ("basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign")
 

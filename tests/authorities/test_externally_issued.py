@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.authorities.openssl_root import OpensslRoot, make_root, openssl, sign_csr
+from tests.authorities.openssl_root import OpensslRoot, catch_up, make_root, openssl, sign_csr
 from tests.conformance.pki import openssl_verify, pkilint_all
 from tests.conformance.test_tls_handshake import connect, server_context, tls_server
 from tests.conftest import ApiClient, Aws, Clock, leaf_body
@@ -40,7 +40,7 @@ def _pending(api: ApiClient, root_id: str, **overrides: Any) -> dict[str, Any]:
 
 def _anchor(api: ApiClient, tmp_path: Path, clock: Clock, *extensions: str) -> tuple[OpensslRoot, str]:
     root = make_root(tmp_path, extensions=extensions) if extensions else make_root(tmp_path)
-    clock.advance(seconds=2)  # the test clock was read before openssl dated the root
+    catch_up(clock)  # openssl dated its certificates after the test clock was read
     answer = api.post(CA, {"name": "corp-root", "configType": "ROOT_CA_MANAGED_EXTERNALLY", "certificatePem": root.pem})
     assert answer.status == 201, answer.body
     return root, str(answer.body["id"])
@@ -73,7 +73,7 @@ def test_a_subordinate_signed_by_openssl_issues_leaves_that_verify_to_the_outsid
     (tmp_path / "check.csr").write_text(csr)
     openssl("req", "-in", "check.csr", "-verify", "-noout", cwd=tmp_path)  # its KMS signature verifies (exit 0)
     signed = sign_csr(root, csr, "sub", extensions=NAME_CONSTRAINED)
-    clock.advance(seconds=2)
+    catch_up(clock)  # openssl dated its certificates after the test clock was read
     imported = api.post(
         f"{CA}/{pending['id']}/actions/import-certificate", {"certificatePem": signed, "chainPem": root.pem}
     )
@@ -145,14 +145,14 @@ def test_renewal_is_a_new_csr_then_an_imported_version(api: ApiClient, tmp_path:
     root, root_id = _anchor(api, tmp_path, clock)
     pending = _pending(api, root_id)
     first = sign_csr(root, _csr(api, pending["id"]), "first")
-    clock.advance(seconds=2)
+    catch_up(clock)  # openssl dated its certificates after the test clock was read
     assert api.post(f"{CA}/{pending['id']}/actions/import-certificate", {"certificatePem": first}).status == 200
 
     renewing = api.post(f"{CA}/{pending['id']}/versions", {})
     assert renewing.status == 201, renewing.body
     assert renewing.body["currentVersion"]["versionNumber"] == 1  # still CURRENT until the new one is imported
     second = sign_csr(root, _csr(api, pending["id"]), "second", days=1000)
-    clock.advance(seconds=2)
+    catch_up(clock)  # openssl dated its certificates after the test clock was read
     renewed = api.post(f"{CA}/{pending['id']}/actions/import-certificate", {"certificatePem": second})
     assert renewed.status == 200, renewed.body
     assert renewed.body["currentVersion"]["versionNumber"] == 2
@@ -225,13 +225,13 @@ def test_each_bad_import_is_refused_with_its_code_and_no_side_effect(
         "tight",
         extensions=("basicConstraints=critical,CA:TRUE,pathlen:0", "keyUsage=critical,keyCertSign,cRLSign"),
     )
-    clock.advance(seconds=2)
+    catch_up(clock)  # openssl dated its certificates after the test clock was read
     tight_id = api.post(
         CA, {"name": "tight", "configType": "ROOT_CA_MANAGED_EXTERNALLY", "certificatePem": tight.pem}
     ).body["id"]
     below_tight = _pending(api, tight_id, name="below-tight")
     path_case = sign_csr(tight, _csr(api, below_tight["id"]), "below-tight")
-    clock.advance(seconds=2)
+    catch_up(clock)  # openssl dated its certificates after the test clock was read
 
     before = aws.table_items()
     for code, bodies in cases.items():

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 from certwright.domain.authority import Validity
@@ -39,10 +40,10 @@ def check_external_root(certificate_pem: str, now: datetime, *, field: str = "ce
         raise InvalidInputError(f"{field} is not self-signed (its issuer is not its subject)", code="NotSelfSigned")
     try:
         root.verify_directly_issued_by(root)
-    except (ValueError, TypeError, InvalidSignature) as err:
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as err:
         raise InvalidInputError(f"{field}: its self-signature does not verify", code="NotSelfSigned") from err
     path_length = ensure_ca_certificate(root, field)
-    algorithm = key_algorithm_of(root.public_key(), field=field)
+    algorithm = key_algorithm_of(public_key_of(root, field), field=field)
     if not root.not_valid_before_utc <= now <= root.not_valid_after_utc:
         raise InvalidInputError(f"{field} is expired or not yet valid", code="CertificateExpired")
     return CheckedRoot(
@@ -55,9 +56,22 @@ def check_external_root(certificate_pem: str, now: datetime, *, field: str = "ce
     )
 
 
+def public_key_of(certificate: x509.Certificate, field: str) -> PublicKeyTypes:
+    try:
+        return certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as err:
+        raise InvalidInputError(
+            f"{field}: its public key is not one Certwright can use", code="UnsupportedKey"
+        ) from err
+
+
 def ensure_ca_certificate(certificate: x509.Certificate, field: str) -> int | None:
     """Its path length; refuses (NotACertificateAuthority) a certificate without a critical basicConstraints
     CA=TRUE or without keyCertSign in a keyUsage extension."""
+    try:
+        certificate.extensions  # noqa: B018 - parsed here so a malformed extension is the caller's 400
+    except ValueError as err:
+        raise InvalidInputError(f"{field} has malformed extensions", code="InvalidCertificate") from err
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound as err:

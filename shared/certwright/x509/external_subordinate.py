@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
 
@@ -18,7 +18,7 @@ from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import Subject
 from certwright.errors import InvalidInputError, PolicyViolationError
 from certwright.x509.builder import to_name
-from certwright.x509.external_root import ensure_ca_certificate
+from certwright.x509.external_root import ensure_ca_certificate, public_key_of
 from certwright.x509.imported import MAX_CHAIN, load_certificates
 from certwright.x509.keys import hash_for, public_key_der
 
@@ -64,7 +64,7 @@ def check_issued_subordinate(
     anchor (any certificate in `anchors`, the external root's versions); each failure has its own code."""
     (certificate,) = load_certificates(certificate_pem, field="certificatePem", max_blocks=1)
     chain = load_certificates(chain_pem, field="chainPem", max_blocks=MAX_CHAIN) if chain_pem.strip() else []
-    if public_key_der(certificate.public_key()) != public_key_der(public_key):
+    if public_key_der(public_key_of(certificate, "certificatePem")) != public_key_der(public_key):
         raise InvalidInputError("certificatePem does not certify this CA's KMS key", code="KeyMismatch")
     ensure_ca_certificate(certificate, "certificatePem")
     requested = x509.load_pem_x509_csr(csr_pem.encode())
@@ -85,7 +85,7 @@ def check_issued_subordinate(
     for position, (child, parent) in enumerate(itertools.pairwise(path)):
         try:
             child.verify_directly_issued_by(parent)
-        except (ValueError, TypeError, InvalidSignature) as err:
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as err:
             raise InvalidInputError(
                 f"chainPem does not link: certificate {position + 1} of the chain did not sign the one before it",
                 code="ChainDoesNotLink",
