@@ -138,7 +138,8 @@ def get_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
     return json_response(presenters.authority_version(services().authorities.get_version(ca_id, number)))
 
 
-@router.get("/certificate-authorities/<ca_id>/csr", responses=answers(200, AuthorityCsrOut, READ))
+# 409 NoPendingCsr: the CA is not waiting for a certificate from an outside CA.
+@router.get("/certificate-authorities/<ca_id>/csr", responses=answers(200, AuthorityCsrOut, (*READ, 409)))
 def get_authority_csr(ca_id: str) -> Response[str]:
     ca, csr = services().authorities.csr(ca_id)
     return json_response({"certificateAuthorityId": ca.id, "lifecycleState": ca.lifecycle_state.value, "csrPem": csr})
