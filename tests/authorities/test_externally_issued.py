@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certwright import bootstrap
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -257,3 +258,19 @@ def test_each_bad_import_is_refused_with_its_code_and_no_side_effect(
     assert (internal.status, internal.body["code"]) == (400, "ParentNotExternalRoot")
     wrong_type = api.post(f"{CA}/{root_id}/actions/import-certificate", {"certificatePem": root.pem})
     assert (wrong_type.status, wrong_type.body["code"]) == (409, "NotExternallyIssued")
+
+
+def test_a_pending_ca_can_be_abandoned_and_its_kms_key_goes_with_it(
+    api: ApiClient, aws: Aws, tmp_path: Path, clock: Clock, container: bootstrap.Container
+) -> None:
+    _, root_id = _anchor(api, tmp_path, clock)
+    pending = _pending(api, root_id)
+    path = f"{CA}/{pending['id']}/actions"
+    assert api.post(f"{path}/schedule-deletion", {}).body["lifecycleState"] == "PENDING_DELETION"
+    assert api.post(f"{path}/cancel-deletion").body["lifecycleState"] == "PENDING_ACTIVATION"
+    assert api.post(f"{path}/schedule-deletion", {}).status == 200
+    clock.advance(days=31)
+    container.deletion.run()
+    assert api.get(f"{CA}/{pending['id']}").status == 404
+    key = aws.session.client("kms").describe_key(KeyId=pending["kmsKeyId"])["KeyMetadata"]["KeyState"]
+    assert key == "PendingDeletion"

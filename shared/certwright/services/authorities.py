@@ -1,4 +1,5 @@
-"""Certificate authorities: create roots and subordinates whose keys live in KMS, read them, schedule deletion."""
+"""Certificate authorities: create roots and subordinates whose keys live in KMS, import external roots and the
+certificates outside CAs sign for ours, control (update, disable, stage versions), read them, schedule deletion."""
 
 from __future__ import annotations
 
@@ -533,7 +534,8 @@ class AuthorityService:
 
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
         ca = self.get(ca_id)
-        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+        # A CA still waiting for its outside certificate may be abandoned (its KMS key goes with it).
+        if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_ACTIVATION):
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
         ensure_authority_deletable(self._store, ca_id, self._rt.clock())
         when = deletion_time(command, self._rt.clock())
@@ -550,7 +552,8 @@ class AuthorityService:
         if ca.lifecycle_state is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"certificate authority {ca_id} is not pending deletion", code="InvalidState")
         ensure_not_due(ca.deletion_time, self._rt.clock())
-        ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
+        back = LifecycleState.ACTIVE if ca.current_version is not None else LifecycleState.PENDING_ACTIVATION
+        ca = self._store.save_authority(replace(ca, lifecycle_state=back, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
         return ca
 
