@@ -116,7 +116,9 @@ def test_saving_versions_writes_the_ca_the_versions_and_the_audit_at_once(ports:
     pending = replace(b.ca_version(2, "ca02"), stages=("PENDING", "LATEST"))
     first = replace(b.ca_version(), stages=("CURRENT",))
     saved = store.save_authority_versions(
-        replace(active, description="pending"), [first, pending], b.audit("ca-1", "CreateCertificateAuthorityVersion")
+        replace(active, description="pending"),
+        [first, pending],
+        b.audit("ca-1", "CreateCertificateAuthorityVersion", n=1),
     )
     assert saved.row_version == active.row_version + 1
     assert store.get_authority("ca-1") == saved
