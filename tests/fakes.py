@@ -261,6 +261,17 @@ class FakeAuthorities(_OnMemory):
         stored = m.authorities[ca.id] = _bump(ca)
         return stored
 
+    def save_authority_versions(
+        self, ca: CertificateAuthority, versions: list[CaVersion], audit: AuditRecord
+    ) -> CertificateAuthority:
+        m = self.memory
+        guard(m.authorities.get(ca.id), ca.row_version, "save certificate authority versions")
+        for version in versions:
+            m.ca_versions.setdefault(ca.id, {})[version.version_number] = version
+        m.audit.append(audit)
+        stored = m.authorities[ca.id] = _bump(ca)
+        return stored
+
     def children_of(self, ca_id: str) -> Iterator[Certificate | CertificateAuthority]:
         m = self.memory
         children: list[Certificate | CertificateAuthority] = [

@@ -169,7 +169,8 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
                 )
             ]
     old_number = old.current_version.version_number if old is not None and old.current_version else 0
-    if old_number and current is not None and current.version_number > old_number:
+    # A new CURRENT version, or a promoted / rolled-back one: bundles and CRLs follow whichever is CURRENT now.
+    if old_number and current is not None and current.version_number != old_number:
         return [
             CertificateAuthorityVersionCreated(
                 "", ca.id, version, version_number=current.version_number, serial_number=current.serial_number
@@ -179,7 +180,11 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
     if ca.lifecycle_state is LifecycleState.DELETED and old_state is not LifecycleState.DELETED:
         return [CertificateAuthorityDeleted("", ca.id, version, name=ca.name)]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
-    if ca.lifecycle_state is not LifecycleState.ACTIVE or old_state not in (None, LifecycleState.CREATING):
+    if ca.lifecycle_state is not LifecycleState.ACTIVE or old_state not in (
+        None,
+        LifecycleState.CREATING,
+        LifecycleState.PENDING_ACTIVATION,
+    ):
         return []
     if current is None:
         raise CorruptRowError(f"CA {ca.id} is stored ACTIVE without a certificate")

@@ -99,7 +99,15 @@ def test_query_and_path_parameters_are_declared(
     ("path", "config_types"),
     [
         ("/certificates", {"ISSUED_BY_INTERNAL_CA", "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA", "IMPORTED"}),
-        ("/certificate-authorities", {"ROOT_CA_GENERATED_INTERNALLY", "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA"}),
+        (
+            "/certificate-authorities",
+            {
+                "ROOT_CA_GENERATED_INTERNALLY",
+                "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA",
+                "ROOT_CA_MANAGED_EXTERNALLY",
+                "SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA",
+            },
+        ),
     ],
 )
 def test_a_create_body_is_one_model_per_config_type(

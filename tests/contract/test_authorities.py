@@ -108,3 +108,23 @@ def test_children_are_the_certificates_and_subordinates_an_authority_issued(port
     ports.store.begin_version(certificate, b.version(), None, is_new_certificate=True)
     assert sorted(c.id for c in ports.store.children_of("root")) == ["cert-1", "sub"]
     assert list(ports.store.children_of("other")) == []
+
+
+def test_saving_versions_writes_the_ca_the_versions_and_the_audit_at_once(ports: Ports) -> None:
+    store = ports.store
+    active = _active(ports)
+    pending = replace(b.ca_version(2, "ca02"), stages=("PENDING", "LATEST"))
+    first = replace(b.ca_version(), stages=("CURRENT",))
+    saved = store.save_authority_versions(
+        replace(active, description="pending"),
+        [first, pending],
+        b.audit("ca-1", "CreateCertificateAuthorityVersion", n=1),
+    )
+    assert saved.row_version == active.row_version + 1
+    assert store.get_authority("ca-1") == saved
+    assert store.list_authority_versions("ca-1") == [first, pending]
+    assert next(r.action for r in store.audit_page("ca-1", 10, None).items) == "CreateCertificateAuthorityVersion"
+    with pytest.raises(ConflictError) as err:
+        store.save_authority_versions(active, [replace(pending, stages=("CURRENT", "LATEST"))], b.audit("ca-1"))
+    assert err.value.code == "ConcurrentModification"
+    assert store.list_authority_versions("ca-1") == [first, pending]

@@ -121,6 +121,25 @@ class DynamoDbAuthorities(TableAdapter):
         self._index_authority(ca)
         return replace(ca, row_version=ca.row_version + 1)
 
+    def save_authority_versions(
+        self, ca: CertificateAuthority, versions: list[CaVersion], audit: AuditRecord
+    ) -> CertificateAuthority:
+        with self._errors("list CA versions"):
+            stored = {
+                int(r.data["versionNumber"]): r
+                for r in self._row.query(f"CA#{ca.id}", self._row.sk.startswith("V#"), consistent_read=True)
+            }
+        with self._errors("save certificate authority versions"), self._transaction() as tx:
+            tx.save(authority_row(self._row, ca))
+            for version in versions:
+                row = stored.get(version.version_number)
+                if row is None:
+                    tx.save(self._authority_version_row(ca.id, version))
+                else:
+                    tx.update(row, actions=[self._row.data.set(codec.authority_version_to_data(version))])
+            tx.save(self._audit_row(audit))
+        return replace(ca, row_version=ca.row_version + 1)
+
     def save_authority(self, ca: CertificateAuthority) -> CertificateAuthority:
         with self._errors("update certificate authority"):
             authority_row(self._row, ca).save()

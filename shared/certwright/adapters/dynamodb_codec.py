@@ -99,6 +99,9 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "currentVersion": None if version is None else authority_version_to_data(version),
         "owner": ca.owner,
         "freeformTags": dict(ca.freeform_tags),
+        "description": ca.description,
+        "issuanceDisabled": ca.issuance_disabled,
+        "csrPem": ca.csr_pem,
     }
 
 
@@ -156,6 +159,9 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         row_version=row_version,
         owner=raw.get("owner") or "",
         freeform_tags=tags_from_data(raw.get("freeformTags")),
+        description=raw.get("description") or "",
+        issuance_disabled=bool(raw.get("issuanceDisabled", False)),
+        csr_pem=raw.get("csrPem") or "",
     )
 
 

@@ -25,7 +25,14 @@ from certwright.api.inventory import (
     inventory_query,
     is_filtered,
 )
-from certwright.api.presenters import AuthorityChainOut, AuthorityOut, AuthorityPage, AuthorityVersionPage
+from certwright.api.presenters import (
+    AuthorityChainOut,
+    AuthorityCsrOut,
+    AuthorityOut,
+    AuthorityPage,
+    AuthorityVersionOut,
+    AuthorityVersionPage,
+)
 from certwright.api.request import (
     LIST,
     READ,
@@ -41,9 +48,11 @@ from certwright.api.request import (
 from certwright.api.requests import (
     CreateAuthorityRequest,
     CreateAuthorityVersion,
+    ImportCaCertificate,
     ReplaceTags,
     RevokeVersion,
     ScheduleDeletion,
+    UpdateAuthority,
 )
 from certwright.domain.inventory import SortOrder
 
@@ -56,7 +65,7 @@ def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Resp
         router,
         "CreateCertificateAuthority",
         request,
-        lambda: presenters.authority(services().authorities.create(request.command(), caller(router))),
+        lambda: presenters.authority(services().authorities.create_any(request.command(), caller(router))),
     )
 
 
@@ -113,7 +122,13 @@ def create_authority_version(ca_id: str, request: CreateAuthorityVersion) -> Res
         f"CreateCertificateAuthorityVersion:{ca_id}",
         request,
         lambda: presenters.authority(
-            services().authorities.create_version(ca_id, request.validityDuration, caller(router))
+            services().authorities.create_version(
+                ca_id,
+                request.validityDuration,
+                caller(router),
+                certificate_pem=request.certificatePem,
+                stage=request.stage,
+            )
         ),
     )
 
@@ -150,3 +165,46 @@ def replace_authority_tags(ca_id: str, request: ReplaceTags) -> Response[str]:
     """Replace the CA's freeform tags with the given set ({} removes them all)."""
     ca = services().authorities.replace_tags(ca_id, request.tags(), caller(router))
     return json_response(presenters.authority(ca))
+
+
+@router.patch("/certificate-authorities/<ca_id>", responses=answers(200, AuthorityOut, WRITE))
+def update_authority(ca_id: str, request: UpdateAuthority) -> Response[str]:
+    ca = services().authorities.update(ca_id, request.command(), caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.post("/certificate-authorities/<ca_id>/actions/disable", responses=answers(200, AuthorityOut, WRITE))
+def disable_authority(ca_id: str) -> Response[str]:
+    ca = services().authorities.set_issuance(ca_id, enabled=False, caller=caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.post("/certificate-authorities/<ca_id>/actions/enable", responses=answers(200, AuthorityOut, WRITE))
+def enable_authority(ca_id: str) -> Response[str]:
+    ca = services().authorities.set_issuance(ca_id, enabled=True, caller=caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.get("/certificate-authorities/<ca_id>/versions/<number>", responses=answers(200, AuthorityVersionOut, READ))
+def get_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
+    return json_response(presenters.authority_version(services().authorities.get_version(ca_id, number)))
+
+
+# 409 NoPendingCsr: the CA is not waiting for a certificate from an outside CA.
+@router.get("/certificate-authorities/<ca_id>/csr", responses=answers(200, AuthorityCsrOut, (*READ, 409)))
+def get_authority_csr(ca_id: str) -> Response[str]:
+    ca, csr = services().authorities.csr(ca_id)
+    return json_response({"certificateAuthorityId": ca.id, "lifecycleState": ca.lifecycle_state.value, "csrPem": csr})
+
+
+@router.post("/certificate-authorities/<ca_id>/actions/import-certificate", responses=answers(200, AuthorityOut, WRITE))
+def import_authority_certificate(ca_id: str, request: ImportCaCertificate) -> Response[str]:
+    ca = services().authorities.import_certificate(ca_id, request.certificatePem, request.chainPem, caller(router))
+    return json_response(presenters.authority(ca))
+
+
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/promote", responses=answers(200, AuthorityOut, WRITE)
+)
+def promote_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
+    return json_response(presenters.authority(services().authorities.promote_version(ca_id, number, caller(router))))

@@ -173,6 +173,10 @@ def _create_authority(call: Call) -> list[Check]:
     issuer = call.field("issuerCertificateAuthorityId")
     if issuer:
         return [call.authority("Issue", issuer, **_issue_context(call, "SUBORDINATE_CA"))]
+    parent = call.field("parentCertificateAuthorityId")
+    if parent:
+        # Signed outside: the external root signs nothing here, so its reader may anchor a CA below it.
+        return [call.service("CreateCertificateAuthority"), call.authority("Read", parent)]
     return [call.service("CreateCertificateAuthority")]
 
 
@@ -322,6 +326,23 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("PUT", "/certificate-authorities/{ca_id}/tags"): Rule(
         "ReplaceCertificateAuthorityTags", _on(_CA, "Update", "ca_id")
+    ),
+    ("PATCH", "/certificate-authorities/{ca_id}"): Rule("UpdateCertificateAuthority", _on(_CA, "Update", "ca_id")),
+    ("POST", "/certificate-authorities/{ca_id}/actions/disable"): Rule(
+        "DisableCertificateAuthority", _on(_CA, "Disable", "ca_id")
+    ),
+    ("POST", "/certificate-authorities/{ca_id}/actions/enable"): Rule(
+        "EnableCertificateAuthority", _on(_CA, "Disable", "ca_id")
+    ),
+    ("POST", "/certificate-authorities/{ca_id}/versions/{number}/actions/promote"): Rule(
+        "PromoteCertificateAuthorityVersion", _on(_CA, "Promote", "ca_id")
+    ),
+    ("GET", "/certificate-authorities/{ca_id}/csr"): Rule("GetCertificateAuthorityCsr", _on(_CA, "Read", "ca_id")),
+    ("POST", "/certificate-authorities/{ca_id}/actions/import-certificate"): Rule(
+        "ImportCertificateAuthorityCertificate", _on(_CA, "Renew", "ca_id")
+    ),
+    ("GET", "/certificate-authorities/{ca_id}/versions/{number}"): Rule(
+        "GetCertificateAuthorityVersion", _on(_CA, "Read", "ca_id")
     ),
     # certificates
     ("POST", "/certificates"): Rule("CreateCertificate", _create_certificate),

@@ -42,6 +42,9 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "timeCreated": ca.created_at.isoformat(),
         "currentVersion": None if version is None else authority_version(version),
         "freeformTags": dict(ca.freeform_tags),
+        "description": ca.description,
+        # DISABLED: issues nothing (lifecycleState stays ACTIVE: it is still trusted and publishes its CRLs).
+        "issuanceState": "DISABLED" if ca.issuance_disabled else "ENABLED",
     }
 
 
@@ -235,6 +238,14 @@ class AuthorityOut(_Out):
     timeCreated: str
     currentVersion: AuthorityVersionOut | None
     freeformTags: dict[str, str]
+    description: str
+    issuanceState: str
+
+
+class AuthorityCsrOut(_Out):
+    certificateAuthorityId: str
+    lifecycleState: str
+    csrPem: str
 
 
 class AuthorityChainOut(_Out):

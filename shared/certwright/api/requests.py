@@ -137,7 +137,6 @@ class _AuthorityFields(Request):
         default=None, description="ISO-8601; default P10Y (a subordinate's is cut to fit inside its issuer)"
     )
     rules: CaRulesIn | None = None
-    # Accepted and not kept: a CA has no description.
     description: str = Field(default="", max_length=400)
     freeformTags: TagsIn = None
 
@@ -151,6 +150,7 @@ class _AuthorityFields(Request):
             validity_duration=self.validityDuration,
             rules=self.rules.spec() if self.rules else None,
             freeform_tags=_tags(self.freeformTags),
+            description=self.description,
         )
 
 
@@ -169,12 +169,85 @@ class CreateSubordinateAuthority(_AuthorityFields):
         return self._command(self.configType, self.issuerCertificateAuthorityId)
 
 
-CreateAuthorityRequest = Annotated[CreateRootAuthority | CreateSubordinateAuthority, Field(discriminator="configType")]
+class CreateExternalRootAuthority(Request):
+    """An imported root certificate (no key): a trust anchor for CA bundles and externally signed subordinates."""
+
+    configType: Literal[CaConfigType.ROOT_CA_MANAGED_EXTERNALLY]
+    name: str = Field(min_length=1, max_length=255)
+    certificatePem: str = Field(min_length=1, max_length=_PEM)
+    description: str = Field(default="", max_length=400)
+
+    def command(self) -> commands.ImportExternalRoot:
+        return commands.ImportExternalRoot(
+            name=self.name, certificate_pem=self.certificatePem, description=self.description
+        )
+
+
+class LeafRuleIn(Request):
+    leafCertificateMaxValidityDuration: str | None = Field(default=None, max_length=40)
+
+
+class CreateExternallyIssuedSubordinate(Request):
+    """A CA whose key is created in KMS and whose certificate an outside CA signs (GET .../csr, then
+    POST .../actions/import-certificate). Path length and name constraints come from that certificate."""
+
+    configType: Literal[CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA]
+    name: str = Field(min_length=1, max_length=255)
+    subject: SubjectIn
+    keyAlgorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    parentCertificateAuthorityId: str = Field(min_length=1, max_length=64)
+    rules: LeafRuleIn | None = None
+    description: str = Field(default="", max_length=400)
+
+    def command(self) -> commands.CreateExternallyIssuedSubordinate:
+        return commands.CreateExternallyIssuedSubordinate(
+            name=self.name,
+            subject=self.subject.subject(),
+            parent_id=self.parentCertificateAuthorityId,
+            key_algorithm=self.keyAlgorithm,
+            leaf_max_validity=self.rules.leafCertificateMaxValidityDuration if self.rules else None,
+            description=self.description,
+        )
+
+
+class ImportCaCertificate(Request):
+    certificatePem: str = Field(min_length=1, max_length=_PEM)
+    chainPem: str = Field(default="", max_length=_CHAIN)
+
+
+CreateAuthorityRequest = Annotated[
+    CreateRootAuthority | CreateSubordinateAuthority | CreateExternalRootAuthority | CreateExternallyIssuedSubordinate,
+    Field(discriminator="configType"),
+]
 
 
 class CreateAuthorityVersion(Request):
     # Default: as long as the current version's validity.
     validityDuration: str | None = Field(default=None, max_length=40)
+    # ROOT_CA_MANAGED_EXTERNALLY only (and required there): the re-issued root, same subject and key.
+    certificatePem: str | None = Field(default=None, min_length=1, max_length=_PEM)
+    # PENDING: the new version waits (LATEST, PENDING) until POST .../versions/{n}/actions/promote.
+    stage: Stage = "CURRENT"
+
+
+class UpdatableCaRulesIn(Request):
+    """The rules a PATCH may change (docs/certificate-authorities.md says why the others may not); null removes
+    the limit. pathLengthConstraint and nameConstraint are accepted only to be refused with RuleNotUpdatable."""
+
+    leafCertificateMaxValidityDuration: str | None = Field(default=None, max_length=40)
+    certificateAuthorityMaxValidityDuration: str | None = Field(default=None, max_length=40)
+    pathLengthConstraint: StrictInt | None = None
+    nameConstraint: NameConstraintIn | None = None
+
+
+class UpdateAuthority(Request):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=400)
+    rules: UpdatableCaRulesIn | None = None
+
+    def command(self) -> commands.UpdateAuthority:
+        rules = None if self.rules is None else self.rules.model_dump(include=self.rules.model_fields_set)
+        return commands.UpdateAuthority(name=self.name, description=self.description, rules=rules)
 
 
 # -- certificates -----------------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ _ONE_SECOND = timedelta(seconds=1)
 class CaConfigType(StrEnum):
     ROOT_CA_GENERATED_INTERNALLY = "ROOT_CA_GENERATED_INTERNALLY"
     SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA = "SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA"
+    # An imported root certificate: a trust anchor whose key Certwright never holds (no KMS key, no CRL).
+    ROOT_CA_MANAGED_EXTERNALLY = "ROOT_CA_MANAGED_EXTERNALLY"
+    # Its key is in KMS; an outside CA signs its certificate (CSR out, certificate and chain imported).
+    SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA = "SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA"
 
 
 class LifecycleState(StrEnum):
@@ -31,6 +35,8 @@ class LifecycleState(StrEnum):
     FAILED = "FAILED"
     PENDING_DELETION = "PENDING_DELETION"
     DELETED = "DELETED"
+    # A CA waiting for its certificate (SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA).
+    PENDING_ACTIVATION = "PENDING_ACTIVATION"
 
 
 @dataclass(frozen=True)
@@ -246,9 +252,19 @@ class CertificateAuthority:
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
     freeform_tags: Tags = ()
+    description: str = ""
+    # Disabled (POST .../actions/disable): issues nothing, stays ACTIVE, keeps publishing its CRLs.
+    issuance_disabled: bool = False
+    # A CA signed outside: the CSR (signed through KMS) awaiting its certificate; "" when none is outstanding.
+    csr_pem: str = ""
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)
+
+    @property
+    def holds_key(self) -> bool:
+        """Whether Certwright holds (in KMS) the key of this CA, so it can sign CRLs and certificates with it."""
+        return self.config_type is not CaConfigType.ROOT_CA_MANAGED_EXTERNALLY
 
     @property
     def effective_path_length(self) -> int | None:
@@ -267,6 +283,16 @@ def ensure_can_issue(ca: CertificateAuthority, now: datetime) -> None:
         raise ConflictError(
             f"certificate authority {ca.id} is {ca.lifecycle_state.value} and cannot issue",
             code="CertificateAuthorityNotActive",
+        )
+    if ca.config_type is CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
+        raise ConflictError(
+            f"certificate authority {ca.id} is an externally managed root: Certwright holds no key to sign with",
+            code="ExternallyManagedCertificateAuthority",
+        )
+    if ca.issuance_disabled:
+        raise ConflictError(
+            f"certificate authority {ca.id} is disabled and issues nothing until it is enabled",
+            code="CertificateAuthorityDisabled",
         )
     if ca.current_version is not None and ca.current_version.revocation is not None:
         raise ConflictError(
@@ -347,3 +373,47 @@ def check_name_constraints(ca: CertificateAuthority, names: tuple[SubjectAlterna
         problems.extend(constraint.violations(names))
     if problems:
         raise PolicyViolationError("; ".join(dict.fromkeys(problems)), code="NameConstraintViolation")
+
+
+# Rules a PATCH may change: they only bound what the CA issues from now on, and nothing the CA already signed
+# embeds them. pathLengthConstraint and nameConstraint are written into the CA's own certificate (and its
+# subordinates inherited them), so changing them here would make the record lie about the certificate.
+UPDATABLE_RULES = frozenset({"leafCertificateMaxValidityDuration", "certificateAuthorityMaxValidityDuration"})
+
+
+def updated_rules(ca: CertificateAuthority, changes: dict[str, str | None]) -> CaRules:
+    """The CA's rules with `changes` (rule name → ISO-8601 duration, None to remove the limit), checked.
+
+    A limit may tighten or loosen but not exceed the CA's own certificate validity (a longer one could never
+    be granted, so it would only mislead); refuses any rule outside UPDATABLE_RULES (code RuleNotUpdatable).
+    """
+    refused = sorted(set(changes) - UPDATABLE_RULES)
+    if refused:
+        raise InvalidInputError(
+            f"rules {', '.join(refused)} cannot change after creation: the CA's certificate embeds them",
+            code="RuleNotUpdatable",
+        )
+    merged = {**ca.rules.as_dict(), **changes}
+    rules = CaRules.parse(
+        leaf_max_validity=merged.get("leafCertificateMaxValidityDuration"),
+        ca_max_validity=merged.get("certificateAuthorityMaxValidityDuration"),
+        path_length=ca.rules.path_length,
+        name_constraint=ca.rules.name_constraint,
+    )
+    version = ca.current_version
+    if version is not None:
+        for name, limit in (
+            ("leafCertificateMaxValidityDuration", rules.leaf_max_validity),
+            ("certificateAuthorityMaxValidityDuration", rules.ca_max_validity),
+        ):
+            if (
+                name in changes
+                and limit is not None
+                and limit.after(version.validity.not_before) > (version.validity.not_after + _ONE_SECOND)
+            ):
+                raise PolicyViolationError(
+                    f"rules.{name} {limit} is longer than the CA's own validity "
+                    f"({version.validity.not_before.isoformat()} to {version.validity.not_after.isoformat()})",
+                    code="ValidityExceedsCaRule",
+                )
+    return rules

@@ -71,6 +71,15 @@ class AuthorityStore(Protocol):
         exists."""
         ...
 
+    def save_authority_versions(
+        self, ca: CertificateAuthority, versions: list[CaVersion], audit: AuditRecord
+    ) -> CertificateAuthority:
+        """The CA row, each of `versions` (written whole: new ones or new stages) and the audit, at once; returns
+        `ca` one row version on. How PENDING versions are added and promoted (domain/stages.py decides).
+
+        Raises ConflictError(ConcurrentModification) if the CA changed since it was read."""
+        ...
+
     def children_of(self, ca_id: str) -> Iterator[Certificate | CertificateAuthority]:
         """Certificates and subordinate CAs `ca_id` issued, read lazily (eventually consistent)."""
         ...

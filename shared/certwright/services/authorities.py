@@ -1,4 +1,5 @@
-"""Certificate authorities: create roots and subordinates whose keys live in KMS, read them, schedule deletion."""
+"""Certificate authorities: create roots and subordinates whose keys live in KMS, import external roots and the
+certificates outside CAs sign for ours, control (update, disable, stage versions), read them, schedule deletion."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from cryptography.hazmat.primitives import serialization
 
 from certwright.authorization.identity import normalize_arn
 from certwright.authorization.visibility import filter_page, visible
+from certwright.domain import stages
+from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import (
     CaConfigType,
     CaRules,
@@ -21,6 +24,7 @@ from certwright.domain.authority import (
     check_subordinate_validity,
     ensure_can_issue,
     subordinate_path_length,
+    updated_rules,
 )
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
@@ -28,12 +32,22 @@ from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
+from certwright.domain.stages import Stage
 from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
-from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
+from certwright.services.commands import (
+    CaRulesSpec,
+    CreateAuthority,
+    CreateExternallyIssuedSubordinate,
+    ImportExternalRoot,
+    ScheduleDeletion,
+    UpdateAuthority,
+)
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
+from certwright.x509.external_root import check_external_root
+from certwright.x509.external_subordinate import build_csr, check_issued_subordinate
 
 MIN_DELETION_GRACE = timedelta(days=1)
 DEFAULT_DELETION_GRACE = timedelta(days=30)
@@ -91,6 +105,187 @@ class AuthorityService:
             certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm
         )
 
+    def create_any(
+        self, command: CreateAuthority | ImportExternalRoot | CreateExternallyIssuedSubordinate, caller: str
+    ) -> CertificateAuthority:
+        """POST /certificate-authorities: a CA Certwright signs, an imported external root, or a CA whose
+        certificate an outside CA signs."""
+        if isinstance(command, ImportExternalRoot):
+            return self.import_root(command, caller)
+        if isinstance(command, CreateExternallyIssuedSubordinate):
+            return self.create_external_subordinate(command, caller)
+        return self.create(command, caller)
+
+    def create_external_subordinate(
+        self, command: CreateExternallyIssuedSubordinate, caller: str
+    ) -> CertificateAuthority:
+        """A KMS key and a CSR signed with it; the CA waits in PENDING_ACTIVATION for import_certificate."""
+        now = self._rt.clock()
+        subject = validate_subject(command.subject.as_dict())
+        rules = CaRules.parse(leaf_max_validity=command.leaf_max_validity)
+        parent = self.get(command.parent_id)
+        if parent.config_type is not CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
+            raise InvalidInputError(
+                "parentCertificateAuthorityId must be a ROOT_CA_MANAGED_EXTERNALLY (the outside CA's root)",
+                code="ParentNotExternalRoot",
+            )
+        if parent.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(
+                f"certificate authority {parent.id} is {parent.lifecycle_state.value}",
+                code="CertificateAuthorityNotActive",
+            )
+        ca_id = self._rt.ids("ca")
+        key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
+        try:
+            csr = build_csr(subject, self._keys.signing_key(key_id, command.key_algorithm), command.key_algorithm)
+            ca = self._store.save_authority(
+                CertificateAuthority(
+                    id=ca_id,
+                    name=command.name,
+                    config_type=CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA,
+                    subject=subject,
+                    key_algorithm=command.key_algorithm,
+                    kms_key_id=key_id,
+                    rules=rules,
+                    lifecycle_state=LifecycleState.PENDING_ACTIVATION,
+                    created_by=caller,
+                    created_at=now,
+                    owner=normalize_arn(caller),
+                    description=command.description,
+                    issuer_id=parent.id,
+                    depth=parent.depth + 1,
+                    csr_pem=csr,
+                )
+            )
+        except Exception:
+            self._keys.schedule_key_deletion(key_id)
+            raise
+        self._store.record(self._rt.audit(ca.id, "CreateCertificateAuthority", caller, signedBy="external"))
+        return ca
+
+    def csr(self, ca_id: str) -> tuple[CertificateAuthority, str]:
+        """The outstanding CSR of a CA signed outside (first certificate or a renewal)."""
+        ca = self.get(ca_id)
+        if not ca.csr_pem:
+            raise ConflictError(f"certificate authority {ca_id} has no outstanding CSR", code="NoPendingCsr")
+        return ca, ca.csr_pem
+
+    def import_certificate(self, ca_id: str, certificate_pem: str, chain_pem: str, caller: str) -> CertificateAuthority:
+        """The outside CA's answer to the CSR, checked (x509/external_subordinate), as the CA's new CURRENT
+        version: the first one activates the CA; later ones renew it (same key, same subject)."""
+        now = self._rt.clock()
+        ca = self.get(ca_id)
+        if ca.config_type is not CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA:
+            raise ConflictError(
+                f"certificate authority {ca_id} is not signed by an external CA", code="NotExternallyIssued"
+            )
+        if not ca.csr_pem:
+            raise ConflictError(f"certificate authority {ca_id} has no outstanding CSR", code="NoPendingCsr")
+        assert ca.issuer_id is not None
+        parent = self.get(ca.issuer_id)
+        anchors = tuple(v.certificate_pem for v in self._store.list_authority_versions(parent.id))
+        checked = check_issued_subordinate(
+            certificate_pem=certificate_pem,
+            chain_pem=chain_pem,
+            csr_pem=ca.csr_pem,
+            public_key=self._keys.public_key(ca.kms_key_id),
+            anchors=anchors,
+            now=now,
+        )
+        self._store.claim_serial(SerialClaim(parent.id, checked.serial_number))
+        number = self._next_version_number(ca.id)
+        version = CaVersion(number, checked.serial_number, checked.validity, checked.pem)
+        activated = replace(
+            ca,
+            lifecycle_state=LifecycleState.ACTIVE
+            if ca.lifecycle_state is LifecycleState.PENDING_ACTIVATION
+            else ca.lifecycle_state,
+            current_version=version,
+            chain_pems=checked.chain_pems,
+            rules=replace(ca.rules, path_length=checked.path_length),
+            inherited_constraints=checked.constraints,
+            csr_pem="",
+        )
+        audit = self._rt.audit(
+            ca.id,
+            "ImportCertificateAuthorityCertificate",
+            caller,
+            versionNumber=str(number),
+            serialNumber=checked.serial_number,
+        )
+        if number == 1:
+            return self._store.complete_authority(activated, audit)
+        return self._add_version(activated, audit, pending=False)
+
+    def _request_external_renewal(self, ca: CertificateAuthority, caller: str) -> CertificateAuthority:
+        csr = build_csr(ca.subject, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm)
+        ca = self._store.save_authority(replace(ca, csr_pem=csr))
+        self._store.record(self._rt.audit(ca.id, "CreateCertificateAuthorityVersion", caller, signedBy="external"))
+        return ca
+
+    def import_root(self, command: ImportExternalRoot, caller: str) -> CertificateAuthority:
+        """An ACTIVE trust anchor from a root certificate whose key lives elsewhere (checked: x509/external_root).
+
+        It has no KMS key: it signs nothing here (ExternallyManagedCertificateAuthority), and Certwright
+        publishes no CRL for it; it can be in CA bundles, and its new versions are imported (create_version)."""
+        now = self._rt.clock()
+        root = check_external_root(command.certificate_pem, now)
+        ca_id = self._rt.ids("ca")
+        ca = CertificateAuthority(
+            id=ca_id,
+            name=command.name,
+            config_type=CaConfigType.ROOT_CA_MANAGED_EXTERNALLY,
+            subject=root.subject,
+            key_algorithm=root.key_algorithm,
+            kms_key_id="",
+            rules=CaRules(path_length=root.path_length),
+            lifecycle_state=LifecycleState.CREATING,
+            created_by=caller,
+            created_at=now,
+            owner=normalize_arn(caller),
+            description=command.description,
+        )
+        ca = self._store.begin_authority(ca, SerialClaim(ca_id, root.serial_number))
+        ca = replace(
+            ca,
+            lifecycle_state=LifecycleState.ACTIVE,
+            current_version=CaVersion(1, root.serial_number, root.validity, root.pem),
+        )
+        return self._store.complete_authority(
+            ca, self._rt.audit(ca.id, "CreateCertificateAuthority", caller, imported="true")
+        )
+
+    def _import_root_version(self, ca: CertificateAuthority, certificate_pem: str, caller: str) -> CertificateAuthority:
+        """A re-issued external root as the new CURRENT version: same subject and key as the current one."""
+        root = check_external_root(certificate_pem, self._rt.clock())
+        current = ca.current_version
+        assert current is not None
+        before = x509.load_pem_x509_certificate(current.certificate_pem.encode())
+        after = x509.load_pem_x509_certificate(root.pem.encode())
+        if after.subject.public_bytes() != before.subject.public_bytes():
+            raise InvalidInputError("certificatePem: a new version keeps the root's subject", code="SubjectMismatch")
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        if after.public_key().public_bytes(serialization.Encoding.DER, spki) != before.public_key().public_bytes(
+            serialization.Encoding.DER, spki
+        ):
+            raise InvalidInputError("certificatePem: a new version keeps the root's key", code="KeyMismatch")
+        if root.serial_number == current.serial_number:
+            raise ConflictError("certificatePem is the current version already", code="AlreadyCurrent")
+        self._store.claim_serial(SerialClaim(ca.id, root.serial_number))
+        version = CaVersion(self._next_version_number(ca.id), root.serial_number, root.validity, root.pem)
+        return self._add_version(
+            replace(ca, current_version=version, rules=replace(ca.rules, path_length=root.path_length)),
+            self._rt.audit(
+                ca.id,
+                "CreateCertificateAuthorityVersion",
+                caller,
+                versionNumber=str(version.version_number),
+                serialNumber=version.serial_number,
+                imported="true",
+            ),
+            pending=False,
+        )
+
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
         now = self._rt.clock()
         subject = validate_subject(command.subject.as_dict())
@@ -135,6 +330,7 @@ class AuthorityService:
             created_at=now,
             owner=normalize_arn(caller),
             freeform_tags=command.freeform_tags,
+            description=command.description,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -182,11 +378,20 @@ class AuthorityService:
         self.get(ca_id)
         return sorted(self._store.list_authority_versions(ca_id), key=lambda v: v.version_number)
 
-    def create_version(self, ca_id: str, validity_duration: str | None, caller: str) -> CertificateAuthority:
+    def create_version(
+        self,
+        ca_id: str,
+        validity_duration: str | None,
+        caller: str,
+        *,
+        certificate_pem: str | None = None,
+        stage: str = "CURRENT",
+    ) -> CertificateAuthority:
         """Renew the CA's certificate: same subject, same KMS key, same rules; a new serial and validity.
 
         Certificates it issued stay valid (the key and the name are unchanged); the new version becomes
         CURRENT, the old one PREVIOUS, and trust bundles built from this CA follow (CertificateAuthorityVersionCreated).
+        With stage PENDING it is only LATEST and PENDING: nothing changes until it is promoted.
         """
         now = self._rt.clock()
         ca = self.get(ca_id)
@@ -197,6 +402,23 @@ class AuthorityService:
             raise ConflictError(f"certificate authority {ca_id} has no certificate yet", code="InvalidState")
         if current.revocation is not None:
             raise ConflictError(f"certificate authority {ca_id} is revoked", code="CertificateAuthorityRevoked")
+        if stage == "PENDING" and ca.config_type not in (
+            CaConfigType.ROOT_CA_GENERATED_INTERNALLY,
+            CaConfigType.SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA,
+        ):
+            raise InvalidInputError("stage PENDING applies to CAs Certwright signs (roots and internal subordinates)")
+        if ca.config_type is CaConfigType.ROOT_CA_MANAGED_EXTERNALLY:
+            if certificate_pem is None or validity_duration is not None:
+                raise InvalidInputError(
+                    "a new version of an external root is imported: send certificatePem (and no validityDuration)"
+                )
+            return self._import_root_version(ca, certificate_pem, caller)
+        if certificate_pem is not None:
+            raise InvalidInputError("certificatePem applies only to a ROOT_CA_MANAGED_EXTERNALLY")
+        if ca.config_type is CaConfigType.SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA:
+            if validity_duration is not None:
+                raise InvalidInputError("the outside CA chooses the validity of a CA it signs: no validityDuration")
+            return self._request_external_renewal(ca, caller)
         text = validity_duration or f"P{current.validity.length.days or 1}D"
         duration = Duration.parse(text, field="validityDuration")
         validity = Validity.starting(now, duration)
@@ -230,21 +452,86 @@ class AuthorityService:
             publication=publication,
         )
         version = CaVersion(
-            current.version_number + 1,
+            self._next_version_number(ca.id),
             f"{serial:x}",
             validity,
             certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
             crl_partition=partition,
         )
-        return self._store.add_authority_version(
-            replace(ca, current_version=version, chain_pems=_chain_below(issuer)),
-            self._rt.audit(
-                ca.id,
-                "CreateCertificateAuthorityVersion",
-                caller,
-                versionNumber=str(version.version_number),
-                serialNumber=version.serial_number,
-            ),
+        audit = self._rt.audit(
+            ca.id,
+            "CreateCertificateAuthorityVersion",
+            caller,
+            versionNumber=str(version.version_number),
+            serialNumber=version.serial_number,
+            stage=stage,
+        )
+        if stage == "PENDING":
+            return self._add_version(replace(ca, current_version=version), audit, pending=True, keep=ca)
+        return self._add_version(replace(ca, current_version=version, chain_pems=_chain_below(issuer)), audit)
+
+    def _next_version_number(self, ca_id: str) -> int:
+        return max((v.version_number for v in self._store.list_authority_versions(ca_id)), default=0) + 1
+
+    def _add_version(
+        self,
+        ca: CertificateAuthority,
+        audit: AuditRecord,
+        *,
+        pending: bool = False,
+        keep: CertificateAuthority | None = None,
+    ) -> CertificateAuthority:
+        """`ca.current_version` as a new version: CURRENT (the CA row takes it), or PENDING (the CA row stays
+        `keep`). The stages follow domain/stages.py; the plain renewal keeps the store's own transition."""
+        version = ca.current_version
+        assert version is not None
+        stored = self._store.list_authority_versions(ca.id)
+        latest = max((v.version_number for v in stored), default=0)
+        current = next((v.version_number for v in stored if Stage.CURRENT in v.stages), None)
+        if not pending and current == latest:
+            return self._store.add_authority_version(ca, audit)
+        after = stages.add_version(_stage_map(stored), version.version_number, pending=pending)
+        new = replace(version, stages=_ordered(after[version.version_number]))
+        changed = [
+            replace(v, stages=_ordered(after[v.version_number]))
+            for v in stored
+            if after[v.version_number] != frozenset(v.stages)
+        ]
+        row = keep if keep is not None else replace(ca, current_version=new)
+        if keep is not None and keep.current_version is not None:
+            moved = after[keep.current_version.version_number]
+            row = replace(keep, current_version=replace(keep.current_version, stages=_ordered(moved)))
+        return self._store.save_authority_versions(row, [*changed, new], audit)
+
+    def promote_version(self, ca_id: str, number: int, caller: str) -> CertificateAuthority:
+        """Make version `number` CURRENT: promote a PENDING one, or roll back to a PREVIOUS/DEPRECATED one. The
+        key and subject are the same in every version, so what the CA issued keeps verifying either way."""
+        now = self._rt.clock()
+        ca = self.get(ca_id)
+        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        stored = self._store.list_authority_versions(ca_id)
+        target = next((v for v in stored if v.version_number == number), None)
+        if target is None:
+            raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+        if target.revocation is not None:
+            raise ConflictError(f"version {number} is revoked", code="CertificateAuthorityRevoked")
+        if not target.validity.contains(now):
+            raise ConflictError(f"version {number} is not within its validity", code="CertificateAuthorityExpired")
+        after = stages.promote(_stage_map(stored), number)
+        changed = [
+            replace(v, stages=_ordered(after[v.version_number]))
+            for v in stored
+            if after[v.version_number] != frozenset(v.stages)
+        ]
+        promoted = next(v for v in changed if v.version_number == number)
+        chain = ca.chain_pems
+        if ca.issuer_id is not None and ca.config_type is CaConfigType.SUBORDINATE_CA_ISSUED_BY_INTERNAL_CA:
+            chain = _chain_below(self.get(ca.issuer_id))
+        return self._store.save_authority_versions(
+            replace(ca, current_version=promoted, chain_pems=chain),
+            changed,
+            self._rt.audit(ca.id, "PromoteCertificateAuthorityVersion", caller, versionNumber=str(number)),
         )
 
     def _signed_validity(self, validity: Validity, issuer: CertificateAuthority | None) -> Validity:
@@ -254,7 +541,8 @@ class AuthorityService:
 
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
         ca = self.get(ca_id)
-        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+        # A CA still waiting for its outside certificate may be abandoned (its KMS key goes with it).
+        if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_ACTIVATION):
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
         ensure_authority_deletable(self._store, ca_id, self._rt.clock())
         when = deletion_time(command, self._rt.clock())
@@ -271,7 +559,8 @@ class AuthorityService:
         if ca.lifecycle_state is not LifecycleState.PENDING_DELETION:
             raise ConflictError(f"certificate authority {ca_id} is not pending deletion", code="InvalidState")
         ensure_not_due(ca.deletion_time, self._rt.clock())
-        ca = self._store.save_authority(replace(ca, lifecycle_state=LifecycleState.ACTIVE, deletion_time=None))
+        back = LifecycleState.ACTIVE if ca.current_version is not None else LifecycleState.PENDING_ACTIVATION
+        ca = self._store.save_authority(replace(ca, lifecycle_state=back, deletion_time=None))
         self._store.record(self._rt.audit(ca.id, "CancelCertificateAuthorityDeletion", caller))
         return ca
 
@@ -283,6 +572,57 @@ class AuthorityService:
             self._rt.audit(ca.id, "ReplaceCertificateAuthorityTags", caller, tags=",".join(k for k, _ in tags))
         )
         return ca
+
+    def get_version(self, ca_id: str, number: int) -> CaVersion:
+        for version in self.versions(ca_id):
+            if version.version_number == number:
+                return version
+        raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+
+    def update(self, ca_id: str, command: UpdateAuthority, caller: str) -> CertificateAuthority:
+        """Rename, describe, or change the rules that only bound future issuance (domain UPDATABLE_RULES)."""
+        ca = self.get(ca_id)
+        if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION):
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        rules = ca.rules if command.rules is None else updated_rules(ca, command.rules)
+        updated = replace(
+            ca,
+            name=ca.name if command.name is None else command.name,
+            description=ca.description if command.description is None else command.description,
+            rules=rules,
+        )
+        if updated == ca:
+            return ca
+        ca = self._store.save_authority(updated)
+        changed = sorted(
+            [k for k in ("name", "description") if getattr(command, k) is not None] + list(command.rules or {})
+        )
+        self._store.record(self._rt.audit(ca.id, "UpdateCertificateAuthority", caller, changed=",".join(changed)))
+        return ca
+
+    def set_issuance(self, ca_id: str, *, enabled: bool, caller: str) -> CertificateAuthority:
+        """Disable (or enable again) issuance: a disabled CA signs no certificate and no subordinate, and the
+        sweep's renewals of what it issued fail (RenewalFailed); its CRLs keep being published. Idempotent."""
+        ca = self.get(ca_id)
+        if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION):
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        if ca.issuance_disabled is not enabled:
+            return ca
+        ca = self._store.save_authority(replace(ca, issuance_disabled=not enabled))
+        action = "EnableCertificateAuthority" if enabled else "DisableCertificateAuthority"
+        self._store.record(self._rt.audit(ca.id, action, caller))
+        return ca
+
+
+def _stage_map(versions: list[CaVersion]) -> dict[int, frozenset[Stage]]:
+    return {v.version_number: frozenset(Stage(s) for s in v.stages) for v in versions}
+
+
+_STAGE_ORDER = (Stage.CURRENT, Stage.PENDING, Stage.PREVIOUS, Stage.DEPRECATED, Stage.FAILED, Stage.LATEST)
+
+
+def _ordered(held: frozenset[Stage]) -> tuple[str, ...]:
+    return tuple(s.value for s in _STAGE_ORDER if s in held)
 
 
 def fitted_subordinate_validity(issuer: CertificateAuthority, now: datetime, default: Duration) -> Validity:

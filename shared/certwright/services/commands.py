@@ -50,6 +50,38 @@ class CreateAuthority:
     rules: CaRulesSpec | None = None
     # Validated (certwright.domain.tags.parse_tags) where the command is built.
     freeform_tags: Tags = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportExternalRoot:
+    """A ROOT_CA_MANAGED_EXTERNALLY: the root certificate of a CA whose key lives outside Certwright."""
+
+    name: str
+    certificate_pem: str
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateExternallyIssuedSubordinate:
+    """A SUBORDINATE_CA_MANAGED_INTERNALLY_ISSUED_BY_EXTERNAL_CA below the external root `parent_id`."""
+
+    name: str
+    subject: Subject
+    parent_id: str
+    key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    leaf_max_validity: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateAuthority:
+    """PATCH of a CA: None leaves a field as it is; `rules` maps a rule's API name to its new duration (None: no
+    limit) and holds only the rules the request named."""
+
+    name: str | None = None
+    description: str | None = None
+    rules: dict[str, str | None] | None = None
 
 
 # -- certificates -------------------------------------------------------------------------------------------

@@ -291,4 +291,9 @@ class CrlPublisher:
     @staticmethod
     def _publishable(ca: CertificateAuthority, now: datetime) -> bool:
         version = ca.current_version
-        return ca.lifecycle_state in _PUBLISHABLE and version is not None and now <= version.validity.not_after
+        return (
+            ca.lifecycle_state in _PUBLISHABLE
+            and ca.holds_key  # an external root's CRL is its owner's to publish
+            and version is not None
+            and now <= version.validity.not_after
+        )

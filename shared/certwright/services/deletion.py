@@ -175,9 +175,14 @@ class DeletionService:
                 self._sweep_audit(ca_id, "DeleteCertificateAuthority", "FAILED", reason=err.code, detail=err.message)
             )
             return
-        self._keys.schedule_key_deletion(ca.kms_key_id)
+        if ca.holds_key:
+            self._keys.schedule_key_deletion(ca.kms_key_id)
         # Audit first: a crash before the state change repeats the record, never loses it.
-        self._store.record(self._sweep_audit(ca_id, "DeleteCertificateAuthority", "SUCCEEDED", kmsKey="scheduled"))
+        self._store.record(
+            self._sweep_audit(
+                ca_id, "DeleteCertificateAuthority", "SUCCEEDED", kmsKey="scheduled" if ca.holds_key else "none"
+            )
+        )
         self._store.save_authority(ca.with_state(LifecycleState.DELETED))
         report.authorities_deleted += 1
 

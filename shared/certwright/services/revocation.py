@@ -175,7 +175,7 @@ class RevocationService:
         self, ca_id: str, version_number: int, command: RevokeVersion, caller: str
     ) -> CertificateAuthority:
         ca = self._authorities.get(ca_id)
-        if ca.config_type is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
+        if ca.config_type in (CaConfigType.ROOT_CA_GENERATED_INTERNALLY, CaConfigType.ROOT_CA_MANAGED_EXTERNALLY):
             raise ConflictError(
                 "a root CA has no issuer to revoke it; remove it from the trust stores instead",
                 code="CannotRevokeRoot",
