@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,46 @@ def shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, dict[str, tuple[str, ...] | None]] = {}
+        self._form: dict[str, tuple[str, ...] | None] | None = None
+        self._select: str | None = None
+        self._option: str | None = None  # the open option's value attribute
+        self._text = ""  # the open option's text (its value when it has no value attribute)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self._form = self.forms.setdefault(str(a.get("action")), {})
+        elif self._form is not None and tag == "input" and a.get("type") not in ("hidden", "checkbox"):
+            self._form[str(a["name"])] = None
+        elif self._form is not None and tag == "select":
+            self._select = str(a["name"])
+            self._form[self._select] = ()
+        elif self._select is not None and self._form is not None and tag == "option":
+            self._option = a.get("value")
+            self._text = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._select is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "option" and self._select is not None and self._form is not None:
+            value = self._option if self._option is not None else self._text
+            self._form[self._select] = (*(self._form[self._select] or ()), value)
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._form = None
+
+
+def forms(html: str) -> dict[str, dict[str, tuple[str, ...] | None]]:
+    """A page's GET forms: action -> field name -> the select's option values (None: a text input)."""
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms

@@ -14,8 +14,9 @@ import sys
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlencode
 
-from tests.console.conftest import HOST_ROLE, XSS_NAME, World, call, shot
+from tests.console.conftest import HOST_ROLE, XSS_NAME, World, call, forms, shot
 
 
 def test_every_page_renders_the_runtimes_real_data(world: World, page: Any) -> None:
@@ -102,6 +103,54 @@ def test_search_and_filters_narrow_the_inventory(world: World, page: Any) -> Non
     page.click("#filters button")
     assert page.locator("#certificates tr.certificate").all_inner_texts()[0].startswith("billing-api")
     assert page.locator("#certificates tr.certificate").count() == 1
+
+    page.goto(world.console_url + "/cas")
+    page.fill("#filters input[name=namePrefix]", "corp-iss")
+    page.select_option("#filters select[name=lifecycleState]", "ACTIVE")
+    page.click("#filters button")
+    assert "namePrefix=corp-iss" in page.url and "lifecycleState=ACTIVE" in page.url
+    assert page.locator("#ca-tree li.ca").all_inner_texts()[0].startswith("corp-issuing")
+    assert page.locator("#ca-tree li.ca").count() == 1
+    page.goto(world.console_url + "/associations")
+    page.select_option("#filters select[name=state]", "SUSPENDED")
+    page.click("#filters button")
+    assert "state=SUSPENDED" in page.url and page.locator(".map-row").count() == 0, "every association is ACTIVE"
+
+
+def test_a_filter_the_api_refuses_shows_the_apis_code(world: World, page: Any) -> None:
+    answer = page.goto(world.console_url + "/certificates?notAfterBefore=2027-01-01")
+    assert answer.status == 400
+    assert "InvalidParameter" in page.inner_text("#error") and "time zone" in page.inner_text("#error")
+
+
+# A value for each text field of the search forms (a new field needs one here).
+SAMPLES = {
+    "namePrefix": "corp",
+    "hostname": "shop.example.com",
+    "san": "shop.example.com",
+    "serialNumber": "0a",
+    "notAfterAfter": "2026-01-01T00:00:00Z",
+    "notAfterBefore": "2099-01-01T00:00:00Z",
+    "tag": "team=web",
+}
+
+
+def test_every_search_field_and_option_is_accepted_by_the_api(world: World) -> None:
+    """Each field of each search form, alone, with each of its options: the real API answers 200, never a 400."""
+    ids = {"issuerCertificateAuthorityId": world.issuing["id"], "certificateId": world.shop["id"]}
+    for path in ("/certificates", "/cas", "/ca-bundles", "/associations"):
+        with urllib.request.urlopen(world.console_url + path, timeout=60) as answer:  # noqa: S310 - the test's console
+            (form,) = forms(answer.read().decode()).values()
+        for name, options in form.items():
+            for value in [o for o in options if o] if options is not None else [{**SAMPLES, **ids}[name]]:
+                url = f"{world.console_url}{path}?{urlencode({name: value})}"
+                try:
+                    with urllib.request.urlopen(url, timeout=60) as answer:  # noqa: S310 - the test's console
+                        status = answer.status
+                except urllib.error.HTTPError as err:
+                    status, body = err.code, err.read().decode()
+                    raise AssertionError(f"{path} {name}={value}: {status} {body[-600:]}") from None
+                assert status == 200, (path, name, value)
 
 
 def test_an_xss_named_certificate_is_inert(world: World, page: Any) -> None:

@@ -3,6 +3,7 @@ timeline's buckets and problems, the blast radius, escaping, and the CSRF, Host 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import urllib.error
@@ -16,6 +17,8 @@ from certwright_client.cli import build_parser, main
 from certwright_client.console import command, views
 from certwright_client.console.server import Console, ConsoleServer, Refused
 from certwright_client.console.source import Api
+
+from tests.console.conftest import forms
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 XSS = "<script>alert(1)</script>"
@@ -126,13 +129,9 @@ class CannedApi:
 
     base_url = "http://api.test"
 
-    def __init__(self, filters: bool = False) -> None:
+    def __init__(self) -> None:
         self.posts: list[tuple[str, Any]] = []
-        self.queries: list[tuple[str, dict[str, Any]]] = []
-        self.filters = filters  # whether this API filters its listings itself (issue 14's inventory)
-
-    def filters_supported(self, path: str) -> bool:
-        return self.filters
+        self.queries: list[tuple[str, dict[str, Any]]] = []  # every list read: its path and the query sent
 
     def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
         return next(c for c in CERTS if path.endswith(c["id"]))
@@ -146,12 +145,15 @@ class CannedApi:
         return CERTS
 
     def authorities(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.queries.append(("/certificate-authorities", dict(query or {})))
         return AUTHORITIES
 
     def ca_bundles(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.queries.append(("/ca-bundles", dict(query or {})))
         return []
 
     def associations(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.queries.append(("/associations", dict(query or {})))
         wanted = (query or {}).get("certificateId")
         return [a for a in ASSOCIATIONS if wanted in (None, a["certificateId"])]
 
@@ -199,26 +201,100 @@ def test_revoke_and_roll_back_post_to_the_apis_version_actions(console: Console)
     ]
 
 
-def test_filters_go_to_the_api_as_query_parameters_and_apply_here_when_it_does_not_filter(console: Console) -> None:
-    page = html(console, "/certificates", {"namePrefix": "bill", "sortBy": "notAfter", "san": "", "tag": "team=web"})
+def test_the_search_forms_send_their_filters_as_the_apis_query_parameters(console: Console) -> None:
     api: CannedApi = console.api  # type: ignore[assignment]
-    assert api.queries[-1] == ("/certificates", {"namePrefix": "bill", "sortBy": "notAfter", "tag": "team=web"})
-    assert "0 certificate(s)" in page, "no canned certificate has the tag team=web"
-    page = html(console, "/certificates", {"inUse": "false", "sortBy": "notAfter", "sortOrder": "DESC"})
-    assert page.index("billing") < page.index("&lt;script"), "notAfter descending: 40 days before 3"
-    assert "shop.example.com" not in page
-    assert "1 certificate(s)" in html(console, "/certificates", {"hostname": "SHOP.example.com"})
+    sent = {"namePrefix": "bill", "sortBy": "notAfter", "san": "", "tag": " team=web ", "lifecycleState": "ACTIVE"}
+    page = html(console, "/certificates", {**sent, "by": "month"})
+    assert api.queries[0] == (
+        "/certificates",
+        {"namePrefix": "bill", "sortBy": "notAfter", "tag": "team=web", "lifecycleState": "ACTIVE"},
+    ), "filled-in fields only, trimmed; a parameter no form has stays here"
+    assert api.queries[1:] == [("/certificate-authorities", {})], "the issuers' names, for display only"
+    assert "3 certificate(s)" in page, "the page shows what the API answered: the console filters nothing itself"
+    assert page.index("shop") < page.index("billing") < page.index("&lt;script"), "and in the API's order"
+    for path, list_path, query in (
+        ("/cas", "/certificate-authorities", {"namePrefix": "corp", "serialNumber": "0a:01"}),
+        ("/ca-bundles", "/ca-bundles", {"inUse": "true", "sortBy": "name", "sortOrder": "DESC"}),
+        ("/associations", "/associations", {"state": "SUSPENDED", "deploymentState": "FAILED"}),
+    ):
+        api.queries.clear()
+        page = html(console, path, query)
+        assert api.queries[0] == (list_path, query), path
+    assert "HandshakeFailed" in page, "the association map shows every association the API answered"
 
 
-def test_an_api_that_filters_is_trusted_with_its_answer() -> None:
-    console = Console(CannedApi(filters=True), clock=lambda: NOW)  # type: ignore[arg-type]
-    page = html(console, "/certificates", {"tag": "team=web"})
-    assert "3 certificate(s)" in page, "the canned API 'filtered': the console shows what it answered"
+class _Answering:
+    """A Client stand-in: answers `status` and `body` to every call and records them."""
+
+    base_url = "http://api.test"
+
+    def __init__(self, status: int = 200, body: Any = None) -> None:
+        self.status = status
+        self.body = body if body is not None else {"items": [], "nextPage": None}
+        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
+
+    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> tuple[int, Any]:
+        self.calls.append((method, path, query))
+        return self.status, self.body
 
 
-def test_a_wildcard_san_covers_one_label() -> None:
-    assert views.covers("*.example.com", "shop.example.com") and views.covers("a.example.com", "A.example.com")
-    assert not views.covers("*.example.com", "a.b.example.com") and not views.covers("*.example.com", "example.com")
+def test_a_search_is_one_list_request_and_no_probe() -> None:
+    client = _Answering()
+    console = Console(Api(client))  # type: ignore[arg-type]
+    assert console.get("/certificates", {"hostname": "shop.example.com", "inUse": ""}, "token").status == 200
+    assert client.calls == [
+        ("GET", "/certificates", {"hostname": "shop.example.com", "page": None, "limit": 100}),
+        ("GET", "/certificate-authorities", {"page": None, "limit": 100}),
+    ]
+
+
+def test_a_filter_the_api_refuses_is_its_4xx_and_code_on_the_page() -> None:
+    refusal = {"code": "InvalidParameter", "message": "notAfterBefore / notAfterAfter need a time zone (e.g. Z)"}
+    console = Console(Api(_Answering(400, refusal)))  # type: ignore[arg-type]
+    answer = console.get("/certificates", {"notAfterBefore": "2027-01-01"}, "token")
+    assert answer.status == 400 and "InvalidParameter" in answer.body.decode() and "time zone" in answer.body.decode()
+
+
+def _accepted(schema: dict[str, Any], components: dict[str, Any]) -> set[str] | None:
+    """The values a query parameter's schema allows, or None for free text."""
+    if "$ref" in schema:
+        return _accepted(components[schema["$ref"].rsplit("/", 1)[1]], components)
+    if "anyOf" in schema:
+        found = [_accepted(s, components) for s in schema["anyOf"] if s.get("type") != "null"]
+        return None if any(f is None for f in found) else set().union(*(f for f in found if f is not None))
+    if "enum" in schema:
+        return {str(v) for v in schema["enum"]}
+    if "const" in schema:
+        return {str(schema["const"])}
+    if schema.get("type") == "array":
+        return _accepted(schema["items"], components)
+    return None
+
+
+def test_every_search_field_and_option_is_a_filter_the_api_accepts(console: Console) -> None:
+    """The forms against the API's own /openapi.json: a form field or option the API refuses would be a 400."""
+    from certwright.api.app import openapi_document
+
+    document = json.loads(openapi_document())
+    pages = {
+        "/certificates": ("/certificates", views.CERTIFICATE_FILTERS),
+        "/cas": ("/certificate-authorities", views.AUTHORITY_FILTERS),
+        "/ca-bundles": ("/ca-bundles", views.BUNDLE_FILTERS),
+        "/associations": ("/associations", views.ASSOCIATION_FILTERS),
+    }
+    for page, (list_path, passed_on) in pages.items():
+        params = {p["name"]: p["schema"] for p in document["paths"][list_path]["get"]["parameters"]}
+        (form,) = forms(html(console, page)).values()
+        assert form, page
+        assert set(passed_on) <= set(params), (page, set(passed_on) - set(params))
+        for name, options in form.items():
+            assert name in params and name in passed_on, (page, name)
+            accepted = _accepted(params[name], document["components"]["schemas"])
+            if accepted is not None:
+                assert options is not None, f"{page}: {name} takes only {sorted(accepted)}: a select, not free text"
+            if options is not None:
+                chosen = set(options) - {""}
+                assert chosen and (accepted is None or chosen <= accepted), (page, name, chosen - (accepted or set()))
 
 
 def test_the_timeline_buckets_by_week_and_lists_what_is_overdue_or_failing() -> None:
@@ -343,26 +419,6 @@ def test_certwright_console_is_a_command_that_serves_on_loopback_with_the_clis_t
         assert (signed.console.api.client.base_url, signed.console.api.client.sign) == ("https://api.example", True)
     finally:
         signed.server_close()
-
-
-class _Answering:
-    """A Client stand-in: answers `status` to every call and counts them."""
-
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
-
-    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> tuple[int, Any]:
-        self.calls.append((method, path, query))
-        return self.status, {"items": [], "nextPage": None}
-
-
-def test_the_console_asks_each_listing_once_whether_it_filters() -> None:
-    filtering, ignoring = _Answering(400), _Answering(200)
-    assert Api(filtering).filters_supported("/certificates")  # type: ignore[arg-type]
-    api = Api(ignoring)  # type: ignore[arg-type]
-    assert not api.filters_supported("/certificates") and not api.filters_supported("/certificates")
-    assert ignoring.calls == [("GET", "/certificates", {"limit": 1, "sortOrder": "SIDEWAYS"})]
 
 
 def test_an_unreachable_api_is_a_502_page_not_a_dropped_connection() -> None:

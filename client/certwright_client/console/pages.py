@@ -55,20 +55,19 @@ _MACROS = """
 {% for f in a.probe.findings %}<br><span class="muted">{{ f.severity }} {{ f.code }}</span>{% endfor %}{% else %}<span class="muted">not probed</span>{% endif %}</td></tr>
 {% endfor %}
 {%- endmacro %}
+{% macro filters(action, fields, query, button='Search') -%}
+<form class="filters" method="get" action="{{ action }}" id="filters">
+{% for f in fields %}<label>{{ f.label }}{% if f.options %}<select name="{{ f.name }}"><option value=""></option>{% for v in f.options %}<option{% if query.get(f.name) == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select>{% else %}<input name="{{ f.name }}" value="{{ query.get(f.name, '') }}">{% endif %}</label>{% endfor %}
+<label>&nbsp;<button type="submit">{{ button }}</button></label></form>
+{%- endmacro %}
 {% macro assoc_table(items) -%}
 <table><tr><th>Used by</th><th>Type</th><th>Association</th><th>Deployment</th><th>Version</th><th>ACM copy</th><th>Probe</th></tr>
 {{ assoc_rows(items) }}</table>
 {%- endmacro %}
 """
 
-_CERTIFICATES = """{% extends "base" %}{% from "macros" import state, cert_link %}{% block body %}
-<form class="filters" method="get" action="/certificates" id="filters">
-{% for name, label in fields %}<label>{{ label }}<input name="{{ name }}" value="{{ query.get(name, '') }}"></label>{% endfor %}
-<label>in use<select name="inUse"><option value=""></option>{% for v in ('true', 'false') %}<option{% if query.get('inUse') == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select></label>
-<label>deployment<select name="deploymentState"><option value=""></option>{% for v in deployment_states %}<option{% if query.get('deploymentState') == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select></label>
-<label>sort by<select name="sortBy"><option value=""></option>{% for v in ('name', 'timeCreated', 'notAfter') %}<option{% if query.get('sortBy') == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select></label>
-<label>order<select name="sortOrder">{% for v in ('ASC', 'DESC') %}<option{% if query.get('sortOrder') == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select></label>
-<label>&nbsp;<button type="submit">Search</button></label></form>
+_CERTIFICATES = """{% extends "base" %}{% from "macros" import state, cert_link, filters %}{% block body %}
+{{ filters('/certificates', fields, query) }}
 <p class="muted" id="count">{{ items | length }} certificate(s)</p>
 <table id="certificates"><tr><th>Name</th><th>State</th><th>Issuer</th><th>Names</th><th>Version</th><th>Serial</th><th>notAfter</th><th>Renewal</th><th>In use</th></tr>
 {% for c in items %}<tr class="certificate"><td>{{ cert_link(c) }}</td><td>{{ state(c.lifecycleState) }}{% if c.expired %} {{ state('expired') }}{% endif %}</td>
@@ -99,28 +98,26 @@ _CERTIFICATE = """{% extends "base" %}{% from "macros" import state, assoc_table
 <h2>Used by</h2>{{ assoc_table(associations) }}
 {% endblock %}"""
 
-_AUTHORITIES = """{% extends "base" %}{% from "macros" import state %}
+_AUTHORITIES = """{% extends "base" %}{% from "macros" import state, filters %}
 {% macro node(n) %}<li class="ca"><a href="/audit?resourceId={{ n.authority.id | urlencode }}">{{ n.authority.name }}</a>
 {{ state(n.authority.lifecycleState) }} <span class="muted">{{ n.authority.configType }} · {{ n.authority.keyAlgorithm }}
 {% if n.authority.currentVersion %}· v{{ n.authority.currentVersion.versionNumber }} until {{ n.authority.currentVersion.validity.notAfter | when }}{% endif %}</span>
 {% if n.children %}<ul class="tree">{% for child in n.children %}{{ node(child) }}{% endfor %}</ul>{% endif %}</li>{% endmacro %}
 {% block body %}
-<form class="filters" method="get" action="/cas">{% for name, label in fields %}<label>{{ label }}<input name="{{ name }}" value="{{ query.get(name, '') }}"></label>{% endfor %}<label>&nbsp;<button type="submit">Search</button></label></form>
+{{ filters('/cas', fields, query) }}
 <div class="box"><ul class="tree top" id="ca-tree">{% for n in tree %}{{ node(n) }}{% endfor %}</ul></div>
 {% endblock %}"""
 
-_BUNDLES = """{% extends "base" %}{% from "macros" import state %}{% block body %}
-<form class="filters" method="get" action="/ca-bundles">{% for name, label in fields %}<label>{{ label }}<input name="{{ name }}" value="{{ query.get(name, '') }}"></label>{% endfor %}<label>&nbsp;<button type="submit">Search</button></label></form>
+_BUNDLES = """{% extends "base" %}{% from "macros" import state, filters %}{% block body %}
+{{ filters('/ca-bundles', fields, query) }}
 <table id="ca-bundles"><tr><th>Name</th><th>State</th><th>Trusts</th><th>Version</th><th>Stale</th><th>In use</th></tr>
 {% for b in items %}<tr class="ca-bundle"><td><a href="/audit?resourceId={{ b.id | urlencode }}">{{ b.name }}</a></td><td>{{ state(b.lifecycleState) }}</td>
 <td>{% for ca in b.certificateAuthorityIds %}{{ authorities.get(ca, ca) }}{% if not loop.last %}, {% endif %}{% endfor %}{% for g in b.givenCertificates %}<br><span class="muted">{{ g.subject }}</span>{% endfor %}</td>
 <td>{{ b.currentVersionNumber }}</td><td>{{ 'yes' if b.stale else 'no' }}</td><td>{{ b.associationCount }}</td></tr>{% endfor %}</table>
 {% endblock %}"""
 
-_ASSOCIATIONS = """{% extends "base" %}{% from "macros" import state, cert_link, assoc_table %}{% block body %}
-<form class="filters" method="get" action="/associations"><label>certificate id<input name="certificateId" value="{{ query.get('certificateId', '') }}"></label>
-<label>deployment<select name="deploymentState"><option value=""></option>{% for v in deployment_states %}<option{% if query.get('deploymentState') == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select></label>
-<label>&nbsp;<button type="submit">Filter</button></label></form>
+_ASSOCIATIONS = """{% extends "base" %}{% from "macros" import state, cert_link, assoc_table, filters %}{% block body %}
+{{ filters('/associations', fields, query, 'Filter') }}
 {% for row in rows %}<div class="box map-row"><h2>{% if row.certificate %}{{ cert_link(row.certificate) }} <span class="muted">v{{ row.certificate.currentVersion.versionNumber if row.certificate.currentVersion else '-' }}</span>{% else %}CA bundle users{% endif %}</h2>
 <div class="muted">{{ row.listeners | length }} listener(s) · {{ row.acm | length }} ACM certificate(s) · {{ row.hosts | length }} host(s)</div>
 {{ assoc_table(row.listeners + row.acm + row.hosts + row.other) }}</div>

@@ -137,42 +137,16 @@ class Console:
     def _authority_names(self) -> dict[str, str]:
         return {str(a["id"]): str(a["name"]) for a in self.api.authorities()}
 
-    def _fallback(
-        self,
-        path: str,
-        items: list[dict[str, Any]],
-        filters: dict[str, str],
-        deployments: dict[str, set[str]] | None = None,
-    ) -> list[Any]:
-        """FALLBACK (views.apply_filters): filter here what an API without the inventory's filters answered."""
-        if not filters or self.api.filters_supported(path):
-            return items
-        return views.apply_filters(items, filters, deployments)
-
     def certificates(self, query: dict[str, str]) -> str:
-        filters = views.chosen(query, views.CERTIFICATE_FILTERS)
-        fetched = self.api.certificates(filters)
-        deployments = views.deployment_states(self.api.associations()) if "deploymentState" in filters else None
-        items = self._fallback("/certificates", fetched, filters, deployments)
-        fields = [
-            ("namePrefix", "name starts with"),
-            ("hostname", "serves hostname"),
-            ("san", "SAN (exact)"),
-            ("serialNumber", "serial (hex)"),
-            ("lifecycleState", "lifecycle state"),
-            ("issuerCertificateAuthorityId", "issuer CA id"),
-            ("notAfterAfter", "expires after"),
-            ("notAfterBefore", "expires before"),
-            ("tag", "tag key=value"),
-        ]
+        # The API filters, sorts and pages; the page shows what it answers (the issuers' names joined for display).
+        items = self.api.certificates(views.chosen(query, views.CERTIFICATE_FILTERS))
         return self.page(
             "certificates",
             "/certificates",
             "Certificates",
             items=items,
             query=query,
-            fields=fields,
-            deployment_states=("PENDING", "DEPLOYING", "DEPLOYED", "FAILED", "UNDEPLOYING"),
+            fields=views.CERTIFICATE_FIELDS,
             authorities=self._authority_names(),
         )
 
@@ -190,36 +164,26 @@ class Console:
         )
 
     def authorities(self, query: dict[str, str]) -> str:
-        filters = views.chosen(query, views.AUTHORITY_FILTERS)
-        items = self._fallback("/certificate-authorities", self.api.authorities(filters), filters)
-        fields = [("namePrefix", "name starts with"), ("lifecycleState", "lifecycle state"), ("tag", "tag key=value")]
-        return self.page("authorities", "/cas", "CA hierarchy", tree=views.ca_tree(items), query=query, fields=fields)
+        items = self.api.authorities(views.chosen(query, views.AUTHORITY_FILTERS))
+        tree = views.ca_tree(items)
+        return self.page("authorities", "/cas", "CA hierarchy", tree=tree, query=query, fields=views.AUTHORITY_FIELDS)
 
     def bundles(self, query: dict[str, str]) -> str:
-        filters = views.chosen(query, views.BUNDLE_FILTERS)
-        items = self._fallback("/ca-bundles", self.api.ca_bundles(filters), filters)
-        fields = [("namePrefix", "name starts with"), ("lifecycleState", "lifecycle state"), ("tag", "tag key=value")]
         return self.page(
             "bundles",
             "/ca-bundles",
             "CA bundles",
-            items=items,
+            items=self.api.ca_bundles(views.chosen(query, views.BUNDLE_FILTERS)),
             query=query,
-            fields=fields,
+            fields=views.BUNDLE_FIELDS,
             authorities=self._authority_names(),
         )
 
     def associations(self, query: dict[str, str]) -> str:
-        filters = views.chosen(query, views.ASSOCIATION_FILTERS)
-        items = self._fallback("/associations", self.api.associations(filters), filters)
-        rows = views.association_map(self.api.certificates(), items)
+        items = self.api.associations(views.chosen(query, views.ASSOCIATION_FILTERS))
+        rows = views.association_map(self.api.certificates(), items)  # each association under its certificate
         return self.page(
-            "associations",
-            "/associations",
-            "Association map",
-            rows=rows,
-            query=query,
-            deployment_states=("PENDING", "DEPLOYING", "DEPLOYED", "FAILED", "UNDEPLOYING"),
+            "associations", "/associations", "Association map", rows=rows, query=query, fields=views.ASSOCIATION_FIELDS
         )
 
     def timeline(self, query: dict[str, str]) -> str:

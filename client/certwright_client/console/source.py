@@ -41,18 +41,6 @@ def q(value: Any) -> str:
 class Api:
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._filters: dict[str, bool] = {}
-
-    def filters_supported(self, path: str) -> bool:
-        """Whether the listing at `path` filters and sorts itself (issue 14's inventory), asked once.
-
-        An API with the inventory's filters validates sortOrder and refuses SIDEWAYS (400); one without ignores
-        the parameter. The console filters what an API without them answers (views.apply_filters).
-        """
-        if path not in self._filters:
-            status, _ = self.client.call("GET", path, query={"limit": 1, "sortOrder": "SIDEWAYS"})
-            self._filters[path] = status in (400, 422)
-        return self._filters[path]
 
     @property
     def base_url(self) -> str:

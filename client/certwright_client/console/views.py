@@ -1,44 +1,77 @@
-"""What the console's pages show, computed from the API's answers: filters, the expiry timeline, the association
-map, the CA tree, CRL freshness and an action's blast radius. Pure: no I/O, and `now` is passed in."""
+"""What the console's pages show, computed from the API's answers: the search forms' fields, the expiry timeline,
+the association map, the CA tree, CRL freshness and an action's blast radius. Pure: no I/O, and `now` is passed in.
+
+It filters nothing: the search forms' fields go to the API's list routes as query parameters, and the pages show
+what the API answers (the API decides what the caller may read, and pages)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 Item = Mapping[str, Any]
 
-# The list filters of the API's inventory (issue 14 item 1), passed through as query parameters unchanged.
-CERTIFICATE_FILTERS = (
-    "name",
-    "namePrefix",
-    "lifecycleState",
-    "issuerCertificateAuthorityId",
-    "san",
-    "hostname",
-    "serialNumber",
-    "notAfterBefore",
-    "notAfterAfter",
-    "inUse",
-    "deploymentState",
-    "tag",
-    "sortBy",
-    "sortOrder",
+# The search forms of the list pages: each field is a list filter of the API's inventory (docs/inventory.md), sent
+# as the query parameter of the same name; the API alone filters, sorts and pages. A field with options is a select
+# (its blank option: no filter). tests/console checks every field and option against the API's /openapi.json.
+LIFECYCLE_STATES = ("CREATING", "ACTIVE", "FAILED", "PENDING_DELETION")  # DELETED is never listed
+DEPLOYMENT_STATES = ("PENDING", "DEPLOYING", "DEPLOYED", "FAILED", "UNDEPLOYING")
+ASSOCIATION_STATES = ("ACTIVE", "PENDING_CONFIRMATION", "SUSPENDED")
+SORT_ORDERS = ("ASC", "DESC")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the API's query parameter
+    label: str
+    options: tuple[str, ...] = ()  # a select's choices; none: a text input
+
+
+CERTIFICATE_FIELDS = (
+    Field("namePrefix", "name starts with"),
+    Field("hostname", "serves hostname"),
+    Field("san", "SAN (exact)"),
+    Field("serialNumber", "serial (hex)"),
+    Field("lifecycleState", "lifecycle state", LIFECYCLE_STATES),
+    Field("issuerCertificateAuthorityId", "issuer CA id"),
+    Field("notAfterAfter", "expires after"),
+    Field("notAfterBefore", "expires before"),
+    Field("tag", "tag key=value"),
+    Field("inUse", "in use", ("true", "false")),
+    Field("deploymentState", "deployment", DEPLOYMENT_STATES),
+    Field("sortBy", "sort by", ("name", "timeCreated", "notAfter")),
+    Field("sortOrder", "order", SORT_ORDERS),
 )
-AUTHORITY_FILTERS = (
-    "name",
-    "namePrefix",
-    "lifecycleState",
-    "issuerCertificateAuthorityId",
-    "tag",
-    "sortBy",
-    "sortOrder",
+AUTHORITY_FIELDS = (
+    Field("namePrefix", "name starts with"),
+    Field("lifecycleState", "lifecycle state", LIFECYCLE_STATES),
+    Field("issuerCertificateAuthorityId", "issuer CA id"),
+    Field("serialNumber", "serial (hex)"),
+    Field("notAfterAfter", "expires after"),
+    Field("notAfterBefore", "expires before"),
+    Field("tag", "tag key=value"),
 )
-BUNDLE_FILTERS = ("name", "namePrefix", "lifecycleState", "inUse", "tag", "sortBy", "sortOrder")
-ASSOCIATION_FILTERS = ("certificateId", "deploymentState", "sortBy", "sortOrder")
-SORT_KEYS = ("name", "timeCreated", "notAfter")
+BUNDLE_FIELDS = (
+    Field("namePrefix", "name starts with"),
+    Field("lifecycleState", "lifecycle state", LIFECYCLE_STATES),
+    Field("inUse", "in use", ("true", "false")),
+    Field("tag", "tag key=value"),
+    Field("sortBy", "sort by", ("name", "timeCreated")),
+    Field("sortOrder", "order", SORT_ORDERS),
+)
+ASSOCIATION_FIELDS = (
+    Field("certificateId", "certificate id"),
+    Field("deploymentState", "deployment", DEPLOYMENT_STATES),
+    Field("state", "association state", ASSOCIATION_STATES),
+)
+# The query parameters a page passes on to its list: its form's fields, and `name` (exactly this name) for links.
+CERTIFICATE_FILTERS = ("name", *(f.name for f in CERTIFICATE_FIELDS))
+AUTHORITY_FILTERS = ("name", *(f.name for f in AUTHORITY_FIELDS))
+BUNDLE_FILTERS = ("name", *(f.name for f in BUNDLE_FIELDS))
+ASSOCIATION_FILTERS = tuple(f.name for f in ASSOCIATION_FIELDS)
+
 LISTENER = "LOAD_BALANCER_LISTENER"
 ACM = "ACM_CERTIFICATE"
 HOST = "HOST_PRINCIPAL"
@@ -73,104 +106,8 @@ def on_crl(serial: str | None, crls: Iterable[CrlState]) -> str:
 
 
 def chosen(query: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
-    """The filters of `names` the form filled in (empty fields are no filter)."""
+    """The filters of `names` the form filled in (empty fields are no filter): the query the console sends."""
     return {name: query[name].strip() for name in names if query.get(name, "").strip()}
-
-
-# -- client-side fallback ---------------------------------------------------------------------------------------
-# FALLBACK: the same filters applied to what the API answered, used only for a listing whose API does not filter
-# (Api.filters_supported tells). Each test is as loose as the API's or looser, so on an API that filtered it would
-# keep every item. Remove it once every list route of every API the console talks to filters.
-
-
-def _tags(item: Item) -> dict[str, str]:
-    tags = item.get("freeformTags", item.get("tags")) or {}
-    if isinstance(tags, list):  # AWS style [{"key": .., "value": ..}]
-        return {str(t.get("key", t.get("Key"))): str(t.get("value", t.get("Value"))) for t in tags}
-    return {str(k): str(v) for k, v in dict(tags).items()}
-
-
-def _names(item: Item) -> list[str]:
-    names = [str(s.get("value", "")).lower() for s in item.get("subjectAlternativeNames") or []]
-    return names
-
-
-def covers(pattern: str, host: str) -> bool:
-    """A SAN covers a host: equal, or a wildcard `*.example.com` standing for exactly one label."""
-    pattern, host = pattern.lower(), host.lower()
-    if pattern == host:
-        return True
-    return pattern.startswith("*.") and host.endswith(pattern[1:]) and "." not in host[: -len(pattern) + 1]
-
-
-def _passes(item: Item, name: str, wanted: str, deployments: Mapping[str, set[str]]) -> bool:
-    if name in ("sortBy", "sortOrder"):
-        return True
-    if name == "name":
-        return str(item.get("name", "")).lower() == wanted.lower()
-    if name == "namePrefix":
-        return str(item.get("name", "")).lower().startswith(wanted.lower())
-    if name in ("lifecycleState", "issuerCertificateAuthorityId", "certificateId"):
-        return str(item.get(name) or "") == wanted
-    if name == "san":
-        return wanted.lower() in _names(item)
-    if name == "hostname":
-        return any(covers(n, wanted) for n in _names(item))
-    if name == "serialNumber":
-        return True  # the API finds by the serial of any version (GET /certificates?serialNumber=) already
-    if name in ("notAfterBefore", "notAfterAfter"):
-        limit, end = parse_time(wanted), not_after(item)
-        if limit is None:
-            return True
-        if end is None:
-            return False
-        return end < limit if name == "notAfterBefore" else end > limit
-    if name == "inUse":
-        in_use = int(item.get("associationCount") or 0) > 0
-        return in_use == (wanted.lower() in ("true", "yes", "1"))
-    if name == "deploymentState":
-        if "deployment" in item:  # an association
-            return str((item.get("deployment") or {}).get("state")) == wanted
-        return wanted in deployments.get(str(item.get("id")), set())
-    if name == "tag":
-        key, _, value = wanted.partition("=")
-        tags = _tags(item)
-        return key in tags and (not value or tags[key] == value)
-    return True
-
-
-def apply_filters(
-    items: Iterable[Item], filters: Mapping[str, str], deployments: Mapping[str, set[str]] | None = None
-) -> list[Item]:
-    """FALLBACK: `filters` applied to `items` here, and sorted by sortBy/sortOrder when given."""
-    kept = [i for i in items if all(_passes(i, n, w, deployments or {}) for n, w in filters.items())]
-    sort_by = filters.get("sortBy")
-    if sort_by in SORT_KEYS:
-        # Items without a notAfter (nothing issued yet) go last either way.
-        dated = [i for i in kept if sort_by != "notAfter" or not_after(i) is not None]
-        undated = [i for i in kept if sort_by == "notAfter" and not_after(i) is None]
-        dated.sort(
-            key=lambda i: (
-                (not_after(i) or now_min()).isoformat() if sort_by == "notAfter" else str(i.get(sort_by) or "")
-            )
-        )
-        if filters.get("sortOrder", "").upper() == "DESC":
-            dated.reverse()
-        kept = dated + undated
-    return kept
-
-
-def now_min() -> datetime:
-    return datetime.min.replace(tzinfo=UTC)
-
-
-def deployment_states(associations: Iterable[Item]) -> dict[str, set[str]]:
-    """certificate id -> the deployment states of its associations."""
-    states: dict[str, set[str]] = {}
-    for a in associations:
-        if a.get("certificateId"):
-            states.setdefault(str(a["certificateId"]), set()).add(str((a.get("deployment") or {}).get("state")))
-    return states
 
 
 # -- the expiry timeline --------------------------------------------------------------------------------------
