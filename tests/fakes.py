@@ -1291,7 +1291,6 @@ class FakeChallengeChecker:
         return answer
 
 
-
 @dataclass
 class World:
     """Everything outside the services, in memory: what a test arranges and inspects."""
@@ -1421,4 +1420,3 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
         eab_keys=EabKeyService(w.acme, w.eab_sealer, authorities, rt),
     )
     return container, w
-

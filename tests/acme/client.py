@@ -186,14 +186,20 @@ class AcmeClient:
         return found
 
     def post(
-        self, url: str, payload: Any, *, use_jwk: bool = False, key: AccountKey | None = None, **header: Any
+        self,
+        url: str,
+        payload: Any,
+        *,
+        use_jwk: bool = False,
+        key: AccountKey | None = None,
+        header: dict[str, Any] | None = None,
     ) -> Reply:
         protected: dict[str, Any] = {"nonce": self.nonce(), "url": url}
         if use_jwk or self.kid is None:
             protected["jwk"] = jwk_of(key or self.key)
         else:
             protected["kid"] = self.kid
-        protected.update(header)
+        protected.update(header or {})
         return self.raw_post(url, jws(key or self.key, payload, protected))
 
     def raw_post(self, url: str, body: Any, content_type: str = JOSE) -> Reply:
