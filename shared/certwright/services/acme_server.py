@@ -418,17 +418,9 @@ class AcmeServer:
         ca = self._issuing_ca(order.ca_id)
         existing_id = self._store.certificate_for(account.id, order.identifiers)
         existing = self._certs.get_certificate(existing_id) if existing_id else None
-        principal = _principal(account)
         self._may_issue(account, ca, order.identifiers)
         if existing is not None:
-            self._authorizer.require(
-                principal,
-                "Renew",
-                self._authorizer.entities.certificate(existing),
-                operation="AcmeFinalize",
-                resource_id=existing.id,
-                hidden=None,
-            )
+            self._allow(account, "Renew", existing, "AcmeFinalize")
         processing = order.processing()
         self._store.update_order(processing, Status.READY)
         try:
@@ -567,14 +559,7 @@ class AcmeServer:
             raise AcmeProblem("alreadyRevoked", "the certificate is already revoked")
         if v.account is not None:
             actor = v.account.principal
-            self._authorizer.require(
-                _principal(v.account),
-                "Revoke",
-                self._authorizer.entities.certificate(certificate),
-                operation="AcmeRevokeCertificate",
-                resource_id=certificate.id,
-                hidden=None,
-            )
+            self._allow(v.account, "Revoke", certificate, "AcmeRevokeCertificate")
         else:
             assert v.jwk is not None
             if _spki(public_key(v.jwk)) != _spki(presented.public_key()):
@@ -632,6 +617,20 @@ class AcmeServer:
             return self._authorities.get(ca_id)
         except NotFoundError as err:
             raise AcmeProblem("notFound", f"no ACME directory for {ca_id!r}") from err
+
+    def _allow(self, account: Account, action: str, certificate: Certificate, operation: str) -> None:
+        """The account's principal may `action` the certificate (Cedar, audited on denial), else unauthorized."""
+        try:
+            self._authorizer.require(
+                _principal(account),
+                action,
+                self._authorizer.entities.certificate(certificate),
+                operation=operation,
+                resource_id=certificate.id,
+                hidden=f"certificate {certificate.id} not found",
+            )
+        except (AccessDeniedError, NotFoundError) as err:
+            raise AcmeProblem("unauthorized", f"the account's principal may not {action} this certificate") from err
 
     def _may_issue(self, account: Account, ca: CertificateAuthority, names: tuple[str, ...]) -> None:
         """The account's principal must be allowed to have `ca` issue `names` (as POST /certificates would)."""
