@@ -172,6 +172,7 @@ class AcmeServer:
     def _verified(self, at: Endpoint, body: bytes, *, key: str) -> _Verified:
         """The request's JWS, checked (RFC 8555 §6.2-6.5): url, key (`jwk` or `kid` as `key` says), signature,
         then the nonce, which is spent only by a request that got that far."""
+        self._issuing_ca(at.ca_id)
         jws = parse(body)
         if jws.url != at.url:
             raise AcmeProblem("unauthorized", f"the JWS url {jws.url!r} is not the request URL {at.url!r}")
@@ -211,6 +212,7 @@ class AcmeServer:
     # -- accounts -------------------------------------------------------------------------------------------
 
     def new_account(self, at: Endpoint, body: bytes) -> AcmeAnswer:
+        self._issuing_ca(at.ca_id)
         jws = parse(body)
         if jws.url != at.url:
             raise AcmeProblem("unauthorized", "the JWS url is not the request URL")
@@ -590,6 +592,7 @@ class AcmeServer:
     # -- ARI ------------------------------------------------------------------------------------------------
 
     def renewal_info(self, at: Endpoint, cert_id: str) -> AcmeAnswer:
+        self._issuing_ca(at.ca_id)
         wanted = ari.CertId.parse(cert_id)
         for certificate_id, number in self._versions.by_serial(wanted.serial_hex):
             version = self._certs.get_version(certificate_id, number)
