@@ -157,7 +157,7 @@ class AcmeServer:
                 "revokeCert": at.at("revoke-cert"),
                 "keyChange": at.at("key-change"),
                 "renewalInfo": at.at("renewal-info"),
-                "meta": {"externalAccountRequired": self._require_eab, "profiles": {}},
+                "meta": {"externalAccountRequired": self._require_eab},
             },
         )
 
