@@ -193,3 +193,17 @@ def test_validation_retries_then_decides_and_fails_at_the_deadline(acme: Acme, c
     clock.advance(minutes=11)
     assert acme.container.acme_validator.validate(z_id, "dns-01").status == "invalid"
     assert client.get(late["authorizations"][0]).json()["status"] == "invalid"
+
+
+def test_a_challenge_whose_validator_gave_up_fails_when_read_after_its_deadline(acme: Acme, clock: Clock) -> None:
+    client = acme.registered()
+    created = client.new_order(["stuck.example.com"])
+    authz_url = created.json()["authorizations"][0]
+    http = next(c for c in client.get(authz_url).json()["challenges"] if c["type"] == "http-01")
+    client.post(http["url"], {})  # processing; no validator ever decides it (its retries ran out)
+    clock.advance(minutes=10)
+    assert client.get(authz_url).json()["status"] == "pending"
+    clock.advance(minutes=2)
+    failed = client.get(authz_url).json()
+    assert failed["status"] == "invalid"
+    assert client.get(str(created.header("Location"))).json()["status"] == "invalid"

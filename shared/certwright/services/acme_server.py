@@ -31,7 +31,7 @@ from certwright.acme.jws import (
     verify,
     verify_eab,
 )
-from certwright.acme.problems import AcmeProblem, malformed
+from certwright.acme.problems import AcmeProblem, malformed, problem_document
 from certwright.acme.resources import (
     AUTHORIZATION_LIFETIME,
     CHALLENGE_DEADLINE,
@@ -68,6 +68,8 @@ from certwright.services.issuance import IssuanceService
 from certwright.services.revocation import RevocationService
 
 NONCE_LIFETIME = timedelta(hours=1)
+# After a challenge's deadline the validator fails it; if its retries ran out first, a read fails it this long after.
+STUCK_GRACE = timedelta(minutes=1)
 PEM_CHAIN = "application/pem-certificate-chain"
 # RFC 5280 CRLReason codes a client may give (6 certificateHold and 8 removeFromCRL are not offered).
 REASONS = {
@@ -371,7 +373,8 @@ class AcmeServer:
         if order.status is not Status.PENDING:
             return order
         authorizations = [self._store.get_authorization(a) for a in order.authorization_ids]
-        advanced = order.advanced([a for a in authorizations if a is not None], self._rt.clock())
+        found = [self._unstuck(a) for a in authorizations if a is not None]
+        advanced = order.advanced(found, self._rt.clock())
         if advanced.status is not order.status:
             try:
                 self._store.update_order(advanced, Status.PENDING)
@@ -483,9 +486,20 @@ class AcmeServer:
             raise AcmeProblem("notFound", f"authorization {authz_id} not found")
         return authorization
 
+    def _unstuck(self, authorization: Authorization) -> Authorization:
+        """A challenge still processing a while after its deadline (the validator's retries ran out) is failed."""
+        now = self._rt.clock()
+        for c in authorization.challenges:
+            if c.status is Status.PROCESSING and c.deadline is not None and now >= c.deadline + STUCK_GRACE:
+                detail = "the challenge was not decided before its deadline"
+                failed = replace(c, status=Status.INVALID, error=problem_document("connection", detail))
+                authorization = authorization.with_challenge(failed)
+                self._store.put_authorization(authorization)
+        return authorization
+
     def authorization(self, at: Endpoint, authz_id: str, body: bytes) -> AcmeAnswer:
         v = self._verified(at, body, key="kid")
-        authorization = self._owned_authorization(v, authz_id)
+        authorization = self._unstuck(self._owned_authorization(v, authz_id))
         if not v.jws.post_as_get:
             payload = v.jws.payload_json()
             if payload.get("status") != Status.DEACTIVATED.value:
