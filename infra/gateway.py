@@ -87,6 +87,8 @@ def proxy_event(
     parts = urlsplit(raw_path)
     caller = next((v for k, v in headers if k.lower() == CALLER_HEADER.lower()), "") or LOCAL_ADMIN
     passed = [(k, v) for k, v in headers if k.lower() != CALLER_HEADER.lower() and k.lower() not in _HOP_BY_HOP]
+    if not any(k.lower() == "x-forwarded-proto" for k, _ in passed):
+        passed.append(("X-Forwarded-Proto", "http"))  # API Gateway always tells the scheme; locally it is HTTP
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for key, value in passed:

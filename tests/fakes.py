@@ -1222,6 +1222,133 @@ class FakeTlsEndpoints:
         return self.served.get((host, port), "connection refused")
 
 
+# -- ACME ----------------------------------------------------------------------------------------------------------
+
+
+class FakeAcmeStore:
+    """AcmeStore in memory, with the adapter's rules: nonces good once until they expire, one account per key,
+    conditional order transitions."""
+
+    def __init__(self) -> None:
+        self.nonces: dict[str, datetime] = {}
+        self.eab: dict[str, Any] = {}
+        self.accounts: dict[str, Any] = {}
+        self.by_key: dict[str, str] = {}
+        self.orders: dict[str, Any] = {}
+        self.authorizations: dict[str, Any] = {}
+        self.links: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def add_nonce(self, nonce: str, expires: datetime) -> None:
+        self.nonces[nonce] = expires
+
+    def consume_nonce(self, nonce: str, now: datetime) -> bool:
+        expires = self.nonces.get(nonce)
+        if expires is None or expires <= now:
+            return False
+        del self.nonces[nonce]
+        return True
+
+    def add_eab_key(self, key: Any) -> None:
+        absent(key.key_id in self.eab, "create EAB key")
+        self.eab[key.key_id] = key
+
+    def get_eab_key(self, key_id: str) -> Any:
+        return self.eab.get(key_id)
+
+    def eab_keys_of(self, principal: str) -> list[Any]:
+        mine = [replace(k, sealed_hmac=b"") for k in self.eab.values() if k.principal == principal]
+        return sorted(mine, key=lambda k: (k.created_at, k.key_id))
+
+    def revoke_eab_key(self, key_id: str) -> None:
+        if key_id in self.eab:
+            self.eab[key_id] = replace(self.eab[key_id], revoked=True)
+
+    def create_account(self, account: Any) -> None:
+        absent(account.thumbprint in self.by_key or account.id in self.accounts, "create account")
+        self.accounts[account.id] = account
+        self.by_key[account.thumbprint] = account.id
+
+    def get_account(self, account_id: str) -> Any:
+        return self.accounts.get(account_id)
+
+    def account_by_thumbprint(self, thumbprint: str) -> Any:
+        account_id = self.by_key.get(thumbprint)
+        return None if account_id is None else self.accounts.get(account_id)
+
+    def save_account(self, account: Any, previous_thumbprint: str | None = None) -> None:
+        if previous_thumbprint is not None and previous_thumbprint != account.thumbprint:
+            absent(account.thumbprint in self.by_key, "change account key")
+            self.by_key.pop(previous_thumbprint, None)
+            self.by_key[account.thumbprint] = account.id
+        self.accounts[account.id] = account
+
+    def put_order(self, order: Any) -> None:
+        absent(order.id in self.orders, "create order")
+        self.orders[order.id] = order
+
+    def get_order(self, order_id: str) -> Any:
+        return self.orders.get(order_id)
+
+    def update_order(self, order: Any, expected: Any) -> None:
+        stored = self.orders.get(order.id)
+        if stored is None or stored.status is not expected:
+            raise conflict("update order")
+        self.orders[order.id] = order
+
+    def orders_of(self, account_id: str) -> list[str]:
+        return sorted(o.id for o in self.orders.values() if o.account_id == account_id)
+
+    def put_authorization(self, authorization: Any) -> None:
+        self.authorizations[authorization.id] = authorization
+
+    def get_authorization(self, authorization_id: str) -> Any:
+        return self.authorizations.get(authorization_id)
+
+    def certificate_for(self, account_id: str, names: tuple[str, ...]) -> str | None:
+        return self.links.get((account_id, names))
+
+    def link_certificate(self, account_id: str, names: tuple[str, ...], certificate_id: str) -> None:
+        self.links[(account_id, names)] = certificate_id
+
+
+class FakeEabSealer:
+    """EabSealer in memory: a sealed key opens only for its own key id (as the KMS encryption context binds it)."""
+
+    def __init__(self) -> None:
+        self._sealed: dict[bytes, tuple[bytes, str]] = {}
+
+    def seal(self, hmac_key: bytes, key_id: str) -> bytes:
+        handle = hashlib.sha256(b"eab%d" % len(self._sealed) + key_id.encode()).digest()
+        self._sealed[handle] = (hmac_key, key_id)
+        return handle
+
+    def open(self, sealed: bytes, key_id: str) -> bytes:
+        found = self._sealed.get(sealed)
+        if found is None or found[1] != key_id:
+            raise DependencyError("KMS Decrypt failed: InvalidCiphertextException")
+        return found[0]
+
+
+class FakeChallengeChecker:
+    """ChallengeChecker that answers what the test arranged: by (type, identifier) a ChallengeResult or an
+    exception to raise; unarranged challenges are valid. Every call is recorded."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], Any] = {}
+        self.calls: list[tuple[str, str, str, str]] = []
+
+    def check(self, challenge_type: Any, identifier: str, token: str, key_authorization: str) -> Any:
+        from certwright.ports.acme_challenges import ChallengeResult
+
+        self.calls.append((str(challenge_type), identifier, token, key_authorization))
+        answer = self.answers.get((str(challenge_type), identifier), ChallengeResult(True))
+        if isinstance(answer, list):
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
 @dataclass
 class World:
     """Everything outside the services, in memory: what a test arranges and inspects."""
@@ -1237,6 +1364,9 @@ class World:
     alerts: RecordingAlerts = field(default_factory=RecordingAlerts)
     slept: list[float] = field(default_factory=list)
     tls: FakeTlsEndpoints = field(default_factory=FakeTlsEndpoints)
+    acme: FakeAcmeStore = field(default_factory=FakeAcmeStore)
+    eab_sealer: FakeEabSealer = field(default_factory=FakeEabSealer)
+    checker: FakeChallengeChecker = field(default_factory=FakeChallengeChecker)
 
 
 def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> tuple[Container, World]:
@@ -1244,6 +1374,9 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
     from certwright.authorization.decision import PolicyDecisionPoint, extra_policy_text
     from certwright.authorization.enforcement import Authorizer
     from certwright.authorization.entities import EntityBuilder
+    from certwright.services.acme_eab import EabKeyService
+    from certwright.services.acme_server import AcmeServer
+    from certwright.services.acme_validator import ChallengeValidator
     from certwright.services.alerts import AlertNotifier
     from certwright.services.associations import AssociationService
     from certwright.services.audit import AuditService
@@ -1287,6 +1420,10 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
         store, bundles, w.acm, w.listeners, rt, settings.deployer_role_arn, w.slept.append, consent
     )
     crl_states = FakeCrlStates(w.memory, settings.crl_policy)
+    revocation = RevocationService(store, issuance, authorities, rt)
+    authorizer = Authorizer(
+        PolicyDecisionPoint.load(extra_policy_text(settings.extra_policies)), entities, FakeAuditLog(w.memory), rt
+    )
     crl_publisher = CrlPublisher(
         FakeAuthorities(w.memory),
         authorities.signer_for,
@@ -1314,17 +1451,30 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
         deletion=DeletionService(store, w.keys, w.acm, rt),
         alerts=AlertNotifier(w.alerts),
         audit=AuditService(store),
-        revocation=RevocationService(store, issuance, authorities, rt),
+        revocation=revocation,
         crl_publisher=crl_publisher,
         outbox=OutboxPublisher(w.events, decode_image),
         consent=consent,
-        authorizer=Authorizer(
-            PolicyDecisionPoint.load(extra_policy_text(settings.extra_policies)), entities, FakeAuditLog(w.memory), rt
-        ),
+        authorizer=authorizer,
         grants=GrantService(grant_store, rt),
         ca_bundle_store=ca_bundle_store,  # type: ignore[arg-type]
         lookup=CertificateLookup(store, FakeVersionIndex(w.memory)),
         poll=PollService(FakeHostIndex(w.memory), store, rt),
         probes=ProbeService(store, w.tls, rt),
+        acme=AcmeServer(
+            w.acme,
+            w.eab_sealer,
+            store,
+            FakeVersionIndex(w.memory),
+            authorities,
+            issuance,
+            revocation,
+            authorizer,
+            rt,
+            require_eab=settings.acme_require_eab,
+            validity_duration=settings.acme_validity_duration or None,
+        ),
+        acme_validator=ChallengeValidator(w.acme, w.checker, rt, w.slept.append),
+        eab_keys=EabKeyService(w.acme, w.eab_sealer, authorities, rt),
     )
     return container, w

@@ -75,12 +75,25 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return action if isinstance(action, list) else [action]
 
 
+def _eab_statement(statement: dict[str, Any]) -> bool:
+    keys = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("kms:EncryptionContextKeys")
+    return bool(keys == ["certwright:eabKeyId"])
+
+
 def test_only_the_api_and_the_deployer_may_decrypt_leaf_keys_and_only_with_certwrights_context() -> None:
-    decrypters = {st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Decrypt" in _actions(st)}
+    leaf = [st for st in _key_policy() if not _eab_statement(st)]
+    decrypters = {st["Principal"]["AWS"]["GetAtt"] for st in leaf if "kms:Decrypt" in _actions(st)}
     assert decrypters == {"IssuanceApiFunctionRole.Arn", "DeployerRole.Arn"}
-    sealers = {st["Principal"]["AWS"]["GetAtt"] for st in _key_policy() if "kms:Encrypt" in _actions(st)}
+    sealers = {st["Principal"]["AWS"]["GetAtt"] for st in leaf if "kms:Encrypt" in _actions(st)}
     assert sealers == {"IssuanceApiFunctionRole.Arn", "RenewalSweepFunctionRole.Arn"}
-    for statement in _key_policy():
+    # EAB HMAC keys: sealed by the API, opened by the ACME server, only with their own context (adapters/kms_eab.py).
+    eab = [st for st in _key_policy() if _eab_statement(st)]
+    assert {(st["Principal"]["AWS"]["GetAtt"], *_actions(st)) for st in eab} == {
+        ("IssuanceApiFunctionRole.Arn", "kms:Encrypt"),
+        ("AcmeServerFunctionRole.Arn", "kms:Decrypt"),
+    }
+    assert all(st["Condition"]["StringLike"]["kms:EncryptionContext:certwright:eabKeyId"] == "eab-*" for st in eab)
+    for statement in leaf:
         if {"kms:Decrypt", "kms:Encrypt"} & set(_actions(statement)):
             keys = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
             assert keys == ["certwright:certificateId", "certwright:versionNumber"]  # what adapters/kms.py sends

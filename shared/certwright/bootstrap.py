@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from certwright.adapters.acm import AcmCertificates
+from certwright.adapters.dynamodb_acme import DynamoDbAcme
 from certwright.adapters.dynamodb_associations import DynamoDbAssociations
 from certwright.adapters.dynamodb_audit import DynamoDbAuditLog
 from certwright.adapters.dynamodb_authorities import DynamoDbAuthorities
@@ -29,6 +30,7 @@ from certwright.adapters.elbv2 import Elbv2Listeners
 from certwright.adapters.eventbridge import EventBusPublisher
 from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
+from certwright.adapters.kms_eab import KmsEabSealer
 from certwright.adapters.s3_objects import S3Objects
 from certwright.adapters.sns import SnsAlertPublisher
 from certwright.adapters.target_tags import AwsTargetTags
@@ -39,6 +41,10 @@ from certwright.authorization.grants import Grant
 from certwright.config import Settings
 from certwright.domain.association import Association
 from certwright.ports import AssociationStore, GrantStore
+from certwright.ports.acme_challenges import ChallengeChecker, ChallengeResult, ChallengeType
+from certwright.services.acme_eab import EabKeyService
+from certwright.services.acme_server import AcmeServer
+from certwright.services.acme_validator import ChallengeValidator
 from certwright.services.alerts import AlertNotifier
 from certwright.services.associations import AssociationService
 from certwright.services.audit import AuditService
@@ -97,6 +103,10 @@ class Container:
     poll: PollService
     # Scheduled endpoint probes (functions/endpoint_prober; its TLS adapter is loaded on the first probe).
     probes: ProbeService
+    # ACME (RFC 8555): the protocol server, the challenge validator and the EAB keys of the API.
+    acme: AcmeServer
+    acme_validator: ChallengeValidator
+    eab_keys: EabKeyService
 
 
 class _TlsOnDemand:
@@ -106,6 +116,44 @@ class _TlsOnDemand:
         from certwright.adapters.tls_endpoint import TlsEndpoint
 
         return TlsEndpoint().observe(host, port, server_name)
+
+
+class _AcceptAll:
+    """A checker that finds every challenge valid: only for tests on the local runtime (acme_checker)."""
+
+    def check(
+        self, challenge_type: ChallengeType, identifier: str, token: str, key_authorization: str
+    ) -> ChallengeResult:
+        return ChallengeResult(True, detail="accept-all (local runtime)")
+
+
+def challenge_checker(settings: Settings) -> ChallengeChecker:
+    """The network checker (certwright.adapters.acme_challenges, imported on first use), or accept-all — which
+    is refused unless the SDK talks to the embedded AWS on 127.0.0.1 (the local runtime)."""
+    if settings.acme_checker == "accept-all":
+        if not settings.aws_endpoint_url.startswith(("http://127.0.0.1:", "http://localhost:")):
+            raise RuntimeError("CERTWRIGHT_ACME_CHECKER=accept-all is only for the local runtime")
+        return _AcceptAll()
+    if settings.acme_checker != "network":
+        raise RuntimeError(f"CERTWRIGHT_ACME_CHECKER must be network or accept-all, not {settings.acme_checker!r}")
+    return _NetworkOnDemand(settings)
+
+
+class _NetworkOnDemand:
+    """The network checker, built on the first check (its module and its dependencies load only then)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._checker: ChallengeChecker | None = None
+
+    def check(
+        self, challenge_type: ChallengeType, identifier: str, token: str, key_authorization: str
+    ) -> ChallengeResult:
+        if self._checker is None:
+            from certwright.adapters import acme_challenges  # type: ignore[attr-defined,unused-ignore]
+
+            self._checker = acme_challenges.NetworkChallengeChecker(self._settings)
+        return self._checker.check(challenge_type, identifier, token, key_authorization)
 
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
@@ -152,6 +200,10 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         consent,
     )
     crl_states = DynamoDbCrlStates(Row, settings.crl_policy)
+    revocation = RevocationService(store, issuance, authorities, rt)
+    authorizer = Authorizer(pdp, entities, DynamoDbAuditLog(Row, connection), rt)
+    acme_store = DynamoDbAcme(Row, connection)
+    eab_sealer = KmsEabSealer(kms, settings.key_encryption_key_id)
     crl_publisher = CrlPublisher(
         DynamoDbAuthorities(Row, connection),
         authorities.signer_for,
@@ -184,18 +236,33 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         ),
         alerts=AlertNotifier(SnsAlertPublisher(session.client("sns", config=_RETRIES), settings.alert_topic_arn)),
         audit=AuditService(store),
-        revocation=RevocationService(store, issuance, authorities, rt),
+        revocation=revocation,
         crl_publisher=crl_publisher,
         outbox=OutboxPublisher(
             EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name), decode_image
         ),
         consent=consent,
-        authorizer=Authorizer(pdp, entities, DynamoDbAuditLog(Row, connection), rt),
+        authorizer=authorizer,
         grants=GrantService(grant_store, rt),
         ca_bundle_store=ca_bundle_store,
         lookup=CertificateLookup(store, DynamoDbCertificateLookup(Row)),
         poll=PollService(DynamoDbHostIndex(Row), store, rt),
         probes=ProbeService(store, _TlsOnDemand(), rt),
+        acme=AcmeServer(
+            acme_store,
+            eab_sealer,
+            store,
+            DynamoDbCertificateLookup(Row),
+            authorities,
+            issuance,
+            revocation,
+            authorizer,
+            rt,
+            require_eab=settings.acme_require_eab,
+            validity_duration=settings.acme_validity_duration or None,
+        ),
+        acme_validator=ChallengeValidator(acme_store, challenge_checker(settings), rt, time.sleep),
+        eab_keys=EabKeyService(acme_store, eab_sealer, authorities, rt),
     )
 
 

@@ -71,6 +71,16 @@ class Settings:
     admin_principal_arns: tuple[str, ...] = ()
     extra_policies: str = ""
     account_id: str = ""
+    # ACME (services/acme_server.py): External Account Binding required (the default: every account acts as a
+    # known principal), the challenge checker ("network"; "accept-all" only on the local runtime, for tests),
+    # the CA `/acme/directory` serves, the public base URL of the ACME routes (empty: from the request), the
+    # validity of ACME certificates (empty: the CA's default), and where the SDK talks to AWS (the local runtime).
+    acme_require_eab: bool = True
+    acme_checker: str = "network"
+    acme_default_ca_id: str = ""
+    acme_base_url: str = ""
+    acme_validity_duration: str = ""
+    aws_endpoint_url: str = ""
 
     @property
     def account(self) -> str:
@@ -139,6 +149,12 @@ class Settings:
             ),
             extra_policies=e.get("CERTWRIGHT_EXTRA_POLICIES", ""),
             account_id=e.get("CERTWRIGHT_ACCOUNT_ID", ""),
+            acme_require_eab=e.get("CERTWRIGHT_ACME_REQUIRE_EAB", "true").strip().lower() != "false",
+            acme_checker=e.get("CERTWRIGHT_ACME_CHECKER", "network").strip() or "network",
+            acme_default_ca_id=e.get("CERTWRIGHT_ACME_DEFAULT_CA", ""),
+            acme_base_url=e.get("CERTWRIGHT_ACME_BASE_URL", "").rstrip("/"),
+            acme_validity_duration=e.get("CERTWRIGHT_ACME_VALIDITY", ""),
+            aws_endpoint_url=e.get("AWS_ENDPOINT_URL", ""),
         )
 
 

@@ -264,6 +264,15 @@ class EndpointHealthy(DomainEvent):
     served_serial: str | None
 
 
+@dataclass(frozen=True)
+class AcmeChallengeRequested(DomainEvent):
+    """An ACME client asked for a challenge of an authorization (resource_id) to be validated."""
+
+    detail_type: ClassVar[str] = "AcmeChallengeRequested"
+    challenge_type: str
+    identifier: str
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
@@ -291,6 +300,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         AssociationResumed,
         EndpointUnhealthy,
         EndpointHealthy,
+        AcmeChallengeRequested,
     )
 }
 

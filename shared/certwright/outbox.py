@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from certwright.acme.resources import Authorization, Status
 from certwright.domain.association import Association, AssociationState, DeploymentState
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.ca_bundle import CaBundleVersion
@@ -21,6 +22,7 @@ from certwright.domain.revocation import Revocation
 from certwright.domain.stages import Stage
 from certwright.errors import CorruptRowError
 from certwright.events import (
+    AcmeChallengeRequested,
     AssociationCreated,
     AssociationDeleted,
     AssociationResumed,
@@ -91,9 +93,32 @@ class CaBundleVersionRow:
     row_version: int
 
 
-Row = AuthorityRow | CertificateRow | CertificateVersionRow | AssociationRow | CrlRow | CaBundleVersionRow
+@dataclass(frozen=True)
+class AcmeAuthorizationRow:
+    authorization: Authorization
+    row_version: int
 
-R = TypeVar("R", AuthorityRow, CertificateRow, CertificateVersionRow, AssociationRow, CrlRow, CaBundleVersionRow)
+
+Row = (
+    AuthorityRow
+    | CertificateRow
+    | CertificateVersionRow
+    | AssociationRow
+    | CrlRow
+    | CaBundleVersionRow
+    | AcmeAuthorizationRow
+)
+
+R = TypeVar(
+    "R",
+    AuthorityRow,
+    CertificateRow,
+    CertificateVersionRow,
+    AssociationRow,
+    CrlRow,
+    CaBundleVersionRow,
+    AcmeAuthorizationRow,
+)
 
 
 def events_for(record_id: str, before: Row | None, after: Row | None) -> list[DomainEvent]:
@@ -119,6 +144,8 @@ def events_for(record_id: str, before: Row | None, after: Row | None) -> list[Do
         produced = _association(_as(before, AssociationRow), _as(after, AssociationRow), version)
     elif isinstance(row, CrlRow):
         produced = _crl(_as(before, CrlRow), _as(after, CrlRow), version)
+    elif isinstance(row, AcmeAuthorizationRow):
+        produced = _acme_authorization(_as(before, AcmeAuthorizationRow), _as(after, AcmeAuthorizationRow), version)
     else:
         produced = _ca_bundle_version(_as(before, CaBundleVersionRow), _as(after, CaBundleVersionRow), version)
     return [replace(event, event_id=f"{record_id}:{index}") for index, event in enumerate(produced)]
@@ -510,4 +537,19 @@ def _ca_bundle_version(
         CaBundleVersionCreated(
             "", after.version.bundle_id, version, version_number=after.version.version_number, name=after.bundle_name
         )
+    ]
+
+
+def _acme_authorization(
+    before: AcmeAuthorizationRow | None, after: AcmeAuthorizationRow | None, version: int
+) -> list[DomainEvent]:
+    """A challenge that became processing (the client asked for it) is to be validated."""
+    if after is None:
+        return []
+    was = {c.type: c.status for c in before.authorization.challenges} if before is not None else {}
+    z = after.authorization
+    return [
+        AcmeChallengeRequested("", z.id, version, challenge_type=c.type.value, identifier=z.identifier)
+        for c in z.challenges
+        if c.status is Status.PROCESSING and was.get(c.type) is not Status.PROCESSING
     ]

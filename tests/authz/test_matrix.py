@@ -234,6 +234,15 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
             "AOGH",
             "",
         ),
+        # ACME EAB keys: anyone, for themselves; bound to a CA only if they can see it.
+        ("POST", "/acme/eab-keys"): (
+            lambda w: "/acme/eab-keys",
+            lambda w: {"certificateAuthorityId": w.issuing},
+            "AOG",
+            "",
+        ),
+        ("GET", "/acme/eab-keys"): (lambda w: "/acme/eab-keys", None, "AOGBXHD", ""),
+        ("DELETE", "/acme/eab-keys/{key_id}"): (lambda w: "/acme/eab-keys/eab-none", None, "AOGBXHD", ""),
     }
 
 

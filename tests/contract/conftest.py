@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+from certwright.adapters.dynamodb_acme import DynamoDbAcme
 from certwright.adapters.dynamodb_ca_bundles import DynamoDbCaBundles
 from certwright.adapters.dynamodb_crl import DynamoDbCrlStates
 from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
@@ -25,9 +26,11 @@ from certwright.ports import (
     RepairStore,
     VersionIndex,
 )
+from certwright.ports.acme import AcmeStore
 from moto import mock_aws
 
 from tests.fakes import (
+    FakeAcmeStore,
     FakeCaBundles,
     FakeCrlStates,
     FakeDeletionStore,
@@ -54,6 +57,7 @@ class Ports:
     grants: GrantStore
     hosts: HostAssociationIndex
     lookup: VersionIndex
+    acme: AcmeStore
 
 
 def _fakes() -> Ports:
@@ -67,6 +71,7 @@ def _fakes() -> Ports:
         FakeGrants(memory),
         FakeHostIndex(memory),
         FakeVersionIndex(memory),
+        FakeAcmeStore(),
     )
 
 
@@ -89,4 +94,5 @@ def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
             DynamoDbGrants(Row, connection),
             DynamoDbHostIndex(Row),
             DynamoDbCertificateLookup(Row),
+            DynamoDbAcme(Row, connection),
         )

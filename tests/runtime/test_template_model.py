@@ -23,10 +23,13 @@ def test_the_real_template_wires_every_function() -> None:
         "AssociationChangeFunction",
         "LbDeployerFunction",
     }
-    assert [type(e) for e in by_id["IssuanceApiFunction"].events] == [tm.ApiEvent]
-    api = by_id["IssuanceApiFunction"].events[0]
-    assert isinstance(api, tm.ApiEvent)
+    # The API takes every path but the ACME protocol's (/acme/{proxy+}); the EAB keys under /acme stay with it.
+    assert [type(e) for e in by_id["IssuanceApiFunction"].events] == [tm.ApiEvent] * 3
+    api, *eab = by_id["IssuanceApiFunction"].events_of(tm.ApiEvent)
     assert (api.path, api.method) == ("/{proxy+}", "ANY")
+    assert [e.path for e in eab] == ["/acme/eab-keys", "/acme/eab-keys/{key_id}"]
+    (acme,) = by_id["AcmeServerFunction"].events_of(tm.ApiEvent)
+    assert (acme.path, acme.method) == ("/acme/{proxy+}", "ANY")
 
     (stream,) = by_id["StreamPublisherFunction"].events
     assert isinstance(stream, tm.StreamEvent)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from certwright.acme.resources import Authorization, Challenge, Status
 from certwright.domain.association import (
     AssociationState,
     DeploymentState,
@@ -32,6 +33,7 @@ from certwright.domain.sweep import ExpiredAlert, ExpiryAlert, SweepState
 from certwright.errors import CorruptRowError
 from certwright.events import (
     EVENT_TYPES,
+    AcmeChallengeRequested,
     AssociationCreated,
     AssociationDeleted,
     AssociationResumed,
@@ -59,11 +61,13 @@ from certwright.events import (
     from_detail,
 )
 from certwright.outbox import (
+    AcmeAuthorizationRow,
     AssociationRow,
     AuthorityRow,
     Row,
     events_for,
 )
+from certwright.ports.acme_challenges import ChallengeType
 
 from tests.unit.outbox_rows import (
     CERT_ID,
@@ -364,6 +368,27 @@ def test_a_change_of_endpoint_health_is_announced_once() -> None:
     assert isinstance(only(events_for("p3", _probed(4, healthy=False), _probed(5, healthy=True))), EndpointHealthy)
 
 
+def _authz_row(row_version: int, challenge: Status) -> AcmeAuthorizationRow:
+    challenges = (Challenge(ChallengeType.HTTP_01, "t1", challenge), Challenge(ChallengeType.DNS_01, "t2"))
+    z = Authorization("authz-1", "acct-1", "www.example.com", NOW + timedelta(days=7), challenges)
+    return AcmeAuthorizationRow(z, row_version)
+
+
+def test_a_challenge_asked_for_is_requested_once() -> None:
+    (requested,) = events_for("z1", _authz_row(1, Status.PENDING), _authz_row(2, Status.PROCESSING))
+    assert isinstance(requested, AcmeChallengeRequested)
+    assert (requested.resource_id, requested.challenge_type, requested.identifier) == (
+        "authz-1",
+        "http-01",
+        "www.example.com",
+    )
+    # Still processing (a retry recorded an attempt), decided, or a new authorization: nothing to validate.
+    assert events_for("z2", _authz_row(2, Status.PROCESSING), _authz_row(3, Status.PROCESSING)) == []
+    assert events_for("z3", _authz_row(3, Status.PROCESSING), _authz_row(4, Status.VALID)) == []
+    assert events_for("z4", None, _authz_row(1, Status.PENDING)) == []
+    assert events_for("z5", _authz_row(1, Status.PENDING), None) == []
+
+
 ALL_CHANGES: list[tuple[Row | None, Row | None]] = [
     (authority_row(LifecycleState.CREATING, 1), authority_row(LifecycleState.ACTIVE, 2)),
     (authority_row(LifecycleState.ACTIVE, 2), authority_row(LifecycleState.ACTIVE, 3, version=2)),
@@ -416,6 +441,7 @@ ALL_CHANGES: list[tuple[Row | None, Row | None]] = [
     (None, bundle_version_row(frozenset({Stage.CURRENT}))),
     (_probed(2, healthy=True), _probed(3, healthy=False)),
     (_probed(3, healthy=False), _probed(4, healthy=True)),
+    (_authz_row(1, Status.PENDING), _authz_row(2, Status.PROCESSING)),
 ]
 
 

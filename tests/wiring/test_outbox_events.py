@@ -343,6 +343,20 @@ def _endpoint_healthy(world: World) -> str:
     return association_id
 
 
+@scenario("AcmeChallengeRequested")
+def _acme_challenge_requested(world: World) -> str:
+    from tests.acme.client import AcmeClient, http_send
+
+    issuing = world.issuing()
+    eab = world.w.post("/acme/eab-keys", {})
+    client = AcmeClient(f"{world.w.rt.api_url}/acme/{issuing['id']}/directory", http_send)
+    assert client.new_account((eab["keyId"], eab["hmacKey"])).status == 201
+    authz_url = client.new_order(["acme.wiring.example"]).json()["authorizations"][0]
+    challenge = next(c for c in client.get(authz_url).json()["challenges"] if c["type"] == "dns-01")
+    assert client.post(challenge["url"], {}).status == 200
+    return str(authz_url.rsplit("/", 1)[1])
+
+
 # -- the tests --------------------------------------------------------------------------------------------------
 
 

@@ -15,11 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters.dynamodb_acme import AUTHZ_KIND as ACME_AUTHZ_KIND
+from certwright.adapters.dynamodb_acme import authz_from
 from certwright.adapters.dynamodb_ca_bundles import VERSION_KIND as CA_BUNDLE_VERSION_KIND
 from certwright.adapters.dynamodb_ca_bundles import bundle_version_from_data
 from certwright.adapters.dynamodb_crl import CRL_KIND, state_from_data
 from certwright.errors import CorruptRowError
 from certwright.outbox import (
+    AcmeAuthorizationRow,
     AssociationRow,
     AuthorityRow,
     CaBundleVersionRow,
@@ -62,6 +65,10 @@ def _ca_bundle_version(data: dict[str, Any], row_version: int) -> Row:
     return CaBundleVersionRow(bundle_version_from_data(data), name, row_version)
 
 
+def _acme_authorization(data: dict[str, Any], row_version: int) -> Row:
+    return AcmeAuthorizationRow(authz_from(data), row_version)
+
+
 # The row kinds that stand for events, each with the codec functions that wrote it (dynamodb_models lists them).
 _DECODERS: dict[str, Callable[[dict[str, Any], int], Row]] = {
     "CA": _authority,
@@ -70,6 +77,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any], int], Row]] = {
     "ASSOC": _association,
     CRL_KIND: _crl,
     CA_BUNDLE_VERSION_KIND: _ca_bundle_version,
+    ACME_AUTHZ_KIND: _acme_authorization,
 }
 
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from certwright.api import (
+    acme_eab,
     associations,
     audit,
     authorities,
@@ -38,6 +39,7 @@ app.include_router(audit.router)
 app.include_router(ca_bundles.router)
 app.include_router(grants.router)
 app.include_router(host_router)
+app.include_router(acme_eab.router)
 
 
 def authorize(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:

@@ -291,6 +291,13 @@ def _audit(call: Call) -> list[Check]:
     raise NotFoundError(f"resource {resource_id} not found")
 
 
+def _eab_key(call: Call) -> list[Check]:
+    """Anyone may hold EAB keys (an ACME account acts as its key's principal, never with more); one bound to a
+    CA needs a CA the caller can see."""
+    ca_id = call.field("certificateAuthorityId")
+    return [call.authority("Read", ca_id)] if ca_id else []
+
+
 def _on(kind: str, action: str, arg: str) -> Resolver:
     def resolve(call: Call) -> list[Check]:
         return [getattr(call, kind)(action, call.args[arg])]
@@ -408,6 +415,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/associations/{association_id}/actions/report-deployment"): Rule(
         "ReportDeployment", _on(_ASSOC, "Read", "association_id")
     ),
+    # ACME External Account Binding keys: the caller's own (services/acme_eab.py lets only their owner revoke).
+    ("POST", "/acme/eab-keys"): Rule("CreateAcmeEabKey", _eab_key),
+    ("GET", "/acme/eab-keys"): Rule("ListAcmeEabKeys", _none),
+    ("DELETE", "/acme/eab-keys/{key_id}"): Rule("RevokeAcmeEabKey", _none),
 }
 
 

@@ -489,3 +489,21 @@ class GrantPage(PageOut[GrantOut]):
 
 class AuditEventPage(PageOut[AuditEventOut]):
     nextToken: str | None = Field(description="the same token as nextPage (this listing's historical name)")
+
+
+class EabKeyOut(_Out):
+    """An ACME External Account Binding key (RFC 8555 §7.3.4), without its HMAC key."""
+
+    keyId: str
+    principalArn: str = Field(description="the principal every ACME account bound with this key acts as")
+    certificateAuthorityId: str | None = Field(description="the only CA whose ACME directory takes it; null: any")
+    timeCreated: str
+    revoked: bool
+
+
+class EabKeyCreatedOut(EabKeyOut):
+    hmacKey: str = Field(description="the base64url HMAC key; shown only in this answer, stored only sealed")
+
+
+class EabKeyPage(PageOut[EabKeyOut]):
+    pass

@@ -564,3 +564,9 @@ class ReportDeployment(Request):
         return commands.ReportDeployment(
             version_number=self.versionNumber, state=self.state, verified=self.verified, reason=self.reason
         )
+
+
+class CreateEabKey(Request):
+    """POST /acme/eab-keys: an EAB key for the caller, optionally only for one CA's ACME directory."""
+
+    certificateAuthorityId: str | None = Field(default=None, min_length=1, max_length=64)

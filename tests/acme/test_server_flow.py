@@ -1,0 +1,81 @@
+"""The ACME flow on the fakes through the edge: EAB account → order → challenge → validation → finalize →
+download; a second order for the same names is a new version of the same Certwright certificate."""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from tests.acme.client import b64, csr_der
+from tests.acme.conftest import Acme, problem
+
+
+def issue(acme: Acme, client: object, names: list[str]) -> dict[str, object]:
+    from tests.acme.client import AcmeClient
+
+    assert isinstance(client, AcmeClient)
+    order = client.new_order(names)
+    assert order.status == 201, order.body
+    order_url = order.header("Location")
+    assert order_url
+    for authz_url in order.json()["authorizations"]:
+        authz = client.get(authz_url).json()
+        assert authz["status"] == "pending"
+        http = next(c for c in authz["challenges"] if c["type"] == "http-01")
+        answered = client.post(http["url"], {})
+        assert answered.status == 200, answered.body
+        assert answered.json()["status"] == "processing"
+        assert any('rel="up"' in link for link in answered.headers["link"])
+    acme.validate_all()
+    ready = client.get(order_url).json()
+    assert ready["status"] == "ready", ready
+    der, _ = csr_der(names)
+    finalized = client.post(ready["finalize"], {"csr": b64(der)})
+    assert finalized.status == 200, finalized.body
+    done = finalized.json()
+    assert done["status"] == "valid"
+    chain = client.get(done["certificate"])
+    assert chain.status == 200
+    assert chain.header("Content-Type") == "application/pem-certificate-chain"
+    return {"order": done, "pem": chain.body.decode(), "order_url": order_url}
+
+
+def test_eab_account_order_validate_finalize_download(acme: Acme) -> None:
+    client = acme.registered()
+    result = issue(acme, client, ["www.example.com", "api.example.com"])
+    certs = x509.load_pem_x509_certificates(str(result["pem"]).encode())
+    assert len(certs) == 3  # leaf, issuing CA, root
+    sans = certs[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sorted(sans.get_values_for_type(x509.DNSName)) == ["api.example.com", "www.example.com"]
+    # The key authorization the checker was given is token "." thumbprint of the account key.
+    assert acme.world.checker.calls
+    _, _, token, key_auth = acme.world.checker.calls[0]
+    assert key_auth == client.key_authorization(token)
+    # It is a Certwright certificate of the CSR kind, owned by the EAB key's principal.
+    certificate_id = next(iter(acme.world.acme.links.values()))
+    certificate = acme.container.certificates.get(certificate_id)
+    assert certificate.config_type.value == "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA"
+    assert certificate.issuer_ca_id == acme.ca_id
+
+
+def test_a_later_order_for_the_same_names_is_a_new_version(acme: Acme) -> None:
+    client = acme.registered()
+    issue(acme, client, ["www.example.com"])
+    issue(acme, client, ["www.example.com"])
+    (certificate_id,) = set(acme.world.acme.links.values())
+    certificate = acme.container.certificates.get(certificate_id)
+    assert certificate.latest_version_number == 2
+    assert certificate.current_version_number == 2
+
+
+def test_revoke_by_account_reaches_the_revocation_ledger(acme: Acme) -> None:
+    client = acme.registered()
+    result = issue(acme, client, ["www.example.com"])
+    leaf = x509.load_pem_x509_certificates(str(result["pem"]).encode())[0]
+    from cryptography.hazmat.primitives import serialization
+
+    der = leaf.public_bytes(serialization.Encoding.DER)
+    revoked = client.post(client.directory["revokeCert"], {"certificate": b64(der), "reason": 4})
+    assert revoked.status == 200, revoked.body
+    assert any(e.serial_number.lower() == format(leaf.serial_number, "x") for e in acme.world.memory.revoked.values())
+    again = client.post(client.directory["revokeCert"], {"certificate": b64(der)})
+    assert problem(again) == "alreadyRevoked"

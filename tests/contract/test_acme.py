@@ -1,0 +1,110 @@
+"""AcmeStore contract: nonces good once until they expire, one account per key (also across a key change),
+EAB keys with their sealed HMAC key and revocation, orders moved only from the state read, authorizations, links."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from certwright.acme.resources import Account, Authorization, Challenge, EabKey, Order, Status
+from certwright.errors import ConflictError
+from certwright.ports.acme_challenges import ChallengeType
+
+from tests.contract import builders as b
+from tests.contract.conftest import Ports
+
+PRINCIPAL = "arn:aws:iam::123456789012:role/acme-user"
+
+
+def account(account_id: str = "acct-1", thumb: str = "thumb-1") -> Account:
+    jwk = {"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ"}
+    return Account(account_id, jwk, thumb, PRINCIPAL, "eab-1", b.NOW, contact=("mailto:a@example.com",))
+
+
+def test_a_nonce_is_good_once_and_not_after_it_expires(ports: Ports) -> None:
+    store = ports.acme
+    store.add_nonce("n1", b.NOW + timedelta(hours=1))
+    store.add_nonce("n2", b.NOW + timedelta(seconds=5))
+    assert store.consume_nonce("n1", b.NOW)
+    assert not store.consume_nonce("n1", b.NOW)
+    assert not store.consume_nonce("n2", b.NOW + timedelta(seconds=6))
+    assert not store.consume_nonce("never", b.NOW)
+
+
+def test_eab_keys_keep_their_sealed_key_are_listed_without_it_and_revoked(ports: Ports) -> None:
+    store = ports.acme
+    key = EabKey("eab-1", PRINCIPAL, b.NOW, b"sealed-bytes", ca_id="ca-1")
+    store.add_eab_key(key)
+    store.add_eab_key(EabKey("eab-2", PRINCIPAL, b.NOW + timedelta(seconds=1), b"other"))
+    store.add_eab_key(EabKey("eab-3", "arn:aws:iam::123456789012:role/someone-else", b.NOW, b"x"))
+    assert store.get_eab_key("eab-1") == key
+    with pytest.raises(ConflictError):
+        store.add_eab_key(key)
+    listed = store.eab_keys_of(PRINCIPAL)
+    assert [k.key_id for k in listed] == ["eab-1", "eab-2"]
+    assert all(k.sealed_hmac == b"" for k in listed)
+    store.revoke_eab_key("eab-1")
+    assert store.get_eab_key("eab-1") == replace(key, revoked=True)
+    assert store.eab_keys_of(PRINCIPAL)[0].revoked
+    assert store.get_eab_key("eab-none") is None
+
+
+def test_one_account_per_key_also_across_a_key_change(ports: Ports) -> None:
+    store = ports.acme
+    store.create_account(account())
+    with pytest.raises(ConflictError):
+        store.create_account(account("acct-2", "thumb-1"))
+    assert store.account_by_thumbprint("thumb-1") == account()
+    store.create_account(account("acct-2", "thumb-2"))
+    moved = replace(account(), thumbprint="thumb-3")
+    store.save_account(moved, previous_thumbprint="thumb-1")
+    assert store.account_by_thumbprint("thumb-1") is None
+    assert store.account_by_thumbprint("thumb-3") == moved
+    with pytest.raises(ConflictError):
+        store.save_account(replace(moved, thumbprint="thumb-2"), previous_thumbprint="thumb-3")
+    assert store.account_by_thumbprint("thumb-3") == moved
+    deactivated = replace(moved, status=Status.DEACTIVATED)
+    store.save_account(deactivated)
+    assert store.get_account("acct-1") == deactivated
+
+
+def test_orders_move_only_from_the_state_read_and_are_listed_by_account(ports: Ports) -> None:
+    store = ports.acme
+    order = Order("order-1", "acct-1", "ca-1", ("a.example.com",), ("authz-1",), b.NOW + timedelta(days=7), b.NOW)
+    store.put_order(order)
+    with pytest.raises(ConflictError):
+        store.put_order(order)
+    store.put_order(replace(order, id="order-2"))
+    assert store.orders_of("acct-1") == ["order-1", "order-2"]
+    ready = replace(order, status=Status.READY)
+    store.update_order(ready, Status.PENDING)
+    with pytest.raises(ConflictError):
+        store.update_order(replace(order, status=Status.INVALID), Status.PENDING)
+    store.update_order(ready.processing(), Status.READY)
+    issued = ready.processing().issued("cert-1", 2)
+    store.update_order(issued, Status.PROCESSING)
+    assert store.get_order("order-1") == issued
+
+
+def test_authorizations_and_certificate_links(ports: Ports) -> None:
+    store = ports.acme
+    z = Authorization(
+        "authz-1",
+        "acct-1",
+        "a.example.com",
+        b.NOW + timedelta(days=7),
+        (Challenge(ChallengeType.HTTP_01, "t1"), Challenge(ChallengeType.DNS_01, "t2")),
+    )
+    store.put_authorization(z)
+    processing = replace(z.challenges[0], status=Status.PROCESSING, deadline=b.NOW + timedelta(minutes=10))
+    store.put_authorization(z.with_challenge(processing))
+    done = replace(processing, status=Status.VALID, validated=b.NOW, attempts=1)
+    store.put_authorization(z.with_challenge(done))
+    assert store.get_authorization("authz-1") == z.with_challenge(done)
+    assert store.get_authorization("authz-1").status is Status.VALID  # type: ignore[union-attr]
+    names = ("a.example.com", "b.example.com")
+    assert store.certificate_for("acct-1", names) is None
+    store.link_certificate("acct-1", names, "cert-1")
+    assert store.certificate_for("acct-1", names) == "cert-1"
+    assert store.certificate_for("acct-2", names) is None
