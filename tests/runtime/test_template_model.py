@@ -127,6 +127,9 @@ def test_deploying_the_real_template_resolves_every_function_environment() -> No
             "ByHost",
             "BySerial",
             "ByFingerprint",
+            "InventoryByName",
+            "InventoryByCreated",
+            "InventoryByExpiry",
         }
         assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         assert session.client("events").describe_event_bus(Name=deployment.resources["EventBus"].ref)["Arn"]
