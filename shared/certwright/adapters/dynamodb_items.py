@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# The attributes a row may carry besides its keys, `data`, `secret` and `row_version` (all strings or ints).
+# The Row model's number attributes; the others are strings, but `data` (JSON text) and `secret` (binary).
 _NUMBERS = frozenset({"expires_at", "issued"})
 _VERSION_NAMES = {"#v": "row_version"}
 
