@@ -151,15 +151,17 @@ class VersionWriter:
         )
         # The claim holds only while the issuer is the one the plan was checked against (it may have been cached).
         claim = SerialClaim(plan.issuer.id, serial_hex, plan.issuer.row_version) if plan.issuer else None
-        partition = 0
-        if plan.issuer is not None:
-            index = self._store.next_issuance_index(plan.issuer.id)
-            partition = partition_of(index, self._publication.partition_size)
-            version = replace(version, crl_partition=partition)
         certificate = self._store.begin_version(
             certificate, version, claim, is_new_certificate=is_new, reservation=reservation
         )
+        partition = 0
         try:
+            if plan.issuer is not None:
+                # Counted once the claim holds (the issuer is current): a refused request counts nothing. The
+                # partition reaches the version row with its publication.
+                index = self._store.next_issuance_index(plan.issuer.id)
+                partition = partition_of(index, self._publication.partition_size)
+                version = replace(version, crl_partition=partition)
             sealed = self._vault.seal(key_der, certificate.id, number) if key_der is not None else None
             if plan.certificate_pem is not None:
                 pem, chain = plan.certificate_pem, plan.chain_pems
