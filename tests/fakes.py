@@ -99,6 +99,10 @@ def guard(stored: Any | None, row_version: int, action: str) -> None:
         raise conflict(action)
 
 
+def issuer_changed(ca_id: str) -> ConflictError:
+    return ConflictError(f"certificate authority {ca_id} changed since it was read; retry", code="IssuerChanged")
+
+
 def absent(present: bool, action: str) -> None:
     if present:
         raise conflict(action)
@@ -296,6 +300,10 @@ class FakeCertificates(_OnMemory):
         m = self.memory
         action = "create certificate" if is_new_certificate else "reserve certificate version"
         key = (certificate.id, version.version_number)
+        if claim is not None and claim.issuer_row_version:
+            issuer = m.authorities.get(claim.issuer_ca_id)
+            if issuer is None or issuer.row_version != claim.issuer_row_version:
+                raise issuer_changed(claim.issuer_ca_id)
         guard(m.certificates.get(certificate.id), certificate.row_version, action)
         absent(key in m.versions, action)
         if claim is not None:

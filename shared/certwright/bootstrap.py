@@ -21,7 +21,7 @@ from certwright.adapters.dynamodb_deletion import DynamoDbDeletionStore
 from certwright.adapters.dynamodb_grants import DynamoDbGrants
 from certwright.adapters.dynamodb_images import decode_image
 from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
-from certwright.adapters.dynamodb_models import Row, bind
+from certwright.adapters.dynamodb_models import HOT_PATH, Row, bind
 from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.adapters.dynamodb_revocations import DynamoDbRevocations
@@ -70,6 +70,9 @@ from certwright.services.sweep import RenewalSweep
 from certwright.x509.endpoint_checks import Observation
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
+# KMS signs and seals on every issuance: the hot path's User-Agent, and no re-validation of parameters the
+# adapter builds itself (PynamoDB's DynamoDB client skips it too).
+_KMS = _RETRIES.merge(HOT_PATH).merge(Config(parameter_validation=False))
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ class _NetworkOnDemand:
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
     session = session or boto3.session.Session(region_name=settings.region)
-    kms = session.client("kms", config=_RETRIES)
+    kms = session.client("kms", config=_KMS)
     dynamodb = session.client("dynamodb", config=_RETRIES)
     connection = bind(settings.table_name, session, settings.region, dynamodb.meta.endpoint_url)
     # Services that need several aggregates get the composed store; the others only the port they use.

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError, InvalidInputError
@@ -128,3 +129,21 @@ def test_listing_certificates_pages_and_refuses_bad_tokens(ports: Ports) -> None
     assert rest.next_token is None
     with pytest.raises(InvalidInputError):
         ports.store.list_associations(None, 2, first.next_token)
+
+
+def test_a_claim_naming_its_issuers_row_version_holds_only_while_the_issuer_is_unchanged(ports: Ports) -> None:
+    store = ports.store
+    issuer = store.begin_authority(b.authority("ca-1"), SerialClaim("self", "ca-1-serial"))
+    stale = SerialClaim("ca-1", "5e1", issuer.row_version)
+    store.save_authority(replace(issuer, lifecycle_state=LifecycleState.ACTIVE))  # changed meanwhile
+
+    with pytest.raises(ConflictError) as err:
+        store.begin_version(b.certificate(), b.version(), stale, is_new_certificate=True)
+
+    assert err.value.code == "IssuerChanged"
+    assert store.get_certificate("cert-1") is None and store.get_version("cert-1", 1) is None
+    current = SerialClaim("ca-1", "5e1", issuer.row_version + 1)
+    assert store.begin_version(b.certificate(), b.version(), current, is_new_certificate=True).row_version == 1
+    with pytest.raises(ConflictError) as again:  # the serial was claimed (no IssuerChanged claim was)
+        store.begin_version(b.certificate("cert-2"), b.version("cert-2"), current, is_new_certificate=True)
+    assert again.value.code == "ConcurrentModification"

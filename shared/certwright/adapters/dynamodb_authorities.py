@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters import dynamodb_items as items
 from certwright.adapters.dynamodb_inventory import InventoryIndex, Loader
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter, deletion_index, version_sk, versioned
@@ -31,14 +33,18 @@ def authority_row(model: type[Row], ca: CertificateAuthority) -> Row:
     return versioned(deletion_index(row, ca.lifecycle_state, ca.deletion_time), ca.row_version)
 
 
+def _serial_attributes(claim: SerialClaim) -> dict[str, Any]:
+    return {"kind": "SERIAL", "data": {"issuer": claim.issuer_ca_id, "serialNumber": claim.serial_number}}
+
+
 def serial_row(model: type[Row], claim: SerialClaim) -> Row:
     """A serial claim: a new row, so its write is conditional on its absence (a serial is claimed once)."""
-    return model(
-        f"SERIAL#{claim.issuer_ca_id}#{claim.serial_number}",
-        "S",
-        kind="SERIAL",
-        data={"issuer": claim.issuer_ca_id, "serialNumber": claim.serial_number},
-    )
+    return model(f"SERIAL#{claim.issuer_ca_id}#{claim.serial_number}", "S", **_serial_attributes(claim))
+
+
+def serial_item(claim: SerialClaim) -> dict[str, Any]:
+    """serial_row as a low-level item (dynamodb_items); put it as a new row."""
+    return items.item(f"SERIAL#{claim.issuer_ca_id}#{claim.serial_number}", "S", **_serial_attributes(claim))
 
 
 class DynamoDbAuthorities(TableAdapter):
@@ -147,8 +153,8 @@ class DynamoDbAuthorities(TableAdapter):
         return replace(ca, row_version=ca.row_version + 1)
 
     def get_authority(self, ca_id: str) -> CertificateAuthority | None:
-        row = self._get(f"CA#{ca_id}", "A")
-        return None if row is None else codec.authority_from_data(row.data, row.row_version)
+        found = self._get_data(f"CA#{ca_id}", "A")
+        return None if found is None else codec.authority_from_data(*found)
 
     def list_authorities(self, limit: int, token: str | None) -> Page[CertificateAuthority]:
         with self._errors("list certificate authorities"):

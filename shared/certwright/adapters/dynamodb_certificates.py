@@ -8,16 +8,18 @@ from datetime import datetime
 from typing import Any
 
 from certwright.adapters import dynamodb_codec as codec
-from certwright.adapters.dynamodb_authorities import serial_row
+from certwright.adapters import dynamodb_items as items
+from certwright.adapters.dynamodb_authorities import serial_item
 from certwright.adapters.dynamodb_inventory import KEEP, InventoryIndex, Keep, Loader
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import (
     IN_FLIGHT_PARTITION,
     SWEEP_PARTITION,
     TableAdapter,
-    deletion_index,
+    audit_item,
     version_sk,
     versioned,
+    with_deletion_index,
 )
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import LifecycleState
@@ -25,25 +27,46 @@ from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.inventory import InventoryQuery, certificate_facets, matches
 from certwright.domain.repair import repair_due
 from certwright.domain.stages import Stage
-from certwright.errors import ConflictError
+from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Page, Reservation, SerialClaim
 
 
+def certificate_attributes(c: Certificate) -> dict[str, Any]:
+    """The certificate row's attributes (ByKind, ByParent, SWEEP when it has a next check, DELETION when pending
+    deletion), its keys and row version aside."""
+    attributes = {
+        "kind": "CERT",
+        "data": codec.certificate_to_data(c),
+        "list_pk": "CERT",
+        "list_sk": f"{codec.iso(c.created_at)}#{c.id}",
+        "parent_pk": f"CA#{c.issuer_ca_id}" if c.issuer_ca_id else None,
+        "renewal_pk": SWEEP_PARTITION if c.next_check_at and c.lifecycle_state is LifecycleState.ACTIVE else None,
+        "renewal_at": codec.iso(c.next_check_at) if c.next_check_at else None,
+    }
+    return with_deletion_index(attributes, c.lifecycle_state, c.deletion_time)
+
+
 def certificate_row(model: type[Row], c: Certificate) -> Row:
-    """The certificate row (ByKind, ByParent, SWEEP when it has a next check, DELETION when pending deletion),
-    conditional on its row version."""
-    row = model(
-        f"CERT#{c.id}",
-        "C",
-        kind="CERT",
-        data=codec.certificate_to_data(c),
-        list_pk="CERT",
-        list_sk=f"{codec.iso(c.created_at)}#{c.id}",
-        parent_pk=f"CA#{c.issuer_ca_id}" if c.issuer_ca_id else None,
-        renewal_pk=SWEEP_PARTITION if c.next_check_at and c.lifecycle_state is LifecycleState.ACTIVE else None,
-        renewal_at=codec.iso(c.next_check_at) if c.next_check_at else None,
+    """The certificate row, conditional on its row version."""
+    return versioned(model(f"CERT#{c.id}", "C", **certificate_attributes(c)), c.row_version)
+
+
+def certificate_put(table: str, c: Certificate) -> dict[str, Any]:
+    """certificate_row as a low-level transaction Put (dynamodb_items)."""
+    return items.put(table, items.item(f"CERT#{c.id}", "C", **certificate_attributes(c)), c.row_version)
+
+
+def reserved_version_item(version: CertificateVersion) -> dict[str, Any]:
+    """A reserved (unpublished) version row: in flight until published or failed, so the repair pass finds it
+    there if its writer dies."""
+    return items.item(
+        f"CERT#{version.certificate_id}",
+        version_sk(version.version_number),
+        kind="CERT_VERSION",
+        data=codec.version_to_data(version),
+        renewal_pk=IN_FLIGHT_PARTITION,
+        renewal_at=codec.iso(repair_due(version.created_at)),
     )
-    return versioned(deletion_index(row, c.lifecycle_state, c.deletion_time), c.row_version)
 
 
 class DynamoDbCertificates(TableAdapter):
@@ -59,23 +82,20 @@ class DynamoDbCertificates(TableAdapter):
         reservation: Reservation | None = None,
     ) -> Certificate:
         action = "create certificate" if is_new_certificate else "reserve certificate version"
-        with self._errors(action), self._transaction() as tx:
-            tx.save(certificate_row(self._row, certificate))
-            tx.save(
-                self._row(
-                    f"CERT#{certificate.id}",
-                    version_sk(version.version_number),
-                    kind="CERT_VERSION",
-                    data=codec.version_to_data(version),
-                    # In flight until published or failed: the repair pass finds it here if its writer dies.
-                    renewal_pk=IN_FLIGHT_PARTITION,
-                    renewal_at=codec.iso(repair_due(version.created_at)),
+        table = self._table_name
+        entries = [certificate_put(table, certificate), items.put(table, reserved_version_item(version))]
+        checks: dict[int, CertwrightError] = {}
+        if claim is not None:
+            entries.append(items.put(table, serial_item(claim)))
+            if claim.issuer_row_version:
+                checks[len(entries)] = ConflictError(
+                    f"certificate authority {claim.issuer_ca_id} changed since it was read; retry",
+                    code="IssuerChanged",
                 )
-            )
-            if claim is not None:
-                tx.save(serial_row(self._row, claim))
-            if reservation is not None:
-                tx.save(self._reservation_row(reservation))
+                entries.append(items.condition_check(table, f"CA#{claim.issuer_ca_id}", "A", claim.issuer_row_version))
+        if reservation is not None:
+            entries.append(items.put(table, reservation_item(reservation), reservation.row_version))
+        self._transact(action, entries, checks)
         self._index_certificate(certificate, None if is_new_certificate else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
@@ -99,23 +119,10 @@ class DynamoDbCertificates(TableAdapter):
         def keep(c: Certificate, not_after: datetime | None) -> bool:
             return matches(query, c, not_after) and accept(c)
 
-        items, next_token = InventoryIndex(self._row, self._connection, "CERT").search(
+        found, next_token = InventoryIndex(self._row, self._connection, "CERT").search(
             query, limit, token, Loader(self._row, "C", decode), keep
         )
-        return Page(items, next_token)
-
-    def _reservation_row(self, r: Reservation) -> Row:
-        row = self._row(
-            f"REQ#{r.token}",
-            "R",
-            kind="REQUEST",
-            data={
-                "certificateId": r.certificate_id,
-                "versionNumber": r.version_number,
-                "expiresAt": codec.iso(r.expires_at),
-            },
-        )
-        return versioned(row, r.row_version)
+        return Page(found, next_token)
 
     def get_reservation(self, token: str) -> Reservation | None:
         """What the idempotent request `token` reserved (even if that reservation has expired), or None."""
@@ -140,21 +147,34 @@ class DynamoDbCertificates(TableAdapter):
     ) -> Certificate:
         others = {n: s for n, s in stage_changes.items() if n != version.version_number}
         rows = self._version_rows(certificate.id, others)
-        with self._errors("complete certificate version"), self._transaction() as tx:
-            tx.save(certificate_row(self._row, certificate))
-            tx.update(
-                self._row(f"CERT#{certificate.id}", version_sk(version.version_number), row_version=1),
-                actions=[
-                    self._row.data.set(codec.version_to_data(version)),
-                    self._row.secret.set(sealed_key) if sealed_key else self._row.secret.remove(),
-                    self._row.renewal_pk.remove(),
-                    self._row.renewal_at.remove(),
-                    *_lookup_actions(self._row, version),
-                ],
+        table = self._table_name
+        serial, fingerprint = codec.lookup_keys(version)
+        published = {
+            "data": codec.version_to_data(version),
+            "secret": sealed_key or None,
+            "serial_key": serial,
+            "fingerprint_key": fingerprint,
+        }
+        entries = [
+            certificate_put(table, certificate),
+            # The reserved row was written once (row version 1) and only this writer publishes it.
+            items.update(
+                table,
+                f"CERT#{certificate.id}",
+                version_sk(version.version_number),
+                1,
+                set_values=published,
+                remove=("renewal_pk", "renewal_at"),
+            ),
+        ]
+        for row, stages in rows:
+            entries.append(
+                items.update(
+                    table, row.pk, row.sk, row.row_version, set_values={"data": {**row.data, "stages": sorted(stages)}}
+                )
             )
-            for row, stages in rows:
-                tx.update(row, actions=[self._row.data.set({**row.data, "stages": sorted(stages)})])
-            tx.save(self._audit_row(audit))
+        entries.append(items.put(table, audit_item(audit)))
+        self._transact("complete certificate version", entries)
         current = certificate.current_version_number == version.version_number
         self._index_certificate(certificate, version.validity.not_after if current else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
@@ -255,7 +275,10 @@ class DynamoDbCertificates(TableAdapter):
         return None if row is None or row.secret is None else bytes(row.secret)
 
 
-def _lookup_actions(row: type[Row], version: CertificateVersion) -> list[Any]:
-    """The published version's BySerial/ByFingerprint keys (adapters/dynamodb_lookup.py)."""
-    serial, fingerprint = codec.lookup_keys(version)
-    return [row.serial_key.set(serial), row.fingerprint_key.set(fingerprint)]
+def _reservation_data(r: Reservation) -> dict[str, Any]:
+    return {"certificateId": r.certificate_id, "versionNumber": r.version_number, "expiresAt": codec.iso(r.expires_at)}
+
+
+def reservation_item(r: Reservation) -> dict[str, Any]:
+    """The reservation row REQ#{token} / R as a low-level item (dynamodb_items)."""
+    return items.item(f"REQ#{r.token}", "R", kind="REQUEST", data=_reservation_data(r))

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import botocore
 import botocore.session
+from botocore.config import Config
 from pynamodb.attributes import (
     BinaryAttribute,
     JSONAttribute,
@@ -175,8 +177,15 @@ class Row(Model):
     inventory_by_expiry = InventoryByExpiryIndex()
 
 
+# A fixed User-Agent for the clients on the issuance path: botocore otherwise rebuilds its structured one (SDK,
+# OS, language, feature ids, each sanitised character by character) for every call, a quarter of its own cost.
+USER_AGENT = f"Certwright botocore/{botocore.__version__}"
+HOT_PATH = Config(user_agent=USER_AGENT)
+
+
 class _ClientsOf:
-    """What PynamoDB asks of a botocore session (`create_client`), answered by a boto3 session's public `client`."""
+    """What PynamoDB asks of a botocore session (`create_client`), answered by a boto3 session's public `client`
+    (with PynamoDB's own settings, and the hot path's User-Agent)."""
 
     def __init__(self, session: Any) -> None:
         self._boto3 = session
@@ -184,7 +193,8 @@ class _ClientsOf:
     def create_client(
         self, service_name: str, region_name: str, endpoint_url: str | None = None, config: Any = None
     ) -> Any:
-        return self._boto3.client(service_name, region_name=region_name, endpoint_url=endpoint_url, config=config)
+        merged = config.merge(HOT_PATH) if config is not None else HOT_PATH
+        return self._boto3.client(service_name, region_name=region_name, endpoint_url=endpoint_url, config=merged)
 
 
 class SessionConnection(Connection):

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters import dynamodb_items as items
+from certwright.adapters.aws_errors import translate
 from certwright.adapters.dynamodb_authorities import authority_row
 from certwright.adapters.dynamodb_certificates import certificate_row
 from certwright.adapters.dynamodb_models import Row
@@ -22,14 +26,17 @@ class DynamoDbRevocations(TableAdapter):
 
     def next_issuance_index(self, ca_id: str) -> int:
         """Count one more certificate issued by `ca_id` (an atomic ADD, no contention); returns the new count."""
-        with self._errors("count issuance"):
-            answer = self._connection.update_item(
-                self._row.Meta.table_name,
-                f"CA#{ca_id}",
-                "ISSUED",
-                actions=[self._row.issued.add(1), self._row.kind.set("ISSUANCE_COUNTER")],
-                return_values="UPDATED_NEW",
+        try:
+            answer = self._connection.client.update_item(
+                TableName=self._table_name,
+                Key=items.key(f"CA#{ca_id}", "ISSUED"),
+                UpdateExpression="SET #k = :k ADD #n :one",
+                ExpressionAttributeNames={"#k": "kind", "#n": "issued"},
+                ExpressionAttributeValues={":k": {"S": "ISSUANCE_COUNTER"}, ":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
             )
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "count issuance") from err
         return int(answer["Attributes"]["issued"]["N"])
 
     def _revoked_row(self, entry: RevokedEntry) -> Row:

@@ -13,11 +13,13 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from certwright.adapters import dynamodb_codec as codec
+from certwright.adapters import dynamodb_items as items
 from certwright.adapters.aws_errors import translate
 from certwright.adapters.dynamodb_models import Row
 from certwright.domain.audit import AuditRecord
@@ -60,6 +62,19 @@ def errors(action: str) -> Iterator[None]:
         raise translate_pynamo(err, action) from err
 
 
+def conflict_or_translated(err: ClientError | BotoCoreError, action: str) -> CertwrightError:
+    """What `errors` makes of a low-level call's failure (dynamodb_items): a failed condition anywhere in a
+    transaction is ConflictError(ConcurrentModification), the rest as aws_errors.translate says."""
+    if isinstance(err, ClientError) and err.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+        reasons = [r.get("Code") for r in err.response.get("CancellationReasons", []) if r and r.get("Code")]
+        if "ConditionalCheckFailed" in reasons:
+            return ConflictError(
+                f"{action}: the resource changed concurrently or already exists; retry",
+                code="ConcurrentModification",
+            )
+    return translate(err, action)
+
+
 def versioned(row: Row, row_version: int) -> Row:
     """Carry a stored row's version, so the write is conditional on it; a new row has none."""
     if row_version:
@@ -78,13 +93,27 @@ def deletion_index(row: Row, state: LifecycleState, deletion_time: datetime | No
     return row
 
 
+def with_deletion_index(
+    attributes: dict[str, Any], state: LifecycleState, deletion_time: datetime | None
+) -> dict[str, Any]:
+    """deletion_index for a row's attributes (dynamodb_items)."""
+    if state is LifecycleState.PENDING_DELETION and deletion_time is not None:
+        return {**attributes, "renewal_pk": DELETION_PARTITION, "renewal_at": codec.iso(deletion_time)}
+    return attributes
+
+
+def audit_keys(entry: AuditRecord) -> tuple[str, str]:
+    """An audit record's new row key: its resource, then its time and a random suffix."""
+    return f"AUDIT#{entry.resource_id}", f"{codec.iso(entry.at)}#{uuid.uuid4().hex[:12]}"
+
+
 def audit_row(model: type[Row], entry: AuditRecord) -> Row:
-    return model(
-        f"AUDIT#{entry.resource_id}",
-        f"{codec.iso(entry.at)}#{uuid.uuid4().hex[:12]}",
-        kind="AUDIT",
-        data=codec.audit_to_data(entry),
-    )
+    return model(*audit_keys(entry), kind="AUDIT", data=codec.audit_to_data(entry))
+
+
+def audit_item(entry: AuditRecord) -> dict[str, Any]:
+    """audit_row as a low-level item (dynamodb_items)."""
+    return items.item(*audit_keys(entry), kind="AUDIT", data=codec.audit_to_data(entry))
 
 
 def page_token(last_key: dict[str, Any] | None) -> str | None:
@@ -143,6 +172,37 @@ class TableAdapter:
                 return self._row.get(pk, sk, consistent_read=True)
             except DoesNotExist:
                 return None
+
+    @property
+    def _table_name(self) -> str:
+        return str(self._row.Meta.table_name)
+
+    def _transact(
+        self, action: str, entries: list[dict[str, Any]], checks: dict[int, CertwrightError] | None = None
+    ) -> None:
+        """One TransactWriteItems of low-level entries (dynamodb_items) on the connection's client; `checks`
+        names the error to raise when the condition of the entry at that index is what failed."""
+        try:
+            self._connection.client.transact_write_items(TransactItems=entries)
+        except ClientError as err:
+            reasons = err.response.get("CancellationReasons") or []
+            for index, error in (checks or {}).items():
+                if index < len(reasons) and (reasons[index] or {}).get("Code") == "ConditionalCheckFailed":
+                    raise error from err
+            raise conflict_or_translated(err, action) from err
+        except BotoCoreError as err:
+            raise conflict_or_translated(err, action) from err
+
+    def _get_data(self, pk: str, sk: str) -> tuple[dict[str, Any], int] | None:
+        """One row's `data` and `row_version`, strongly consistent, or None; without building a Row."""
+        try:
+            answer = self._connection.client.get_item(
+                TableName=self._table_name, Key=items.key(pk, sk), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, "read") from err
+        found = answer.get("Item")
+        return None if found is None else items.data_of(found)
 
     _page_token = staticmethod(page_token)
     _start_key = staticmethod(start_key)

@@ -32,7 +32,8 @@ class CertificateStore(Protocol):
         idempotent reservation, at once; returns the certificate one row version on.
 
         Raises ConflictError(ConcurrentModification) if the certificate changed (or exists, when new), the
-        version number is taken, the serial is claimed or the reservation changed."""
+        version number is taken, the serial is claimed or the reservation changed; ConflictError(IssuerChanged)
+        if the claim names an issuer row version and the issuer's row has moved on (nothing is written)."""
         ...
 
     def get_reservation(self, token: str) -> Reservation | None:

@@ -21,10 +21,15 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class SerialClaim:
-    """A serial number claimed for one issuer before the issuer signs with it (claimed once, ever)."""
+    """A serial number claimed for one issuer before the issuer signs with it (claimed once, ever).
+
+    With `issuer_row_version`, the claim also holds only while the issuer's row is still at that version: the
+    CA the request was checked against is the one that signs (IssuerChanged otherwise).
+    """
 
     issuer_ca_id: str
     serial_number: str
+    issuer_row_version: int = 0
 
 
 @dataclass(frozen=True)

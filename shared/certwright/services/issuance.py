@@ -6,6 +6,7 @@ passed), then hands the plan to certwright.services.version_writer, which reserv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.sweep import DEFAULT_THRESHOLDS, parse_thresholds
-from certwright.errors import InvalidInputError
+from certwright.errors import ConflictError, InvalidInputError
 from certwright.ports import KeyVault, Store
 from certwright.services.authorities import AuthorityService
 from certwright.services.commands import (
@@ -36,6 +37,8 @@ from certwright.services.reservation import current_token
 from certwright.services.version_plans import Plan, VersionPlanner
 from certwright.services.version_writer import VersionWriter
 
+# The serial claim's issuer had moved on from the (cached) issuer the plan was checked against.
+ISSUER_CHANGED = "IssuerChanged"
 _CONFIG_TYPES: dict[type[NewCertificate], CertificateConfigType] = {
     IssueCertificate: CertificateConfigType.ISSUED_BY_INTERNAL_CA,
     SignCsr: CertificateConfigType.MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA,
@@ -63,6 +66,9 @@ class IssuanceService:
 
     def create(self, command: NewCertificate, caller: str) -> tuple[Certificate, CertificateVersion]:
         """A new certificate and its version 1 (CURRENT)."""
+        return _on_current_issuer(lambda fresh: self._create(command, caller, fresh=fresh))
+
+    def _create(self, command: NewCertificate, caller: str, *, fresh: bool) -> tuple[Certificate, CertificateVersion]:
         now = self._rt.clock()
         reservation = self._writer.reservation(current_token(), now)
         resumed: Certificate | None = None
@@ -84,6 +90,7 @@ class IssuanceService:
                 validity_text=command.validity_duration,
                 csr_pem=command.csr_pem if isinstance(command, SignCsr) else None,
                 now=now,
+                fresh=fresh,
             )
         if resumed is not None and reservation is not None:
             number = resumed.latest_version_number + 1
@@ -133,6 +140,11 @@ class IssuanceService:
 
     def create_version(self, command: NewVersion, caller: str) -> tuple[Certificate, CertificateVersion]:
         """A new version: CURRENT unless the command's stage is PENDING; each kind fits one kind of certificate."""
+        return _on_current_issuer(lambda fresh: self._create_version(command, caller, fresh=fresh))
+
+    def _create_version(
+        self, command: NewVersion, caller: str, *, fresh: bool
+    ) -> tuple[Certificate, CertificateVersion]:
         certificate_id = command.certificate_id
         now = self._rt.clock()
         reservation = self._writer.reservation(current_token(), now)
@@ -170,6 +182,7 @@ class IssuanceService:
                 validity_text=validity_text,
                 csr_pem=command.csr_pem if isinstance(command, RenewWithCsr) else None,
                 now=now,
+                fresh=fresh,
             )
         number = certificate.latest_version_number + 1
         reserved = replace(certificate, latest_version_number=number)
@@ -179,6 +192,24 @@ class IssuanceService:
         return self._writer.issue(
             reserved, plan, number, pending=command.stage == "PENDING", caller=caller, is_new=False, reservation=claim
         )
+
+
+def _on_current_issuer(
+    attempt: Callable[[bool], tuple[Certificate, CertificateVersion]],
+) -> tuple[Certificate, CertificateVersion]:
+    """Run `attempt` on the planner's cached issuer, then once more on a fresh read if the issuer had changed by
+    the time the serial was claimed (IssuerChanged: nothing was written)."""
+    try:
+        return attempt(False)
+    except ConflictError as err:
+        if err.code != ISSUER_CHANGED:
+            raise
+    try:
+        return attempt(True)
+    except ConflictError as err:
+        if err.code != ISSUER_CHANGED:
+            raise
+        raise ConflictError(str(err), code="ConcurrentModification") from err
 
 
 def renewal_rule(spec: RenewalRuleSpec, validity: Duration) -> RenewalRule:

@@ -28,7 +28,7 @@ from certwright.domain.names import (
     validate_sans,
     validate_subject,
 )
-from certwright.errors import InvalidInputError, PolicyViolationError
+from certwright.errors import CertwrightError, InvalidInputError, PolicyViolationError
 from certwright.ports import Store
 from certwright.services.authorities import AuthorityService
 from certwright.x509.builder import backdated
@@ -37,6 +37,7 @@ from certwright.x509.imported import check_import
 from certwright.x509.keys import spki_fingerprint
 
 DEFAULT_VALIDITY = "P90D"
+MAX_CACHED_ISSUERS = 64
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,32 @@ class VersionPlanner:
         self._authorities = authorities
         # notBefore lies this far before the issue time (Settings.not_before_backdate).
         self._backdate = backdate
+        # Issuers as last read, by id: rules and key are checked on them, and the write is conditional on them.
+        self._issuers: dict[str, CertificateAuthority] = {}
+
+    def _read_issuer(self, issuer_id: str) -> CertificateAuthority:
+        self._issuers.pop(issuer_id, None)
+        issuer = self._authorities.get(issuer_id)
+        if len(self._issuers) >= MAX_CACHED_ISSUERS:
+            self._issuers.clear()
+        self._issuers[issuer_id] = issuer
+        return issuer
+
+    def _checked_against(
+        self,
+        issuer: CertificateAuthority,
+        sans: tuple[SubjectAlternativeName, ...],
+        duration: Duration,
+        now: datetime,
+    ) -> Validity:
+        """The validity to sign, once `issuer` may issue it for `sans`."""
+        ensure_can_issue(issuer, now)
+        validity = Validity.starting(now, duration)
+        check_leaf_validity(issuer, validity, duration)
+        check_name_constraints(issuer, sans)
+        # Rules count from the issue time; only then is notBefore backdated (never before the issuer's).
+        assert issuer.current_version is not None  # ensure_can_issue
+        return backdated(validity, self._backdate, issuer.current_version.validity.not_before)
 
     def internal(
         self,
@@ -74,8 +101,13 @@ class VersionPlanner:
         validity_text: str | None,
         csr_pem: str | None,
         now: datetime,
+        fresh: bool = False,
     ) -> tuple[Plan, Duration]:
-        """A version signed by an internal CA: for a key the service will generate, or for a CSR's key."""
+        """A version signed by an internal CA: for a key the service will generate, or for a CSR's key.
+
+        The issuer may come from this planner's cache (`fresh`: read it again); the plan's serial claim then
+        holds only while the issuer's row is still at the version checked here (SerialClaim.issuer_row_version).
+        """
         if not issuer_id:
             raise InvalidInputError("issuerCertificateAuthorityId is required")
         if profile is None:
@@ -100,14 +132,16 @@ class VersionPlanner:
             raise InvalidInputError("subject is required")
         valid_subject = validate_subject(subject_raw)
         valid_sans = _with_common_name(validate_sans(sans_raw), valid_subject, profile)
-        issuer = self._authorities.get(issuer_id)
-        ensure_can_issue(issuer, now)
-        validity = Validity.starting(now, duration)
-        check_leaf_validity(issuer, validity, duration)
-        check_name_constraints(issuer, valid_sans)
-        # Rules count from the issue time; only then is notBefore backdated (never before the issuer's).
-        assert issuer.current_version is not None  # ensure_can_issue
-        validity = backdated(validity, self._backdate, issuer.current_version.validity.not_before)
+        issuer = None if fresh else self._issuers.get(issuer_id)
+        validity = None
+        if issuer is not None:
+            try:
+                validity = self._checked_against(issuer, valid_sans, duration, now)
+            except CertwrightError:
+                issuer = None  # perhaps only the cached copy refuses: decide on a fresh read
+        if issuer is None or validity is None:
+            issuer = self._read_issuer(issuer_id)
+            validity = self._checked_against(issuer, valid_sans, duration, now)
         algorithm = key_algorithm or KeyAlgorithm.ECDSA_P256
         return Plan(valid_subject, valid_sans, algorithm, validity, public_key, issuer=issuer), duration
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certwright.domain.authority import LifecycleState
+from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.repair import is_reserved, resume_state
@@ -26,11 +26,12 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.context import Runtime
 from certwright.services.reservation import RESERVATION_TTL
 from certwright.services.version_plans import Plan
-from certwright.x509.builder import Publication, sign_leaf_certificate
+from certwright.x509.builder import Issuer, Publication, sign_leaf_certificate
 from certwright.x509.keys import generate_private_key, private_key_der
 
 COMPLETION_ATTEMPTS = 3
 RESUME_ATTEMPTS = 3
+MAX_CACHED_SIGNERS = 64
 SUPERSEDED = "a retry of the same request (same Idempotency-Key) took over; nothing was issued from this version"
 
 
@@ -48,6 +49,18 @@ class VersionWriter:
         self._vault = vault
         self._rt = runtime
         self._publication = publication or PublicationUrls()
+        # Per CA version: its signing identity (parsed once) and its KMS key handle; both immutable.
+        self._signers: dict[tuple[str, str, str], Issuer] = {}
+
+    def _signer_for(self, ca: CertificateAuthority) -> Issuer:
+        assert ca.current_version is not None
+        key = (ca.id, ca.kms_key_id, ca.current_version.certificate_pem)
+        signer = self._signers.get(key)
+        if signer is None:
+            if len(self._signers) >= MAX_CACHED_SIGNERS:
+                self._signers.clear()
+            signer = self._signers[key] = self._authorities.signer_for(ca)
+        return signer
 
     def get(self, certificate_id: str) -> Certificate:
         certificate = self._store.get_certificate(certificate_id)
@@ -136,16 +149,19 @@ class VersionWriter:
             has_private_key=key_der is not None,
             issuer_ca_id=plan.issuer.id if plan.issuer else None,
         )
-        claim = SerialClaim(plan.issuer.id, serial_hex) if plan.issuer else None
-        partition = 0
-        if plan.issuer is not None:
-            index = self._store.next_issuance_index(plan.issuer.id)
-            partition = partition_of(index, self._publication.partition_size)
-            version = replace(version, crl_partition=partition)
+        # The claim holds only while the issuer is the one the plan was checked against (it may have been cached).
+        claim = SerialClaim(plan.issuer.id, serial_hex, plan.issuer.row_version) if plan.issuer else None
         certificate = self._store.begin_version(
             certificate, version, claim, is_new_certificate=is_new, reservation=reservation
         )
+        partition = 0
         try:
+            if plan.issuer is not None:
+                # Counted once the claim holds (the issuer is current): a refused request counts nothing. The
+                # partition reaches the version row with its publication.
+                index = self._store.next_issuance_index(plan.issuer.id)
+                partition = partition_of(index, self._publication.partition_size)
+                version = replace(version, crl_partition=partition)
             sealed = self._vault.seal(key_der, certificate.id, number) if key_der is not None else None
             if plan.certificate_pem is not None:
                 pem, chain = plan.certificate_pem, plan.chain_pems
@@ -158,7 +174,7 @@ class VersionWriter:
                     serial_number=serial,
                     validity=plan.validity,
                     profile=certificate.profile,
-                    issuer=self._authorities.signer_for(plan.issuer),
+                    issuer=self._signer_for(plan.issuer),
                     publication=Publication(
                         self._publication.crl_url(plan.issuer.id, partition),
                         self._publication.ca_issuers_url(plan.issuer.id),
