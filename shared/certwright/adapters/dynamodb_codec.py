@@ -42,6 +42,7 @@ from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import RevokedEntry, RevokedKind
+from certwright.domain.signing import SigningAlgorithm
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import (
     DEFAULT_THRESHOLDS,
@@ -97,6 +98,8 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "deletionTime": iso(ca.deletion_time) if ca.deletion_time else None,
         "currentVersion": None if version is None else authority_version_to_data(version),
         "owner": ca.owner,
+        "signingAlgorithm": ca.signing_algorithm.value if ca.signing_algorithm else None,
+        "keyImported": ca.key_imported,
     }
 
 
@@ -153,6 +156,8 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         current_version=None if version is None else authority_version_from_data(version),
         row_version=row_version,
         owner=raw.get("owner") or "",
+        signing_algorithm=SigningAlgorithm(raw["signingAlgorithm"]) if raw.get("signingAlgorithm") else None,
+        key_imported=bool(raw.get("keyImported", False)),
     )
 
 
@@ -182,6 +187,7 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "retiredBy": c.retired_by.value if c.retired_by else None,
         "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
         "owner": c.owner,
+        "signingAlgorithm": c.signing_algorithm.value if c.signing_algorithm else None,
     }
 
 
@@ -250,6 +256,7 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         else DEFAULT_THRESHOLDS,
         row_version=row_version,
         owner=raw.get("owner") or "",
+        signing_algorithm=SigningAlgorithm(raw["signingAlgorithm"]) if raw.get("signingAlgorithm") else None,
     )
 
 

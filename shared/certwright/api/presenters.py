@@ -33,7 +33,7 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "issuerCertificateAuthorityId": ca.issuer_id,
         "subject": ca.subject.as_dict(),
         "keyAlgorithm": ca.key_algorithm.value,
-        "signingAlgorithm": f"{ca.key_algorithm.hash_name}_WITH_{'RSA' if ca.key_algorithm.is_rsa else 'ECDSA'}",
+        "signingAlgorithm": ca.effective_signing_algorithm.value,
         "kmsKeyId": ca.kms_key_id,
         "rules": ca.rules.as_dict(),
         "lifecycleState": ca.lifecycle_state.value,
@@ -88,6 +88,7 @@ def certificate(c: Certificate, current: CertificateVersion | None, now: datetim
         "subject": c.subject.as_dict(),
         "subjectAlternativeNames": [s.as_dict() for s in c.sans],
         "keyAlgorithm": c.key_algorithm.value,
+        "signingAlgorithm": c.signing_algorithm.value if c.signing_algorithm else None,
         "validityDuration": c.validity_duration.text if c.validity_duration else None,
         "renewalRule": c.renewal_rule.as_dict() if c.renewal_rule else None,
         "nextRenewalAt": c.next_renewal_at.isoformat() if c.next_renewal_at else None,
@@ -291,6 +292,7 @@ class CertificateOut(_Out):
     timeCreated: str
     currentVersion: VersionOut | None
     expired: bool = Field(description="the CURRENT version's notAfter is behind")
+    signingAlgorithm: str | None = Field(default=None, description="overrides the issuing CA's; null: the CA's")
 
 
 class BundleOut(_Out):

@@ -17,6 +17,7 @@ from certwright.domain.ca_bundle import MAX_AUTHORITIES
 from certwright.domain.certificate import CertificateConfigType, Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, check_text
+from certwright.domain.signing import SigningAlgorithm
 from certwright.services import commands
 
 _PEM = 32 * 1024
@@ -122,6 +123,12 @@ class _AuthorityFields(Request):
         default=None, description="ISO-8601; default P10Y (a subordinate's is cut to fit inside its issuer)"
     )
     rules: CaRulesIn | None = None
+    signingAlgorithm: SigningAlgorithm | None = Field(
+        default=None, description="default: SHA256_WITH_RSA for RSA keys, SHA256/384_WITH_ECDSA for P-256/P-384"
+    )
+    kmsKeyId: str | None = Field(
+        default=None, min_length=1, max_length=2048, description="an existing asymmetric SIGN_VERIFY KMS key"
+    )
     # Accepted and not kept: a CA has no description.
     description: str = Field(default="", max_length=400)
 
@@ -134,6 +141,8 @@ class _AuthorityFields(Request):
             key_algorithm=self.keyAlgorithm,
             validity_duration=self.validityDuration,
             rules=self.rules.spec() if self.rules else None,
+            signing_algorithm=self.signingAlgorithm,
+            kms_key_id=self.kmsKeyId,
         )
 
 
@@ -176,6 +185,7 @@ class _InternalCaFields(Request):
     description: str = Field(default="", max_length=400)
     # ISO-8601 durations before expiry at which CertificateExpiring is raised (default P30D, P7D).
     expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
+    signingAlgorithm: SigningAlgorithm | None = Field(default=None, description="default: the issuing CA's")
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -188,6 +198,7 @@ class _InternalCaFields(Request):
             "renewal_rule": self.renewalRule.spec() if self.renewalRule else None,
             "description": self.description,
             "expiry_alert_thresholds": _thresholds(self.expiryAlertThresholds),
+            "signing_algorithm": self.signingAlgorithm,
         }
 
 

@@ -13,6 +13,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
 from certwright.domain.revocation import Revocation
+from certwright.domain.signing import SigningAlgorithm, default_signing_algorithm
 from certwright.errors import ConflictError, InvalidInputError, PolicyViolationError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -244,9 +245,17 @@ class CertificateAuthority:
     row_version: int = 0
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
+    # What it signs with unless a certificate overrides it (None: the default for its key).
+    signing_algorithm: SigningAlgorithm | None = None
+    # The KMS key was the customer's own (kmsKeyId at create): it is never scheduled for deletion by Certwright.
+    key_imported: bool = False
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)
+
+    @property
+    def effective_signing_algorithm(self) -> SigningAlgorithm:
+        return self.signing_algorithm or default_signing_algorithm(self.key_algorithm)
 
     @property
     def effective_path_length(self) -> int | None:

@@ -27,6 +27,7 @@ from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
+from certwright.domain.signing import check_signing_algorithm
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
 from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
@@ -82,7 +83,10 @@ class AuthorityService:
         assert ca.current_version is not None
         certificate = x509.load_pem_x509_certificate(ca.current_version.certificate_pem.encode())
         return Issuer.from_certificate(
-            certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm
+            certificate,
+            self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
+            ca.key_algorithm,
+            ca.effective_signing_algorithm,
         )
 
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
@@ -93,6 +97,11 @@ class AuthorityService:
         text = DEFAULT_CA_VALIDITY if command.validity_duration is None else command.validity_duration
         duration = Duration.parse(text, field="validityDuration")
         rules = ca_rules(command.rules)
+        signing_algorithm = (
+            None
+            if command.signing_algorithm is None
+            else check_signing_algorithm(command.key_algorithm, command.signing_algorithm, field="signingAlgorithm")
+        )
         validity = Validity.starting(now, duration)
         issuer: CertificateAuthority | None = None
         if command.config_type is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
@@ -114,7 +123,10 @@ class AuthorityService:
 
         # Everything is checked; only now do we create anything.
         ca_id = self._rt.ids("ca")
-        key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
+        if command.kms_key_id is not None:
+            key_id = self._keys.adopt_key(command.kms_key_id, command.key_algorithm)
+        else:
+            key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
         serial = self._rt.serials()
         ca = CertificateAuthority(
             id=ca_id,
@@ -128,6 +140,8 @@ class AuthorityService:
             created_by=caller,
             created_at=now,
             owner=normalize_arn(caller),
+            signing_algorithm=signing_algorithm,
+            key_imported=command.kms_key_id is not None,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -145,7 +159,8 @@ class AuthorityService:
                 )
             ca = self._store.begin_authority(ca, SerialClaim(issuer.id if issuer else ca_id, f"{serial:x}"))
         except Exception:
-            self._keys.schedule_key_deletion(key_id)
+            if not ca.key_imported:
+                self._keys.schedule_key_deletion(key_id)
             raise
         try:
             certificate = sign_ca_certificate(
@@ -156,6 +171,7 @@ class AuthorityService:
                 issuer=self.signer_for(issuer) if issuer else None,
                 self_key=self._keys.signing_key(key_id, command.key_algorithm),
                 self_algorithm=command.key_algorithm,
+                self_signing_algorithm=ca.effective_signing_algorithm,
                 path_length=path_length,
                 name_constraint=rules.name_constraint,
                 publication=publication,
@@ -218,6 +234,7 @@ class AuthorityService:
             issuer=self.signer_for(issuer) if issuer else None,
             self_key=self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
             self_algorithm=ca.key_algorithm,
+            self_signing_algorithm=ca.effective_signing_algorithm,
             path_length=ca.rules.path_length,
             name_constraint=ca.rules.name_constraint,
             publication=publication,

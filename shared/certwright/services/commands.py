@@ -14,6 +14,7 @@ from certwright.domain.authority import CaConfigType
 from certwright.domain.certificate import Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import Subject, SubjectAlternativeName
+from certwright.domain.signing import SigningAlgorithm
 
 StageName = Literal["CURRENT", "PENDING"]
 
@@ -47,6 +48,10 @@ class CreateAuthority:
     key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
     validity_duration: str | None = None
     rules: CaRulesSpec | None = None
+    # What the CA signs with (None: the default for its key); checked against the key.
+    signing_algorithm: SigningAlgorithm | None = None
+    # An existing KMS key to use instead of creating one (checked: spec, usage, state, access).
+    kms_key_id: str | None = None
 
 
 # -- certificates -------------------------------------------------------------------------------------------
@@ -74,6 +79,8 @@ class IssueCertificate:
     description: str = ""
     # ISO-8601 durations before expiry at which CertificateExpiring is raised (None: the defaults).
     expiry_alert_thresholds: tuple[str, ...] | None = None
+    # Overrides the issuing CA's signing algorithm for every version (None: the CA's).
+    signing_algorithm: SigningAlgorithm | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

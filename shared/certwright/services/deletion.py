@@ -175,9 +175,12 @@ class DeletionService:
                 self._sweep_audit(ca_id, "DeleteCertificateAuthority", "FAILED", reason=err.code, detail=err.message)
             )
             return
-        self._keys.schedule_key_deletion(ca.kms_key_id)
+        # A key brought by the customer (kmsKeyId at create) is theirs: Certwright never schedules its deletion.
+        if not ca.key_imported:
+            self._keys.schedule_key_deletion(ca.kms_key_id)
+        kms_key = "kept" if ca.key_imported else "scheduled"
         # Audit first: a crash before the state change repeats the record, never loses it.
-        self._store.record(self._sweep_audit(ca_id, "DeleteCertificateAuthority", "SUCCEEDED", kmsKey="scheduled"))
+        self._store.record(self._sweep_audit(ca_id, "DeleteCertificateAuthority", "SUCCEEDED", kmsKey=kms_key))
         self._store.save_authority(ca.with_state(LifecycleState.DELETED))
         report.authorities_deleted += 1
 

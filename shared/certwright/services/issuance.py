@@ -84,6 +84,7 @@ class IssuanceService:
                 validity_text=command.validity_duration,
                 csr_pem=command.csr_pem if isinstance(command, SignCsr) else None,
                 now=now,
+                signing_algorithm=command.signing_algorithm,
             )
         if resumed is not None and reservation is not None:
             number = resumed.latest_version_number + 1
@@ -121,6 +122,7 @@ class IssuanceService:
             expiry_alert_thresholds=parse_thresholds(list(thresholds))
             if thresholds is not None
             else DEFAULT_THRESHOLDS,
+            signing_algorithm=internal.signing_algorithm if internal else None,
         )
 
     def renew(
@@ -169,6 +171,7 @@ class IssuanceService:
                 validity_text=validity_text,
                 csr_pem=command.csr_pem if isinstance(command, RenewWithCsr) else None,
                 now=now,
+                signing_algorithm=certificate.signing_algorithm,
             )
         number = certificate.latest_version_number + 1
         reserved = replace(certificate, latest_version_number=number)

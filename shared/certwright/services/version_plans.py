@@ -28,6 +28,7 @@ from certwright.domain.names import (
     validate_sans,
     validate_subject,
 )
+from certwright.domain.signing import SigningAlgorithm, check_signing_algorithm
 from certwright.errors import InvalidInputError, PolicyViolationError
 from certwright.ports import Store
 from certwright.services.authorities import AuthorityService
@@ -52,6 +53,8 @@ class Plan:
     issuer: CertificateAuthority | None = None
     certificate_pem: str | None = None
     chain_pems: tuple[str, ...] = ()
+    # Overrides the issuer's signing algorithm (checked against the issuer's key); None: the issuer's.
+    signing_algorithm: SigningAlgorithm | None = None
 
 
 class VersionPlanner:
@@ -74,6 +77,7 @@ class VersionPlanner:
         validity_text: str | None,
         csr_pem: str | None,
         now: datetime,
+        signing_algorithm: SigningAlgorithm | None = None,
     ) -> tuple[Plan, Duration]:
         """A version signed by an internal CA: for a key the service will generate, or for a CSR's key."""
         if not issuer_id:
@@ -101,6 +105,8 @@ class VersionPlanner:
         valid_subject = validate_subject(subject_raw)
         valid_sans = _with_common_name(validate_sans(sans_raw), valid_subject, profile)
         issuer = self._authorities.get(issuer_id)
+        if signing_algorithm is not None:
+            check_signing_algorithm(issuer.key_algorithm, signing_algorithm, field="signingAlgorithm")
         ensure_can_issue(issuer, now)
         validity = Validity.starting(now, duration)
         check_leaf_validity(issuer, validity, duration)
@@ -109,7 +115,16 @@ class VersionPlanner:
         assert issuer.current_version is not None  # ensure_can_issue
         validity = backdated(validity, self._backdate, issuer.current_version.validity.not_before)
         algorithm = key_algorithm or KeyAlgorithm.ECDSA_P256
-        return Plan(valid_subject, valid_sans, algorithm, validity, public_key, issuer=issuer), duration
+        plan = Plan(
+            valid_subject,
+            valid_sans,
+            algorithm,
+            validity,
+            public_key,
+            issuer=issuer,
+            signing_algorithm=signing_algorithm,
+        )
+        return plan, duration
 
     def imported(self, certificate_pem: str, chain_pem: str, key_pem: str, now: datetime) -> Plan:
         """A version issued elsewhere: its certificate, chain and key checked against each other and `now`."""

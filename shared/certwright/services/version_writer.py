@@ -158,7 +158,7 @@ class VersionWriter:
                     serial_number=serial,
                     validity=plan.validity,
                     profile=certificate.profile,
-                    issuer=self._authorities.signer_for(plan.issuer),
+                    issuer=self._authorities.signer_for(plan.issuer).signed(plan.signing_algorithm),
                     publication=Publication(
                         self._publication.crl_url(plan.issuer.id, partition),
                         self._publication.ca_issuers_url(plan.issuer.id),

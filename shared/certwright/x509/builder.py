@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -15,7 +15,8 @@ from certwright.domain.authority import NameConstraint, Validity
 from certwright.domain.certificate import Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
-from certwright.x509.keys import hash_for
+from certwright.domain.signing import SigningAlgorithm
+from certwright.x509.keys import signature_parameters
 
 _EKU = {
     "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
@@ -29,6 +30,7 @@ class Issuer:
     """Who signs: the exact subject DER of the issuing certificate, its key identifier, and a signing key.
 
     `not_before` is the issuing certificate's own notBefore: nothing it signs may start earlier.
+    `signing_algorithm` is the CA's (None: the default for its key, certwright.domain.signing).
     """
 
     name: x509.Name
@@ -36,13 +38,24 @@ class Issuer:
     key_algorithm: KeyAlgorithm
     key_identifier: bytes | None
     not_before: datetime | None = None
+    signing_algorithm: SigningAlgorithm | None = None
+
+    def signed(self, algorithm: SigningAlgorithm | None = None) -> Issuer:
+        """This issuer signing with `algorithm` (a per-certificate override) instead of its own; None: unchanged."""
+        return self if algorithm is None else replace(self, signing_algorithm=algorithm)
 
     @classmethod
     def from_certificate(
-        cls, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes, key_algorithm: KeyAlgorithm
+        cls,
+        certificate: x509.Certificate,
+        key: CertificateIssuerPrivateKeyTypes,
+        key_algorithm: KeyAlgorithm,
+        signing_algorithm: SigningAlgorithm | None = None,
     ) -> Issuer:
         ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        return cls(certificate.subject, key, key_algorithm, ski.digest, certificate.not_valid_before_utc)
+        return cls(
+            certificate.subject, key, key_algorithm, ski.digest, certificate.not_valid_before_utc, signing_algorithm
+        )
 
 
 def backdated(validity: Validity, margin: timedelta, not_earlier_than: datetime | None = None) -> Validity:
@@ -110,6 +123,7 @@ def sign_ca_certificate(
     issuer: Issuer | None,
     self_key: CertificateIssuerPrivateKeyTypes | None = None,
     self_algorithm: KeyAlgorithm | None = None,
+    self_signing_algorithm: SigningAlgorithm | None = None,
     path_length: int | None,
     name_constraint: NameConstraint,
     publication: Publication | None = None,
@@ -120,7 +134,7 @@ def sign_ca_certificate(
     if issuer is None:
         if self_key is None or self_algorithm is None:
             raise ValueError("a root certificate needs its own signing key")
-        issuer = Issuer(name, self_key, self_algorithm, None)
+        issuer = Issuer(name, self_key, self_algorithm, None, signing_algorithm=self_signing_algorithm)
     builder = _base(name, public_key, serial_number, validity, issuer)
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
     builder = builder.add_extension(
@@ -143,7 +157,7 @@ def sign_ca_certificate(
     if not name_constraint.is_empty:
         builder = builder.add_extension(_name_constraints(name_constraint), critical=True)
     builder = _with_publication(builder, publication)
-    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+    return sign_with(builder, issuer)
 
 
 def sign_leaf_certificate(
@@ -172,7 +186,13 @@ def sign_leaf_certificate(
     if issuer.key_identifier is not None:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
     builder = _with_publication(builder, publication)
-    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+    return sign_with(builder, issuer)
+
+
+def sign_with(builder: x509.CertificateBuilder, issuer: Issuer) -> x509.Certificate:
+    """The certificate signed by `issuer.key` with the issuer's signing algorithm (RSA padding included)."""
+    digest, rsa_padding = signature_parameters(issuer.key_algorithm, issuer.signing_algorithm)
+    return builder.sign(issuer.key, digest, rsa_padding=rsa_padding)
 
 
 def _base(
