@@ -37,6 +37,7 @@ from certwright.domain.certificate import (
     Revocation,
     RevocationReason,
 )
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
@@ -100,6 +101,7 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "owner": ca.owner,
         "signingAlgorithm": ca.signing_algorithm.value if ca.signing_algorithm else None,
         "keyImported": ca.key_imported,
+        "crlSettings": ca.crl_settings.as_dict(),
     }
 
 
@@ -158,6 +160,7 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         owner=raw.get("owner") or "",
         signing_algorithm=SigningAlgorithm(raw["signingAlgorithm"]) if raw.get("signingAlgorithm") else None,
         key_imported=bool(raw.get("keyImported", False)),
+        crl_settings=CrlSettings.from_dict(raw.get("crlSettings")),
     )
 
 

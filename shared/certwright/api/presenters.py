@@ -34,6 +34,7 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "subject": ca.subject.as_dict(),
         "keyAlgorithm": ca.key_algorithm.value,
         "signingAlgorithm": ca.effective_signing_algorithm.value,
+        "crlSettings": ca.crl_settings.as_dict(),
         "kmsKeyId": ca.kms_key_id,
         "rules": ca.rules.as_dict(),
         "lifecycleState": ca.lifecycle_state.value,
@@ -226,6 +227,9 @@ class AuthorityOut(_Out):
     subject: dict[str, str]
     keyAlgorithm: str
     signingAlgorithm: str
+    crlSettings: dict[str, Any] = Field(
+        default_factory=dict, description="enabled, validityDuration (null: the service's), customFormattedUrls"
+    )
     kmsKeyId: str
     rules: dict[str, Any]
     lifecycleState: str

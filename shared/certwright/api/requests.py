@@ -115,6 +115,23 @@ def _thresholds(raw: list[str] | None) -> tuple[str, ...] | None:
 # -- certificate authorities ----------------------------------------------------------------------------------
 
 
+class CrlSettingsIn(Request):
+    enabled: StrictBool = True
+    validityDuration: str | None = Field(default=None, max_length=40, description="PT1H..P90D; default the service's")
+    customFormattedUrls: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="http(s) URLs written into the CRL distribution points; placeholders {caVersion} (or {}) and {caId}",
+    )
+
+    def spec(self) -> commands.CrlSettingsSpec:
+        return commands.CrlSettingsSpec(
+            enabled=self.enabled,
+            validity_duration=self.validityDuration,
+            custom_formatted_urls=tuple(self.customFormattedUrls),
+        )
+
+
 class _AuthorityFields(Request):
     name: str = Field(min_length=1, max_length=255)
     subject: SubjectIn
@@ -129,6 +146,7 @@ class _AuthorityFields(Request):
     kmsKeyId: str | None = Field(
         default=None, min_length=1, max_length=2048, description="an existing asymmetric SIGN_VERIFY KMS key"
     )
+    crlSettings: CrlSettingsIn | None = None
     # Accepted and not kept: a CA has no description.
     description: str = Field(default="", max_length=400)
 
@@ -143,6 +161,7 @@ class _AuthorityFields(Request):
             rules=self.rules.spec() if self.rules else None,
             signing_algorithm=self.signingAlgorithm,
             kms_key_id=self.kmsKeyId,
+            crl_settings=self.crlSettings.spec() if self.crlSettings else None,
         )
 
 

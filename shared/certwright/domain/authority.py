@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
@@ -249,6 +250,8 @@ class CertificateAuthority:
     signing_algorithm: SigningAlgorithm | None = None
     # The KMS key was the customer's own (kmsKeyId at create): it is never scheduled for deletion by Certwright.
     key_imported: bool = False
+    # Whether its CRLs are published, their validity and the custom CRL URLs written into what it issues.
+    crl_settings: CrlSettings = field(default_factory=CrlSettings)
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)

@@ -22,6 +22,7 @@ from certwright.domain.authority import (
     ensure_can_issue,
     subordinate_path_length,
 )
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
 from certwright.domain.names import validate_subject
@@ -30,7 +31,7 @@ from certwright.domain.revocation import partition_of
 from certwright.domain.signing import check_signing_algorithm
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
 from certwright.ports import CaKeyProvider, Page, SerialClaim, Store
-from certwright.services.commands import CaRulesSpec, CreateAuthority, ScheduleDeletion
+from certwright.services.commands import CaRulesSpec, CreateAuthority, CrlSettingsSpec, ScheduleDeletion
 from certwright.services.context import Runtime
 from certwright.x509.builder import Issuer, Publication, backdated, sign_ca_certificate
 
@@ -89,6 +90,17 @@ class AuthorityService:
             ca.effective_signing_algorithm,
         )
 
+    def publication_for(self, issuer: CertificateAuthority, partition: int) -> Publication:
+        """Where what `issuer` signs says its CRL and certificate are: no CRL URL at all when its CRLs are
+        disabled, else the partition's object-storage URL and the CA's custom URLs (its current version filled in)."""
+        settings = issuer.crl_settings
+        version = issuer.current_version.version_number if issuer.current_version else 1
+        return Publication(
+            self._publication.crl_url(issuer.id, partition) if settings.enabled else None,
+            self._publication.ca_issuers_url(issuer.id),
+            settings.distribution_urls(issuer.id, version),
+        )
+
     def create(self, command: CreateAuthority, caller: str) -> CertificateAuthority:
         now = self._rt.clock()
         subject = validate_subject(command.subject.as_dict())
@@ -97,6 +109,7 @@ class AuthorityService:
         text = DEFAULT_CA_VALIDITY if command.validity_duration is None else command.validity_duration
         duration = Duration.parse(text, field="validityDuration")
         rules = ca_rules(command.rules)
+        crls = crl_settings(command.crl_settings)
         signing_algorithm = (
             None
             if command.signing_algorithm is None
@@ -142,6 +155,7 @@ class AuthorityService:
             owner=normalize_arn(caller),
             signing_algorithm=signing_algorithm,
             key_imported=command.kms_key_id is not None,
+            crl_settings=crls,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -154,9 +168,7 @@ class AuthorityService:
         try:
             if issuer is not None:
                 partition = partition_of(self._store.next_issuance_index(issuer.id), self._publication.partition_size)
-                publication = Publication(
-                    self._publication.crl_url(issuer.id, partition), self._publication.ca_issuers_url(issuer.id)
-                )
+                publication = self.publication_for(issuer, partition)
             ca = self._store.begin_authority(ca, SerialClaim(issuer.id if issuer else ca_id, f"{serial:x}"))
         except Exception:
             if not ca.key_imported:
@@ -221,9 +233,7 @@ class AuthorityService:
         partition, publication = 0, None
         if issuer is not None:
             partition = partition_of(self._store.next_issuance_index(issuer.id), self._publication.partition_size)
-            publication = Publication(
-                self._publication.crl_url(issuer.id, partition), self._publication.ca_issuers_url(issuer.id)
-            )
+            publication = self.publication_for(issuer, partition)
         # Recorded before the CA signs (I2): the serial is claimed whatever happens next.
         self._store.claim_serial(SerialClaim(issuer.id if issuer else ca.id, f"{serial:x}"))
         certificate = sign_ca_certificate(
@@ -316,6 +326,15 @@ def ca_rules(spec: CaRulesSpec | None) -> CaRules:
             permitted_ip=constraint.permitted_ip,
             excluded_ip=constraint.excluded_ip,
         ),
+    )
+
+
+def crl_settings(spec: CrlSettingsSpec | None) -> CrlSettings:
+    """The checked CRL settings of `spec` (none given: enabled, the service's validity, no custom URLs)."""
+    if spec is None:
+        return CrlSettings()
+    return CrlSettings.parse(
+        enabled=spec.enabled, validity_duration=spec.validity_duration, custom_urls=spec.custom_formatted_urls
     )
 
 

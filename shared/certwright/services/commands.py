@@ -38,6 +38,13 @@ class CaRulesSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CrlSettingsSpec:
+    enabled: bool = True
+    validity_duration: str | None = None
+    custom_formatted_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreateAuthority:
     """A root (no issuer) or a subordinate of `issuer_id`; `validity_duration` None: P10Y, fitted for a subordinate."""
 
@@ -52,6 +59,7 @@ class CreateAuthority:
     signing_algorithm: SigningAlgorithm | None = None
     # An existing KMS key to use instead of creating one (checked: spec, usage, state, access).
     kms_key_id: str | None = None
+    crl_settings: CrlSettingsSpec | None = None
 
 
 # -- certificates -------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.context import Runtime
 from certwright.services.reservation import RESERVATION_TTL
 from certwright.services.version_plans import Plan
-from certwright.x509.builder import Publication, sign_leaf_certificate
+from certwright.x509.builder import sign_leaf_certificate
 from certwright.x509.keys import generate_private_key, private_key_der
 
 COMPLETION_ATTEMPTS = 3
@@ -159,10 +159,7 @@ class VersionWriter:
                     validity=plan.validity,
                     profile=certificate.profile,
                     issuer=self._authorities.signer_for(plan.issuer).signed(plan.signing_algorithm),
-                    publication=Publication(
-                        self._publication.crl_url(plan.issuer.id, partition),
-                        self._publication.ca_issuers_url(plan.issuer.id),
-                    ),
+                    publication=self._authorities.publication_for(plan.issuer, partition),
                 )
                 pem = signed.public_bytes(serialization.Encoding.PEM).decode("ascii")
                 chain = (

@@ -79,13 +79,16 @@ class Publication:
 
     crl_url: str | None = None
     ca_issuers_url: str | None = None
+    # More places the same CRL is served (the CA's crlSettings.customFormattedUrls, filled in).
+    extra_crl_urls: tuple[str, ...] = ()
 
 
 def _with_publication(builder: x509.CertificateBuilder, publication: Publication | None) -> x509.CertificateBuilder:
     if publication is None:
         return builder
-    if publication.crl_url:
-        point = x509.DistributionPoint([x509.UniformResourceIdentifier(publication.crl_url)], None, None, None)
+    urls = [*([publication.crl_url] if publication.crl_url else []), *publication.extra_crl_urls]
+    if urls:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(u) for u in urls], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     if publication.ca_issuers_url:
         access = x509.AccessDescription(
