@@ -224,7 +224,7 @@ class AuthorityOut(_Out):
     name: str
     configType: str
     issuerCertificateAuthorityId: str | None
-    subject: dict[str, str]
+    subject: dict[str, Any]
     keyAlgorithm: str
     signingAlgorithm: str
     crlSettings: dict[str, Any] = Field(
@@ -256,7 +256,7 @@ class VersionOut(_Out):
     serialNumber: str | None
     stages: list[str]
     validity: ValidityOut | None
-    subject: dict[str, str]
+    subject: dict[str, Any]
     subjectAlternativeNames: list[SanOut]
     timeCreated: str
     lifecycleState: str
@@ -282,7 +282,7 @@ class CertificateOut(_Out):
     configType: str
     profile: str | None
     issuerCertificateAuthorityId: str | None
-    subject: dict[str, str]
+    subject: dict[str, Any]
     subjectAlternativeNames: list[SanOut]
     keyAlgorithm: str
     validityDuration: str | None

@@ -47,6 +47,17 @@ class SubjectIn(Request):
     country: str | None = Field(default=None, max_length=2)
     stateOrProvince: str | None = Field(default=None, max_length=128)
     locality: str | None = Field(default=None, max_length=128)
+    serialNumber: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=255)
+    title: str | None = Field(default=None, max_length=64)
+    surname: str | None = Field(default=None, max_length=32768)
+    givenName: str | None = Field(default=None, max_length=32768)
+    initials: str | None = Field(default=None, max_length=32768)
+    pseudonym: str | None = Field(default=None, max_length=128)
+    generationQualifier: str | None = Field(default=None, max_length=32768)
+    distinguishedNameQualifier: str | None = Field(default=None, max_length=64)
+    street: str | None = Field(default=None, max_length=128)
+    domainComponent: list[str] | None = Field(default=None, max_length=10, description="most significant first")
 
     def subject(self) -> Subject:
         return Subject(
@@ -56,6 +67,17 @@ class SubjectIn(Request):
             country=self.country,
             state_or_province=self.stateOrProvince,
             locality=self.locality,
+            serial_number=self.serialNumber,
+            email=self.email,
+            title=self.title,
+            surname=self.surname,
+            given_name=self.givenName,
+            initials=self.initials,
+            pseudonym=self.pseudonym,
+            generation_qualifier=self.generationQualifier,
+            distinguished_name_qualifier=self.distinguishedNameQualifier,
+            street=self.street,
+            domain_components=tuple(self.domainComponent or ()),
         )
 
 

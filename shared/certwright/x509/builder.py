@@ -99,13 +99,27 @@ def _with_publication(builder: x509.CertificateBuilder, publication: Publication
 
 
 def to_name(subject: Subject) -> x509.Name:
+    """The subject in one fixed order (domain components first, most significant first; then C, ST, L, street, O,
+    OU, the personal attributes, serialNumber, dnQualifier, CN, emailAddress), whatever order the request had.
+    cryptography writes C, serialNumber and dnQualifier as PrintableString, emailAddress and DC as IA5String."""
     pairs = [
+        *((NameOID.DOMAIN_COMPONENT, dc) for dc in subject.domain_components),
         (NameOID.COUNTRY_NAME, subject.country),
         (NameOID.STATE_OR_PROVINCE_NAME, subject.state_or_province),
         (NameOID.LOCALITY_NAME, subject.locality),
+        (NameOID.STREET_ADDRESS, subject.street),
         (NameOID.ORGANIZATION_NAME, subject.organization),
         (NameOID.ORGANIZATIONAL_UNIT_NAME, subject.organizational_unit),
+        (NameOID.TITLE, subject.title),
+        (NameOID.SURNAME, subject.surname),
+        (NameOID.GIVEN_NAME, subject.given_name),
+        (NameOID.INITIALS, subject.initials),
+        (NameOID.GENERATION_QUALIFIER, subject.generation_qualifier),
+        (NameOID.PSEUDONYM, subject.pseudonym),
+        (NameOID.SERIAL_NUMBER, subject.serial_number),
+        (NameOID.DN_QUALIFIER, subject.distinguished_name_qualifier),
         (NameOID.COMMON_NAME, subject.common_name),
+        (NameOID.EMAIL_ADDRESS, subject.email),
     ]
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs if value is not None])
 
