@@ -82,8 +82,8 @@ class SubjectIn(Request):
 
 
 class SanIn(Request):
-    type: Literal["DNS", "IP"]
-    value: str = Field(max_length=253)
+    type: Literal["DNS", "IP", "URI", "EMAIL"]
+    value: str = Field(max_length=2048)
 
     def san(self) -> SubjectAlternativeName:
         return SubjectAlternativeName(SanType(self.type), self.value)
@@ -94,9 +94,17 @@ class NameConstraintIn(Request):
     excludedDnsSubtrees: list[str] = Field(default_factory=list, max_length=50)
     permittedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
     excludedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    permittedUriSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    excludedUriSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    permittedEmailSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    excludedEmailSubtrees: list[str] = Field(default_factory=list, max_length=50)
 
     def spec(self) -> commands.NameConstraintSpec:
         return commands.NameConstraintSpec(
+            permitted_uri=tuple(self.permittedUriSubtrees),
+            excluded_uri=tuple(self.excludedUriSubtrees),
+            permitted_email=tuple(self.permittedEmailSubtrees),
+            excluded_email=tuple(self.excludedEmailSubtrees),
             permitted_dns=tuple(self.permittedDnsSubtrees),
             excluded_dns=tuple(self.excludedDnsSubtrees),
             permitted_ip=tuple(self.permittedIpSubtrees),

@@ -49,6 +49,14 @@ _EMAIL = re.compile(
 class SanType(StrEnum):
     DNS = "DNS"
     IP = "IP"
+    URI = "URI"
+    EMAIL = "EMAIL"
+
+
+MAX_URI = 2048
+_SPIFFE_TRUST_DOMAIN = re.compile(r"[a-z0-9._-]+")
+_SPIFFE_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+_URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#@:]+)(?::\d{1,5})?(?P<rest>[/?#][^\s]*)?")
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,35 @@ def validate_subject(raw: dict[str, Any]) -> Subject:
             if not isinstance(label, str) or not _LABEL.match(label.lower()):
                 raise InvalidInputError(f"subject.domainComponent {label!r} is not a DNS label (LDH, 1-63)")
     return Subject.from_dict(raw)
+
+
+def check_uri(value: str, *, field: str) -> str:
+    """A SPIFFE ID (spiffe://trust-domain/path, per the SPIFFE ID spec) or an absolute https/http URI with a host."""
+    check_text(value, field, MAX_URI)
+    if not value.isascii() or any(c.isspace() for c in value):
+        raise InvalidInputError(f"{field} {value!r} must be an ASCII URI without spaces (percent-encode)")
+    if value.startswith("spiffe://"):
+        trust_domain, _, path = value[len("spiffe://") :].partition("/")
+        if not trust_domain or not _SPIFFE_TRUST_DOMAIN.fullmatch(trust_domain):
+            raise InvalidInputError(f"{field} {value!r}: a SPIFFE trust domain is lower-case letters, digits, . - _")
+        if path and (path.endswith("/") or not all(_SPIFFE_SEGMENT.fullmatch(s) for s in path.split("/"))):
+            raise InvalidInputError(
+                f"{field} {value!r}: SPIFFE path segments are letters, digits, . - _ (no empty, no '.' or '..')"
+            )
+        if path and any(s in (".", "..") for s in path.split("/")):
+            raise InvalidInputError(f"{field} {value!r}: SPIFFE path segments cannot be '.' or '..'")
+        return value
+    match = _URI.fullmatch(value)
+    if match is None or match.group("scheme") not in ("https", "http"):
+        raise InvalidInputError(f"{field} {value!r} must be a spiffe:// ID or an http(s) URI with a host")
+    normalize_dns_name(match.group("host"), field=field, allow_wildcard=False)
+    return value
+
+
+def uri_host(value: str) -> str:
+    """The host of a URI SAN (a SPIFFE ID's trust domain): what RFC 5280 URI name constraints apply to."""
+    rest = value.split("://", 1)[1]
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split(":", 1)[0].lower()
 
 
 def check_email(value: str, *, field: str) -> str:
@@ -297,8 +334,12 @@ def validate_sans(raw: list[dict[str, str]]) -> tuple[SubjectAlternativeName, ..
             san = SubjectAlternativeName(SanType.DNS, normalize_dns_name(value, field=field))
         elif kind == SanType.IP:
             san = SubjectAlternativeName(SanType.IP, normalize_ip(value, field=field))
+        elif kind == SanType.URI:
+            san = SubjectAlternativeName(SanType.URI, check_uri(value, field=field))
+        elif kind == SanType.EMAIL:
+            san = SubjectAlternativeName(SanType.EMAIL, check_email(value, field=field))
         else:
-            raise InvalidInputError(f"{field}.type must be DNS or IP")
+            raise InvalidInputError(f"{field}.type must be DNS, IP, URI or EMAIL")
         key = (san.type, san.value)
         if key in seen:
             raise InvalidInputError(f"{field} duplicates {san.type.value} {san.value}")

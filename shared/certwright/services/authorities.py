@@ -325,6 +325,10 @@ def ca_rules(spec: CaRulesSpec | None) -> CaRules:
             excluded_dns=constraint.excluded_dns,
             permitted_ip=constraint.permitted_ip,
             excluded_ip=constraint.excluded_ip,
+            permitted_uri=constraint.permitted_uri,
+            excluded_uri=constraint.excluded_uri,
+            permitted_email=constraint.permitted_email,
+            excluded_email=constraint.excluded_email,
         ),
     )
 

@@ -27,6 +27,10 @@ class NameConstraintSpec:
     excluded_dns: tuple[str, ...] = ()
     permitted_ip: tuple[str, ...] = ()
     excluded_ip: tuple[str, ...] = ()
+    permitted_uri: tuple[str, ...] = ()
+    excluded_uri: tuple[str, ...] = ()
+    permitted_email: tuple[str, ...] = ()
+    excluded_email: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

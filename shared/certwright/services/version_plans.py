@@ -104,6 +104,7 @@ class VersionPlanner:
             raise InvalidInputError("subject is required")
         valid_subject = validate_subject(subject_raw)
         valid_sans = _with_common_name(validate_sans(sans_raw), valid_subject, profile)
+        check_sans_for_profile(valid_sans, profile)
         issuer = self._authorities.get(issuer_id)
         if signing_algorithm is not None:
             check_signing_algorithm(issuer.key_algorithm, signing_algorithm, field="signingAlgorithm")
@@ -150,6 +151,20 @@ class VersionPlanner:
             raise PolicyViolationError(
                 f"{field}: this key was revoked for keyCompromise and cannot be certified again",
                 code="KeyCompromised",
+            )
+
+
+def check_sans_for_profile(sans: tuple[SubjectAlternativeName, ...], profile: Profile) -> None:
+    """URI SANs (SPIFFE IDs) only in TLS profiles; email SANs only where the certificate authenticates a client."""
+    for san in sans:
+        if san.type is SanType.URI and profile is Profile.TLS_CODE_SIGN:
+            raise InvalidInputError(
+                f"profile {profile.value} takes no URI subject alternative name", code="SanNotAllowedForProfile"
+            )
+        if san.type is SanType.EMAIL and "clientAuth" not in profile.extended_key_usages:
+            raise InvalidInputError(
+                f"profile {profile.value} takes no email subject alternative name (TLS_CLIENT, TLS_SERVER_OR_CLIENT)",
+                code="SanNotAllowedForProfile",
             )
 
 

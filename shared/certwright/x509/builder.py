@@ -125,10 +125,17 @@ def to_name(subject: Subject) -> x509.Name:
 
 
 def to_general_names(sans: tuple[SubjectAlternativeName, ...]) -> list[x509.GeneralName]:
-    return [
-        x509.DNSName(san.value) if san.type is SanType.DNS else x509.IPAddress(ipaddress.ip_address(san.value))
-        for san in sans
-    ]
+    return [_general_name(san) for san in sans]
+
+
+def _general_name(san: SubjectAlternativeName) -> x509.GeneralName:
+    if san.type is SanType.DNS:
+        return x509.DNSName(san.value)
+    if san.type is SanType.URI:
+        return x509.UniformResourceIdentifier(san.value)
+    if san.type is SanType.EMAIL:
+        return x509.RFC822Name(san.value)
+    return x509.IPAddress(ipaddress.ip_address(san.value))
 
 
 def sign_ca_certificate(
@@ -249,6 +256,10 @@ def _leaf_key_usage(profile: Profile, public_key: PublicKeyTypes) -> x509.KeyUsa
 def _name_constraints(constraint: NameConstraint) -> x509.NameConstraints:
     permitted: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.permitted_dns]
     permitted += [x509.IPAddress(n) for n in constraint.permitted_ip]
+    permitted += [x509.UniformResourceIdentifier(n) for n in constraint.permitted_uri]
+    permitted += [x509.RFC822Name(n) for n in constraint.permitted_email]
     excluded: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.excluded_dns]
     excluded += [x509.IPAddress(n) for n in constraint.excluded_ip]
+    excluded += [x509.UniformResourceIdentifier(n) for n in constraint.excluded_uri]
+    excluded += [x509.RFC822Name(n) for n in constraint.excluded_email]
     return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)

@@ -94,8 +94,14 @@ def _san_entries(value: x509.SubjectAlternativeName) -> list[dict[str, str]]:
             entries.append({"type": SanType.DNS.value, "value": name.value})
         elif isinstance(name, x509.IPAddress):
             entries.append({"type": SanType.IP.value, "value": str(name.value)})
+        elif isinstance(name, x509.UniformResourceIdentifier):
+            entries.append({"type": SanType.URI.value, "value": name.value})
+        elif isinstance(name, x509.RFC822Name):
+            entries.append({"type": SanType.EMAIL.value, "value": name.value})
         else:
-            raise InvalidInputError("csrPem has a subject alternative name that is not DNS or IP", code="InvalidCsr")
+            raise InvalidInputError(
+                "csrPem has a subject alternative name that is not DNS, IP, URI or email", code="InvalidCsr"
+            )
     validate_sans(entries)
     return entries
 
