@@ -147,10 +147,11 @@ class NameConstraint:
             "excludedDnsSubtrees": list(self.excluded_dns),
             "permittedIpSubtrees": [str(n) for n in self.permitted_ip],
             "excludedIpSubtrees": [str(n) for n in self.excluded_ip],
-            "permittedUriSubtrees": list(self.permitted_uri),
-            "excludedUriSubtrees": list(self.excluded_uri),
-            "permittedEmailSubtrees": list(self.permitted_email),
-            "excludedEmailSubtrees": list(self.excluded_email),
+            # Only when set: rows and answers of CAs without them stay as they were.
+            **({"permittedUriSubtrees": list(self.permitted_uri)} if self.permitted_uri else {}),
+            **({"excludedUriSubtrees": list(self.excluded_uri)} if self.excluded_uri else {}),
+            **({"permittedEmailSubtrees": list(self.permitted_email)} if self.permitted_email else {}),
+            **({"excludedEmailSubtrees": list(self.excluded_email)} if self.excluded_email else {}),
         }
 
     def violations(self, names: tuple[SubjectAlternativeName, ...]) -> list[str]:
