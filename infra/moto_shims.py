@@ -3,6 +3,7 @@
 - KMS Sign with MessageType=DIGEST signs the given digest (moto hashes it again); the digest length must match.
 - KMS Sign with MessageType=RAW refuses messages over 4096 bytes, as real KMS does.
 - KMS Sign refuses a disabled key (DisabledException), as real KMS does.
+- KMS Sign with RSASSA_PSS_* (MessageType=DIGEST) uses a salt as long as the hash, as real KMS does (moto: maximum).
 - ELBv2 ModifyListener with Certificates replaces only the default certificate (moto drops the SNI ones too),
   and AddListenerCertificates refuses a certificate ACM does not hold (CertificateNotFound), as ELBv2 does.
 - ACM DescribeCertificate reports Serial as colon-separated hex bytes ("0a:1b:..."), as ACM does (moto: decimal).
@@ -29,7 +30,7 @@ from typing import Any
 
 import botocore.loaders
 import botocore.session
-from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from moto.acm import models as acm_models
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import responses as dynamodb_responses
@@ -174,6 +175,9 @@ def _patch_rsa() -> None:
             return original(self, message, signing_algorithm)
         kms_utils.validate_signing_algorithm(signing_algorithm, kms_utils.SigningAlgorithm.rsa_signing_algorithms())
         pad, hash_algorithm = self._RSAPrivateKey__padding_and_hash_algorithm(signing_algorithm)
+        if isinstance(pad, padding.PSS):
+            # KMS's RSASSA_PSS_* salt is as long as the hash (moto: the maximum length).
+            pad = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.DIGEST_LENGTH)
         return bytes(self.private_key.sign(message, pad, utils.Prehashed(hash_algorithm)))
 
     kms_utils.RSAPrivateKey.sign = sign  # type: ignore[method-assign]

@@ -43,7 +43,7 @@ from certwright.events import DomainEvent
 from certwright.ports import Due, HostBinding, Page, Reservation, SerialClaim, StoredObject
 from certwright.services.context import Runtime
 from certwright.x509.endpoint_checks import Observation
-from certwright.x509.keys import generate_private_key
+from certwright.x509.keys import generate_private_key, key_algorithm_of
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
 
 T = TypeVar("T")
@@ -937,6 +937,7 @@ class FakeCaKeys:
     def __init__(self) -> None:
         self._keys: dict[str, CertificateIssuerPrivateKeyTypes] = {}
         self.deleted: set[str] = set()
+        self.disabled: set[str] = set()
 
     def create_key(self, algorithm: KeyAlgorithm, description: str) -> str:
         key_id = f"key-{len(self._keys) + 1:04d}"
@@ -945,6 +946,23 @@ class FakeCaKeys:
 
     def public_key(self, key_id: str) -> PublicKeyTypes:
         return self._key(key_id).public_key()
+
+    def bring(self, key: CertificateIssuerPrivateKeyTypes, *, enabled: bool = True) -> str:
+        """A key that exists before any CA uses it (a customer's own key); `enabled` False: a disabled one."""
+        key_id = f"byo-{len(self._keys) + 1:04d}"
+        self._keys[key_id] = key
+        if not enabled:
+            self.disabled.add(key_id)
+        return key_id
+
+    def adopt_key(self, key_id: str, algorithm: KeyAlgorithm) -> str:
+        if key_id not in self._keys or key_id in self.deleted:
+            raise InvalidInputError(f"kmsKeyId: key {key_id} does not exist", code="KmsKeyNotAccessible")
+        if key_algorithm_of(self._keys[key_id].public_key()) is not algorithm:
+            raise InvalidInputError(f"kmsKeyId: key {key_id} is not {algorithm.value}", code="KmsKeySpecMismatch")
+        if key_id in self.disabled:
+            raise ConflictError(f"kmsKeyId: key {key_id} is Disabled", code="KmsKeyNotEnabled")
+        return key_id
 
     def signing_key(self, key_id: str, algorithm: KeyAlgorithm) -> CertificateIssuerPrivateKeyTypes:
         return self._key(key_id)

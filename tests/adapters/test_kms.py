@@ -174,11 +174,29 @@ def test_kms_held_keys_refuse_to_be_exported(keys: KmsCaKeys) -> None:
             key.private_numbers()
 
 
-def test_a_kms_rsa_key_refuses_pss_padding(keys: KmsCaKeys) -> None:
+@pytest.mark.parametrize("digest", [hashes.SHA256(), hashes.SHA384(), hashes.SHA512()])
+def test_a_kms_rsa_key_signs_pss_with_a_salt_as_long_as_the_hash(keys: KmsCaKeys, digest: hashes.HashAlgorithm) -> None:
+    key = keys.signing_key(keys.create_key(KeyAlgorithm.RSA2048, "rsa"), KeyAlgorithm.RSA2048)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    pss = padding.PSS(padding.MGF1(digest), padding.PSS.DIGEST_LENGTH)
+    signature = key.sign(b"data", pss, digest)
+    # Verified with exactly that salt length: a maximum-length salt (moto's own) would not verify.
+    key.public_key().verify(signature, b"data", padding.PSS(padding.MGF1(digest), digest.digest_size), digest)
+
+
+@pytest.mark.parametrize(
+    "pss",
+    [
+        padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.MAX_LENGTH),
+        padding.PSS(padding.MGF1(hashes.SHA256()), 20),
+        padding.PSS(padding.MGF1(hashes.SHA384()), 32),  # MGF1 of another hash
+    ],
+)
+def test_a_kms_rsa_key_refuses_pss_that_kms_cannot_make(keys: KmsCaKeys, pss: padding.PSS) -> None:
     key = keys.signing_key(keys.create_key(KeyAlgorithm.RSA2048, "rsa"), KeyAlgorithm.RSA2048)
     assert isinstance(key, rsa.RSAPrivateKey)
     with pytest.raises(DependencyError):
-        key.sign(b"data", padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+        key.sign(b"data", pss, hashes.SHA256())
 
 
 # -- the vault -------------------------------------------------------------------------------------------

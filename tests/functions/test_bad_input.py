@@ -323,11 +323,11 @@ def _subject(**overrides: Any) -> dict[str, Any]:
 
 UNKNOWN_FIELDS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
     ("/certificate-authorities", lambda _: _ca(color="blue")),
-    ("/certificate-authorities", lambda _: _ca(subject={"commonName": "Root", "email": "pki@example.com"})),
+    ("/certificate-authorities", lambda _: _ca(subject={"commonName": "Root", "userId": "pki"})),
     ("/certificate-authorities", lambda _: _ca(rules={"pathLengthConstraint": 1, "maxPathLen": 3})),
-    ("/certificate-authorities", lambda _: _ca(rules={"nameConstraint": {"permittedEmailSubtrees": ["x.com"]}})),
+    ("/certificate-authorities", lambda _: _ca(rules={"nameConstraint": {"permittedDirectorySubtrees": ["x"]}})),
     ("/certificates", lambda ca: leaf_body(ca, isCa=True)),
-    ("/certificates", lambda ca: leaf_body(ca, subject=_subject(serialNumber="1"))),
+    ("/certificates", lambda ca: leaf_body(ca, subject=_subject(businessCategory="1"))),
     ("/certificates", lambda ca: leaf_body(ca, subjectAlternativeNames=[san("a.example.com") | {"critical": "y"}])),
     (
         "/certificates",
@@ -403,8 +403,8 @@ BAD_ENUMS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
     ("/certificates", lambda ca: leaf_body(ca, configType="ISSUED_BY_EXTERNAL_CA")),
     ("/certificates", lambda ca: leaf_body(ca, profile="EMAIL_PROTECTION")),
     ("/certificates", lambda ca: leaf_body(ca, keyAlgorithm="ECDSA_P521")),
-    ("/certificates", lambda ca: leaf_body(ca, subjectAlternativeNames=[san("pki@example.com", "EMAIL")])),
-    ("/certificates", lambda ca: leaf_body(ca, subjectAlternativeNames=[san("https://example.com", "URI")])),
+    ("/certificates", lambda ca: leaf_body(ca, subjectAlternativeNames=[san("pki@example.com", "RFC822")])),
+    ("/certificates", lambda ca: leaf_body(ca, subjectAlternativeNames=[san("https://example.com", "URL")])),
 ]
 
 
@@ -531,13 +531,15 @@ CSR_CASES: list[tuple[str, Callable[[], str], str]] = [
         "CsrExtendedKeyUsageNotAllowed",
     ),
     (
-        "an e-mail SAN",
+        "an e-mail SAN for a server-only profile",
         lambda: make_csr(extensions=[x509.SubjectAlternativeName([x509.RFC822Name("pki@example.com")])], dns=()),
-        "InvalidCsr",
+        "SanNotAllowedForProfile",
     ),
     (
         "an unsupported subject attribute",
-        lambda: make_csr(subject=[(NameOID.COMMON_NAME, "csr.example.com"), (NameOID.EMAIL_ADDRESS, "a@b.example")]),
+        lambda: make_csr(
+            subject=[(NameOID.COMMON_NAME, "csr.example.com"), (NameOID.BUSINESS_CATEGORY, "Private Organization")]
+        ),
         "InvalidCsr",
     ),
     (

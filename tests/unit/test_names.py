@@ -221,7 +221,7 @@ def test_one_hundred_names_are_allowed_and_one_hundred_and_one_are_not() -> None
 @pytest.mark.parametrize(
     "bad",
     [
-        {"type": "URI", "value": "https://example.com"},
+        {"type": "URI", "value": "ftp://example.com"},
         {"type": "dns", "value": "www.example.com"},
         {"value": "www.example.com"},
         {"type": "DNS"},

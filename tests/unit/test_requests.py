@@ -150,7 +150,7 @@ def test_a_field_of_another_config_type_is_invalid_parameter(
     ("body", "message"),
     [
         (leaf_body("ca-1", isCa=True), "unknown field: isCa"),
-        (leaf_body("ca-1", subject={"commonName": "a", "serialNumber": "1"}), "unknown field: subject.serialNumber"),
+        (leaf_body("ca-1", subject={"commonName": "a", "userId": "1"}), "unknown field: subject.userId"),
         (import_body(createdBy="arn:aws:iam::1:user/x"), "unknown field: createdBy"),
     ],
 )

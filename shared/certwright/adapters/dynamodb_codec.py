@@ -37,11 +37,13 @@ from certwright.domain.certificate import (
     Revocation,
     RevocationReason,
 )
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import RevokedEntry, RevokedKind
+from certwright.domain.signing import SigningAlgorithm
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import (
     DEFAULT_THRESHOLDS,
@@ -102,6 +104,9 @@ def authority_to_data(ca: CertificateAuthority) -> dict[str, Any]:
         "description": ca.description,
         "issuanceDisabled": ca.issuance_disabled,
         "csrPem": ca.csr_pem,
+        "signingAlgorithm": ca.signing_algorithm.value if ca.signing_algorithm else None,
+        "keyImported": ca.key_imported,
+        "crlSettings": ca.crl_settings.as_dict(),
     }
 
 
@@ -162,6 +167,9 @@ def authority_from_data(raw: dict[str, Any], row_version: int) -> CertificateAut
         description=raw.get("description") or "",
         issuance_disabled=bool(raw.get("issuanceDisabled", False)),
         csr_pem=raw.get("csrPem") or "",
+        signing_algorithm=SigningAlgorithm(raw["signingAlgorithm"]) if raw.get("signingAlgorithm") else None,
+        key_imported=bool(raw.get("keyImported", False)),
+        crl_settings=CrlSettings.from_dict(raw.get("crlSettings")),
     )
 
 
@@ -192,6 +200,7 @@ def certificate_to_data(c: Certificate) -> dict[str, Any]:
         "expiryAlertThresholds": [threshold_label(t) for t in c.expiry_alert_thresholds],
         "owner": c.owner,
         "freeformTags": dict(c.freeform_tags),
+        "signingAlgorithm": c.signing_algorithm.value if c.signing_algorithm else None,
     }
 
 
@@ -261,6 +270,7 @@ def certificate_from_data(raw: dict[str, Any], row_version: int) -> Certificate:
         row_version=row_version,
         owner=raw.get("owner") or "",
         freeform_tags=tags_from_data(raw.get("freeformTags")),
+        signing_algorithm=SigningAlgorithm(raw["signingAlgorithm"]) if raw.get("signingAlgorithm") else None,
     )
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from certwright.adapters.aws_errors import translate
 from certwright.domain.keys import KeyAlgorithm
-from certwright.errors import ConflictError, DependencyError
+from certwright.errors import ConflictError, DependencyError, InvalidInputError
 
 KEY_SPECS = {
     KeyAlgorithm.RSA2048: "RSA_2048",
@@ -22,6 +22,8 @@ KEY_SPECS = {
     KeyAlgorithm.ECDSA_P384: "ECC_NIST_P384",
 }
 _UNUSABLE_KEY = {"DisabledException", "KMSInvalidStateException", "NotFoundException"}
+# What KMS answers for a key this service cannot see or may not use (the key policy or IAM said no).
+_INACCESSIBLE_KEY = {"NotFoundException", "AccessDeniedException", "AccessDenied", "InvalidArnException"}
 
 
 def _digest(data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
@@ -74,10 +76,13 @@ class KmsRsaSigningKey(_KmsSigner, rsa.RSAPrivateKey):
         padding: padding.AsymmetricPadding,
         algorithm: utils.Prehashed | hashes.HashAlgorithm | utils.NoDigestInfo,
     ) -> bytes:
-        if not isinstance(padding, _PKCS1) or isinstance(algorithm, utils.NoDigestInfo):
-            raise DependencyError("KMS-held RSA CA keys sign with PKCS#1 v1.5 over a digest only")
+        if not isinstance(padding, _PKCS1 | _PSS) or isinstance(algorithm, utils.NoDigestInfo):
+            raise DependencyError("KMS-held RSA CA keys sign with PKCS#1 v1.5 or PSS over a digest only")
         hash_algorithm = _prehashed_with(algorithm) if isinstance(algorithm, utils.Prehashed) else algorithm
         digest = bytes(data) if isinstance(algorithm, utils.Prehashed) else _digest(bytes(data), hash_algorithm)
+        if isinstance(padding, _PSS):
+            _check_kms_pss(padding, hash_algorithm)
+            return self._sign_digest(digest, f"RSASSA_PSS_{_kms_hash(hash_algorithm)}")
         return self._sign_digest(digest, f"RSASSA_PKCS1_V1_5_{_kms_hash(hash_algorithm)}")
 
     def public_key(self) -> rsa.RSAPublicKey:
@@ -154,6 +159,18 @@ class KmsEcSigningKey(_KmsSigner, ec.EllipticCurvePrivateKey):
 
 
 _PKCS1 = padding.PKCS1v15
+_PSS = padding.PSS
+
+
+def _check_kms_pss(pss: padding.PSS, hash_algorithm: hashes.HashAlgorithm) -> None:
+    """KMS's RSASSA_PSS_* use MGF1 with the message hash and a salt as long as the hash; a PSS asking for
+    anything else would get a signature its AlgorithmIdentifier misdescribes. Like `_prehashed_with`, this
+    reads cryptography's private attributes (PSS and MGF1 publish neither the salt length nor the MGF hash)."""
+    salt = getattr(pss, "_salt_length", None)
+    mgf_hash = getattr(pss.mgf, "_algorithm", None)
+    salt_ok = salt is padding.PSS.DIGEST_LENGTH or salt == hash_algorithm.digest_size
+    if not (isinstance(pss.mgf, padding.MGF1) and salt_ok and getattr(mgf_hash, "name", None) == hash_algorithm.name):
+        raise DependencyError("KMS signs RSA-PSS only with MGF1 of the same hash and a salt of the hash's length")
 
 
 def _kms_hash(algorithm: hashes.HashAlgorithm) -> str:
@@ -182,6 +199,38 @@ class KmsCaKeys:
         except (ClientError, BotoCoreError) as err:
             raise translate(err, "KMS CreateKey") from err
         return str(response["KeyMetadata"]["Arn"])
+
+    def adopt_key(self, key_id: str, algorithm: KeyAlgorithm) -> str:
+        try:
+            metadata = self._kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        except ClientError as err:
+            raise _inaccessible(err, key_id, "DescribeKey") from err
+        except BotoCoreError as err:
+            raise translate(err, "KMS DescribeKey") from err
+        arn = str(metadata["Arn"])
+        spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec")
+        if metadata.get("KeyUsage") != "SIGN_VERIFY":
+            raise InvalidInputError(
+                f"kmsKeyId: key {arn} has KeyUsage {metadata.get('KeyUsage')}, not SIGN_VERIFY",
+                code="KmsKeyUsageInvalid",
+            )
+        if spec != KEY_SPECS[algorithm]:
+            raise InvalidInputError(
+                f"kmsKeyId: key {arn} is {spec}; keyAlgorithm {algorithm.value} needs {KEY_SPECS[algorithm]}",
+                code="KmsKeySpecMismatch",
+            )
+        if metadata.get("KeyState") != "Enabled":
+            raise ConflictError(
+                f"kmsKeyId: key {arn} is {metadata.get('KeyState')}, not Enabled", code="KmsKeyNotEnabled"
+            )
+        try:
+            der = self._kms.get_public_key(KeyId=arn)["PublicKey"]
+        except ClientError as err:
+            raise _inaccessible(err, key_id, "GetPublicKey") from err
+        except BotoCoreError as err:
+            raise translate(err, "KMS GetPublicKey") from err
+        self._public_keys[arn] = serialization.load_der_public_key(bytes(der))
+        return arn
 
     def public_key(self, key_id: str) -> PublicKeyTypes:
         cached = self._public_keys.get(key_id)
@@ -217,6 +266,16 @@ class KmsCaKeys:
         except (ClientError, BotoCoreError):
             return False
         return bool(state == "PendingDeletion")
+
+
+def _inaccessible(err: ClientError, key_id: str, operation: str) -> Exception:
+    if err.response.get("Error", {}).get("Code") in _INACCESSIBLE_KEY:
+        return InvalidInputError(
+            f"kmsKeyId: key {key_id} does not exist or this service may not use it ({operation} refused); "
+            "the key must carry the tag certwright:purpose=ca-signing and its policy must allow the stack's roles",
+            code="KmsKeyNotAccessible",
+        )
+    return translate(err, f"KMS {operation}")
 
 
 class KmsKeyVault:

@@ -33,7 +33,8 @@ def authority(ca: CertificateAuthority) -> dict[str, Any]:
         "issuerCertificateAuthorityId": ca.issuer_id,
         "subject": ca.subject.as_dict(),
         "keyAlgorithm": ca.key_algorithm.value,
-        "signingAlgorithm": f"{ca.key_algorithm.hash_name}_WITH_{'RSA' if ca.key_algorithm.is_rsa else 'ECDSA'}",
+        "signingAlgorithm": ca.effective_signing_algorithm.value,
+        "crlSettings": ca.crl_settings.as_dict(),
         "kmsKeyId": ca.kms_key_id,
         "rules": ca.rules.as_dict(),
         "lifecycleState": ca.lifecycle_state.value,
@@ -92,6 +93,7 @@ def certificate(c: Certificate, current: CertificateVersion | None, now: datetim
         "subject": c.subject.as_dict(),
         "subjectAlternativeNames": [s.as_dict() for s in c.sans],
         "keyAlgorithm": c.key_algorithm.value,
+        "signingAlgorithm": c.signing_algorithm.value if c.signing_algorithm else None,
         "validityDuration": c.validity_duration.text if c.validity_duration else None,
         "renewalRule": c.renewal_rule.as_dict() if c.renewal_rule else None,
         "nextRenewalAt": c.next_renewal_at.isoformat() if c.next_renewal_at else None,
@@ -227,9 +229,12 @@ class AuthorityOut(_Out):
     name: str
     configType: str
     issuerCertificateAuthorityId: str | None
-    subject: dict[str, str]
+    subject: dict[str, Any]
     keyAlgorithm: str
     signingAlgorithm: str
+    crlSettings: dict[str, Any] = Field(
+        default_factory=dict, description="enabled, validityDuration (null: the service's), customFormattedUrls"
+    )
     kmsKeyId: str
     rules: dict[str, Any]
     lifecycleState: str
@@ -265,7 +270,7 @@ class VersionOut(_Out):
     serialNumber: str | None
     stages: list[str]
     validity: ValidityOut | None
-    subject: dict[str, str]
+    subject: dict[str, Any]
     subjectAlternativeNames: list[SanOut]
     timeCreated: str
     lifecycleState: str
@@ -291,7 +296,7 @@ class CertificateOut(_Out):
     configType: str
     profile: str | None
     issuerCertificateAuthorityId: str | None
-    subject: dict[str, str]
+    subject: dict[str, Any]
     subjectAlternativeNames: list[SanOut]
     keyAlgorithm: str
     validityDuration: str | None
@@ -306,6 +311,7 @@ class CertificateOut(_Out):
     currentVersion: VersionOut | None
     expired: bool = Field(description="the CURRENT version's notAfter is behind")
     freeformTags: dict[str, str]
+    signingAlgorithm: str | None = Field(default=None, description="overrides the issuing CA's; null: the CA's")
 
 
 class BundleOut(_Out):

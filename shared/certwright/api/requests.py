@@ -17,6 +17,7 @@ from certwright.domain.ca_bundle import MAX_AUTHORITIES
 from certwright.domain.certificate import CertificateConfigType, Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, check_text
+from certwright.domain.signing import SigningAlgorithm
 from certwright.domain.tags import Tags, parse_tags
 from certwright.services import commands
 
@@ -47,6 +48,17 @@ class SubjectIn(Request):
     country: str | None = Field(default=None, max_length=2)
     stateOrProvince: str | None = Field(default=None, max_length=128)
     locality: str | None = Field(default=None, max_length=128)
+    serialNumber: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=255)
+    title: str | None = Field(default=None, max_length=64)
+    surname: str | None = Field(default=None, max_length=32768)
+    givenName: str | None = Field(default=None, max_length=32768)
+    initials: str | None = Field(default=None, max_length=32768)
+    pseudonym: str | None = Field(default=None, max_length=128)
+    generationQualifier: str | None = Field(default=None, max_length=32768)
+    distinguishedNameQualifier: str | None = Field(default=None, max_length=64)
+    street: str | None = Field(default=None, max_length=128)
+    domainComponent: list[str] | None = Field(default=None, max_length=10, description="most significant first")
 
     def subject(self) -> Subject:
         return Subject(
@@ -56,12 +68,23 @@ class SubjectIn(Request):
             country=self.country,
             state_or_province=self.stateOrProvince,
             locality=self.locality,
+            serial_number=self.serialNumber,
+            email=self.email,
+            title=self.title,
+            surname=self.surname,
+            given_name=self.givenName,
+            initials=self.initials,
+            pseudonym=self.pseudonym,
+            generation_qualifier=self.generationQualifier,
+            distinguished_name_qualifier=self.distinguishedNameQualifier,
+            street=self.street,
+            domain_components=tuple(self.domainComponent or ()),
         )
 
 
 class SanIn(Request):
-    type: Literal["DNS", "IP"]
-    value: str = Field(max_length=253)
+    type: Literal["DNS", "IP", "URI", "EMAIL"]
+    value: str = Field(max_length=2048)
 
     def san(self) -> SubjectAlternativeName:
         return SubjectAlternativeName(SanType(self.type), self.value)
@@ -72,9 +95,17 @@ class NameConstraintIn(Request):
     excludedDnsSubtrees: list[str] = Field(default_factory=list, max_length=50)
     permittedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
     excludedIpSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    permittedUriSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    excludedUriSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    permittedEmailSubtrees: list[str] = Field(default_factory=list, max_length=50)
+    excludedEmailSubtrees: list[str] = Field(default_factory=list, max_length=50)
 
     def spec(self) -> commands.NameConstraintSpec:
         return commands.NameConstraintSpec(
+            permitted_uri=tuple(self.permittedUriSubtrees),
+            excluded_uri=tuple(self.excludedUriSubtrees),
+            permitted_email=tuple(self.permittedEmailSubtrees),
+            excluded_email=tuple(self.excludedEmailSubtrees),
             permitted_dns=tuple(self.permittedDnsSubtrees),
             excluded_dns=tuple(self.excludedDnsSubtrees),
             permitted_ip=tuple(self.permittedIpSubtrees),
@@ -129,6 +160,23 @@ def _tags(raw: dict[str, str] | None) -> Tags:
 # -- certificate authorities ----------------------------------------------------------------------------------
 
 
+class CrlSettingsIn(Request):
+    enabled: StrictBool = True
+    validityDuration: str | None = Field(default=None, max_length=40, description="PT1H..P90D; default the service's")
+    customFormattedUrls: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="http(s) URLs written into the CRL distribution points; placeholders {caVersion} (or {}) and {caId}",
+    )
+
+    def spec(self) -> commands.CrlSettingsSpec:
+        return commands.CrlSettingsSpec(
+            enabled=self.enabled,
+            validity_duration=self.validityDuration,
+            custom_formatted_urls=tuple(self.customFormattedUrls),
+        )
+
+
 class _AuthorityFields(Request):
     name: str = Field(min_length=1, max_length=255)
     subject: SubjectIn
@@ -137,6 +185,13 @@ class _AuthorityFields(Request):
         default=None, description="ISO-8601; default P10Y (a subordinate's is cut to fit inside its issuer)"
     )
     rules: CaRulesIn | None = None
+    signingAlgorithm: SigningAlgorithm | None = Field(
+        default=None, description="default: SHA256_WITH_RSA for RSA keys, SHA256/384_WITH_ECDSA for P-256/P-384"
+    )
+    kmsKeyId: str | None = Field(
+        default=None, min_length=1, max_length=2048, description="an existing asymmetric SIGN_VERIFY KMS key"
+    )
+    crlSettings: CrlSettingsIn | None = None
     description: str = Field(default="", max_length=400)
     freeformTags: TagsIn = None
 
@@ -151,6 +206,9 @@ class _AuthorityFields(Request):
             rules=self.rules.spec() if self.rules else None,
             freeform_tags=_tags(self.freeformTags),
             description=self.description,
+            signing_algorithm=self.signingAlgorithm,
+            kms_key_id=self.kmsKeyId,
+            crl_settings=self.crlSettings.spec() if self.crlSettings else None,
         )
 
 
@@ -267,6 +325,7 @@ class _InternalCaFields(Request):
     # ISO-8601 durations before expiry at which CertificateExpiring is raised (default P30D, P7D).
     expiryAlertThresholds: list[str] | None = Field(default=None, max_length=5)
     freeformTags: TagsIn = None
+    signingAlgorithm: SigningAlgorithm | None = Field(default=None, description="default: the issuing CA's")
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -280,6 +339,7 @@ class _InternalCaFields(Request):
             "description": self.description,
             "expiry_alert_thresholds": _thresholds(self.expiryAlertThresholds),
             "freeform_tags": _tags(self.freeformTags),
+            "signing_algorithm": self.signingAlgorithm,
         }
 
 

@@ -9,10 +9,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.durations import Duration
 from certwright.domain.keys import KeyAlgorithm
-from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
+from certwright.domain.names import (
+    SanType,
+    Subject,
+    SubjectAlternativeName,
+    check_email,
+    normalize_dns_name,
+    uri_host,
+)
 from certwright.domain.revocation import Revocation
+from certwright.domain.signing import SigningAlgorithm, default_signing_algorithm
 from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, PolicyViolationError
 
@@ -41,16 +50,34 @@ class LifecycleState(StrEnum):
 
 @dataclass(frozen=True)
 class NameConstraint:
-    """Permitted and excluded DNS and IP subtrees (RFC 5280 4.2.1.10)."""
+    """Permitted and excluded DNS, IP, URI and email subtrees (RFC 5280 4.2.1.10).
+
+    A URI subtree is a host ("spiffe.example.com": that host only) or a domain with a leading dot (".example.com":
+    hosts below it); it applies to the host of a URI SAN, a SPIFFE ID's trust domain. An email subtree is a mailbox
+    ("ada@example.com"), a host ("example.com": every mailbox there) or a domain with a leading dot.
+    """
 
     permitted_dns: tuple[str, ...] = ()
     excluded_dns: tuple[str, ...] = ()
     permitted_ip: tuple[IpNetwork, ...] = ()
     excluded_ip: tuple[IpNetwork, ...] = ()
+    permitted_uri: tuple[str, ...] = ()
+    excluded_uri: tuple[str, ...] = ()
+    permitted_email: tuple[str, ...] = ()
+    excluded_email: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.permitted_dns or self.excluded_dns or self.permitted_ip or self.excluded_ip)
+        return not (
+            self.permitted_dns
+            or self.excluded_dns
+            or self.permitted_ip
+            or self.excluded_ip
+            or self.permitted_uri
+            or self.excluded_uri
+            or self.permitted_email
+            or self.excluded_email
+        )
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> NameConstraint:
@@ -59,6 +86,10 @@ class NameConstraint:
             excluded_dns=raw.get("excludedDnsSubtrees") or (),
             permitted_ip=raw.get("permittedIpSubtrees") or (),
             excluded_ip=raw.get("excludedIpSubtrees") or (),
+            permitted_uri=raw.get("permittedUriSubtrees") or (),
+            excluded_uri=raw.get("excludedUriSubtrees") or (),
+            permitted_email=raw.get("permittedEmailSubtrees") or (),
+            excluded_email=raw.get("excludedEmailSubtrees") or (),
         )
 
     @classmethod
@@ -69,6 +100,10 @@ class NameConstraint:
         excluded_dns: Iterable[str] = (),
         permitted_ip: Iterable[str] = (),
         excluded_ip: Iterable[str] = (),
+        permitted_uri: Iterable[str] = (),
+        excluded_uri: Iterable[str] = (),
+        permitted_email: Iterable[str] = (),
+        excluded_email: Iterable[str] = (),
     ) -> NameConstraint:
         """The constraint from DNS subtrees and CIDR texts, normalized; a bad one is named by its API field."""
 
@@ -89,7 +124,24 @@ class NameConstraint:
                     raise InvalidInputError(f"nameConstraint.{key}: {cidr!r} is not a network in CIDR form") from err
             return tuple(result)
 
+        def host_list(hosts: Iterable[str], key: str) -> tuple[str, ...]:
+            field = f"nameConstraint.{key}"
+            return tuple(
+                "." + normalize_dns_name(h[1:], field=field, allow_wildcard=False)
+                if h.startswith(".")
+                else normalize_dns_name(h, field=field, allow_wildcard=False)
+                for h in hosts
+            )
+
+        def email_list(subtrees: Iterable[str], key: str) -> tuple[str, ...]:
+            field = f"nameConstraint.{key}"
+            return tuple(check_email(s, field=field) if "@" in s else host_list([s], key)[0] for s in subtrees)
+
         return cls(
+            permitted_uri=host_list(permitted_uri, "permittedUriSubtrees"),
+            excluded_uri=host_list(excluded_uri, "excludedUriSubtrees"),
+            permitted_email=email_list(permitted_email, "permittedEmailSubtrees"),
+            excluded_email=email_list(excluded_email, "excludedEmailSubtrees"),
             permitted_dns=dns_list(permitted_dns, "permittedDnsSubtrees"),
             excluded_dns=dns_list(excluded_dns, "excludedDnsSubtrees"),
             permitted_ip=ip_list(permitted_ip, "permittedIpSubtrees"),
@@ -102,6 +154,11 @@ class NameConstraint:
             "excludedDnsSubtrees": list(self.excluded_dns),
             "permittedIpSubtrees": [str(n) for n in self.permitted_ip],
             "excludedIpSubtrees": [str(n) for n in self.excluded_ip],
+            # Only when set: rows and answers of CAs without them stay as they were.
+            **({"permittedUriSubtrees": list(self.permitted_uri)} if self.permitted_uri else {}),
+            **({"excludedUriSubtrees": list(self.excluded_uri)} if self.excluded_uri else {}),
+            **({"permittedEmailSubtrees": list(self.permitted_email)} if self.permitted_email else {}),
+            **({"excludedEmailSubtrees": list(self.excluded_email)} if self.excluded_email else {}),
         }
 
     def violations(self, names: tuple[SubjectAlternativeName, ...]) -> list[str]:
@@ -112,6 +169,17 @@ class NameConstraint:
                     problems.append(f"DNS {san.value} is outside the permitted subtrees")
                 if any(dns_within(san.value, s) or wildcard_reaches(san.value, s) for s in self.excluded_dns):
                     problems.append(f"DNS {san.value} is in an excluded subtree")
+            elif san.type is SanType.URI:
+                host = uri_host(san.value)
+                if self.permitted_uri and not any(host_within(host, s) for s in self.permitted_uri):
+                    problems.append(f"URI {san.value} is outside the permitted subtrees")
+                if any(host_within(host, s) for s in self.excluded_uri):
+                    problems.append(f"URI {san.value} is in an excluded subtree")
+            elif san.type is SanType.EMAIL:
+                if self.permitted_email and not any(email_within(san.value, s) for s in self.permitted_email):
+                    problems.append(f"email {san.value} is outside the permitted subtrees")
+                if any(email_within(san.value, s) for s in self.excluded_email):
+                    problems.append(f"email {san.value} is in an excluded subtree")
             else:
                 address = ipaddress.ip_address(san.value)
                 same_family = [n for n in self.permitted_ip if n.version == address.version]
@@ -125,6 +193,20 @@ class NameConstraint:
 def _single_label(name: str, key: str) -> str:
     # A one-label subtree ("internal", "local") is legal in name constraints.
     return normalize_dns_name(name + ".x", field=f"nameConstraint.{key}", allow_wildcard=False)[:-2]
+
+
+def host_within(host: str, subtree: str) -> bool:
+    """RFC 5280 URI subtree match: ".example.com" matches hosts below it only; "example.com" that host only."""
+    return host.endswith(subtree) if subtree.startswith(".") else host == subtree
+
+
+def email_within(address: str, subtree: str) -> bool:
+    """RFC 5280 rfc822Name subtree match: a mailbox, every mailbox at a host, or at hosts below ".domain"."""
+    local, _, domain = address.rpartition("@")
+    if "@" in subtree:
+        sub_local, _, sub_domain = subtree.rpartition("@")
+        return local == sub_local and domain.lower() == sub_domain.lower()
+    return host_within(domain.lower(), subtree)
 
 
 def dns_within(name: str, subtree: str) -> bool:
@@ -257,6 +339,12 @@ class CertificateAuthority:
     issuance_disabled: bool = False
     # A CA signed outside: the CSR (signed through KMS) awaiting its certificate; "" when none is outstanding.
     csr_pem: str = ""
+    # What it signs with unless a certificate overrides it (None: the default for its key).
+    signing_algorithm: SigningAlgorithm | None = None
+    # The KMS key was the customer's own (kmsKeyId at create): it is never scheduled for deletion by Certwright.
+    key_imported: bool = False
+    # Whether its CRLs are published, their validity and the custom CRL URLs written into what it issues.
+    crl_settings: CrlSettings = field(default_factory=CrlSettings)
 
     def with_state(self, state: LifecycleState) -> CertificateAuthority:
         return replace(self, lifecycle_state=state)
@@ -265,6 +353,10 @@ class CertificateAuthority:
     def holds_key(self) -> bool:
         """Whether Certwright holds (in KMS) the key of this CA, so it can sign CRLs and certificates with it."""
         return self.config_type is not CaConfigType.ROOT_CA_MANAGED_EXTERNALLY
+
+    @property
+    def effective_signing_algorithm(self) -> SigningAlgorithm:
+        return self.signing_algorithm or default_signing_algorithm(self.key_algorithm)
 
     @property
     def effective_path_length(self) -> int | None:

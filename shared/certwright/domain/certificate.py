@@ -13,6 +13,7 @@ from certwright.domain.names import Subject, SubjectAlternativeName
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.revocation import Revocation as Revocation  # re-exported: versions carry it
 from certwright.domain.revocation import RevocationReason as RevocationReason
+from certwright.domain.signing import SigningAlgorithm
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import DEFAULT_THRESHOLDS, SweepState, next_check
 from certwright.domain.tags import Tags
@@ -108,6 +109,8 @@ class Certificate:
     # Normalized ARN of the creator, who owns it (certwright.authorization); "" for rows from before owners.
     owner: str = ""
     freeform_tags: Tags = ()
+    # The issuing CA's signing algorithm overridden for this certificate's versions (None: the CA's).
+    signing_algorithm: SigningAlgorithm | None = None
 
     def ensure_active(self) -> None:
         if self.lifecycle_state is not LifecycleState.ACTIVE:

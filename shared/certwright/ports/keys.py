@@ -20,6 +20,13 @@ class CaKeyProvider(Protocol):
         """A new signing key of `algorithm`; returns its key id."""
         ...
 
+    def adopt_key(self, key_id: str, algorithm: KeyAlgorithm) -> str:
+        """An existing key the customer brings (kmsKeyId), checked: it exists and this service may describe it
+        and read its public key (else InvalidInputError KmsKeyNotAccessible), it is an asymmetric signing key
+        of `algorithm` (KmsKeySpecMismatch, KmsKeyUsageInvalid) and it is enabled (ConflictError KmsKeyNotEnabled).
+        Returns its canonical id (the ARN in KMS)."""
+        ...
+
     def public_key(self, key_id: str) -> PublicKeyTypes:
         """The public half of `key_id`."""
         ...

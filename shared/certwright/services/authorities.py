@@ -26,12 +26,14 @@ from certwright.domain.authority import (
     subordinate_path_length,
     updated_rules,
 )
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
 from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import validate_subject
 from certwright.domain.publication import PublicationUrls
 from certwright.domain.revocation import partition_of
+from certwright.domain.signing import check_signing_algorithm
 from certwright.domain.stages import Stage
 from certwright.domain.tags import Tags
 from certwright.errors import ConflictError, InvalidInputError, NotFoundError
@@ -40,6 +42,7 @@ from certwright.services.commands import (
     CaRulesSpec,
     CreateAuthority,
     CreateExternallyIssuedSubordinate,
+    CrlSettingsSpec,
     ImportExternalRoot,
     ScheduleDeletion,
     UpdateAuthority,
@@ -102,7 +105,21 @@ class AuthorityService:
         assert ca.current_version is not None
         certificate = x509.load_pem_x509_certificate(ca.current_version.certificate_pem.encode())
         return Issuer.from_certificate(
-            certificate, self._keys.signing_key(ca.kms_key_id, ca.key_algorithm), ca.key_algorithm
+            certificate,
+            self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
+            ca.key_algorithm,
+            ca.effective_signing_algorithm,
+        )
+
+    def publication_for(self, issuer: CertificateAuthority, partition: int) -> Publication:
+        """Where what `issuer` signs says its CRL and certificate are: no CRL URL at all when its CRLs are
+        disabled, else the partition's object-storage URL and the CA's custom URLs (its current version filled in)."""
+        settings = issuer.crl_settings
+        version = issuer.current_version.version_number if issuer.current_version else 1
+        return Publication(
+            self._publication.crl_url(issuer.id, partition) if settings.enabled else None,
+            self._publication.ca_issuers_url(issuer.id),
+            settings.distribution_urls(issuer.id, version),
         )
 
     def create_any(
@@ -294,6 +311,12 @@ class AuthorityService:
         text = DEFAULT_CA_VALIDITY if command.validity_duration is None else command.validity_duration
         duration = Duration.parse(text, field="validityDuration")
         rules = ca_rules(command.rules)
+        crls = crl_settings(command.crl_settings)
+        signing_algorithm = (
+            None
+            if command.signing_algorithm is None
+            else check_signing_algorithm(command.key_algorithm, command.signing_algorithm, field="signingAlgorithm")
+        )
         validity = Validity.starting(now, duration)
         issuer: CertificateAuthority | None = None
         if command.config_type is CaConfigType.ROOT_CA_GENERATED_INTERNALLY:
@@ -315,7 +338,10 @@ class AuthorityService:
 
         # Everything is checked; only now do we create anything.
         ca_id = self._rt.ids("ca")
-        key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
+        if command.kms_key_id is not None:
+            key_id = self._keys.adopt_key(command.kms_key_id, command.key_algorithm)
+        else:
+            key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
         serial = self._rt.serials()
         ca = CertificateAuthority(
             id=ca_id,
@@ -331,6 +357,9 @@ class AuthorityService:
             owner=normalize_arn(caller),
             freeform_tags=command.freeform_tags,
             description=command.description,
+            signing_algorithm=signing_algorithm,
+            key_imported=command.kms_key_id is not None,
+            crl_settings=crls,
             issuer_id=issuer.id if issuer else None,
             depth=issuer.depth + 1 if issuer else 0,
             chain_pems=_chain_below(issuer),
@@ -343,12 +372,11 @@ class AuthorityService:
         try:
             if issuer is not None:
                 partition = partition_of(self._store.next_issuance_index(issuer.id), self._publication.partition_size)
-                publication = Publication(
-                    self._publication.crl_url(issuer.id, partition), self._publication.ca_issuers_url(issuer.id)
-                )
+                publication = self.publication_for(issuer, partition)
             ca = self._store.begin_authority(ca, SerialClaim(issuer.id if issuer else ca_id, f"{serial:x}"))
         except Exception:
-            self._keys.schedule_key_deletion(key_id)
+            if not ca.key_imported:
+                self._keys.schedule_key_deletion(key_id)
             raise
         try:
             certificate = sign_ca_certificate(
@@ -359,6 +387,7 @@ class AuthorityService:
                 issuer=self.signer_for(issuer) if issuer else None,
                 self_key=self._keys.signing_key(key_id, command.key_algorithm),
                 self_algorithm=command.key_algorithm,
+                self_signing_algorithm=ca.effective_signing_algorithm,
                 path_length=path_length,
                 name_constraint=rules.name_constraint,
                 publication=publication,
@@ -434,9 +463,7 @@ class AuthorityService:
         partition, publication = 0, None
         if issuer is not None:
             partition = partition_of(self._store.next_issuance_index(issuer.id), self._publication.partition_size)
-            publication = Publication(
-                self._publication.crl_url(issuer.id, partition), self._publication.ca_issuers_url(issuer.id)
-            )
+            publication = self.publication_for(issuer, partition)
         # Recorded before the CA signs (I2): the serial is claimed whatever happens next.
         self._store.claim_serial(SerialClaim(issuer.id if issuer else ca.id, f"{serial:x}"))
         certificate = sign_ca_certificate(
@@ -447,6 +474,7 @@ class AuthorityService:
             issuer=self.signer_for(issuer) if issuer else None,
             self_key=self._keys.signing_key(ca.kms_key_id, ca.key_algorithm),
             self_algorithm=ca.key_algorithm,
+            self_signing_algorithm=ca.effective_signing_algorithm,
             path_length=ca.rules.path_length,
             name_constraint=ca.rules.name_constraint,
             publication=publication,
@@ -654,7 +682,20 @@ def ca_rules(spec: CaRulesSpec | None) -> CaRules:
             excluded_dns=constraint.excluded_dns,
             permitted_ip=constraint.permitted_ip,
             excluded_ip=constraint.excluded_ip,
+            permitted_uri=constraint.permitted_uri,
+            excluded_uri=constraint.excluded_uri,
+            permitted_email=constraint.permitted_email,
+            excluded_email=constraint.excluded_email,
         ),
+    )
+
+
+def crl_settings(spec: CrlSettingsSpec | None) -> CrlSettings:
+    """The checked CRL settings of `spec` (none given: enabled, the service's validity, no custom URLs)."""
+    if spec is None:
+        return CrlSettings()
+    return CrlSettings.parse(
+        enabled=spec.enabled, validity_duration=spec.validity_duration, custom_urls=spec.custom_formatted_urls
     )
 
 

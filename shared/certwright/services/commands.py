@@ -14,6 +14,7 @@ from certwright.domain.authority import CaConfigType
 from certwright.domain.certificate import Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import Subject, SubjectAlternativeName
+from certwright.domain.signing import SigningAlgorithm
 from certwright.domain.tags import Tags
 
 StageName = Literal["CURRENT", "PENDING"]
@@ -27,6 +28,10 @@ class NameConstraintSpec:
     excluded_dns: tuple[str, ...] = ()
     permitted_ip: tuple[str, ...] = ()
     excluded_ip: tuple[str, ...] = ()
+    permitted_uri: tuple[str, ...] = ()
+    excluded_uri: tuple[str, ...] = ()
+    permitted_email: tuple[str, ...] = ()
+    excluded_email: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +40,13 @@ class CaRulesSpec:
     ca_max_validity: str | None = None
     path_length: int | None = None
     name_constraint: NameConstraintSpec | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrlSettingsSpec:
+    enabled: bool = True
+    validity_duration: str | None = None
+    custom_formatted_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +63,11 @@ class CreateAuthority:
     # Validated (certwright.domain.tags.parse_tags) where the command is built.
     freeform_tags: Tags = ()
     description: str = ""
+    # What the CA signs with (None: the default for its key); checked against the key.
+    signing_algorithm: SigningAlgorithm | None = None
+    # An existing KMS key to use instead of creating one (checked: spec, usage, state, access).
+    kms_key_id: str | None = None
+    crl_settings: CrlSettingsSpec | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +127,8 @@ class IssueCertificate:
     # ISO-8601 durations before expiry at which CertificateExpiring is raised (None: the defaults).
     expiry_alert_thresholds: tuple[str, ...] | None = None
     freeform_tags: Tags = ()
+    # Overrides the issuing CA's signing algorithm for every version (None: the CA's).
+    signing_algorithm: SigningAlgorithm | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 
 from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.crl import CrlState, ca_certificate_keys, still_listed
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.revocation import CrlPolicy, RevokedEntry, partition_of
 from certwright.errors import CertwrightError, ConflictError, TransientError
 from certwright.events import (
@@ -67,6 +68,9 @@ class PublishReport:
         self.superseded += other.superseded
         self.failed += other.failed
         self.skipped += other.skipped
+
+
+_ON = CrlSettings()
 
 
 class CrlPublisher:
@@ -157,6 +161,10 @@ class CrlPublisher:
         if ca is None or not self._publishable(ca, now):
             # Out of the due index, or its rows would sit at the head of every scheduled run for good.
             self._states.retire(ca_id, now)
+            if ca is not None and not ca.crl_settings.enabled and self._publishable(replace(ca, crl_settings=_ON), now):
+                self._publish_ca_certificate(ca)  # its caIssuers URL still serves the certificate
+                report.skipped.append(f"{ca_id}: CRLs disabled (crlSettings.enabled false)")
+                return report
             report.skipped.append(f"{ca_id}: not an active CA within its validity")
             return report
         head = self._states.get(ca_id, 0) or self._update(ca_id, 0, lambda s: s, ca_name=ca.name)
@@ -203,14 +211,15 @@ class CrlPublisher:
     ) -> PublishReport:
         claimed = self._update(ca.id, partition, lambda s: s.claimed(), ca_name=ca.name)
         number, this_update = claimed.last_crl_number, self._rt.clock()
-        crl = build_crl(issuer, CrlRequest(number, this_update, entries, self.policy, url))
+        policy = ca.crl_settings.policy(self.policy)
+        crl = build_crl(issuer, CrlRequest(number, this_update, entries, policy, url))
         der = crl.public_bytes(serialization.Encoding.DER)
         etag = self._put_if_newer(
             claimed.object_key, der, "application/pkix-crl", CRL_NUMBER, number, cache_control=CRL_CACHE_CONTROL
         )
         if etag is None:
             return PublishReport(superseded=1)
-        self._update(ca.id, partition, lambda s: s.published(number, this_update, self.policy, etag, entries))
+        self._update(ca.id, partition, lambda s: s.published(number, this_update, policy, etag, entries))
         return PublishReport(published=[f"{ca.id}/{partition}#{number}"])
 
     def _publish_ca_certificate(self, ca: CertificateAuthority) -> None:
@@ -263,7 +272,8 @@ class CrlPublisher:
         message = f"{err.code}: {err.message}"
         # If even this write fails the row stays due, and the next run records it.
         with contextlib.suppress(CertwrightError):
-            self._update(ca.id, partition, lambda s: s.failed(now, self.policy, message), ca_name=ca.name)
+            policy = ca.crl_settings.policy(self.policy)
+            self._update(ca.id, partition, lambda s: s.failed(now, policy, message), ca_name=ca.name)
 
     def _update(
         self, ca_id: str, partition: int, change: Callable[[CrlState], CrlState], *, ca_name: str | None = None
@@ -296,4 +306,5 @@ class CrlPublisher:
             and ca.holds_key  # an external root's CRL is its owner's to publish
             and version is not None
             and now <= version.validity.not_after
+            and ca.crl_settings.enabled  # crlSettings.enabled false: no CRL, nothing in the due index
         )

@@ -175,14 +175,14 @@ class DeletionService:
                 self._sweep_audit(ca_id, "DeleteCertificateAuthority", "FAILED", reason=err.code, detail=err.message)
             )
             return
-        if ca.holds_key:
+        # A key brought by the customer (kmsKeyId at create) is theirs: Certwright never schedules its deletion;
+        # an external root has no key here at all.
+        scheduled = ca.holds_key and not ca.key_imported
+        if scheduled:
             self._keys.schedule_key_deletion(ca.kms_key_id)
+        kms_key = "scheduled" if scheduled else ("kept" if ca.key_imported else "none")
         # Audit first: a crash before the state change repeats the record, never loses it.
-        self._store.record(
-            self._sweep_audit(
-                ca_id, "DeleteCertificateAuthority", "SUCCEEDED", kmsKey="scheduled" if ca.holds_key else "none"
-            )
-        )
+        self._store.record(self._sweep_audit(ca_id, "DeleteCertificateAuthority", "SUCCEEDED", kmsKey=kms_key))
         self._store.save_authority(ca.with_state(LifecycleState.DELETED))
         report.authorities_deleted += 1
 

@@ -91,6 +91,7 @@ class IssuanceService:
                 csr_pem=command.csr_pem if isinstance(command, SignCsr) else None,
                 now=now,
                 fresh=fresh,
+                signing_algorithm=command.signing_algorithm,
             )
         if resumed is not None and reservation is not None:
             number = resumed.latest_version_number + 1
@@ -129,6 +130,7 @@ class IssuanceService:
             expiry_alert_thresholds=parse_thresholds(list(thresholds))
             if thresholds is not None
             else DEFAULT_THRESHOLDS,
+            signing_algorithm=internal.signing_algorithm if internal else None,
         )
 
     def renew(
@@ -183,6 +185,7 @@ class IssuanceService:
                 csr_pem=command.csr_pem if isinstance(command, RenewWithCsr) else None,
                 now=now,
                 fresh=fresh,
+                signing_algorithm=certificate.signing_algorithm,
             )
         number = certificate.latest_version_number + 1
         reserved = replace(certificate, latest_version_number=number)

@@ -28,6 +28,7 @@ from certwright.domain.names import (
     validate_sans,
     validate_subject,
 )
+from certwright.domain.signing import SigningAlgorithm, check_signing_algorithm
 from certwright.errors import CertwrightError, InvalidInputError, PolicyViolationError
 from certwright.ports import Store
 from certwright.services.authorities import AuthorityService
@@ -53,6 +54,8 @@ class Plan:
     issuer: CertificateAuthority | None = None
     certificate_pem: str | None = None
     chain_pems: tuple[str, ...] = ()
+    # Overrides the issuer's signing algorithm (checked against the issuer's key); None: the issuer's.
+    signing_algorithm: SigningAlgorithm | None = None
 
 
 class VersionPlanner:
@@ -102,6 +105,7 @@ class VersionPlanner:
         csr_pem: str | None,
         now: datetime,
         fresh: bool = False,
+        signing_algorithm: SigningAlgorithm | None = None,
     ) -> tuple[Plan, Duration]:
         """A version signed by an internal CA: for a key the service will generate, or for a CSR's key.
 
@@ -132,6 +136,7 @@ class VersionPlanner:
             raise InvalidInputError("subject is required")
         valid_subject = validate_subject(subject_raw)
         valid_sans = _with_common_name(validate_sans(sans_raw), valid_subject, profile)
+        check_sans_for_profile(valid_sans, profile)
         issuer = None if fresh else self._issuers.get(issuer_id)
         validity = None
         if issuer is not None:
@@ -142,8 +147,19 @@ class VersionPlanner:
         if issuer is None or validity is None:
             issuer = self._read_issuer(issuer_id)
             validity = self._checked_against(issuer, valid_sans, duration, now)
+        if signing_algorithm is not None:
+            check_signing_algorithm(issuer.key_algorithm, signing_algorithm, field="signingAlgorithm")
         algorithm = key_algorithm or KeyAlgorithm.ECDSA_P256
-        return Plan(valid_subject, valid_sans, algorithm, validity, public_key, issuer=issuer), duration
+        plan = Plan(
+            valid_subject,
+            valid_sans,
+            algorithm,
+            validity,
+            public_key,
+            issuer=issuer,
+            signing_algorithm=signing_algorithm,
+        )
+        return plan, duration
 
     def imported(self, certificate_pem: str, chain_pem: str, key_pem: str, now: datetime) -> Plan:
         """A version issued elsewhere: its certificate, chain and key checked against each other and `now`."""
@@ -169,6 +185,20 @@ class VersionPlanner:
             raise PolicyViolationError(
                 f"{field}: this key was revoked for keyCompromise and cannot be certified again",
                 code="KeyCompromised",
+            )
+
+
+def check_sans_for_profile(sans: tuple[SubjectAlternativeName, ...], profile: Profile) -> None:
+    """URI SANs (SPIFFE IDs) only in TLS profiles; email SANs only where the certificate authenticates a client."""
+    for san in sans:
+        if san.type is SanType.URI and profile is Profile.TLS_CODE_SIGN:
+            raise InvalidInputError(
+                f"profile {profile.value} takes no URI subject alternative name", code="SanNotAllowedForProfile"
+            )
+        if san.type is SanType.EMAIL and "clientAuth" not in profile.extended_key_usages:
+            raise InvalidInputError(
+                f"profile {profile.value} takes no email subject alternative name (TLS_CLIENT, TLS_SERVER_OR_CLIENT)",
+                code="SanNotAllowedForProfile",
             )
 
 

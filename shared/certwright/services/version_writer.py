@@ -26,7 +26,7 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.context import Runtime
 from certwright.services.reservation import RESERVATION_TTL
 from certwright.services.version_plans import Plan
-from certwright.x509.builder import Issuer, Publication, sign_leaf_certificate
+from certwright.x509.builder import Issuer, sign_leaf_certificate
 from certwright.x509.keys import generate_private_key, private_key_der
 
 COMPLETION_ATTEMPTS = 3
@@ -174,11 +174,8 @@ class VersionWriter:
                     serial_number=serial,
                     validity=plan.validity,
                     profile=certificate.profile,
-                    issuer=self._signer_for(plan.issuer),
-                    publication=Publication(
-                        self._publication.crl_url(plan.issuer.id, partition),
-                        self._publication.ca_issuers_url(plan.issuer.id),
-                    ),
+                    issuer=self._signer_for(plan.issuer).signed(plan.signing_algorithm),
+                    publication=self._authorities.publication_for(plan.issuer, partition),
                 )
                 pem = signed.public_bytes(serialization.Encoding.PEM).decode("ascii")
                 chain = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -15,7 +15,8 @@ from certwright.domain.authority import NameConstraint, Validity
 from certwright.domain.certificate import Profile
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName
-from certwright.x509.keys import hash_for
+from certwright.domain.signing import SigningAlgorithm
+from certwright.x509.keys import signature_parameters
 
 _EKU = {
     "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
@@ -29,6 +30,7 @@ class Issuer:
     """Who signs: the exact subject DER of the issuing certificate, its key identifier, and a signing key.
 
     `not_before` is the issuing certificate's own notBefore: nothing it signs may start earlier.
+    `signing_algorithm` is the CA's (None: the default for its key, certwright.domain.signing).
     """
 
     name: x509.Name
@@ -36,13 +38,24 @@ class Issuer:
     key_algorithm: KeyAlgorithm
     key_identifier: bytes | None
     not_before: datetime | None = None
+    signing_algorithm: SigningAlgorithm | None = None
+
+    def signed(self, algorithm: SigningAlgorithm | None = None) -> Issuer:
+        """This issuer signing with `algorithm` (a per-certificate override) instead of its own; None: unchanged."""
+        return self if algorithm is None else replace(self, signing_algorithm=algorithm)
 
     @classmethod
     def from_certificate(
-        cls, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes, key_algorithm: KeyAlgorithm
+        cls,
+        certificate: x509.Certificate,
+        key: CertificateIssuerPrivateKeyTypes,
+        key_algorithm: KeyAlgorithm,
+        signing_algorithm: SigningAlgorithm | None = None,
     ) -> Issuer:
         ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        return cls(certificate.subject, key, key_algorithm, ski.digest, certificate.not_valid_before_utc)
+        return cls(
+            certificate.subject, key, key_algorithm, ski.digest, certificate.not_valid_before_utc, signing_algorithm
+        )
 
 
 def backdated(validity: Validity, margin: timedelta, not_earlier_than: datetime | None = None) -> Validity:
@@ -66,13 +79,16 @@ class Publication:
 
     crl_url: str | None = None
     ca_issuers_url: str | None = None
+    # More places the same CRL is served (the CA's crlSettings.customFormattedUrls, filled in).
+    extra_crl_urls: tuple[str, ...] = ()
 
 
 def _with_publication(builder: x509.CertificateBuilder, publication: Publication | None) -> x509.CertificateBuilder:
     if publication is None:
         return builder
-    if publication.crl_url:
-        point = x509.DistributionPoint([x509.UniformResourceIdentifier(publication.crl_url)], None, None, None)
+    urls = [*([publication.crl_url] if publication.crl_url else []), *publication.extra_crl_urls]
+    if urls:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(u) for u in urls], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     if publication.ca_issuers_url:
         access = x509.AccessDescription(
@@ -83,22 +99,43 @@ def _with_publication(builder: x509.CertificateBuilder, publication: Publication
 
 
 def to_name(subject: Subject) -> x509.Name:
+    """The subject in one fixed order (domain components first, most significant first; then C, ST, L, street, O,
+    OU, the personal attributes, serialNumber, dnQualifier, CN, emailAddress), whatever order the request had.
+    cryptography writes C, serialNumber and dnQualifier as PrintableString, emailAddress and DC as IA5String."""
     pairs = [
+        *((NameOID.DOMAIN_COMPONENT, dc) for dc in subject.domain_components),
         (NameOID.COUNTRY_NAME, subject.country),
         (NameOID.STATE_OR_PROVINCE_NAME, subject.state_or_province),
         (NameOID.LOCALITY_NAME, subject.locality),
+        (NameOID.STREET_ADDRESS, subject.street),
         (NameOID.ORGANIZATION_NAME, subject.organization),
         (NameOID.ORGANIZATIONAL_UNIT_NAME, subject.organizational_unit),
+        (NameOID.TITLE, subject.title),
+        (NameOID.SURNAME, subject.surname),
+        (NameOID.GIVEN_NAME, subject.given_name),
+        (NameOID.INITIALS, subject.initials),
+        (NameOID.GENERATION_QUALIFIER, subject.generation_qualifier),
+        (NameOID.PSEUDONYM, subject.pseudonym),
+        (NameOID.SERIAL_NUMBER, subject.serial_number),
+        (NameOID.DN_QUALIFIER, subject.distinguished_name_qualifier),
         (NameOID.COMMON_NAME, subject.common_name),
+        (NameOID.EMAIL_ADDRESS, subject.email),
     ]
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs if value is not None])
 
 
 def to_general_names(sans: tuple[SubjectAlternativeName, ...]) -> list[x509.GeneralName]:
-    return [
-        x509.DNSName(san.value) if san.type is SanType.DNS else x509.IPAddress(ipaddress.ip_address(san.value))
-        for san in sans
-    ]
+    return [_general_name(san) for san in sans]
+
+
+def _general_name(san: SubjectAlternativeName) -> x509.GeneralName:
+    if san.type is SanType.DNS:
+        return x509.DNSName(san.value)
+    if san.type is SanType.URI:
+        return x509.UniformResourceIdentifier(san.value)
+    if san.type is SanType.EMAIL:
+        return x509.RFC822Name(san.value)
+    return x509.IPAddress(ipaddress.ip_address(san.value))
 
 
 def sign_ca_certificate(
@@ -110,6 +147,7 @@ def sign_ca_certificate(
     issuer: Issuer | None,
     self_key: CertificateIssuerPrivateKeyTypes | None = None,
     self_algorithm: KeyAlgorithm | None = None,
+    self_signing_algorithm: SigningAlgorithm | None = None,
     path_length: int | None,
     name_constraint: NameConstraint,
     publication: Publication | None = None,
@@ -120,7 +158,7 @@ def sign_ca_certificate(
     if issuer is None:
         if self_key is None or self_algorithm is None:
             raise ValueError("a root certificate needs its own signing key")
-        issuer = Issuer(name, self_key, self_algorithm, None)
+        issuer = Issuer(name, self_key, self_algorithm, None, signing_algorithm=self_signing_algorithm)
     builder = _base(name, public_key, serial_number, validity, issuer)
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
     builder = builder.add_extension(
@@ -143,7 +181,7 @@ def sign_ca_certificate(
     if not name_constraint.is_empty:
         builder = builder.add_extension(_name_constraints(name_constraint), critical=True)
     builder = _with_publication(builder, publication)
-    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+    return sign_with(builder, issuer)
 
 
 def sign_leaf_certificate(
@@ -172,7 +210,13 @@ def sign_leaf_certificate(
     if issuer.key_identifier is not None:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
     builder = _with_publication(builder, publication)
-    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+    return sign_with(builder, issuer)
+
+
+def sign_with(builder: x509.CertificateBuilder, issuer: Issuer) -> x509.Certificate:
+    """The certificate signed by `issuer.key` with the issuer's signing algorithm (RSA padding included)."""
+    digest, rsa_padding = signature_parameters(issuer.key_algorithm, issuer.signing_algorithm)
+    return builder.sign(issuer.key, digest, rsa_padding=rsa_padding)
 
 
 def _base(
@@ -212,6 +256,10 @@ def _leaf_key_usage(profile: Profile, public_key: PublicKeyTypes) -> x509.KeyUsa
 def _name_constraints(constraint: NameConstraint) -> x509.NameConstraints:
     permitted: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.permitted_dns]
     permitted += [x509.IPAddress(n) for n in constraint.permitted_ip]
+    permitted += [x509.UniformResourceIdentifier(n) for n in constraint.permitted_uri]
+    permitted += [x509.RFC822Name(n) for n in constraint.permitted_email]
     excluded: list[x509.GeneralName] = [x509.DNSName(n) for n in constraint.excluded_dns]
     excluded += [x509.IPAddress(n) for n in constraint.excluded_ip]
+    excluded += [x509.UniformResourceIdentifier(n) for n in constraint.excluded_uri]
+    excluded += [x509.RFC822Name(n) for n in constraint.excluded_email]
     return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)

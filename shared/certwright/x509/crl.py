@@ -17,7 +17,7 @@ from cryptography import x509
 from certwright.domain.certificate import RevocationReason
 from certwright.domain.revocation import CrlPolicy, RevokedEntry
 from certwright.x509.builder import Issuer
-from certwright.x509.keys import hash_for
+from certwright.x509.keys import signature_parameters
 
 _REASON_FLAGS = {
     RevocationReason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
@@ -70,7 +70,8 @@ def build_crl(issuer: Issuer, request: CrlRequest) -> x509.CertificateRevocation
         builder = builder.add_extension(x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None), critical=False)
     if request.partition_url is not None:
         builder = builder.add_extension(partition_scope(request.partition_url), critical=True)
-    return builder.sign(issuer.key, hash_for(issuer.key_algorithm))
+    digest, rsa_padding = signature_parameters(issuer.key_algorithm, issuer.signing_algorithm)
+    return builder.sign(issuer.key, digest, rsa_padding=rsa_padding)
 
 
 def partition_scope(url: str) -> x509.IssuingDistributionPoint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -22,6 +23,16 @@ _SUBJECT_OIDS = {
     NameOID.COUNTRY_NAME: "country",
     NameOID.STATE_OR_PROVINCE_NAME: "stateOrProvince",
     NameOID.LOCALITY_NAME: "locality",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.EMAIL_ADDRESS: "email",
+    NameOID.TITLE: "title",
+    NameOID.SURNAME: "surname",
+    NameOID.GIVEN_NAME: "givenName",
+    NameOID.INITIALS: "initials",
+    NameOID.PSEUDONYM: "pseudonym",
+    NameOID.GENERATION_QUALIFIER: "generationQualifier",
+    NameOID.DN_QUALIFIER: "distinguishedNameQualifier",
+    NameOID.STREET_ADDRESS: "street",
 }
 _EKU_NAMES = {
     ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
@@ -83,8 +94,14 @@ def _san_entries(value: x509.SubjectAlternativeName) -> list[dict[str, str]]:
             entries.append({"type": SanType.DNS.value, "value": name.value})
         elif isinstance(name, x509.IPAddress):
             entries.append({"type": SanType.IP.value, "value": str(name.value)})
+        elif isinstance(name, x509.UniformResourceIdentifier):
+            entries.append({"type": SanType.URI.value, "value": name.value})
+        elif isinstance(name, x509.RFC822Name):
+            entries.append({"type": SanType.EMAIL.value, "value": name.value})
         else:
-            raise InvalidInputError("csrPem has a subject alternative name that is not DNS or IP", code="InvalidCsr")
+            raise InvalidInputError(
+                "csrPem has a subject alternative name that is not DNS, IP, URI or email", code="InvalidCsr"
+            )
     validate_sans(entries)
     return entries
 
@@ -92,11 +109,15 @@ def _san_entries(value: x509.SubjectAlternativeName) -> list[dict[str, str]]:
 def _subject_of(name: x509.Name) -> Subject | None:
     if len(name) == 0:
         return None
-    raw: dict[str, str] = {}
+    raw: dict[str, Any] = {}
+    components: list[str] = []
     for rdn in name.rdns:
         if len(rdn) != 1:
             raise InvalidInputError("csrPem subject has a multi-valued RDN", code="InvalidCsr")
         (attribute,) = rdn
+        if attribute.oid == NameOID.DOMAIN_COMPONENT and isinstance(attribute.value, str):
+            components.append(attribute.value)  # repeatable, in the CSR's order
+            continue
         field = _SUBJECT_OIDS.get(attribute.oid)
         if field is None:
             raise InvalidInputError(
@@ -107,4 +128,6 @@ def _subject_of(name: x509.Name) -> Subject | None:
         if not isinstance(attribute.value, str):
             raise InvalidInputError(f"csrPem subject {field} is not a string", code="InvalidCsr")
         raw[field] = attribute.value
+    if components:
+        raw["domainComponent"] = components
     return validate_subject(raw) if "commonName" in raw else None

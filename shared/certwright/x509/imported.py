@@ -113,4 +113,8 @@ def _sans(cert: x509.Certificate) -> tuple[SubjectAlternativeName, ...]:
         check_wildcard(name.lower(), field="certificatePem DNS name")
     dns = [SubjectAlternativeName(SanType.DNS, n) for n in ext.get_values_for_type(x509.DNSName)]
     ips = [SubjectAlternativeName(SanType.IP, str(a)) for a in ext.get_values_for_type(x509.IPAddress)]
-    return tuple(dns + ips)
+    uris = [SubjectAlternativeName(SanType.URI, u) for u in ext.get_values_for_type(x509.UniformResourceIdentifier)]
+    emails = [SubjectAlternativeName(SanType.EMAIL, e) for e in ext.get_values_for_type(x509.RFC822Name)]
+    for other in uris + emails:
+        check_text(other.value, f"certificatePem {other.type.value} name", _MAX_IMPORTED_TEXT)
+    return tuple(dns + ips + uris + emails)

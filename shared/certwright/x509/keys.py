@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
 
 from certwright.domain.keys import KeyAlgorithm
+from certwright.domain.signing import SigningAlgorithm, default_signing_algorithm
 from certwright.errors import InvalidInputError
 
 _CURVES: dict[str, KeyAlgorithm] = {
@@ -71,3 +72,19 @@ def public_key_der(key: PublicKeyTypes) -> bytes:
 
 def hash_for(algorithm: KeyAlgorithm) -> hashes.SHA256 | hashes.SHA384:
     return hashes.SHA384() if algorithm.hash_name == "SHA384" else hashes.SHA256()
+
+
+SignatureHash = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+_HASHES: dict[str, type[SignatureHash]] = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
+
+
+def signature_parameters(
+    key: KeyAlgorithm, algorithm: SigningAlgorithm | None
+) -> tuple[SignatureHash, padding.PSS | padding.PKCS1v15 | None]:
+    """The hash and (RSA) padding cryptography's builders sign with: RSA-PSS with MGF1 of the same hash and a
+    salt as long as the hash (what KMS's RSASSA_PSS_* make), PKCS#1 v1.5 for the other RSA algorithms."""
+    chosen = algorithm or default_signing_algorithm(key)
+    digest = _HASHES[chosen.hash_name]()
+    if chosen.is_pss:
+        return digest, padding.PSS(mgf=padding.MGF1(_HASHES[chosen.hash_name]()), salt_length=padding.PSS.DIGEST_LENGTH)
+    return digest, padding.PKCS1v15() if chosen.is_rsa else None
