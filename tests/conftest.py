@@ -24,21 +24,28 @@ from infra.resources import create_resources
 moto_shims.install()
 
 
-@pytest.fixture(autouse=True)
-def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_DEV": "false",
-        # moto's EC2 loads ~500 default AMIs into every fresh backend; no test launches an instance.
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }.items():
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_DEV": "false",
+    # moto's EC2 loads ~500 default AMIs into every fresh backend; no test launches an instance.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+
+
+def set_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in AWS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("CERTWRIGHT_STATE_DIR", raising=False)  # tests never touch `make up`'s state
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_aws_environment(monkeypatch)
 
 
 class Clock:
@@ -83,8 +90,24 @@ class Aws:
         return self.dynamodb.scan(TableName=self.settings.table_name)["Items"]
 
 
+def _staged(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's module shares one Stage (tests/staging.py, `pytestmark = pytest.mark.staged`)."""
+    return request.node.get_closest_marker("staged") is not None
+
+
+@pytest.fixture(scope="module")
+def stage() -> Iterator[Any]:
+    from tests.staging import staged
+
+    with staged() as built:
+        yield built
+
+
 @pytest.fixture
-def clock() -> Clock:
+def clock(request: pytest.FixtureRequest) -> Clock:
+    if _staged(request):
+        request.getfixturevalue("aws")  # rewound first: the clock is back at the stage's start
+        return request.getfixturevalue("stage").clock  # type: ignore[no-any-return]
     return Clock()
 
 
@@ -108,7 +131,12 @@ def _deploy_once() -> _Deployed:
 
 
 @pytest.fixture
-def aws() -> Iterator[Aws]:
+def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
+    if _staged(request):
+        stage = request.getfixturevalue("stage")
+        stage.rewind()
+        yield stage.aws
+        return
     deployed = _deploy_once()
     with mock_aws():
         # The same account create_resources would make (same names, key ids and ARNs), restored instead of rebuilt.
@@ -118,8 +146,12 @@ def aws() -> Iterator[Aws]:
 
 
 @pytest.fixture
-def container(aws: Aws, clock: Clock) -> Iterator[bootstrap.Container]:
+def container(aws: Aws, clock: Clock, request: pytest.FixtureRequest) -> Iterator[bootstrap.Container]:
     from certwright.services.context import Runtime
+
+    if _staged(request):
+        yield request.getfixturevalue("stage").container
+        return
 
     instance = bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock))
     bootstrap.install(instance)
@@ -215,10 +247,16 @@ class Hierarchy:
     issuing: dict[str, Any]
 
 
-@pytest.fixture
-def hierarchy(api: ApiClient) -> Hierarchy:
+def build_hierarchy(api: ApiClient) -> Hierarchy:
     root = api.post("/certificate-authorities", root_ca_body())
     assert root.status == 201, root.body
     issuing = api.post("/certificate-authorities", sub_ca_body(root.body["id"]))
     assert issuing.status == 201, issuing.body
     return Hierarchy(root.body, issuing.body)
+
+
+@pytest.fixture
+def hierarchy(api: ApiClient, request: pytest.FixtureRequest) -> Hierarchy:
+    if _staged(request):
+        return request.getfixturevalue("stage").hierarchy()  # type: ignore[no-any-return]
+    return build_hierarchy(api)

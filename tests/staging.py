@@ -1,0 +1,92 @@
+"""A stage shared by the tests of one module: one embedded AWS, session and container, rewound before every test.
+
+Building a container costs a dozen boto3 clients and a hierarchy two CA creations; a module of many short tests
+that each start from the same state pays that once here. A module opts in with `pytestmark = pytest.mark.staged`;
+tests/conftest.py's `aws`, `clock`, `container` and `hierarchy` then come from its Stage. `rewind()` puts moto's
+backends back exactly as they were at a checkpoint (every table item, KMS key, object and queue), the clock back
+to its start and the call counts to zero, so each test still starts from a fresh account; the container, its
+clients and their caches (public keys by KMS key id, which a rewind restores unchanged) are reused.
+
+Only for modules whose tests neither register handlers on the session nor change the container or its settings:
+a handler registered on the session after the container made its clients would not see their calls.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from certwright import bootstrap
+from moto import mock_aws
+
+from infra import persistence
+from tests.conftest import (
+    ApiClient,
+    Aws,
+    CallCounter,
+    Clock,
+    Hierarchy,
+    _deploy_once,
+    build_hierarchy,
+    set_aws_environment,
+)
+
+
+@dataclass
+class Stage:
+    aws: Aws
+    clock: Clock
+    container: bootstrap.Container
+    mock: Any
+    start: datetime
+    saved: dict[str, tuple[bytes, Any]] = field(default_factory=dict)
+
+    def checkpoint(self, name: str, values: Any = None) -> None:
+        """Remember moto's backends (and what was made on them, e.g. a hierarchy) as a state to rewind to."""
+        self.saved[name] = (persistence.capture_backends(), values)
+
+    def rewind(self, name: str = "deployed") -> Any:
+        """Every backend back to checkpoint `name`, the clock to its start and the call counts to zero."""
+        backends, values = self.saved[name]
+        self.mock.reset()
+        persistence.restore_backends(backends)
+        self.clock.now = self.start
+        self.aws.calls.calls.clear()
+        bootstrap.install(self.container)
+        return copy.deepcopy(values)
+
+    def hierarchy(self) -> Hierarchy:
+        """The shared fixture's root and issuing CA, made once (on the first test that asks) and rewound to."""
+        if "hierarchy" not in self.saved:
+            self.rewind()
+            self.checkpoint("hierarchy", build_hierarchy(ApiClient()))
+        made: Hierarchy = self.rewind("hierarchy")
+        return made
+
+
+@contextmanager
+def staged() -> Iterator[Stage]:
+    """The template's account (as tests/conftest.py's `aws` makes it) and a container on it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:  # module scope: the per-test environment is not set yet
+        set_aws_environment(monkeypatch)
+        deployed = _deploy_once()
+        with mock_aws() as mock:
+            persistence.restore_backends(deployed.backends)
+            session = boto3.Session(region_name="us-east-1")
+            aws = Aws(session, deployed.settings, CallCounter(session))
+            clock = Clock()
+            from certwright.services.context import Runtime
+
+            instance = bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock))
+            try:
+                stage = Stage(aws, clock, instance, mock, clock.now)
+                stage.checkpoint("deployed")
+                yield stage
+            finally:
+                bootstrap.install(None)
