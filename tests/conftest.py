@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from certwright import bootstrap
 from certwright.api.app import handle
@@ -111,6 +112,22 @@ def clock(request: pytest.FixtureRequest) -> Clock:
     return Clock()
 
 
+@functools.cache
+def _service_models() -> Any:
+    return botocore.session.get_session().get_component("data_loader")
+
+
+def aws_session() -> boto3.Session:
+    """A boto3 session for one test. Its botocore loader is shared by the process: every new session would parse
+    each service's model JSON again on its first client (half of what a client costs); the models are read-only."""
+    core = botocore.session.get_session()
+    loader = _service_models()
+    core.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=core, region_name="us-east-1")
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))  # boto3 appends its data folder each time
+    return session
+
+
 @dataclass
 class _Deployed:
     settings: Settings
@@ -141,7 +158,7 @@ def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
     with mock_aws():
         # The same account create_resources would make (same names, key ids and ARNs), restored instead of rebuilt.
         persistence.restore_backends(deployed.backends)
-        session = boto3.Session(region_name="us-east-1")
+        session = aws_session()
         yield Aws(session, deployed.settings, CallCounter(session))
 
 

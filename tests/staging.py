@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import boto3
 import pytest
 from certwright import bootstrap
+from certwright.adapters.dynamodb_models import Row, bind
 from moto import mock_aws
 
 from infra import persistence
@@ -33,6 +33,7 @@ from tests.conftest import (
     Clock,
     Hierarchy,
     _deploy_once,
+    aws_session,
     build_hierarchy,
     set_aws_environment,
 )
@@ -46,6 +47,7 @@ class Stage:
     mock: Any
     start: datetime
     saved: dict[str, tuple[bytes, Any]] = field(default_factory=dict)
+    table: Any = field(default_factory=lambda: Row._connection)  # PynamoDB's process-wide table connection
 
     def checkpoint(self, name: str, values: Any = None) -> None:
         """Remember moto's backends (and what was made on them, e.g. a hierarchy) as a state to rewind to."""
@@ -59,6 +61,10 @@ class Stage:
         self.clock.now = self.start
         self.aws.calls.calls.clear()
         bootstrap.install(self.container)
+        if Row._connection is not self.table:  # a test built a container of its own, which bound the model to it
+            settings = self.aws.settings
+            bind(settings.table_name, self.aws.session, settings.region, self.aws.dynamodb.meta.endpoint_url)
+            self.table = Row._connection
         return copy.deepcopy(values)
 
     def hierarchy(self) -> Hierarchy:
@@ -78,7 +84,7 @@ def staged() -> Iterator[Stage]:
         deployed = _deploy_once()
         with mock_aws() as mock:
             persistence.restore_backends(deployed.backends)
-            session = boto3.Session(region_name="us-east-1")
+            session = aws_session()
             aws = Aws(session, deployed.settings, CallCounter(session))
             clock = Clock()
             from certwright.services.context import Runtime
