@@ -277,3 +277,30 @@ def hierarchy(api: ApiClient, request: pytest.FixtureRequest) -> Hierarchy:
     if _staged(request):
         return request.getfixturevalue("stage").hierarchy()  # type: ignore[no-any-return]
     return build_hierarchy(api)
+
+
+# The slowest files (measured: `pytest --durations=0`), run first. With `--dist loadfile` (pyproject's addopts) a
+# worker takes one file at a time; a long file taken last would leave the other worker idle until it ends.
+SLOWEST_FIRST = (
+    "tests/scenarios/test_demo.py",
+    "tests/runtime/test_gateway.py",
+    "tests/lifecycle/test_sweep.py",
+    "tests/lifecycle/test_deployment_faults.py",
+    "tests/crash/test_crash_at_every_call.py",
+    "tests/runtime/test_persistence.py",
+    "tests/functions/test_idempotency.py",
+    "tests/lifecycle/test_expiry_thresholds.py",
+    "tests/wiring/test_outbox_events.py",
+    "tests/lifecycle/test_outbox.py",
+    "tests/wiring/test_concurrency.py",
+    "tests/runtime/test_router.py",
+    "tests/authz/test_matrix.py",
+    "tests/api_contract/test_schemathesis.py",
+    "tests/functions/test_bad_input.py",
+    "tests/runtime/test_process.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest keep order
