@@ -81,6 +81,9 @@ class Aws:
     session: boto3.Session
     settings: Settings
     calls: CallCounter
+    # On a staged module (tests/staging.py) the container's clients exist before the test: a `before-send` hook
+    # goes here, as (botocore service ids, handler), and the stage's forwarder on those clients calls it.
+    hooks: list[tuple[tuple[str, ...], Any]] | None = None
 
     @functools.cached_property
     def dynamodb(self) -> Any:
@@ -152,6 +155,7 @@ def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
     if _staged(request):
         stage = request.getfixturevalue("stage")
         stage.rewind()
+        stage.aws.hooks.clear()  # a test's hooks are its own
         yield stage.aws
         return
     deployed = _deploy_once()

@@ -38,6 +38,9 @@ from tests.conftest import (
     set_aws_environment,
 )
 
+# botocore's service ids a test may hook (`Aws.hooks`); a `before-send.<id>` handler runs before moto's own.
+HOOKED_SERVICES = ("kms", "acm", "elastic-load-balancing-v2", "dynamodb", "eventbridge", "s3", "sns", "sqs", "iam")
+
 
 @dataclass
 class Stage:
@@ -52,6 +55,16 @@ class Stage:
     def checkpoint(self, name: str, values: Any = None) -> None:
         """Remember moto's backends (and what was made on them, e.g. a hierarchy) as a state to rewind to."""
         self.saved[name] = (persistence.capture_backends(), values)
+
+    def forward(self, event_name: str, **kwargs: Any) -> Any:
+        """The session's `before-send.<service>` handler: calls the hooks the test added for that service."""
+        service = event_name.split(".")[1]
+        for services, hook in list(self.aws.hooks or ()):
+            if service in services:
+                answer = hook(event_name=event_name, **kwargs)
+                if answer is not None:
+                    return answer
+        return None
 
     def rewind(self, name: str = "deployed") -> Any:
         """Every backend back to checkpoint `name`, the clock to its start and the call counts to zero."""
@@ -85,13 +98,17 @@ def staged() -> Iterator[Stage]:
         with mock_aws() as mock:
             persistence.restore_backends(deployed.backends)
             session = aws_session()
-            aws = Aws(session, deployed.settings, CallCounter(session))
+            aws = Aws(session, deployed.settings, CallCounter(session), hooks=[])
             clock = Clock()
             from certwright.services.context import Runtime
 
+            forwarder: list[Stage] = []
+            for service in HOOKED_SERVICES:  # before the clients are made: botocore copies the handlers then
+                session.events.register(f"before-send.{service}", lambda **kw: forwarder[0].forward(**kw))
             instance = bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock))
             try:
                 stage = Stage(aws, clock, instance, mock, clock.now)
+                forwarder.append(stage)
                 stage.checkpoint("deployed")
                 yield stage
             finally:
