@@ -7,8 +7,11 @@ backends back exactly as they were at a checkpoint (every table item, KMS key, o
 to its start and the call counts to zero, so each test still starts from a fresh account; the container, its
 clients and their caches (public keys by KMS key id, which a rewind restores unchanged) are reused.
 
-Only for modules whose tests neither register handlers on the session nor change the container or its settings:
-a handler registered on the session after the container made its clients would not see their calls.
+The clock starts each test at the stage's start (when the module's first test began), not at the wall clock.
+A `before-send` hook a test registers on the session would miss the container's clients, which exist already:
+such hooks go into `aws.hooks` (tests/lifecycle/faults.py does), and the stage's forwarder calls them. Not for
+modules whose tests change the container or its settings in place; a container a test builds itself is fine
+(the next rewind points PynamoDB's model back at the stage).
 """
 
 from __future__ import annotations
