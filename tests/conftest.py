@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from certwright import bootstrap
 from certwright.api.app import handle
@@ -24,21 +25,28 @@ from infra.resources import create_resources
 moto_shims.install()
 
 
-@pytest.fixture(autouse=True)
-def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_DEV": "false",
-        # moto's EC2 loads ~500 default AMIs into every fresh backend; no test launches an instance.
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }.items():
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_DEV": "false",
+    # moto's EC2 loads ~500 default AMIs into every fresh backend; no test launches an instance.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+
+
+def set_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in AWS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("CERTWRIGHT_STATE_DIR", raising=False)  # tests never touch `make up`'s state
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_aws_environment(monkeypatch)
 
 
 class Clock:
@@ -73,6 +81,9 @@ class Aws:
     session: boto3.Session
     settings: Settings
     calls: CallCounter
+    # On a staged module (tests/staging.py) the container's clients exist before the test: a `before-send` hook
+    # goes here, as (botocore service ids, handler), and the stage's forwarder on those clients calls it.
+    hooks: list[tuple[tuple[str, ...], Any]] | None = None
 
     @functools.cached_property
     def dynamodb(self) -> Any:
@@ -83,9 +94,41 @@ class Aws:
         return self.dynamodb.scan(TableName=self.settings.table_name)["Items"]
 
 
+def _staged(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's module shares one Stage (tests/staging.py, `pytestmark = pytest.mark.staged`)."""
+    return request.node.get_closest_marker("staged") is not None
+
+
+@pytest.fixture(scope="module")
+def stage() -> Iterator[Any]:
+    from tests.staging import staged
+
+    with staged() as built:
+        yield built
+
+
 @pytest.fixture
-def clock() -> Clock:
+def clock(request: pytest.FixtureRequest) -> Clock:
+    if _staged(request):
+        request.getfixturevalue("aws")  # rewound first: the clock is back at the stage's start
+        return request.getfixturevalue("stage").clock  # type: ignore[no-any-return]
     return Clock()
+
+
+@functools.cache
+def _service_models() -> Any:
+    return botocore.session.get_session().get_component("data_loader")
+
+
+def aws_session() -> boto3.Session:
+    """A boto3 session for one test. Its botocore loader is shared by the process: every new session would parse
+    each service's model JSON again on its first client (half of what a client costs); the models are read-only."""
+    core = botocore.session.get_session()
+    loader = _service_models()
+    core.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=core, region_name="us-east-1")
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))  # boto3 appends its data folder each time
+    return session
 
 
 @dataclass
@@ -108,18 +151,28 @@ def _deploy_once() -> _Deployed:
 
 
 @pytest.fixture
-def aws() -> Iterator[Aws]:
+def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
+    if _staged(request):
+        stage = request.getfixturevalue("stage")
+        stage.rewind()
+        stage.aws.hooks.clear()  # a test's hooks are its own
+        yield stage.aws
+        return
     deployed = _deploy_once()
     with mock_aws():
         # The same account create_resources would make (same names, key ids and ARNs), restored instead of rebuilt.
         persistence.restore_backends(deployed.backends)
-        session = boto3.Session(region_name="us-east-1")
+        session = aws_session()
         yield Aws(session, deployed.settings, CallCounter(session))
 
 
 @pytest.fixture
-def container(aws: Aws, clock: Clock) -> Iterator[bootstrap.Container]:
+def container(aws: Aws, clock: Clock, request: pytest.FixtureRequest) -> Iterator[bootstrap.Container]:
     from certwright.services.context import Runtime
+
+    if _staged(request):
+        yield request.getfixturevalue("stage").container
+        return
 
     instance = bootstrap.build(aws.settings, session=aws.session, runtime=Runtime(clock=clock))
     bootstrap.install(instance)
@@ -215,10 +268,43 @@ class Hierarchy:
     issuing: dict[str, Any]
 
 
-@pytest.fixture
-def hierarchy(api: ApiClient) -> Hierarchy:
+def build_hierarchy(api: ApiClient) -> Hierarchy:
     root = api.post("/certificate-authorities", root_ca_body())
     assert root.status == 201, root.body
     issuing = api.post("/certificate-authorities", sub_ca_body(root.body["id"]))
     assert issuing.status == 201, issuing.body
     return Hierarchy(root.body, issuing.body)
+
+
+@pytest.fixture
+def hierarchy(api: ApiClient, request: pytest.FixtureRequest) -> Hierarchy:
+    if _staged(request):
+        return request.getfixturevalue("stage").hierarchy()  # type: ignore[no-any-return]
+    return build_hierarchy(api)
+
+
+# The slowest files (measured: `pytest --durations=0`), run first: a long file handed out last would leave the
+# other worker idle until it ends. (Not `--dist loadfile`: with it, xdist runs 2 of schemathesis' 45 cases.)
+SLOWEST_FIRST = (
+    "tests/scenarios/test_demo.py",
+    "tests/runtime/test_gateway.py",
+    "tests/lifecycle/test_sweep.py",
+    "tests/lifecycle/test_deployment_faults.py",
+    "tests/crash/test_crash_at_every_call.py",
+    "tests/runtime/test_persistence.py",
+    "tests/functions/test_idempotency.py",
+    "tests/lifecycle/test_expiry_thresholds.py",
+    "tests/wiring/test_outbox_events.py",
+    "tests/lifecycle/test_outbox.py",
+    "tests/wiring/test_concurrency.py",
+    "tests/runtime/test_router.py",
+    "tests/authz/test_matrix.py",
+    "tests/api_contract/test_schemathesis.py",
+    "tests/functions/test_bad_input.py",
+    "tests/runtime/test_process.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest keep order

@@ -4,6 +4,7 @@ resources: every one is refused with no side effect but the audit record of the 
 
 from __future__ import annotations
 
+import pytest
 from certwright.bootstrap import Container
 
 from tests.authz.conftest import (
@@ -19,6 +20,9 @@ from tests.authz.conftest import (
     snapshot,
 )
 from tests.conftest import ApiClient, Aws, leaf_body, root_ca_body, sub_ca_body
+
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
 
 B_SESSION = OTHER
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.authz.conftest import ADMIN, GRANTEE, GRANTEE_ROLE, OTHER, OTHER_ROLE, OWNER, World, created
 from tests.conftest import ApiClient, Aws, leaf_body
+
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
 
 
 def test_an_issuer_grant_lets_a_team_issue_and_taking_it_back_stops_it(api: ApiClient, world: World) -> None:

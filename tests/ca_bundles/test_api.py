@@ -11,6 +11,9 @@ from tests.ca_bundles.pems import ca_pem, fingerprint
 from tests.conftest import ApiClient, Aws, Hierarchy, leaf_body
 from tests.functions.test_bad_input import assert_rejected
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 
 def _create(api: ApiClient, **body: Any) -> dict[str, Any]:
     answer = api.post("/ca-bundles", {"name": "trust", **body})

@@ -24,6 +24,9 @@ from tests.functions.test_bad_input import assert_rejected
 from tests.lifecycle.conftest import LoadBalancer, make_load_balancer, placeholder_certificate
 from tests.lifecycle.table_stream import TableStream
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 ACCOUNT = "123456789012"
 HOST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/web-host"
 HOST_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/web-host/i-1"

@@ -22,6 +22,9 @@ from tests.lifecycle.conftest import placeholder_certificate
 from tests.lifecycle.handlers import LambdaContext, load_function
 from tests.lifecycle.table_stream import TableStream
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 
 def when(clock: Clock, **delta: float) -> dict[str, str]:
     return {"timeOfDeletion": (clock.now + timedelta(**delta)).isoformat()}

@@ -12,6 +12,9 @@ from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body, root_ca_
 from tests.deletion.test_deletion import acm_arns, acm_copy, audit_actions, secrets_of
 from tests.lifecycle.faults import Fault, Faults, LambdaTimeout, json_error
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 
 def schedule(api: ApiClient, path: str, clock: Clock) -> None:
     answer = api.post(

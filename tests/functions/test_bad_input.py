@@ -25,6 +25,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from infra.api_events import api_event
 from tests.conftest import Answer, ApiClient, Aws, Clock, Hierarchy, leaf_body, root_ca_body, sub_ca_body
 
+# One embedded AWS, container and hierarchy for the whole module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 # -- the "rejected without side effect" assertion ------------------------------------------------------------
 
 WATCHED_KMS_CALLS = ("kms.CreateKey", "kms.Sign", "kms.Encrypt", "kms.Decrypt", "kms.ScheduleKeyDeletion")
@@ -40,8 +43,7 @@ class SideEffects:
 
 
 def _all_items(aws: Aws) -> list[dict[str, Any]]:
-    client = aws.session.client("dynamodb")
-    idempotency = client.scan(TableName=aws.settings.idempotency_table_name)["Items"]
+    idempotency = aws.dynamodb.scan(TableName=aws.settings.idempotency_table_name)["Items"]
     return aws.table_items() + idempotency
 
 

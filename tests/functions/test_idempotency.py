@@ -13,6 +13,9 @@ from infra.api_events import api_event
 from tests.conftest import Answer, ApiClient, Aws, Hierarchy, leaf_body, root_ca_body, sub_ca_body
 from tests.functions.test_bad_input import CONSTRAINTS, assert_rejected, side_effects
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
 OTHER_ADMIN = "arn:aws:iam::123456789012:user/second-admin"
 
@@ -223,14 +226,14 @@ def sign_dies(aws: Aws) -> Iterator[list[bool]]:
     """Arm with `sign_dies[0] = True`: the next KMS Sign request is cut off as a Lambda timeout would."""
     armed = [False]
 
-    def cut_off(**_: Any) -> None:
-        if armed[0]:
+    def cut_off(event_name: str, **_: Any) -> None:
+        if armed[0] and event_name == "before-send.kms.Sign":
             armed[0] = False
             raise LambdaTimeout
 
-    aws.session.events.register("before-send.kms.Sign", cut_off)
+    assert aws.hooks is not None  # the module is staged: the container's clients exist, the stage forwards
+    aws.hooks.append((("kms",), cut_off))
     yield armed
-    aws.session.events.unregister("before-send.kms.Sign", cut_off)
 
 
 def _invoke(body: dict[str, Any], key: str, context: FakeLambdaContext) -> Answer:

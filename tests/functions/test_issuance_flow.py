@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from cryptography import x509
 
 from tests.conftest import ApiClient, Aws, Hierarchy, leaf_body
+
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
 HOST_SESSION = "arn:aws:sts::123456789012:assumed-role/web-host/i-0abc"

@@ -21,6 +21,9 @@ from tests.consenting import consent
 from tests.functions.test_bad_input import LocalPki, assert_rejected, import_body, pki  # noqa: F401 (fixture)
 from tests.lifecycle.conftest import make_load_balancer
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 ACCOUNT = "123456789012"
 HOST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/web-host"
 HOST_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/web-host/i-1"

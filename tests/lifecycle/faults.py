@@ -125,11 +125,18 @@ class Faults:
         return None
 
     def install(self, aws: Aws) -> None:
-        """Register on the session; clients created afterwards carry the hook (botocore copies handlers then)."""
+        """Register on the session; clients created afterwards carry the hook (botocore copies handlers then).
+        On a staged module the clients exist already: the stage forwards to the hook (tests/staging.py)."""
+        if aws.hooks is not None:
+            aws.hooks.append((SERVICES, self))
+            return
         for service in SERVICES:
             aws.session.events.register(f"before-send.{service}", self)
 
     def uninstall(self, aws: Aws) -> None:
+        if aws.hooks is not None:
+            aws.hooks[:] = [(services, hook) for services, hook in aws.hooks if hook is not self]
+            return
         for service in SERVICES:
             aws.session.events.unregister(f"before-send.{service}", self)
 

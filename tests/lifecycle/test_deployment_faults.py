@@ -34,6 +34,9 @@ from tests.lifecycle.faults import Fault, Faults, LambdaTimeout, json_answer, js
 from tests.lifecycle.handlers import LambdaContext, eventbridge_envelope, load_function
 from tests.lifecycle.table_stream import StreamRecord, TableStream
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 bus_queue = bus_tap_fixture  # the shared fixture (tests/bus_tap.py), under the name the tests ask for
 
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"

@@ -23,6 +23,9 @@ from tests.alerts.vendor import vendor_import
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
 from tests.lifecycle.table_stream import TableStream
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 
 def _expiring(stream: TableStream) -> list[dict[str, Any]]:
     events = [e for r in stream.read() for e in r.events()]

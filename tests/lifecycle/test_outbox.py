@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 from certwright.events import (
     AssociationCreated,
     AssociationDeleted,
@@ -21,6 +22,9 @@ from certwright.events import (
 
 from tests.conftest import ApiClient, Hierarchy, leaf_body
 from tests.lifecycle.table_stream import StreamRecord, TableStream
+
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
 
 
 def only(events: list[DomainEvent]) -> DomainEvent:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from certwright import bootstrap
 from certwright.domain.stages import Stage
 from certwright.domain.sweep import (
@@ -33,6 +34,9 @@ from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body
 from tests.lifecycle.faults import Fault, Faults, json_error
 from tests.lifecycle.handlers import LambdaContext, load_function
 from tests.lifecycle.table_stream import TableStream
+
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FAST_RULE = {"renewalInterval": "PT20M", "advanceRenewalPeriod": "PT5M"}

@@ -17,6 +17,9 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from tests.conftest import ApiClient, Aws, Clock, Hierarchy, leaf_body, sub_ca_body
 from tests.lifecycle.table_stream import TableStream
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
 
 

@@ -15,6 +15,9 @@ from cryptography import x509
 
 from tests.conftest import ApiClient, Aws, Clock, leaf_body, root_ca_body, sub_ca_body
 
+# One embedded AWS and container for the module, rewound before each test (tests/staging.py).
+pytestmark = pytest.mark.staged
+
 MARGIN = timedelta(seconds=300)
 SECOND = timedelta(seconds=1)
 
