@@ -13,20 +13,16 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography import x509
-
-from tests.acme_clients.conftest import AcmeServer, Certbot, Lego, openssl_verify, recording_proxy
-
-
-def serial_of(path: Path) -> int:
-    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
-
-
-def names_of(path: Path) -> list[str]:
-    certificate = x509.load_pem_x509_certificate(path.read_bytes())
-    return certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-        x509.DNSName
-    )
+from tests.acme_clients.conftest import (
+    AcmeServer,
+    Certbot,
+    Lego,
+    assert_certbot_lifecycle,
+    certbot_lifecycle,
+    names_of,
+    openssl_verify,
+    recording_proxy,
+)
 
 
 def test_certbot_standalone_with_eab_then_renew_then_revoke(
@@ -34,25 +30,8 @@ def test_certbot_standalone_with_eab_then_renew_then_revoke(
 ) -> None:
     (tmp_path / "proxy").mkdir()
     with recording_proxy(pebble, tmp_path / "proxy") as proxy:
-        client = certbot(proxy.server)
-        client.certonly_standalone("certbot.example.test")
-        live = client.live("certbot.example.test")
-        first = serial_of(live / "cert.pem")
-        assert names_of(live / "cert.pem") == ["certbot.example.test"]
-        verified = openssl_verify(pebble.roots(), live / "chain.pem", live / "cert.pem", tmp_path)
-        assert verified.returncode == 0, verified.stdout + verified.stderr
-
-        client.run("renew", "--force-renewal")
-        second = serial_of(live / "cert.pem")
-        assert second != first
-        assert len(list((client.home / "config" / "archive" / "certbot.example.test").glob("cert*.pem"))) == 2
-        assert openssl_verify(pebble.roots(), live / "chain.pem", live / "cert.pem", tmp_path).returncode == 0
-
-        assert not pebble.revoked(second)
-        client.run("revoke", "--cert-name", "certbot.example.test", "--no-delete-after-revoke")
-        assert pebble.revoked(second)
-        assert not pebble.revoked(first)
-
+        outcome = certbot_lifecycle(pebble, certbot(proxy.server), "certbot.example.test", tmp_path)
+    assert_certbot_lifecycle(outcome)  # the same outcome test_certwright.py asserts against Certwright
     posts = proxy.posts()
     account, *later = posts
     assert all(p.content_type == "application/jose+json" for p in posts)
