@@ -321,7 +321,8 @@ def _b64json(raw: str) -> Any:
 def recording_proxy(upstream: AcmeServer, home: Path) -> Iterator[RecordingProxy]:
     """An HTTPS proxy on 127.0.0.1 in front of an ACME server that records every request. It keeps the Host header,
     so the server's URLs (built from Host, as pebble and Certwright's gateway do) name the proxy, and the JWS `url`
-    the client signs matches what the server sees."""
+    the client signs matches what the server sees. The upstream may be plain HTTP (Certwright's local gateway):
+    X-Forwarded-Proto tells it the client spoke HTTPS, as API Gateway does."""
     target = urlsplit(upstream.directory)
     requests: list[Recorded] = []
     context = ssl.create_default_context(cafile=str(upstream.ca_bundle))
@@ -337,8 +338,15 @@ def recording_proxy(upstream: AcmeServer, home: Path) -> Iterator[RecordingProxy
                 record.protected = _b64json(jws["protected"])
                 record.payload = _b64json(jws["payload"]) if jws.get("payload") else ""
             requests.append(record)
-            connection = http.client.HTTPSConnection(target.hostname or "", target.port, context=context, timeout=60)
+            connection: http.client.HTTPConnection
+            if target.scheme == "https":
+                connection = http.client.HTTPSConnection(
+                    target.hostname or "", target.port, context=context, timeout=60
+                )
+            else:  # Certwright's local gateway: plain HTTP on 127.0.0.1
+                connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
+            headers["X-Forwarded-Proto"] = "https"  # what the client spoke to the proxy, as API Gateway tells it
             connection.request(self.command, self.path, body=body or None, headers=headers)
             answer = connection.getresponse()
             data = answer.read()
@@ -420,6 +428,30 @@ def certbot_lifecycle(server: AcmeServer, client: Certbot, domain: str, where: P
         (True, verified_second.returncode == 0),
         (server.revoked(first), second_revoked),
     )
+
+
+def assert_certbot_requests(requests: RecordingProxy, eab_kid: str) -> None:
+    """What certbot sent in its lifecycle, recorded through the proxy: the same against every server."""
+    posts = requests.posts()
+    account, *later = posts
+    assert all(p.content_type == "application/jose+json" for p in posts)
+    # newAccount: signed with the account's JWK (RS256: certbot's account key is RSA); the EAB is an HS256 JWS over
+    # that JWK inside the payload, its protected header the EAB key id and the newAccount URL (RFC 8555 §7.3.4).
+    assert account.protected is not None
+    assert set(account.protected) == {"alg", "jwk", "nonce", "url"}
+    assert account.protected["alg"] == "RS256"
+    eab = account.payload["externalAccountBinding"]
+    eab_header = json.loads(base64.urlsafe_b64decode(eab["protected"] + "=="))
+    assert eab_header == {"alg": "HS256", "kid": eab_kid, "url": account.protected["url"]}
+    assert account.payload["termsOfServiceAgreed"] is True
+    # Everything after it is signed with the account URL as kid, the revocation included.
+    assert later
+    assert all(p.protected is not None and set(p.protected) == {"alg", "kid", "nonce", "url"} for p in later)
+    revocations = [p for p in later if isinstance(p.payload, dict) and "certificate" in p.payload]
+    assert len(revocations) == 1
+    assert revocations[0].payload["reason"] == 0
+    # certbot renews on the same account: one newAccount in all three runs.
+    assert sum(1 for p in posts if p.protected is not None and "jwk" in p.protected) == 1
 
 
 # The outcome every ACME server must give certbot's lifecycle: two different serials, both verifying, only the

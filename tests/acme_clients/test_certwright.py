@@ -20,9 +20,11 @@ from tests.acme_clients.conftest import (
     CertwrightAcme,
     Lego,
     assert_certbot_lifecycle,
+    assert_certbot_requests,
     certbot_lifecycle,
     names_of,
     openssl_verify,
+    recording_proxy,
     serial_of,
 )
 
@@ -36,8 +38,13 @@ def test_certbot_certonly_renew_revoke_against_certwright(
     certwright: CertwrightAcme, certbot: Callable[[AcmeServer], Certbot], tmp_path: Path
 ) -> None:
     server = certwright.server
-    outcome = certbot_lifecycle(server, certbot(server), "certbot.example.test", tmp_path)
+    assert server.eab is not None
+    (tmp_path / "proxy").mkdir()
+    with recording_proxy(server, tmp_path / "proxy") as proxy:
+        outcome = certbot_lifecycle(server, certbot(proxy.server), "certbot.example.test", tmp_path)
+    # The same outcome, and the same requests, as against pebble (test_reference_pebble.py).
     assert_certbot_lifecycle(outcome)
+    assert_certbot_requests(proxy, server.eab[0])
     # One Certwright certificate of the CSR kind, its second version the renewed serial (revoked now).
     first = certwright.certificate_of_serial(outcome.first)
     second = certwright.certificate_of_serial(outcome.second)

@@ -18,6 +18,7 @@ from tests.acme_clients.conftest import (
     Certbot,
     Lego,
     assert_certbot_lifecycle,
+    assert_certbot_requests,
     certbot_lifecycle,
     names_of,
     openssl_verify,
@@ -32,26 +33,7 @@ def test_certbot_standalone_with_eab_then_renew_then_revoke(
     with recording_proxy(pebble, tmp_path / "proxy") as proxy:
         outcome = certbot_lifecycle(pebble, certbot(proxy.server), "certbot.example.test", tmp_path)
     assert_certbot_lifecycle(outcome)  # the same outcome test_certwright.py asserts against Certwright
-    posts = proxy.posts()
-    account, *later = posts
-    assert all(p.content_type == "application/jose+json" for p in posts)
-    # newAccount: signed with the account's JWK (RS256: certbot's account key is RSA); the EAB is an HS256 JWS over
-    # that JWK inside the payload, its protected header the EAB key id and the newAccount URL (RFC 8555 §7.3.4).
-    assert account.protected is not None
-    assert set(account.protected) == {"alg", "jwk", "nonce", "url"}
-    assert account.protected["alg"] == "RS256"
-    eab = account.payload["externalAccountBinding"]
-    eab_header = json.loads(base64.urlsafe_b64decode(eab["protected"] + "=="))
-    assert eab_header == {"alg": "HS256", "kid": pebble.eab[0], "url": account.protected["url"]}
-    assert account.payload["termsOfServiceAgreed"] is True
-    # Everything after it is signed with the account URL as kid, the revocation included.
-    assert later
-    assert all(p.protected is not None and set(p.protected) == {"alg", "kid", "nonce", "url"} for p in later)
-    revocations = [p for p in later if isinstance(p.payload, dict) and "certificate" in p.payload]
-    assert len(revocations) == 1
-    assert revocations[0].payload["reason"] == 0
-    # certbot renews on the same account: one newAccount in all three runs.
-    assert sum(1 for p in posts if p.protected is not None and "jwk" in p.protected) == 1
+    assert_certbot_requests(proxy, pebble.eab[0])
 
 
 def test_certbot_dns01_through_manual_hooks(
