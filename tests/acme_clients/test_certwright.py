@@ -4,7 +4,9 @@ against pebble, and what Certwright adds — an ACME certificate is a CSR-kind C
 its next version, a revocation reaches the issuing CA's CRL.
 
 certbot: certonly --standalone (http-01) with EAB, renew --force-renewal, revoke; dns-01 through manual hooks.
-lego: http-01, tls-alpn-01. Every certificate verifies with openssl verify against the Certwright root.
+certbot renew without --force-renewal follows Certwright's renewal information (ARI).
+lego: http-01, tls-alpn-01, dns-01 through its exec provider. Every certificate verifies with openssl verify
+against the Certwright root.
 """
 
 from __future__ import annotations
@@ -53,6 +55,36 @@ def test_certbot_certonly_renew_revoke_against_certwright(
     assert second["currentVersion"]["versionNumber"] == 2
     current = second["currentVersion"]["serialNumber"].replace(":", "").lower().lstrip("0")
     assert current == format(outcome.second, "x")
+
+
+def test_certbot_renew_follows_certwrights_renewal_information(
+    certwright: CertwrightAcme, certbot: Callable[[AcmeServer], Certbot]
+) -> None:
+    """certbot renew (no --force-renewal) asks Certwright's ARI (RFC 9773) about each certificate: one whose window
+    is ahead is not due; one revoked through the Certwright API is due at once, and its renewal is the next version
+    of the same Certwright certificate. (certbot then waits for renewalInfo's Retry-After, 6 hours, before asking
+    about a certificate again: that is why the revoked one is never asked about before its revocation here.)"""
+    client = certbot(certwright.server)
+    client.certonly_standalone("ari-kept.example.test")
+    client.certonly_standalone("ari-revoked.example.test")
+    kept, revoked = client.live("ari-kept.example.test"), client.live("ari-revoked.example.test")
+    kept_serial, revoked_serial = serial_of(kept / "cert.pem"), serial_of(revoked / "cert.pem")
+    certificate = certwright.certificate_of_serial(revoked_serial)
+    status, answer = certwright.call(
+        "POST",
+        f"/certificates/{certificate['id']}/versions/1/actions/revoke",
+        {"revocationReason": "KEY_COMPROMISE"},
+    )
+    assert status == 200, answer
+    renew = client.run("renew")
+    assert "ari-kept.example.test/fullchain.pem expires on" in renew.stdout  # listed as not due (skipped)
+    assert "ari-revoked.example.test/fullchain.pem (success)" in renew.stdout
+    assert serial_of(kept / "cert.pem") == kept_serial
+    log = "".join(path.read_text() for path in (client.home / "logs").glob("letsencrypt.log*"))
+    assert log.count("/renewal-info/") >= 2  # both decisions came from the renewalInfo resource
+    renewed = certwright.certificate_of_serial(serial_of(revoked / "cert.pem"))
+    assert renewed["id"] == certificate["id"]
+    assert renewed["currentVersion"]["versionNumber"] == 2
 
 
 def test_certbot_dns01_against_certwright(
