@@ -20,6 +20,8 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +37,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from infra.runtime import LocalRuntime, local_runtime
 from tests.acme_tools import ChallTestSrv, challtestsrv, free_port, tool, wait_for_port
+from tests.conftest import root_ca_body, sub_ca_body
 
 EMAIL = "pki-team@example.test"
 TIMEOUT = 180
@@ -166,6 +170,126 @@ def pebble(tmp_path_factory: pytest.TempPathFactory, dns: ChallTestSrv) -> Itera
         log.close()
 
 
+# --- Certwright ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CertwrightAcme:
+    """The Certwright side of an AcmeServer: its API (urllib to the local gateway, as the local admin), the CA
+    hierarchy the directory belongs to, and the runtime (for the CRL in S3)."""
+
+    runtime: LocalRuntime
+    root_id: str
+    issuing_id: str
+    server: AcmeServer
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        return api_call(self.runtime.api_url, method, path, body)
+
+    def certificate_of_serial(self, serial: int) -> dict[str, Any]:
+        status, found = self.call("GET", f"/certificates?serialNumber={serial:x}")
+        assert status == 200, found
+        (item,) = found["items"]
+        status, certificate = self.call("GET", f"/certificates/{item['id']}")
+        assert status == 200, certificate
+        return dict(certificate)
+
+
+def api_call(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310 - the local gateway
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 - the local gateway
+            status, text = answer.status, answer.read()
+    except urllib.error.HTTPError as err:
+        status, text = err.code, err.read()
+    return status, json.loads(text) if text else None
+
+
+def _created(base: str, path: str, body: Any) -> Any:
+    status, answer = api_call(base, "POST", path, body)
+    assert status in (200, 201), (path, status, answer)
+    return answer
+
+
+@pytest.fixture(scope="module")
+def certwright(tmp_path_factory: pytest.TempPathFactory, dns: ChallTestSrv) -> Iterator[CertwrightAcme]:
+    """The local runtime with the REAL network challenge checker: it may connect only to 127.0.0.0/8, on the
+    http-01 / tls-alpn-01 ports the clients listen on, resolving names (and dns-01 TXT records) through
+    challtestsrv; the router runs in its thread, so the validator and the CRL publisher act by themselves while a
+    client waits. A root and an issuing CA (names under example.test) are created through the API, and an EAB key
+    bound to the calling principal (the local admin) through POST /acme/eab-keys."""
+    home = tmp_path_factory.mktemp("certwright")
+    http_port, tls_port = free_port(), free_port()
+    settings = {
+        "CERTWRIGHT_ACME_CHECKER": "network",
+        "CERTWRIGHT_ACME_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "CERTWRIGHT_ACME_HTTP_PORT": str(http_port),
+        "CERTWRIGHT_ACME_TLS_PORT": str(tls_port),
+        "CERTWRIGHT_ACME_DNS_RESOLVER": dns.resolver,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            patch.setenv(name, value)
+        with local_runtime(sweep_seconds=0, parameters={"CrlBatchSeconds": "0"}) as rt:
+            base = rt.api_url
+            root = _created(base, "/certificate-authorities", root_ca_body(name="acme-clients-root"))
+            issuing = _created(
+                base,
+                "/certificate-authorities",
+                sub_ca_body(
+                    root["id"],
+                    name="acme-clients-issuing",
+                    rules={"nameConstraint": {"permittedDnsSubtrees": ["example.test"]}},
+                ),
+            )
+            eab = _created(base, "/acme/eab-keys", {"certificateAuthorityId": issuing["id"]})
+            status, bundle = api_call(base, "GET", f"/certificate-authorities/{root['id']}/bundle")
+            assert status == 200, bundle
+            root_pem = str(bundle["certificatePem"]).encode()
+            (home / "root.pem").write_bytes(root_pem)
+            s3 = rt.session.client("s3")
+            bucket = rt.deployment.resources["PkiBucket"].ref
+            seen: dict[str, int] = {}  # the CRL number in which a revoked serial was last found
+
+            def crl() -> x509.CertificateRevocationList | None:
+                try:
+                    body = s3.get_object(Bucket=bucket, Key=f"crl/{issuing['id']}/0.crl")["Body"].read()
+                except s3.exceptions.NoSuchKey:
+                    return None
+                return x509.load_der_x509_crl(body)
+
+            def revoked(serial: int) -> bool:
+                """Is the serial in the issuing CA's CRL? Waits for the CRL publisher (on the bus) to put it there,
+                unless a CRL at least as new as one that showed a revocation already says it is not."""
+                deadline = time.monotonic() + 90
+                while True:
+                    current = crl()
+                    if current is not None:
+                        number = current.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+                        if current.get_revoked_certificate_by_serial_number(serial) is not None:
+                            seen["number"] = number
+                            return True
+                        if "number" in seen and number >= seen["number"]:
+                            return False
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(0.5)
+
+            server = AcmeServer(
+                f"{base}/acme/{issuing['id']}/directory",
+                home / "root.pem",  # the gateway speaks plain HTTP on 127.0.0.1: nothing to trust
+                http_port,
+                tls_port,
+                dns,
+                (eab["keyId"], eab["hmacKey"]),
+                lambda: root_pem,
+                revoked,
+            )
+            yield CertwrightAcme(rt, root["id"], issuing["id"], server)
+
+
 # --- a recording proxy -----------------------------------------------------------------------------------------
 
 
@@ -197,7 +321,8 @@ def _b64json(raw: str) -> Any:
 def recording_proxy(upstream: AcmeServer, home: Path) -> Iterator[RecordingProxy]:
     """An HTTPS proxy on 127.0.0.1 in front of an ACME server that records every request. It keeps the Host header,
     so the server's URLs (built from Host, as pebble and Certwright's gateway do) name the proxy, and the JWS `url`
-    the client signs matches what the server sees."""
+    the client signs matches what the server sees. The upstream may be plain HTTP (Certwright's local gateway):
+    X-Forwarded-Proto tells it the client spoke HTTPS, as API Gateway does."""
     target = urlsplit(upstream.directory)
     requests: list[Recorded] = []
     context = ssl.create_default_context(cafile=str(upstream.ca_bundle))
@@ -213,8 +338,15 @@ def recording_proxy(upstream: AcmeServer, home: Path) -> Iterator[RecordingProxy
                 record.protected = _b64json(jws["protected"])
                 record.payload = _b64json(jws["payload"]) if jws.get("payload") else ""
             requests.append(record)
-            connection = http.client.HTTPSConnection(target.hostname or "", target.port, context=context, timeout=60)
+            connection: http.client.HTTPConnection
+            if target.scheme == "https":
+                connection = http.client.HTTPSConnection(
+                    target.hostname or "", target.port, context=context, timeout=60
+                )
+            else:  # Certwright's local gateway: plain HTTP on 127.0.0.1
+                connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
+            headers["X-Forwarded-Proto"] = "https"  # what the client spoke to the proxy, as API Gateway tells it
             connection.request(self.command, self.path, body=body or None, headers=headers)
             answer = connection.getresponse()
             data = answer.read()
@@ -249,6 +381,84 @@ def recording_proxy(upstream: AcmeServer, home: Path) -> Iterator[RecordingProxy
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- the flows both servers are run through -------------------------------------------------------------------
+
+
+def serial_of(path: Path) -> int:
+    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
+
+
+def names_of(path: Path) -> list[str]:
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    return certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName
+    )
+
+
+@dataclass
+class CertbotLifecycle:
+    """What certbot's certonly → renew --force-renewal → revoke left behind, the same checks against any server."""
+
+    first: int  # the serial certonly got
+    second: int  # the serial renew got
+    archived: int  # certificates in certbot's archive for the name
+    verified: tuple[bool, bool]  # openssl verify of each against the server's roots
+    revoked: tuple[bool, bool]  # after revoke: (first, second) revoked on the server
+
+
+def certbot_lifecycle(server: AcmeServer, client: Certbot, domain: str, where: Path) -> CertbotLifecycle:
+    client.certonly_standalone(domain)
+    live = client.live(domain)
+    assert names_of(live / "cert.pem") == [domain]
+    first = serial_of(live / "cert.pem")
+    verified_first = openssl_verify(server.roots(), live / "chain.pem", live / "cert.pem", where)
+    assert verified_first.returncode == 0, verified_first.stdout + verified_first.stderr
+    client.run("renew", "--force-renewal")
+    second = serial_of(live / "cert.pem")
+    verified_second = openssl_verify(server.roots(), live / "chain.pem", live / "cert.pem", where)
+    archived = len(list((client.home / "config" / "archive" / domain).glob("cert*.pem")))
+    client.run("revoke", "--cert-name", domain, "--no-delete-after-revoke")
+    second_revoked = server.revoked(second)
+    return CertbotLifecycle(
+        first,
+        second,
+        archived,
+        (True, verified_second.returncode == 0),
+        (server.revoked(first), second_revoked),
+    )
+
+
+def assert_certbot_requests(requests: RecordingProxy, eab_kid: str) -> None:
+    """What certbot sent in its lifecycle, recorded through the proxy: the same against every server."""
+    posts = requests.posts()
+    account, *later = posts
+    assert all(p.content_type == "application/jose+json" for p in posts)
+    # newAccount: signed with the account's JWK (RS256: certbot's account key is RSA); the EAB is an HS256 JWS over
+    # that JWK inside the payload, its protected header the EAB key id and the newAccount URL (RFC 8555 §7.3.4).
+    assert account.protected is not None
+    assert set(account.protected) == {"alg", "jwk", "nonce", "url"}
+    assert account.protected["alg"] == "RS256"
+    eab = account.payload["externalAccountBinding"]
+    eab_header = json.loads(base64.urlsafe_b64decode(eab["protected"] + "=="))
+    assert eab_header == {"alg": "HS256", "kid": eab_kid, "url": account.protected["url"]}
+    assert account.payload["termsOfServiceAgreed"] is True
+    # Everything after it is signed with the account URL as kid, the revocation included.
+    assert later
+    assert all(p.protected is not None and set(p.protected) == {"alg", "kid", "nonce", "url"} for p in later)
+    revocations = [p for p in later if isinstance(p.payload, dict) and "certificate" in p.payload]
+    assert len(revocations) == 1
+    assert revocations[0].payload["reason"] == 0
+    # certbot renews on the same account: one newAccount in all three runs.
+    assert sum(1 for p in posts if p.protected is not None and "jwk" in p.protected) == 1
+
+
+# The outcome every ACME server must give certbot's lifecycle: two different serials, both verifying, only the
+# renewed one revoked.
+def assert_certbot_lifecycle(outcome: CertbotLifecycle) -> None:
+    assert outcome.second != outcome.first
+    assert (outcome.archived, outcome.verified, outcome.revoked) == (2, (True, True), (False, True))
 
 
 # --- clients --------------------------------------------------------------------------------------------------

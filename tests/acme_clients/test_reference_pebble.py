@@ -13,20 +13,17 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography import x509
-
-from tests.acme_clients.conftest import AcmeServer, Certbot, Lego, openssl_verify, recording_proxy
-
-
-def serial_of(path: Path) -> int:
-    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
-
-
-def names_of(path: Path) -> list[str]:
-    certificate = x509.load_pem_x509_certificate(path.read_bytes())
-    return certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-        x509.DNSName
-    )
+from tests.acme_clients.conftest import (
+    AcmeServer,
+    Certbot,
+    Lego,
+    assert_certbot_lifecycle,
+    assert_certbot_requests,
+    certbot_lifecycle,
+    names_of,
+    openssl_verify,
+    recording_proxy,
+)
 
 
 def test_certbot_standalone_with_eab_then_renew_then_revoke(
@@ -34,45 +31,9 @@ def test_certbot_standalone_with_eab_then_renew_then_revoke(
 ) -> None:
     (tmp_path / "proxy").mkdir()
     with recording_proxy(pebble, tmp_path / "proxy") as proxy:
-        client = certbot(proxy.server)
-        client.certonly_standalone("certbot.example.test")
-        live = client.live("certbot.example.test")
-        first = serial_of(live / "cert.pem")
-        assert names_of(live / "cert.pem") == ["certbot.example.test"]
-        verified = openssl_verify(pebble.roots(), live / "chain.pem", live / "cert.pem", tmp_path)
-        assert verified.returncode == 0, verified.stdout + verified.stderr
-
-        client.run("renew", "--force-renewal")
-        second = serial_of(live / "cert.pem")
-        assert second != first
-        assert len(list((client.home / "config" / "archive" / "certbot.example.test").glob("cert*.pem"))) == 2
-        assert openssl_verify(pebble.roots(), live / "chain.pem", live / "cert.pem", tmp_path).returncode == 0
-
-        assert not pebble.revoked(second)
-        client.run("revoke", "--cert-name", "certbot.example.test", "--no-delete-after-revoke")
-        assert pebble.revoked(second)
-        assert not pebble.revoked(first)
-
-    posts = proxy.posts()
-    account, *later = posts
-    assert all(p.content_type == "application/jose+json" for p in posts)
-    # newAccount: signed with the account's JWK (RS256: certbot's account key is RSA); the EAB is an HS256 JWS over
-    # that JWK inside the payload, its protected header the EAB key id and the newAccount URL (RFC 8555 §7.3.4).
-    assert account.protected is not None
-    assert set(account.protected) == {"alg", "jwk", "nonce", "url"}
-    assert account.protected["alg"] == "RS256"
-    eab = account.payload["externalAccountBinding"]
-    eab_header = json.loads(base64.urlsafe_b64decode(eab["protected"] + "=="))
-    assert eab_header == {"alg": "HS256", "kid": pebble.eab[0], "url": account.protected["url"]}
-    assert account.payload["termsOfServiceAgreed"] is True
-    # Everything after it is signed with the account URL as kid, the revocation included.
-    assert later
-    assert all(p.protected is not None and set(p.protected) == {"alg", "kid", "nonce", "url"} for p in later)
-    revocations = [p for p in later if isinstance(p.payload, dict) and "certificate" in p.payload]
-    assert len(revocations) == 1
-    assert revocations[0].payload["reason"] == 0
-    # certbot renews on the same account: one newAccount in all three runs.
-    assert sum(1 for p in posts if p.protected is not None and "jwk" in p.protected) == 1
+        outcome = certbot_lifecycle(pebble, certbot(proxy.server), "certbot.example.test", tmp_path)
+    assert_certbot_lifecycle(outcome)  # the same outcome test_certwright.py asserts against Certwright
+    assert_certbot_requests(proxy, pebble.eab[0])
 
 
 def test_certbot_dns01_through_manual_hooks(
