@@ -224,15 +224,15 @@ def certwright(tmp_path_factory: pytest.TempPathFactory, dns: ChallTestSrv) -> I
     http_port, tls_port = free_port(), free_port()
     settings = {
         "CERTWRIGHT_ACME_CHECKER": "network",
-        "CERTWRIGHT_ACME_ALLOWED_NETWORKS": "127.0.0.0/8",
         "CERTWRIGHT_ACME_HTTP_PORT": str(http_port),
         "CERTWRIGHT_ACME_TLS_PORT": str(tls_port),
-        "CERTWRIGHT_ACME_DNS_RESOLVER": dns.resolver,
     }
+    # The template's parameters set the validator's networks and resolver (its environment wins over the process's).
+    parameters = {"CrlBatchSeconds": "0", "AcmeAllowedNetworks": "127.0.0.0/8", "AcmeDnsResolver": dns.resolver}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings.items():
             patch.setenv(name, value)
-        with local_runtime(sweep_seconds=0, parameters={"CrlBatchSeconds": "0"}) as rt:
+        with local_runtime(sweep_seconds=0, parameters=parameters) as rt:
             base = rt.api_url
             root = _created(base, "/certificate-authorities", root_ca_body(name="acme-clients-root"))
             issuing = _created(
