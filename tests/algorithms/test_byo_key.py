@@ -86,3 +86,29 @@ def test_deleting_a_ca_on_a_brought_key_leaves_the_key_alone(
     assert api.get(f"/certificate-authorities/{ca_id}").status == 404
     # The customer's key: Certwright never schedules its deletion.
     assert aws.session.client("kms").describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_another_cas_key_cannot_be_brought_to_a_new_ca(api: ApiClient, aws: Aws) -> None:
+    """A reader of CA X sees X's kmsKeyId; a root created on it would sign leaves that verify as X's."""
+    victim = api.post("/certificate-authorities", root_ca_body(name="victim-root", keyAlgorithm="ECDSA_P256"))
+    assert victim.status == 201, victim.body
+    answer = api.post(
+        "/certificate-authorities",
+        root_ca_body(name="impostor", keyAlgorithm="ECDSA_P256", kmsKeyId=victim.body["kmsKeyId"]),
+    )
+    assert (answer.status, answer.body["code"]) == (409, "KmsKeyInUse"), answer.body
+    assert [ca["name"] for ca in api.get("/certificate-authorities").body["items"]] == ["victim-root"]
+
+
+def test_a_brought_key_serves_one_ca_only(api: ApiClient, aws: Aws) -> None:
+    key = kms_key(aws, "ECC_NIST_P256")
+    first = api.post(
+        "/certificate-authorities", root_ca_body(name="first", keyAlgorithm="ECDSA_P256", kmsKeyId=key["Arn"])
+    )
+    assert first.status == 201, first.body
+    # The same key named by its id instead of its ARN is still the same key.
+    again = api.post(
+        "/certificate-authorities", root_ca_body(name="second", keyAlgorithm="ECDSA_P256", kmsKeyId=key["KeyId"])
+    )
+    assert (again.status, again.body["code"]) == (409, "KmsKeyInUse"), again.body
+    assert aws.session.client("kms").describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"

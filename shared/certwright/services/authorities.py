@@ -340,6 +340,7 @@ class AuthorityService:
         ca_id = self._rt.ids("ca")
         if command.kms_key_id is not None:
             key_id = self._keys.adopt_key(command.kms_key_id, command.key_algorithm)
+            self._ensure_key_unused(key_id)
         else:
             key_id = self._keys.create_key(command.key_algorithm, f"Certwright CA {ca_id} ({command.name})")
         serial = self._rt.serials()
@@ -600,6 +601,24 @@ class AuthorityService:
             self._rt.audit(ca.id, "ReplaceCertificateAuthorityTags", caller, tags=",".join(k for k, _ in tags))
         )
         return ca
+
+    def _ensure_key_unused(self, key_arn: str) -> None:
+        """A brought key must be no CA's yet (deleted ones included: their key may still sign what they issued).
+
+        Without this, a caller who may read CA X (and so sees its kmsKeyId) could create a root on X's key: its
+        leaves would verify as X's, outside X's policies, name constraints and CRL. CAs are few and created
+        rarely, so every one is read; two creations racing for one brought key are left to the key's owner.
+        """
+        token: str | None = None
+        while True:
+            found = self._store.list_authorities(100, token)
+            if any(ca.kms_key_id == key_arn for ca in found.items):
+                raise ConflictError(
+                    f"kmsKeyId: key {key_arn} already belongs to a certificate authority", code="KmsKeyInUse"
+                )
+            token = found.next_token
+            if not token:
+                return
 
     def get_version(self, ca_id: str, number: int) -> CaVersion:
         for version in self.versions(ca_id):
