@@ -3,6 +3,9 @@ download; a second order for the same names is a new version of the same Certwri
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from certwright.domain.authority import LifecycleState
 from cryptography import x509
 
 from tests.acme.client import b64, csr_der
@@ -65,6 +68,20 @@ def test_a_later_order_for_the_same_names_is_a_new_version(acme: Acme) -> None:
     certificate = acme.container.certificates.get(certificate_id)
     assert certificate.latest_version_number == 2
     assert certificate.current_version_number == 2
+
+
+def test_an_order_after_the_certificate_left_active_gets_a_certificate_of_its_own(acme: Acme) -> None:
+    """A certificate pending deletion (or retired) is not renewed by a later order: the order would fail forever."""
+    client = acme.registered()
+    issue(acme, client, ["www.example.com"])
+    (first_id,) = set(acme.world.acme.links.values())
+    memory = acme.world.memory.certificates
+    memory[first_id] = replace(memory[first_id], lifecycle_state=LifecycleState.PENDING_DELETION)
+    issue(acme, client, ["www.example.com"])
+    (second_id,) = set(acme.world.acme.links.values())
+    assert second_id != first_id
+    assert acme.container.certificates.get(second_id).latest_version_number == 1
+    assert memory[first_id].latest_version_number == 1  # the old one got no version
 
 
 def test_revoke_by_account_reaches_the_revocation_ledger(acme: Acme) -> None:

@@ -46,7 +46,7 @@ from certwright.acme.resources import (
 )
 from certwright.authorization.enforcement import Authorizer
 from certwright.authorization.identity import Principal, principal_from_arn
-from certwright.domain.authority import CertificateAuthority, check_name_constraints, ensure_can_issue
+from certwright.domain.authority import CertificateAuthority, LifecycleState, check_name_constraints, ensure_can_issue
 from certwright.domain.certificate import Certificate, CertificateVersion, Profile
 from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
 from certwright.errors import (
@@ -423,6 +423,8 @@ class AcmeServer:
         ca = self._issuing_ca(order.ca_id)
         existing_id = self._store.certificate_for(account.id, order.identifiers)
         existing = self._certs.get_certificate(existing_id) if existing_id else None
+        if existing is not None and not _renewable_by(existing, order):
+            existing = None  # issued by another CA, or no longer ACTIVE: this order gets a certificate of its own
         self._may_issue(account, ca, order.identifiers)
         if existing is not None:
             self._allow(account, "Renew", existing, "AcmeFinalize")
@@ -758,3 +760,9 @@ def _common_suffix(names: list[str]) -> str:
             break
         shared.append(labels[0])
     return ".".join(reversed(shared[: min(len(s) for s in split)]))
+
+
+def _renewable_by(certificate: Certificate, order: Order) -> bool:
+    """Whether an order renews the account's earlier certificate for its names: only one of the order's own CA that
+    is still ACTIVE (a deleted or retiring certificate, or one from another CA's directory, is not renewed)."""
+    return certificate.lifecycle_state is LifecycleState.ACTIVE and certificate.issuer_ca_id == order.ca_id
