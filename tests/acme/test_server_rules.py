@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.acme.client import AcmeClient, b64, csr_der, jwk_of, jws
-from tests.acme.conftest import Acme, problem
+from tests.acme.conftest import BASE, Acme, edge_send, problem
 from tests.acme.test_server_flow import issue
 from tests.conftest import Clock
 from tests.fakes import FakeAcmeStore
@@ -207,3 +207,22 @@ def test_a_challenge_whose_validator_gave_up_fails_when_read_after_its_deadline(
     failed = client.get(authz_url).json()
     assert failed["status"] == "invalid"
     assert client.get(str(created.header("Location"))).json()["status"] == "invalid"
+
+
+def test_an_account_bound_through_a_ca_bound_eab_key_stays_on_that_ca(acme: Acme) -> None:
+    """The account id is the kid's last segment: the same account named under another CA's directory is refused."""
+    bound = acme.client()
+    created = bound.new_account(acme.eab(ca_id=acme.ca_id))
+    assert created.status == 201, created.body
+    account_id = str(created.header("Location")).rsplit("/", 1)[-1]
+    other_ca = next(ca for ca in acme.world.memory.authorities if ca != acme.ca_id)
+    elsewhere = AcmeClient(
+        f"{BASE}/acme/{other_ca}/directory",
+        edge_send(acme.container),
+        key=bound.key,
+        kid=f"{BASE}/acme/{other_ca}/account/{account_id}",
+    )
+    before = _state(acme.world.acme)
+    assert problem(elsewhere.new_order(["www.example.com"])) == "unauthorized"
+    assert _state(acme.world.acme) == before
+    assert bound.new_order(["www.example.com"]).status == 201  # at its own CA it still works

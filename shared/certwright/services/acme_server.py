@@ -206,6 +206,9 @@ class AcmeServer:
             eab = self._store.get_eab_key(account.eab_key_id)
             if eab is None or eab.revoked:
                 raise AcmeProblem("unauthorized", "the external account key this account was bound with is revoked")
+            if eab.ca_id is not None and eab.ca_id != at.ca_id:
+                # An EAB key bound to one CA binds its accounts to that CA's directory too, not only at newAccount.
+                raise AcmeProblem("unauthorized", "this account's external account key is bound to another CA")
         return account
 
     def _account_url(self, at: Endpoint, account: Account) -> str:
