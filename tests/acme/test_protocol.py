@@ -217,3 +217,11 @@ def test_identifiers() -> None:
     assert ip.value.kind == "unsupportedIdentifier"
     with pytest.raises(AcmeProblem):
         normalize_identifiers([])
+
+
+@pytest.mark.parametrize("final", [Status.DEACTIVATED, Status.REVOKED, Status.INVALID, Status.VALID])
+def test_a_decided_or_deactivated_authorization_keeps_its_state_whatever_a_late_challenge_says(final: Status) -> None:
+    """The validator may finish after the client deactivated the authorization: its result must not revive it."""
+    authorization = _authz(final)
+    late = Challenge(ChallengeType.HTTP_01, "t", status=Status.VALID)
+    assert authorization.with_challenge(late) == authorization

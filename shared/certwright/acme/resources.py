@@ -91,8 +91,12 @@ class Authorization:
         raise AcmeProblem("malformed", f"authorization {self.id} has no {kind} challenge")
 
     def with_challenge(self, updated: Challenge) -> Authorization:
+        """The authorization once `updated` is decided; a deactivated, revoked or already decided authorization
+        stays as it is (RFC 8555 §7.1.6: those states are final)."""
+        if self.status is not Status.PENDING:
+            return self
         challenges = tuple(updated if c.type is updated.type else c for c in self.challenges)
-        status = self.status
+        status: Status = self.status
         if updated.status is Status.VALID:
             status = Status.VALID
         elif updated.status is Status.INVALID:

@@ -104,7 +104,10 @@ class ChallengeValidator:
                 error=problem_document(problem, detail or problem),
                 attempts=challenge.attempts + 1,
             )
-        self._store.put_authorization(authorization.with_challenge(done))
+        # Read again just before writing: a deactivation while the check ran stays (with_challenge keeps final
+        # states). The write itself is last-writer-wins, so a deactivation racing this very write can still lose.
+        latest = self._store.get_authorization(authorization.id) or authorization
+        self._store.put_authorization(latest.with_challenge(done))
         logger.info(
             "challenge decided",
             extra={"authorization": authorization.id, "type": challenge.type.value, "status": done.status.value},
