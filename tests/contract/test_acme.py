@@ -1,5 +1,6 @@
 """AcmeStore contract: nonces good once until they expire, one account per key (also across a key change),
-EAB keys with their sealed HMAC key and revocation, orders moved only from the state read, authorizations, links."""
+EAB keys with their sealed HMAC key and revocation, orders moved only from the state read, authorizations, links;
+the `ttl` (table TTL) only on nonces and on orders and authorizations that can no longer issue."""
 
 from __future__ import annotations
 
