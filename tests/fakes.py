@@ -1264,19 +1264,17 @@ class FakeAcmeStore:
         self.orders: dict[str, Any] = {}
         self.authorizations: dict[str, Any] = {}
         self.links: dict[tuple[str, tuple[str, ...]], str] = {}
-        # The adapter's `ttl` per row ("nonce:", "order:", "orders:{account}/", "authz:" + id): when it may vanish.
-        self.drop_at: dict[str, int | None] = {}
+        # The adapter's `ttl` of the order ("order:", "orders:{account}/" + id) and authorization ("authz:") rows.
+        self.ttl: dict[str, int | None] = {}
 
     def add_nonce(self, nonce: str, expires: datetime) -> None:
         self.nonces[nonce] = expires
-        self.drop_at[f"nonce:{nonce}"] = retention.nonce_drop_at(expires)
 
     def consume_nonce(self, nonce: str, now: datetime) -> bool:
         expires = self.nonces.get(nonce)
         if expires is None or expires <= now:
             return False
         del self.nonces[nonce]
-        del self.drop_at[f"nonce:{nonce}"]
         return True
 
     def add_eab_key(self, key: Any) -> None:
@@ -1318,9 +1316,14 @@ class FakeAcmeStore:
         self.orders[order.id] = order
         self._order_drop_at(order)
 
+    def drop_at(self, row: str) -> int | None:
+        """The `ttl` the adapter writes on `row` ("nonce:{nonce}", or a key of `ttl`): when the table may drop it."""
+        kind, _, name = row.partition(":")
+        return retention.nonce_drop_at(self.nonces[name]) if kind == "nonce" else self.ttl[row]
+
     def _order_drop_at(self, order: Any) -> None:
         drop_at = retention.order_drop_at(order)
-        self.drop_at[f"order:{order.id}"] = self.drop_at[f"orders:{order.account_id}/{order.id}"] = drop_at
+        self.ttl[f"order:{order.id}"] = self.ttl[f"orders:{order.account_id}/{order.id}"] = drop_at
 
     def get_order(self, order_id: str) -> Any:
         return self.orders.get(order_id)
@@ -1337,7 +1340,7 @@ class FakeAcmeStore:
 
     def put_authorization(self, authorization: Any) -> None:
         self.authorizations[authorization.id] = authorization
-        self.drop_at[f"authz:{authorization.id}"] = retention.authorization_drop_at(authorization)
+        self.ttl[f"authz:{authorization.id}"] = retention.authorization_drop_at(authorization)
 
     def get_authorization(self, authorization_id: str) -> Any:
         return self.authorizations.get(authorization_id)

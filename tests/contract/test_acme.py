@@ -121,7 +121,7 @@ _KEYS = {"nonce": ("ACMENONCE#{}", "N"), "order": ("ACMEORDER#{}", "O"), "authz"
 def drop_at(ports: Ports, row: str) -> int | None:
     """The row's `ttl` (when the table's TTL may delete it): the fake's record, or the attribute DynamoDB holds."""
     if isinstance(ports.acme, FakeAcmeStore):
-        return ports.acme.drop_at[row]
+        return ports.acme.drop_at(row)
     name, _, ident = row.partition(":")
     if name == "orders":
         pk, sk = f"ACMEORDERS#{ident.split('/')[0]}", ident.split("/")[1]
