@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from certwright.acme import retention
 from certwright.adapters.dynamodb_codec import fingerprint_key, lookup_keys, serial_key
 from certwright.adapters.dynamodb_images import decode_image
 from certwright.adapters.dynamodb_poll import HOST_PARTITION, host_key
@@ -1263,6 +1264,8 @@ class FakeAcmeStore:
         self.orders: dict[str, Any] = {}
         self.authorizations: dict[str, Any] = {}
         self.links: dict[tuple[str, tuple[str, ...]], str] = {}
+        # The adapter's `ttl` of the order ("order:", "orders:{account}/" + id) and authorization ("authz:") rows.
+        self.ttl: dict[str, int | None] = {}
 
     def add_nonce(self, nonce: str, expires: datetime) -> None:
         self.nonces[nonce] = expires
@@ -1311,6 +1314,16 @@ class FakeAcmeStore:
     def put_order(self, order: Any) -> None:
         absent(order.id in self.orders, "create order")
         self.orders[order.id] = order
+        self._order_drop_at(order)
+
+    def drop_at(self, row: str) -> int | None:
+        """The `ttl` the adapter writes on `row` ("nonce:{nonce}", or a key of `ttl`): when the table may drop it."""
+        kind, _, name = row.partition(":")
+        return retention.nonce_drop_at(self.nonces[name]) if kind == "nonce" else self.ttl[row]
+
+    def _order_drop_at(self, order: Any) -> None:
+        drop_at = retention.order_drop_at(order)
+        self.ttl[f"order:{order.id}"] = self.ttl[f"orders:{order.account_id}/{order.id}"] = drop_at
 
     def get_order(self, order_id: str) -> Any:
         return self.orders.get(order_id)
@@ -1320,12 +1333,14 @@ class FakeAcmeStore:
         if stored is None or stored.status is not expected:
             raise conflict("update order")
         self.orders[order.id] = order
+        self._order_drop_at(order)
 
     def orders_of(self, account_id: str) -> list[str]:
         return sorted(o.id for o in self.orders.values() if o.account_id == account_id)
 
     def put_authorization(self, authorization: Any) -> None:
         self.authorizations[authorization.id] = authorization
+        self.ttl[f"authz:{authorization.id}"] = retention.authorization_drop_at(authorization)
 
     def get_authorization(self, authorization_id: str) -> Any:
         return self.authorizations.get(authorization_id)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from certwright.adapters.dynamodb_models import table_definition
+from certwright.adapters.dynamodb_models import Row, table_definition
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 
@@ -39,6 +39,13 @@ def test_the_local_table_matches_the_template() -> None:
         i["IndexName"]: i["KeySchema"] for i in local["GlobalSecondaryIndexes"]
     }
     assert declared["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"]
+
+
+def test_the_table_ttl_is_the_rows_own_ttl_attribute_not_expires_at() -> None:
+    declared = _template()["Resources"]["CertificatesTable"]["Properties"]["TimeToLiveSpecification"]
+    # expires_at means other things on other rows (a nonce's validity, which its check reads): never the TTL.
+    assert declared == {"AttributeName": Row.ttl.attr_name, "Enabled": True}
+    assert Row.ttl.attr_name != Row.expires_at.attr_name
 
 
 def _statements() -> list[tuple[str, dict[str, Any]]]:

@@ -5,6 +5,7 @@ real acme_validator handler (accept-all checker, refused anywhere but the local 
 A client written from RFC 8555 (tests/acme/client.py) registers with EAB, orders, answers http-01, finalizes,
 downloads a chain that `openssl verify` accepts against the root; renews (a new version of the same Certwright
 certificate); revokes (the serial reaches the CRL in S3). Bad inputs answer problem documents and write nothing.
+The table's TTL (on `ttl`) is set on nonces and abandoned orders, never on issued orders or accounts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +211,55 @@ def test_bad_inputs_are_problem_documents_with_no_side_effect(wiring: Wiring) ->
     status, _ = w.call("DELETE", f"/acme/eab-keys/{eab['keyId']}")
     assert status == 200
     assert _problem(client.new_order(["e.ok.example"])) == "unauthorized"
+
+
+def test_the_table_ttl_drops_nonces_and_abandoned_orders_never_issued_ones(wiring: Wiring) -> None:
+    w = wiring
+    dynamodb = w.session.client("dynamodb")
+    assert dynamodb.describe_time_to_live(TableName=w.table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "ttl",
+    }
+
+    def item(pk: str, sk: str) -> dict[str, Any]:
+        return dict(
+            dynamodb.get_item(TableName=w.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)["Item"]
+        )
+
+    def ttl(pk: str, sk: str) -> int | None:
+        found = item(pk, sk).get("ttl")
+        return None if found is None else int(found["N"])
+
+    root = w.post("/certificate-authorities", root_ca_body(name="ttl-root"))
+    issuing = w.post(
+        "/certificate-authorities",
+        sub_ca_body(
+            root["id"], name="ttl-issuing", rules={"nameConstraint": {"permittedDnsSubtrees": ["ttl.example"]}}
+        ),
+    )
+    w.settle()
+    eab = w.post("/acme/eab-keys", {})
+    client = AcmeClient(f"{w.rt.api_url}/acme/{issuing['id']}/directory", http_send)
+    assert client.new_account((eab["keyId"], eab["hmacKey"])).status == 201
+    account_id = str(client.kid).rsplit("/", 1)[-1]
+    assert ttl(f"ACMEACCT#{account_id}", "A") is None, "an account stays"
+
+    nonce = client.nonce()
+    row = item(f"ACMENONCE#{nonce}", "N")
+    assert int(row["ttl"]["N"]) == int(row["expires_at"]["N"]) + 86400, "a day after the nonce expires"
+
+    pending = client.new_order(["pending.ttl.example"])
+    assert pending.status == 201, pending.body
+    order_id = str(pending.header("Location")).rsplit("/", 1)[-1]
+    expires = datetime.fromisoformat(pending.json()["expires"].replace("Z", "+00:00"))
+    abandoned = int((expires + timedelta(days=30)).timestamp())
+    assert ttl(f"ACMEORDER#{order_id}", "O") == ttl(f"ACMEORDERS#{account_id}", order_id) == abandoned
+    authz_id = pending.json()["authorizations"][0].rsplit("/", 1)[-1]
+    assert ttl(f"ACMEAUTHZ#{authz_id}", "Z") is not None
+
+    order_url, _ = _issue(w, client, ["issued.ttl.example"])
+    issued = client.get(order_url).json()
+    assert issued["status"] == "valid"
+    assert ttl(f"ACMEORDER#{order_url.rsplit('/', 1)[-1]}", "O") is None, "an issued order stays"
+    assert ttl(f"ACMEORDERS#{account_id}", order_url.rsplit("/", 1)[-1]) is None
+    assert all(ttl(f"ACMEAUTHZ#{a.rsplit('/', 1)[-1]}", "Z") is None for a in issued["authorizations"])

@@ -1,5 +1,6 @@
 """AcmeStore contract: nonces good once until they expire, one account per key (also across a key change),
-EAB keys with their sealed HMAC key and revocation, orders moved only from the state read, authorizations, links."""
+EAB keys with their sealed HMAC key and revocation, orders moved only from the state read, authorizations, links;
+the `ttl` (table TTL) only on nonces and on orders and authorizations that can no longer issue."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from certwright.acme import retention
 from certwright.acme.resources import Account, Authorization, Challenge, EabKey, Order, Status
+from certwright.adapters.dynamodb_models import Row as TableRow
 from certwright.errors import ConflictError
 from certwright.ports.acme_challenges import ChallengeType
 
 from tests.contract import builders as b
 from tests.contract.conftest import Ports
+from tests.fakes import FakeAcmeStore
 
 PRINCIPAL = "arn:aws:iam::123456789012:role/acme-user"
+CH = ChallengeType.HTTP_01
 
 
 def account(account_id: str = "acct-1", thumb: str = "thumb-1") -> Account:
@@ -108,3 +113,53 @@ def test_authorizations_and_certificate_links(ports: Ports) -> None:
     store.link_certificate("acct-1", names, "cert-1")
     assert store.certificate_for("acct-1", names) == "cert-1"
     assert store.certificate_for("acct-2", names) is None
+
+
+_KEYS = {"nonce": ("ACMENONCE#{}", "N"), "order": ("ACMEORDER#{}", "O"), "authz": ("ACMEAUTHZ#{}", "Z")}
+
+
+def drop_at(ports: Ports, row: str) -> int | None:
+    """The row's `ttl` (when the table's TTL may delete it): the fake's record, or the attribute DynamoDB holds."""
+    if isinstance(ports.acme, FakeAcmeStore):
+        return ports.acme.drop_at(row)
+    name, _, ident = row.partition(":")
+    if name == "orders":
+        pk, sk = f"ACMEORDERS#{ident.split('/')[0]}", ident.split("/")[1]
+    else:
+        pk, sk = _KEYS[name][0].format(ident), _KEYS[name][1]
+    stored = TableRow.get(pk, sk, consistent_read=True)
+    return None if stored.ttl is None else int(stored.ttl)
+
+
+def test_nonces_and_abandoned_orders_and_authorizations_carry_a_ttl_and_nothing_issued_does(ports: Ports) -> None:
+    store = ports.acme
+    expires = b.NOW + timedelta(hours=1)
+    store.add_nonce("n-ttl", expires)
+    assert drop_at(ports, "nonce:n-ttl") == int((expires + retention.NONCE_MARGIN).timestamp())
+    # The TTL is lazy (up to days): an expired nonce is refused while its row is still there.
+    assert not store.consume_nonce("n-ttl", expires)
+
+    order = Order("order-t", "acct-1", "ca-1", ("a.example.com",), ("authz-t",), b.NOW + timedelta(days=7), b.NOW)
+    abandoned = int((order.expires + retention.ABANDONED_RETENTION).timestamp())
+    store.put_order(order)
+    assert drop_at(ports, "order:order-t") == drop_at(ports, "orders:acct-1/order-t") == abandoned
+    z = Authorization("authz-t", "acct-1", "a.example.com", b.NOW + timedelta(days=7), (Challenge(CH, "t"),))
+    store.put_authorization(z)
+    assert drop_at(ports, "authz:authz-t") == int((z.expires + retention.ABANDONED_RETENTION).timestamp())
+
+    valid = replace(z.challenges[0], status=Status.VALID, validated=b.NOW, attempts=1)
+    store.put_authorization(z.with_challenge(valid))
+    assert drop_at(ports, "authz:authz-t") is None, "a valid authorization stays"
+    ready = replace(order, status=Status.READY)
+    store.update_order(ready, Status.PENDING)
+    assert drop_at(ports, "order:order-t") == abandoned, "a ready order is still abandoned if never finalized"
+    store.update_order(ready.processing(), Status.READY)
+    assert drop_at(ports, "order:order-t") is None and drop_at(ports, "orders:acct-1/order-t") is None
+    store.update_order(ready.processing().issued("cert-1", 1), Status.PROCESSING)
+    assert drop_at(ports, "order:order-t") is None and drop_at(ports, "orders:acct-1/order-t") is None
+    assert store.orders_of("acct-1") == ["order-t"]
+
+    failed = Order("order-f", "acct-1", "ca-1", ("b.example.com",), (), b.NOW + timedelta(days=7), b.NOW)
+    store.put_order(failed)
+    store.update_order(failed.failed({"type": "urn:ietf:params:acme:error:badCSR"}), Status.PENDING)
+    assert drop_at(ports, "order:order-f") == int((failed.expires + retention.ABANDONED_RETENTION).timestamp())

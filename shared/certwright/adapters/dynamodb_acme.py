@@ -9,6 +9,8 @@ Keys (beside those in dynamodb_models):
   ACMEORDER#{id}        / O             an order;  ACMEORDERS#{account} / {order id} its account's list
   ACMEAUTHZ#{id}        / Z             an authorization with its challenges
   ACMECERT#{account}    / {names}       the Certwright certificate an account's name set issued
+Nonces, and orders (with their account's reference) and authorizations that can no longer issue, carry `ttl`
+(certwright.acme.retention): the table's TTL deletes them later; no check depends on that deletion.
 Only the authorization stands for events (AcmeChallengeRequested: adapters/dynamodb_images.py decodes it).
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError
 
 from certwright.acme.resources import Account, Authorization, Challenge, EabKey, Order, Status
+from certwright.acme.retention import authorization_drop_at, nonce_drop_at, order_drop_at
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter, translate_pynamo, versioned
@@ -180,6 +183,7 @@ class DynamoDbAcme(TableAdapter):
     def add_nonce(self, nonce: str, expires: datetime) -> None:
         row = self._row(f"ACMENONCE#{nonce}", "N", kind="ACME_NONCE", data={})
         row.expires_at = int(expires.timestamp())
+        row.ttl = nonce_drop_at(expires)
         with self._errors("store nonce"):
             row.save()
 
@@ -254,10 +258,10 @@ class DynamoDbAcme(TableAdapter):
                 tx.save(new)
 
     def put_order(self, order: Order) -> None:
-        data = order_to_data(order)
+        data, ttl = order_to_data(order), order_drop_at(order)
         with self._errors("create order"), self._transaction() as tx:
-            tx.save(self._row(f"ACMEORDER#{order.id}", "O", kind="ACME_ORDER", data=data))
-            tx.save(self._row(f"ACMEORDERS#{order.account_id}", order.id, kind="ACME_ORDER_REF", data={}))
+            tx.save(self._row(f"ACMEORDER#{order.id}", "O", kind="ACME_ORDER", data=data, ttl=ttl))
+            tx.save(self._row(f"ACMEORDERS#{order.account_id}", order.id, kind="ACME_ORDER_REF", data={}, ttl=ttl))
 
     def get_order(self, order_id: str) -> Order | None:
         row = self._get(f"ACMEORDER#{order_id}", "O")
@@ -267,18 +271,29 @@ class DynamoDbAcme(TableAdapter):
         stored = self._get(f"ACMEORDER#{order.id}", "O")
         if stored is None or stored.data.get("status") != expected.value:
             raise ConflictError(f"order {order.id} is no longer {expected.value}", code="ConcurrentModification")
+        ttl = order_drop_at(order)
         # Conditional on the row version read: a concurrent transition makes this write fail.
-        row = versioned(self._row(f"ACMEORDER#{order.id}", "O", kind="ACME_ORDER", data=order_to_data(order)), 1)
+        row = self._row(f"ACMEORDER#{order.id}", "O", kind="ACME_ORDER", data=order_to_data(order), ttl=ttl)
+        row = versioned(row, 1)
         row.row_version = stored.row_version
-        with self._errors("update order"):
-            row.save()
+        ref = self._get(f"ACMEORDERS#{order.account_id}", order.id)
+        if ref is None or ref.ttl == ttl:
+            with self._errors("update order"):
+                row.save()
+            return
+        # The account's list names the order as long as the order is kept: its reference keeps the same ttl.
+        ref.ttl = ttl
+        with self._errors("update order"), self._transaction() as tx:
+            tx.save(row)
+            tx.save(ref)
 
     def orders_of(self, account_id: str) -> list[str]:
         with self._errors("list orders"):
             return [r.sk for r in self._row.query(f"ACMEORDERS#{account_id}", consistent_read=True)]
 
     def put_authorization(self, authorization: Authorization) -> None:
-        row = self._row(f"ACMEAUTHZ#{authorization.id}", "Z", kind=AUTHZ_KIND, data=authz_to_data(authorization))
+        data, ttl = authz_to_data(authorization), authorization_drop_at(authorization)
+        row = self._row(f"ACMEAUTHZ#{authorization.id}", "Z", kind=AUTHZ_KIND, data=data, ttl=ttl)
         stored = self._get(f"ACMEAUTHZ#{authorization.id}", "Z")
         with self._errors("write authorization"):
             versioned(row, stored.row_version if stored is not None else 0).save()

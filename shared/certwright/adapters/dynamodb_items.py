@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 # The Row model's number attributes; the others are strings, but `data` (JSON text) and `secret` (binary).
-_NUMBERS = frozenset({"expires_at", "issued"})
+_NUMBERS = frozenset({"expires_at", "issued", "ttl"})
 _VERSION_NAMES = {"#v": "row_version"}
 
 

@@ -155,6 +155,8 @@ class Row(Model):
     renewal_pk = UnicodeAttribute(null=True)
     renewal_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    # The table's TTL attribute (epoch seconds): only on rows that may vanish unseen (certwright.acme.retention).
+    ttl = NumberAttribute(null=True)
     issued = NumberAttribute(null=True)  # the issuance counter row of a CA
     row_version = VersionAttribute()
     serial_key = UnicodeAttribute(null=True)  # a published certificate version's serial number (BySerial)
