@@ -1516,6 +1516,6 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
             validity_duration=settings.acme_validity_duration or None,
         ),
         acme_validator=ChallengeValidator(w.acme, w.checker, rt, w.slept.append),
-        eab_keys=EabKeyService(w.acme, w.eab_sealer, authorities, rt),
+        eab_keys=EabKeyService(w.acme, w.eab_sealer, authorities, store, rt),
     )
     return container, w

@@ -265,7 +265,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
             validity_duration=settings.acme_validity_duration or None,
         ),
         acme_validator=ChallengeValidator(acme_store, challenge_checker(settings), rt, time.sleep),
-        eab_keys=EabKeyService(acme_store, eab_sealer, authorities, rt),
+        eab_keys=EabKeyService(acme_store, eab_sealer, authorities, store, rt),
     )
 
 

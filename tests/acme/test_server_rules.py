@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from infra.api_events import LOCAL_ADMIN
 from tests.acme.client import AcmeClient, b64, csr_der, jwk_of, jws
 from tests.acme.conftest import BASE, Acme, edge_send, problem
 from tests.acme.test_server_flow import issue
@@ -226,3 +227,11 @@ def test_an_account_bound_through_a_ca_bound_eab_key_stays_on_that_ca(acme: Acme
     assert problem(elsewhere.new_order(["www.example.com"])) == "unauthorized"
     assert _state(acme.world.acme) == before
     assert bound.new_order(["www.example.com"]).status == 201  # at its own CA it still works
+
+
+def test_eab_keys_created_and_revoked_are_audited_without_their_secret(acme: Acme) -> None:
+    key_id, hmac_key = acme.eab()
+    acme.container.eab_keys.revoke(key_id, LOCAL_ADMIN)
+    records = acme.container.store.list_for(key_id, 10)
+    assert sorted(r.action for r in records) == ["CreateAcmeEabKey", "RevokeAcmeEabKey"]
+    assert all(hmac_key not in repr(r) for r in records)

@@ -1,5 +1,6 @@
 """External Account Binding keys (RFC 8555 §7.3.4) through the authenticated API: created for the calling
-principal (the HMAC key shown once, stored only sealed), listed for their owner, revoked by their owner."""
+principal (the HMAC key shown once, stored only sealed), listed for their owner, revoked by their owner; both
+changes are audited (the key id and principal, never the HMAC key)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from certwright.acme.resources import EabKey
 from certwright.authorization.identity import normalize_arn
 from certwright.errors import NotFoundError
 from certwright.ports.acme import AcmeStore, EabSealer
+from certwright.ports.audit import AuditLog
 from certwright.services.authorities import AuthorityService
 from certwright.services.context import Runtime
 
@@ -24,8 +26,11 @@ class CreatedEabKey:
 
 
 class EabKeyService:
-    def __init__(self, store: AcmeStore, sealer: EabSealer, authorities: AuthorityService, runtime: Runtime) -> None:
+    def __init__(
+        self, store: AcmeStore, sealer: EabSealer, authorities: AuthorityService, audit: AuditLog, runtime: Runtime
+    ) -> None:
         self._store = store
+        self._audit = audit
         self._sealer = sealer
         self._authorities = authorities
         self._rt = runtime
@@ -43,6 +48,8 @@ class EabKeyService:
             ca_id=ca_id,
         )
         self._store.add_eab_key(key)
+        details = {"certificateAuthorityId": ca_id} if ca_id else {}
+        self._audit.record(self._rt.audit(key_id, "CreateAcmeEabKey", caller, **details))
         return CreatedEabKey(key, b64url(secret))
 
     def list(self, caller: str) -> list[EabKey]:
@@ -53,6 +60,7 @@ class EabKeyService:
         if key is None or key.principal != normalize_arn(caller):
             raise NotFoundError(f"EAB key {key_id} not found")
         self._store.revoke_eab_key(key_id)
+        self._audit.record(self._rt.audit(key_id, "RevokeAcmeEabKey", caller))
         found = self._store.get_eab_key(key_id)
         assert found is not None
         return found
