@@ -17,7 +17,7 @@ from typing import Any
 from certwright.errors import InvalidInputError
 from certwright.ports import REINDEX_KINDS, InventoryReindex, ReindexKind
 
-DEFAULT_BATCH = 25
+DEFAULT_BATCH = 100
 
 
 @dataclass
