@@ -41,7 +41,7 @@ from certwright.domain.revocation import CrlPolicy, Revocation, RevokedEntry
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError, DependencyError, InvalidInputError, NotFoundError
 from certwright.events import DomainEvent
-from certwright.ports import Due, HostBinding, Page, Reservation, SerialClaim, StoredObject
+from certwright.ports import Due, HostBinding, Page, ReindexKind, ReindexPage, Reservation, SerialClaim, StoredObject
 from certwright.services.context import Runtime
 from certwright.x509.endpoint_checks import Observation
 from certwright.x509.keys import generate_private_key, key_algorithm_of
@@ -715,6 +715,32 @@ class FakeRepairStore(FakeStore):
         row = self.memory.versions.get((certificate_id, version_number))
         if row is not None:
             row.in_flight_at = None
+
+
+class FakeReindex(_OnMemory):
+    """certwright.ports.InventoryReindex in memory. The fake searches read the resources themselves, so there are
+    no index rows to repair: a page only walks the resources (in the ByKind order, DELETED bundles left out as the
+    table's ByKind index leaves them out) and writes nothing."""
+
+    cursor: str | None = None
+
+    def reindex_page(self, kind: ReindexKind, token: str | None, limit: int) -> ReindexPage:
+        m = self.memory
+        resources: list[Any] = (
+            list(m.authorities.values())
+            if kind == "CA"
+            else list(m.certificates.values())
+            if kind == "CERT"
+            else [b for b in m.bundles.values() if b.lifecycle_state is not LifecycleState.DELETED]
+        )
+        page = page_of(resources, _created, f"reindex:{kind}", limit, token)
+        return ReindexPage(len(page.items), 0, page.next_token)
+
+    def get_reindex_cursor(self) -> str | None:
+        return self.cursor
+
+    def put_reindex_cursor(self, cursor: str | None) -> None:
+        self.cursor = cursor
 
 
 class FakeCrlStates(_OnMemory):
@@ -1436,6 +1462,7 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
     from certwright.services.outbox_publisher import OutboxPublisher
     from certwright.services.poll import PollService
     from certwright.services.probes import ProbeService
+    from certwright.services.reindex import ReindexPass
     from certwright.services.repair import RepairPass
     from certwright.services.revocation import RevocationService
     from certwright.services.sweep import RenewalSweep
@@ -1488,7 +1515,13 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
         idempotency=FakeIdempotentRequests(),  # type: ignore[arg-type]
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
-        sweep=RenewalSweep(store, issuance, rt, repair=RepairPass(FakeRepairStore(w.memory), rt)),
+        sweep=RenewalSweep(
+            store,
+            issuance,
+            rt,
+            repair=RepairPass(FakeRepairStore(w.memory), rt),
+            reindex=ReindexPass(FakeReindex(w.memory)),
+        ),
         deletion=DeletionService(store, w.keys, w.acm, rt),
         alerts=AlertNotifier(w.alerts),
         audit=AuditService(store),

@@ -23,6 +23,7 @@ from certwright.adapters.dynamodb_images import decode_image
 from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import HOT_PATH, Row, bind
 from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
+from certwright.adapters.dynamodb_reindex import DynamoDbReindex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.adapters.dynamodb_revocations import DynamoDbRevocations
 from certwright.adapters.dynamodb_store import DynamoDbStore
@@ -64,6 +65,7 @@ from certwright.services.lookup import CertificateLookup
 from certwright.services.outbox_publisher import OutboxPublisher
 from certwright.services.poll import PollService
 from certwright.services.probes import ProbeService
+from certwright.services.reindex import ReindexPass
 from certwright.services.repair import RepairPass
 from certwright.services.revocation import RevocationService
 from certwright.services.sweep import RenewalSweep
@@ -230,7 +232,13 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
-        sweep=RenewalSweep(store, issuance, rt, repair=RepairPass(DynamoDbRepairStore(Row, connection), rt)),
+        sweep=RenewalSweep(
+            store,
+            issuance,
+            rt,
+            repair=RepairPass(DynamoDbRepairStore(Row, connection), rt),
+            reindex=ReindexPass(DynamoDbReindex(Row, connection)),
+        ),
         deletion=DeletionService(
             DynamoDbDeletionStore(Row, connection),
             KmsCaKeys(kms),

@@ -15,6 +15,7 @@ from certwright.adapters.dynamodb_grants import DynamoDbGrants
 from certwright.adapters.dynamodb_lookup import DynamoDbCertificateLookup
 from certwright.adapters.dynamodb_models import Row, bind, table_definition
 from certwright.adapters.dynamodb_poll import DynamoDbHostIndex
+from certwright.adapters.dynamodb_reindex import DynamoDbReindex
 from certwright.adapters.dynamodb_repair import DynamoDbRepairStore
 from certwright.domain.revocation import CrlPolicy
 from certwright.ports import (
@@ -23,6 +24,7 @@ from certwright.ports import (
     DeletionStore,
     GrantStore,
     HostAssociationIndex,
+    InventoryReindex,
     RepairStore,
     VersionIndex,
 )
@@ -36,6 +38,7 @@ from tests.fakes import (
     FakeDeletionStore,
     FakeGrants,
     FakeHostIndex,
+    FakeReindex,
     FakeRepairStore,
     FakeVersionIndex,
     Memory,
@@ -58,6 +61,7 @@ class Ports:
     hosts: HostAssociationIndex
     lookup: VersionIndex
     acme: AcmeStore
+    reindex: InventoryReindex
 
 
 def _fakes() -> Ports:
@@ -72,6 +76,7 @@ def _fakes() -> Ports:
         FakeHostIndex(memory),
         FakeVersionIndex(memory),
         FakeAcmeStore(),
+        FakeReindex(memory),
     )
 
 
@@ -95,4 +100,5 @@ def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
             DynamoDbHostIndex(Row),
             DynamoDbCertificateLookup(Row),
             DynamoDbAcme(Row, connection),
+            DynamoDbReindex(Row, connection),
         )

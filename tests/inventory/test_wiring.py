@@ -66,3 +66,35 @@ def test_filter_by_san_and_expiry_sorted_by_not_after(wiring: Wiring) -> None:
     assert names == ["pay-admin", "pay-api", "pay-wild"]
     status, body = wiring.call("GET", f"/certificates?sortBy=name{token}")
     assert (status, body["code"]) == (400, "InvalidPageToken")
+
+
+def test_the_renewal_sweep_backfills_index_rows_a_table_lost(wiring: Wiring) -> None:
+    """Rows written before the inventory (or whose index sync crashed) have no index rows; the scheduled renewal
+    sweep's reindex page, one per run from its stored cursor, brings them back: the real handler, table and GSIs."""
+    root = wiring.post("/certificate-authorities", root_ca_body(name="backfill-root"))["id"]
+    cert = _certificate(wiring, root, "backfill-leaf", ["old.backfill.example"], 30)["id"]
+    wiring.settle()
+    dynamodb = wiring.session.client("dynamodb")
+    for pk in (f"CA#{root}", f"CERT#{cert}"):
+        found = dynamodb.query(
+            TableName=wiring.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :ix)",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":ix": {"S": "IX#"}},
+            ConsistentRead=True,
+        )["Items"]
+        assert found
+        for item in found:
+            dynamodb.delete_item(TableName=wiring.table, Key={"pk": item["pk"], "sk": item["sk"]})
+    wiring.settle()
+    assert _names(wiring, "hostname=old.backfill.example") == []
+    status, body = wiring.call("GET", "/certificate-authorities?name=backfill-root")
+    assert (status, body["items"]) == (200, [])
+
+    for _ in range(12):  # a cycle is one page per kind here: CAs, certificates, bundles
+        wiring.rt.router.fire_schedules()
+        wiring.settle()
+        if _names(wiring, "hostname=old.backfill.example"):
+            break
+    assert _names(wiring, "hostname=old.backfill.example") == ["backfill-leaf"]
+    status, body = wiring.call("GET", "/certificate-authorities?name=backfill-root")
+    assert [ca["id"] for ca in body["items"]] == [root]

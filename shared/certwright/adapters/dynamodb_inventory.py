@@ -80,8 +80,9 @@ class InventoryIndex(TableAdapter):
         created: datetime,
         not_after: datetime | Keep | None,
         listed: bool = True,
-    ) -> None:
-        """Make the resource's index rows exactly these facets with these sort keys (none when not `listed`)."""
+    ) -> int:
+        """Make the resource's index rows exactly these facets with these sort keys (none when not `listed`);
+        the number of index rows written or deleted (0: they were already in line)."""
         pk = f"{self._prefix}#{resource_id}"
         with self._errors("read inventory index rows"):
             existing = {
@@ -103,12 +104,13 @@ class InventoryIndex(TableAdapter):
             != (row.ix_pk, row.ix_name, row.ix_created, row.ix_expiry)
         ]
         if not stale and not changed:
-            return
+            return 0
         with self._errors("write inventory index rows"), self._row.batch_write() as batch:
             for row in stale:
                 batch.delete(row)
             for row in changed:
                 batch.save(row)
+        return len(stale) + len(changed)
 
     # -- search ------------------------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ Modules: common (Page, SerialClaim, Reservation, Clock), keys (CA keys, key vaul
 associations, sweep (the sweep queue), revocations (the revocation ledger), audit, crl (CRL states),
 pki_objects (S3), publishers (events, alerts), targets (listeners, ACM, target tags), ca_bundles, grants,
 deletion (deletion queue, in-flight versions), hosts (a host's associations, for the poll),
-lookup (versions by serial or fingerprint), endpoints (the prober's TLS handshake).
+lookup (versions by serial or fingerprint), endpoints (the prober's TLS handshake), reindex (inventory
+index backfill).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from certwright.ports.keys import CaKeyProvider, KeyVault
 from certwright.ports.lookup import VersionIndex
 from certwright.ports.pki_objects import PkiObjects, StoredObject
 from certwright.ports.publishers import AlertPublisher, EventPublisher
+from certwright.ports.reindex import REINDEX_KINDS, InventoryReindex, ReindexKind, ReindexPage
 from certwright.ports.revocations import RevocationSource, RevocationStore
 from certwright.ports.sweep import SweepQueue
 from certwright.ports.targets import AcmPort, ListenerPort, ListenerView, TargetTagPort
@@ -54,6 +56,7 @@ class AuthorityReader(Protocol):
 
 
 __all__ = [
+    "REINDEX_KINDS",
     "AcmPort",
     "AlertPublisher",
     "AssociationStore",
@@ -74,11 +77,14 @@ __all__ = [
     "HostAssociationIndex",
     "HostBinding",
     "InFlightVersions",
+    "InventoryReindex",
     "KeyVault",
     "ListenerPort",
     "ListenerView",
     "Page",
     "PkiObjects",
+    "ReindexKind",
+    "ReindexPage",
     "RepairStore",
     "Reservation",
     "RevocationSource",

@@ -23,6 +23,7 @@ from certwright.errors import CertwrightError, ConflictError
 from certwright.ports import Store
 from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
+from certwright.services.reindex import ReindexPass
 from certwright.services.repair import RepairPass
 
 SWEEP_CALLER = "certwright:renewal-sweep"
@@ -41,6 +42,7 @@ class SweepReport:
     skipped: int = 0
     more: bool = False
     repaired: int = 0  # half-done creates and renewals marked FAILED (services/repair.py)
+    reindexed: int = 0  # inventory index rows written or deleted by this run's reindex page (services/reindex.py)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -55,6 +57,7 @@ class RenewalSweep:
         batch: int = DEFAULT_BATCH,
         owner: str | None = None,
         repair: RepairPass | None = None,
+        reindex: ReindexPass | None = None,
     ) -> None:
         self._store = store
         self._issuance = issuance
@@ -62,6 +65,7 @@ class RenewalSweep:
         self._batch = batch
         self._owner = owner or f"sweep-{uuid.uuid4().hex[:12]}"
         self._repair = repair
+        self._reindex = reindex
 
     def run(self, has_time: Callable[[], bool] = lambda: True) -> dict[str, Any]:
         report = SweepReport()
@@ -74,6 +78,8 @@ class RenewalSweep:
             report.examined += 1
             self._visit(certificate, report)
         report.more = report.more or len(due) == self._batch
+        if self._reindex is not None and has_time():
+            report.reindexed = self._reindex.run().written
         return report.as_dict()
 
     def _visit(self, certificate: Certificate, report: SweepReport) -> None:
