@@ -26,7 +26,7 @@ from certwright.domain.authority import (
     subordinate_path_length,
     updated_rules,
 )
-from certwright.domain.crl_settings import CrlSettings
+from certwright.domain.crl_settings import KEEP, CrlSettings
 from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
 from certwright.domain.durations import Duration
 from certwright.domain.inventory import InventoryQuery
@@ -42,6 +42,7 @@ from certwright.services.commands import (
     CaRulesSpec,
     CreateAuthority,
     CreateExternallyIssuedSubordinate,
+    CrlSettingsPatch,
     CrlSettingsSpec,
     ImportExternalRoot,
     ScheduleDeletion,
@@ -613,17 +614,21 @@ class AuthorityService:
         if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION):
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
         rules = ca.rules if command.rules is None else updated_rules(ca, command.rules)
+        crls = ca.crl_settings if command.crl_settings is None else updated_crl_settings(ca, command.crl_settings)
         updated = replace(
             ca,
             name=ca.name if command.name is None else command.name,
             description=ca.description if command.description is None else command.description,
             rules=rules,
+            crl_settings=crls,
         )
         if updated == ca:
             return ca
         ca = self._store.save_authority(updated)
         changed = sorted(
-            [k for k in ("name", "description") if getattr(command, k) is not None] + list(command.rules or {})
+            [k for k in ("name", "description") if getattr(command, k) is not None]
+            + list(command.rules or {})
+            + (["crlSettings"] if command.crl_settings is not None else [])
         )
         self._store.record(self._rt.audit(ca.id, "UpdateCertificateAuthority", caller, changed=",".join(changed)))
         return ca
@@ -687,6 +692,20 @@ def ca_rules(spec: CaRulesSpec | None) -> CaRules:
             permitted_email=constraint.permitted_email,
             excluded_email=constraint.excluded_email,
         ),
+    )
+
+
+def updated_crl_settings(ca: CertificateAuthority, patch: CrlSettingsPatch) -> CrlSettings:
+    """`ca`'s CRL settings with what a PATCH named changed, checked as at create. They bound what the CA signs
+    from now on and its next CRL; what it already signed keeps the distribution points it was signed with."""
+    if not ca.holds_key:
+        raise ConflictError(
+            f"certificate authority {ca.id} publishes no CRL here (its key is held outside)", code="CrlNotPublished"
+        )
+    return ca.crl_settings.updated(
+        enabled=patch.enabled,
+        validity_duration=patch.validity_duration if patch.validity_named else KEEP,
+        custom_urls=patch.custom_formatted_urls,
     )
 
 
