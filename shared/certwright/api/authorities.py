@@ -212,3 +212,21 @@ def import_authority_certificate(ca_id: str, request: ImportCaCertificate) -> Re
 )
 def promote_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
     return json_response(presenters.authority(services().authorities.promote_version(ca_id, number, caller(router))))
+
+
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/schedule-deletion",
+    responses=answers(200, AuthorityVersionOut, WRITE),
+)
+def schedule_authority_version_deletion(ca_id: str, number: VersionNumber, request: ScheduleDeletion) -> Response[str]:
+    version = services().authorities.schedule_version_deletion(ca_id, number, request.command(), caller(router))
+    return json_response(presenters.authority_version(version))
+
+
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/cancel-deletion",
+    responses=answers(200, AuthorityVersionOut, WRITE),
+)
+def cancel_authority_version_deletion(ca_id: str, number: VersionNumber) -> Response[str]:
+    version = services().authorities.cancel_version_deletion(ca_id, number, caller(router))
+    return json_response(presenters.authority_version(version))

@@ -27,7 +27,12 @@ from certwright.domain.authority import (
     updated_rules,
 )
 from certwright.domain.crl_settings import KEEP, CrlSettings
-from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
+from certwright.domain.deletion import (
+    ca_version_state,
+    ensure_authority_deletable,
+    ensure_ca_version_deletable,
+    ensure_not_due,
+)
 from certwright.domain.durations import Duration
 from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import validate_subject
@@ -543,6 +548,10 @@ class AuthorityService:
         target = next((v for v in stored if v.version_number == number), None)
         if target is None:
             raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+        if ca_version_state(target) is not LifecycleState.ACTIVE:
+            raise ConflictError(
+                f"version {number} is {ca_version_state(target).value}; cancel its deletion first", code="InvalidState"
+            )
         if target.revocation is not None:
             raise ConflictError(f"version {number} is revoked", code="CertificateAuthorityRevoked")
         if not target.validity.contains(now):
@@ -567,6 +576,41 @@ class AuthorityService:
         """The checked validity with notBefore backdated, never before the issuer's (a root has no bound)."""
         floor = issuer.current_version.validity.not_before if issuer and issuer.current_version else None
         return backdated(validity, self._backdate, floor)
+
+    def _version_of(self, ca_id: str, number: int) -> tuple[CertificateAuthority, CaVersion]:
+        ca = self.get(ca_id)
+        version = next((v for v in self._store.list_authority_versions(ca_id) if v.version_number == number), None)
+        if version is None:
+            raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+        return ca, version
+
+    def schedule_version_deletion(self, ca_id: str, number: int, command: ScheduleDeletion, caller: str) -> CaVersion:
+        """Schedule the deletion of a DEPRECATED version (domain/deletion.py); the sweep marks it DELETED."""
+        ca, version = self._version_of(ca_id, number)
+        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        ensure_ca_version_deletable(version)
+        when = deletion_time(command, self._rt.clock())
+        scheduled = replace(version, deletion_time=when)
+        audit = self._rt.audit(
+            ca_id,
+            "ScheduleCertificateAuthorityVersionDeletion",
+            caller,
+            versionNumber=str(number),
+            timeOfDeletion=when.isoformat(),
+        )
+        self._store.save_authority_versions(ca, [scheduled], audit)
+        return scheduled
+
+    def cancel_version_deletion(self, ca_id: str, number: int, caller: str) -> CaVersion:
+        ca, version = self._version_of(ca_id, number)
+        if ca_version_state(version) is not LifecycleState.PENDING_DELETION:
+            raise ConflictError(f"version {number} is not pending deletion", code="InvalidState")
+        ensure_not_due(version.deletion_time, self._rt.clock())
+        kept = replace(version, deletion_time=None)
+        audit = self._rt.audit(ca_id, "CancelCertificateAuthorityVersionDeletion", caller, versionNumber=str(number))
+        self._store.save_authority_versions(ca, [kept], audit)
+        return kept
 
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
         ca = self.get(ca_id)
