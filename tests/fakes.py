@@ -34,6 +34,7 @@ from certwright.domain.authority import CaVersion, CertificateAuthority, Lifecyc
 from certwright.domain.ca_bundle import CaBundle, CaBundleVersion
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.crl import CrlState
+from certwright.domain.deletion import DueCaVersion
 from certwright.domain.inventory import InventoryQuery
 from certwright.domain.keys import KeyAlgorithm
 from certwright.domain.repair import repair_due
@@ -668,6 +669,10 @@ class FakeDeletionStore(FakeStore):
         for row in m.versions.values():
             if row.deletion_at is not None:
                 due.append((row.deletion_at, len(due), row.version))
+        for ca_id, ca_versions in m.ca_versions.items():
+            for ca_version in ca_versions.values():
+                if ca_version.deletion_time is not None and ca_version.deleted_at is None:
+                    due.append((ca_version.deletion_time, len(due), DueCaVersion(ca_id, ca_version)))
         return [item for at, _, item in sorted(due, key=lambda t: (t[0], t[1])) if at <= now][:limit]
 
     def _row(self, version: CertificateVersion) -> _VersionRow:

@@ -139,3 +139,12 @@ def test_unfit_roots_are_refused_with_their_code_and_no_side_effect(
     extra = api.post(CA, external_root_body(good.pem, subject={"commonName": "x"}))
     assert extra.status == 400, extra.body
     assert aws.table_items() == before
+
+
+def test_crl_settings_of_an_imported_root_are_refused_by_patch(api: ApiClient, tmp_path: Path, clock: Clock) -> None:
+    root = make_root(tmp_path)
+    catch_up(clock)
+    ca = api.post(CA, external_root_body(root.pem)).body
+    answer = api.call("PATCH", f"{CA}/{ca['id']}", {"crlSettings": {"enabled": False}})
+    assert (answer.status, answer.body["code"]) == (409, "CrlNotPublished"), answer.body
+    assert api.get(f"{CA}/{ca['id']}").body["crlSettings"] == ca["crlSettings"]

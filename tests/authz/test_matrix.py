@@ -94,6 +94,18 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
             "G",
         ),
         ("GET", ca + "/{ca_id}/versions/{number}"): (lambda w: f"{ca}/{w.issuing}/versions/1", None, "AOG", ""),
+        ("POST", ca + "/{ca_id}/versions/{number}/actions/schedule-deletion"): (
+            lambda w: f"{ca}/{w.issuing}/versions/1/actions/schedule-deletion",
+            lambda w: {},
+            "AO",
+            "G",
+        ),
+        ("POST", ca + "/{ca_id}/versions/{number}/actions/cancel-deletion"): (
+            lambda w: f"{ca}/{w.issuing}/versions/1/actions/cancel-deletion",
+            None,
+            "AO",
+            "G",
+        ),
         ("POST", c): (lambda w: c, lambda w: leaf_body(w.issuing, name="new"), "AOG", ""),
         ("GET", c): (lambda w: c, None, "AOGBXHD", ""),
         ("GET", c + "/{certificate_id}"): (lambda w: f"{c}/{w.certificate}", None, "AOGHD", ""),

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from certwright.domain.authority import LifecycleState
 from certwright.domain.certificate import Certificate
+from certwright.domain.deletion import DueCaVersion
 from certwright.domain.repair import repair_due
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError, NotFoundError
@@ -103,3 +104,25 @@ def test_reserved_versions_are_in_flight_until_published_failed_or_forgotten(por
     repair.forget_in_flight("cert-3", 1)
     repair.forget_in_flight("cert-9", 1)
     assert repair.in_flight(due, 10) == []
+
+
+def test_a_ca_version_scheduled_for_deletion_is_due_until_marked_deleted(ports: Ports) -> None:
+    store = ports.store
+    ca = store.begin_authority(b.authority(), SerialClaim("self", "01"))
+    ca = store.complete_authority(
+        replace(ca, lifecycle_state=LifecycleState.ACTIVE, current_version=b.ca_version()), b.audit("ca-1")
+    )
+    old = replace(b.ca_version(), stages=("DEPRECATED",), deletion_time=b.NOW + timedelta(days=1))
+    ca = store.save_authority_versions(ca, [old], b.audit("ca-1"))
+    assert store.list_authority_versions("ca-1") == [old]
+    assert store.due_for_deletion(b.NOW, 10) == []
+    assert store.due_for_deletion(b.NOW + timedelta(days=1), 10) == [DueCaVersion("ca-1", old)]
+
+    cancelled = replace(old, deletion_time=None)
+    ca = store.save_authority_versions(ca, [cancelled], b.audit("ca-1"))
+    assert store.due_for_deletion(b.NOW + timedelta(days=9), 10) == []
+    ca = store.save_authority_versions(ca, [old], b.audit("ca-1"))
+    deleted = replace(old, deleted_at=b.NOW + timedelta(days=1))
+    store.save_authority_versions(ca, [deleted], b.audit("ca-1"))
+    assert store.list_authority_versions("ca-1") == [deleted]
+    assert store.due_for_deletion(b.NOW + timedelta(days=9), 10) == []

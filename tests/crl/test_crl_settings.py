@@ -114,3 +114,84 @@ def test_bad_crl_settings_are_refused_before_anything_is_created(
     assert answer.status == 400, answer.body
     assert len(kms.list_keys()["Keys"]) == before
     assert api.get("/certificate-authorities").body["items"] == []
+
+
+# -- PATCH crlSettings -------------------------------------------------------------------------------------------
+
+
+def patch(api: ApiClient, ca_id: str, settings: dict[str, Any]) -> Any:
+    return api.call("PATCH", f"/certificate-authorities/{ca_id}", {"crlSettings": settings})
+
+
+def test_patched_crl_settings_bind_what_the_ca_signs_next_and_its_next_crl(
+    api: ApiClient, container: bootstrap.Container, bucket: Bucket
+) -> None:
+    ca = create_ca(api, root_ca_body())
+    ca_id = ca["id"]
+    bucket_url = f"http://pki.certwright.test/crl/{ca_id}/0.crl"
+    container.crl_publisher.publish(ca_id)
+    first = bucket.crl_number(ca_id)
+    before = leaf_cdp(api, ca_id)
+    assert before == [bucket_url]
+
+    answer = patch(api, ca_id, {"customFormattedUrls": [CUSTOM], "validityDuration": "PT6H"})
+    assert answer.status == 200, answer.body
+    assert answer.body["crlSettings"] == {"enabled": True, "validityDuration": "PT6H", "customFormattedUrls": [CUSTOM]}
+    assert leaf_cdp(api, ca_id) == [bucket_url, "https://example.internal/crl/1.crl"]
+
+    # The change makes the CA's CRL due: the next scheduled run rebuilds it with the new validity.
+    assert container.crl_publisher.publish_due().published
+    assert bucket.crl_number(ca_id) > first
+    crl = bucket.crl(ca_id)
+    assert crl.next_update_utc is not None and crl.last_update_utc is not None
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(hours=6)
+
+    # Only what the PATCH names changes; a null validity returns to the service's.
+    kept = patch(api, ca_id, {"validityDuration": None})
+    assert kept.body["crlSettings"] == {"enabled": True, "validityDuration": None, "customFormattedUrls": [CUSTOM]}
+    assert api.get(f"/certificate-authorities/{ca_id}").body["crlSettings"] == kept.body["crlSettings"]
+
+
+def test_crls_disabled_by_patch_stop_and_enabled_again_are_published_on_the_next_run(
+    api: ApiClient, container: bootstrap.Container, bucket: Bucket
+) -> None:
+    ca_id = create_ca(api, root_ca_body())["id"]
+    container.crl_publisher.publish(ca_id)
+    first = bucket.crl_number(ca_id)
+
+    off = patch(api, ca_id, {"enabled": False})
+    assert off.status == 200 and off.body["crlSettings"]["enabled"] is False
+    assert leaf_cdp(api, ca_id) is None
+    assert not container.crl_publisher.publish_due().published
+    assert not container.crl_publisher.publish_due().published
+    assert bucket.crl_number(ca_id) == first
+
+    on = patch(api, ca_id, {"enabled": True})
+    assert on.status == 200 and on.body["crlSettings"]["enabled"] is True
+    assert container.crl_publisher.publish_due().published
+    assert bucket.crl_number(ca_id) > first
+    assert leaf_cdp(api, ca_id) == [f"http://pki.certwright.test/crl/{ca_id}/0.crl"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "code"),
+    [
+        ({"customFormattedUrls": ["ftp://example.internal/crl.crl"]}, "InvalidCrlSettings"),
+        ({"customFormattedUrls": [CUSTOM, CUSTOM]}, "InvalidCrlSettings"),
+        ({"validityDuration": "P91D"}, "InvalidCrlSettings"),
+        ({"validityDuration": "PT10M"}, "InvalidCrlSettings"),
+        ({"enabled": "yes"}, "InvalidParameter"),
+        ({"unknown": True}, "UnknownField"),
+    ],
+)
+def test_bad_patched_crl_settings_are_refused_with_no_change(
+    api: ApiClient, container: bootstrap.Container, bucket: Bucket, settings: dict[str, Any], code: str
+) -> None:
+    ca = create_ca(api, root_ca_body(crlSettings={"validityDuration": "PT6H"}))
+    container.crl_publisher.publish(ca["id"])
+    first = bucket.crl_number(ca["id"])
+    answer = patch(api, ca["id"], settings)
+    assert (answer.status, answer.body["code"]) == (400, code), answer.body
+    assert api.get(f"/certificate-authorities/{ca['id']}").body["crlSettings"] == ca["crlSettings"]
+    assert not container.crl_publisher.publish_due().published  # nor made due
+    assert bucket.crl_number(ca["id"]) == first

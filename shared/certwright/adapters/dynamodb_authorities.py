@@ -10,7 +10,7 @@ from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters import dynamodb_items as items
 from certwright.adapters.dynamodb_inventory import InventoryIndex, Loader
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.dynamodb_table import TableAdapter, deletion_index, version_sk, versioned
+from certwright.adapters.dynamodb_table import DELETION_PARTITION, TableAdapter, deletion_index, version_sk, versioned
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CaVersion, CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate
@@ -96,11 +96,14 @@ class DynamoDbAuthorities(TableAdapter):
         return replace(ca, row_version=ca.row_version + 1)
 
     def _authority_version_row(self, ca_id: str, version: CaVersion) -> Row:
+        due = _deletion_due(version)
         return self._row(
             f"CA#{ca_id}",
             version_sk(version.version_number),
             kind="CA_VERSION",
             data=codec.authority_version_to_data(version),
+            renewal_pk=DELETION_PARTITION if due else None,
+            renewal_at=due,
         )
 
     def claim_serial(self, claim: SerialClaim) -> None:
@@ -142,7 +145,14 @@ class DynamoDbAuthorities(TableAdapter):
                 if row is None:
                     tx.save(self._authority_version_row(ca.id, version))
                 else:
-                    tx.update(row, actions=[self._row.data.set(codec.authority_version_to_data(version))])
+                    due = _deletion_due(version)
+                    # A version scheduled for deletion sits in the deletion queue until the sweep marks it deleted.
+                    index = (
+                        [self._row.renewal_pk.set(DELETION_PARTITION), self._row.renewal_at.set(due)]
+                        if due
+                        else [self._row.renewal_pk.remove(), self._row.renewal_at.remove()]
+                    )
+                    tx.update(row, actions=[self._row.data.set(codec.authority_version_to_data(version)), *index])
             tx.save(self._audit_row(audit))
         return replace(ca, row_version=ca.row_version + 1)
 
@@ -177,3 +187,10 @@ class DynamoDbAuthorities(TableAdapter):
         with self._errors("list CA versions"):
             rows = self._row.query(f"CA#{ca_id}", self._row.sk.startswith("V#"), consistent_read=True)
             return [codec.authority_version_from_data(r.data) for r in rows]
+
+
+def _deletion_due(version: CaVersion) -> str | None:
+    """When a CA version falls due in the deletion queue: scheduled and not yet deleted."""
+    if version.deletion_time is None or version.deleted_at is not None:
+        return None
+    return codec.iso(version.deletion_time)

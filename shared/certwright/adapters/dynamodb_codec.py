@@ -119,6 +119,8 @@ def authority_version_to_data(version: CaVersion) -> dict[str, Any]:
         "stages": list(version.stages),
         "revocation": revocation_to_data(version.revocation),
         "crlPartition": version.crl_partition,
+        "timeOfDeletion": iso(version.deletion_time) if version.deletion_time else None,
+        "deletedAt": iso(version.deleted_at) if version.deleted_at else None,
     }
 
 
@@ -131,6 +133,8 @@ def authority_version_from_data(raw: dict[str, Any]) -> CaVersion:
         stages=tuple(raw.get("stages", ())),
         revocation=revocation_from_data(raw.get("revocation")),
         crl_partition=raw.get("crlPartition", 0),
+        deletion_time=parse_time(raw["timeOfDeletion"]) if raw.get("timeOfDeletion") else None,
+        deleted_at=parse_time(raw["deletedAt"]) if raw.get("deletedAt") else None,
     )
 
 

@@ -18,9 +18,10 @@ from certwright.adapters.dynamodb_table import DELETION_PARTITION, version_sk
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.deletion import DueCaVersion
 from certwright.errors import ConflictError, NotFoundError
 
-Due = Certificate | CertificateAuthority | CertificateVersion
+Due = Certificate | CertificateAuthority | CertificateVersion | DueCaVersion
 
 
 class DynamoDbDeletionStore(DynamoDbStore):
@@ -38,6 +39,8 @@ class DynamoDbDeletionStore(DynamoDbStore):
                     due.append(codec.certificate_from_data(r.data, r.row_version))
                 elif r.kind == "CERT_VERSION":
                     due.append(codec.version_from_data(r.data))
+                elif r.kind == "CA_VERSION":
+                    due.append(DueCaVersion(r.pk.removeprefix("CA#"), codec.authority_version_from_data(r.data)))
             return due
 
     def schedule_version_deletion(

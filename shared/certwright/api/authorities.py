@@ -169,7 +169,11 @@ def replace_authority_tags(ca_id: str, request: ReplaceTags) -> Response[str]:
 
 @router.patch("/certificate-authorities/<ca_id>", responses=answers(200, AuthorityOut, WRITE))
 def update_authority(ca_id: str, request: UpdateAuthority) -> Response[str]:
-    ca = services().authorities.update(ca_id, request.command(), caller(router))
+    command = request.command()
+    ca = services().authorities.update(ca_id, command, caller(router))
+    if command.crl_settings is not None:
+        # The next CRL follows the new settings: due at the next scheduled run (re-enabled ones included).
+        services().crl_publisher.mark_dirty(ca.id)
     return json_response(presenters.authority(ca))
 
 
@@ -208,3 +212,21 @@ def import_authority_certificate(ca_id: str, request: ImportCaCertificate) -> Re
 )
 def promote_authority_version(ca_id: str, number: VersionNumber) -> Response[str]:
     return json_response(presenters.authority(services().authorities.promote_version(ca_id, number, caller(router))))
+
+
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/schedule-deletion",
+    responses=answers(200, AuthorityVersionOut, WRITE),
+)
+def schedule_authority_version_deletion(ca_id: str, number: VersionNumber, request: ScheduleDeletion) -> Response[str]:
+    version = services().authorities.schedule_version_deletion(ca_id, number, request.command(), caller(router))
+    return json_response(presenters.authority_version(version))
+
+
+@router.post(
+    "/certificate-authorities/<ca_id>/versions/<number>/actions/cancel-deletion",
+    responses=answers(200, AuthorityVersionOut, WRITE),
+)
+def cancel_authority_version_deletion(ca_id: str, number: VersionNumber) -> Response[str]:
+    version = services().authorities.cancel_version_deletion(ca_id, number, caller(router))
+    return json_response(presenters.authority_version(version))

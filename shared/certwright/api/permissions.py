@@ -351,6 +351,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/certificate-authorities/{ca_id}/versions/{number}"): Rule(
         "GetCertificateAuthorityVersion", _on(_CA, "Read", "ca_id")
     ),
+    ("POST", "/certificate-authorities/{ca_id}/versions/{number}/actions/schedule-deletion"): Rule(
+        "ScheduleCertificateAuthorityVersionDeletion", _on(_CA, "ScheduleDeletion", "ca_id")
+    ),
+    ("POST", "/certificate-authorities/{ca_id}/versions/{number}/actions/cancel-deletion"): Rule(
+        "CancelCertificateAuthorityVersionDeletion", _on(_CA, "ScheduleDeletion", "ca_id")
+    ),
     # certificates
     ("POST", "/certificates"): Rule("CreateCertificate", _create_certificate),
     ("GET", "/certificates"): Rule("ListCertificates", _none, lists=True),

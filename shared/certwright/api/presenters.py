@@ -9,13 +9,14 @@ certificate for its CURRENT version) says whether notAfter is behind `now`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from certwright.domain.association import Association, AssociationState, Probe
 from certwright.domain.authority import CaVersion, CertificateAuthority, Validity
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.deletion import ca_version_state
 from certwright.domain.revocation import Revocation
 from certwright.domain.sweep import has_expired, threshold_label
 
@@ -56,6 +57,8 @@ def authority_version(version: CaVersion) -> dict[str, Any]:
         "stages": list(version.stages),
         "validity": _validity(version.validity),
         "revocationStatus": _revocation(version.revocation),
+        "lifecycleState": ca_version_state(version).value,
+        "timeOfDeletion": version.deletion_time.isoformat() if version.deletion_time else None,
     }
 
 
@@ -222,6 +225,8 @@ class AuthorityVersionOut(_Out):
     stages: list[str]
     validity: ValidityOut
     revocationStatus: RevocationOut | None
+    lifecycleState: Literal["ACTIVE", "PENDING_DELETION", "DELETED"]
+    timeOfDeletion: str | None
 
 
 class AuthorityOut(_Out):

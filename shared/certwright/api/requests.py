@@ -177,6 +177,23 @@ class CrlSettingsIn(Request):
         )
 
 
+class CrlSettingsPatchIn(Request):
+    """crlSettings in a PATCH: only the fields named change; validityDuration null returns to the service's."""
+
+    enabled: StrictBool | None = None
+    validityDuration: str | None = Field(default=None, max_length=40, description="PT1H..P90D; null: the service's")
+    customFormattedUrls: list[str] | None = Field(default=None, max_length=5, description="replaces the list")
+
+    def patch(self) -> commands.CrlSettingsPatch:
+        urls = self.customFormattedUrls
+        return commands.CrlSettingsPatch(
+            enabled=self.enabled,
+            validity_named="validityDuration" in self.model_fields_set,
+            validity_duration=self.validityDuration,
+            custom_formatted_urls=None if urls is None else tuple(urls),
+        )
+
+
 class _AuthorityFields(Request):
     name: str = Field(min_length=1, max_length=255)
     subject: SubjectIn
@@ -302,10 +319,12 @@ class UpdateAuthority(Request):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=400)
     rules: UpdatableCaRulesIn | None = None
+    crlSettings: CrlSettingsPatchIn | None = None
 
     def command(self) -> commands.UpdateAuthority:
         rules = None if self.rules is None else self.rules.model_dump(include=self.rules.model_fields_set)
-        return commands.UpdateAuthority(name=self.name, description=self.description, rules=rules)
+        crls = None if self.crlSettings is None else self.crlSettings.patch()
+        return commands.UpdateAuthority(name=self.name, description=self.description, rules=rules, crl_settings=crls)
 
 
 # -- certificates -----------------------------------------------------------------------------------------------

@@ -307,6 +307,9 @@ class CaVersion:
     revocation: Revocation | None = None
     # The partition of the issuer's CRL that would list this CA certificate (none for a root).
     crl_partition: int = 0
+    # Scheduled deletion of a DEPRECATED version (domain/deletion.py), and when the sweep carried it out.
+    deletion_time: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True)

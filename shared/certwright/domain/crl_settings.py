@@ -23,6 +23,13 @@ PLACEHOLDERS = ("{caVersion}", "{}", "{caId}")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
+class _Keep:
+    """The marker of a PATCH field left out (where None means "back to the default")."""
+
+
+KEEP = _Keep()
+
+
 @dataclass(frozen=True)
 class CrlSettings:
     enabled: bool = True
@@ -63,6 +70,23 @@ class CrlSettings:
             enabled=bool(raw.get("enabled", True)),
             validity=Duration.parse(validity) if validity else None,
             custom_urls=tuple(raw.get("customFormattedUrls") or ()),
+        )
+
+    def updated(
+        self,
+        *,
+        enabled: bool | None = None,
+        validity_duration: str | _Keep | None = KEEP,
+        custom_urls: Iterable[str] | None = None,
+    ) -> CrlSettings:
+        """These settings with the named fields changed (a PATCH), checked as at create; None keeps a field, and
+        `validity_duration` KEEP keeps the validity while None returns it to the service's."""
+        validity = (self.validity.text if self.validity else None) if validity_duration is KEEP else validity_duration
+        assert not isinstance(validity, _Keep)
+        return CrlSettings.parse(
+            enabled=self.enabled if enabled is None else enabled,
+            validity_duration=validity,
+            custom_urls=self.custom_urls if custom_urls is None else custom_urls,
         )
 
     def as_dict(self) -> dict[str, Any]:

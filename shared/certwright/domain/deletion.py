@@ -2,16 +2,19 @@
 
 A CA stays while anything it issued can still be trusted: a certificate not deleted whose CURRENT version is neither
 revoked nor expired, or a subordinate CA not deleted and not revoked. A version may be deleted only once it no
-longer serves (PREVIOUS or DEPRECATED, never CURRENT, PENDING or LATEST).
+longer serves (PREVIOUS or DEPRECATED, never CURRENT, PENDING or LATEST). A CA version may be deleted only when
+DEPRECATED alone: every version of a CA holds the same key, so deleting one retires its certificate (it can no
+longer be promoted) and never touches the key that signed, and still signs, what the CA issued.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from certwright.domain.authority import CertificateAuthority, LifecycleState
+from certwright.domain.authority import CaVersion, CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.stages import Stage
 from certwright.errors import ConflictError
@@ -107,4 +110,38 @@ def ensure_version_deletable(version: CertificateVersion) -> None:
         raise ConflictError(
             f"version {version.version_number} is {stages}; only PREVIOUS or DEPRECATED versions can be deleted",
             code="VersionInUse",
+        )
+
+
+@dataclass(frozen=True)
+class DueCaVersion:
+    """A CA version whose time of deletion has come (the deletion queue names its CA)."""
+
+    ca_id: str
+    version: CaVersion
+
+
+def ca_version_state(version: CaVersion) -> LifecycleState:
+    if version.deleted_at is not None:
+        return LifecycleState.DELETED
+    if version.deletion_time is not None:
+        return LifecycleState.PENDING_DELETION
+    return LifecycleState.ACTIVE
+
+
+def ca_version_deprecated(version: CaVersion) -> bool:
+    """DEPRECATED and nothing else: neither CURRENT, PENDING, LATEST nor PREVIOUS (the rollback target)."""
+    return set(version.stages) == {Stage.DEPRECATED.value}
+
+
+def ensure_ca_version_deletable(version: CaVersion) -> None:
+    """Only a DEPRECATED CA version, not already pending deletion or deleted, may be scheduled."""
+    state = ca_version_state(version)
+    if state is not LifecycleState.ACTIVE:
+        raise ConflictError(f"version {version.version_number} is {state.value}", code="InvalidState")
+    if not ca_version_deprecated(version):
+        stages = ", ".join(version.stages) or "no stage"
+        raise ConflictError(
+            f"version {version.version_number} is {stages}; only a DEPRECATED CA version can be deleted",
+            code="VersionNotDeprecated",
         )

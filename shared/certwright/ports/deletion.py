@@ -8,8 +8,9 @@ from typing import Protocol
 from certwright.domain.audit import AuditRecord
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.certificate import Certificate, CertificateVersion
+from certwright.domain.deletion import DueCaVersion
 
-Due = Certificate | CertificateAuthority | CertificateVersion
+Due = Certificate | CertificateAuthority | CertificateVersion | DueCaVersion
 
 
 class DeletionQueue(Protocol):
@@ -18,7 +19,8 @@ class DeletionQueue(Protocol):
     fails otherwise."""
 
     def due_for_deletion(self, now: datetime, limit: int) -> list[Due]:
-        """At most `limit` CAs, certificates and versions whose time of deletion has come, oldest first."""
+        """At most `limit` CAs, certificates, their versions and CA versions whose time of deletion has come,
+        oldest first."""
         ...
 
     def schedule_version_deletion(

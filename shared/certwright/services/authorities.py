@@ -26,8 +26,13 @@ from certwright.domain.authority import (
     subordinate_path_length,
     updated_rules,
 )
-from certwright.domain.crl_settings import CrlSettings
-from certwright.domain.deletion import ensure_authority_deletable, ensure_not_due
+from certwright.domain.crl_settings import KEEP, CrlSettings
+from certwright.domain.deletion import (
+    ca_version_state,
+    ensure_authority_deletable,
+    ensure_ca_version_deletable,
+    ensure_not_due,
+)
 from certwright.domain.durations import Duration
 from certwright.domain.inventory import InventoryQuery
 from certwright.domain.names import validate_subject
@@ -42,6 +47,7 @@ from certwright.services.commands import (
     CaRulesSpec,
     CreateAuthority,
     CreateExternallyIssuedSubordinate,
+    CrlSettingsPatch,
     CrlSettingsSpec,
     ImportExternalRoot,
     ScheduleDeletion,
@@ -543,6 +549,10 @@ class AuthorityService:
         target = next((v for v in stored if v.version_number == number), None)
         if target is None:
             raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+        if ca_version_state(target) is not LifecycleState.ACTIVE:
+            raise ConflictError(
+                f"version {number} is {ca_version_state(target).value}; cancel its deletion first", code="InvalidState"
+            )
         if target.revocation is not None:
             raise ConflictError(f"version {number} is revoked", code="CertificateAuthorityRevoked")
         if not target.validity.contains(now):
@@ -567,6 +577,41 @@ class AuthorityService:
         """The checked validity with notBefore backdated, never before the issuer's (a root has no bound)."""
         floor = issuer.current_version.validity.not_before if issuer and issuer.current_version else None
         return backdated(validity, self._backdate, floor)
+
+    def _version_of(self, ca_id: str, number: int) -> tuple[CertificateAuthority, CaVersion]:
+        ca = self.get(ca_id)
+        version = next((v for v in self._store.list_authority_versions(ca_id) if v.version_number == number), None)
+        if version is None:
+            raise NotFoundError(f"certificate authority {ca_id} has no version {number}")
+        return ca, version
+
+    def schedule_version_deletion(self, ca_id: str, number: int, command: ScheduleDeletion, caller: str) -> CaVersion:
+        """Schedule the deletion of a DEPRECATED version (domain/deletion.py); the sweep marks it DELETED."""
+        ca, version = self._version_of(ca_id, number)
+        if ca.lifecycle_state is not LifecycleState.ACTIVE:
+            raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
+        ensure_ca_version_deletable(version)
+        when = deletion_time(command, self._rt.clock())
+        scheduled = replace(version, deletion_time=when)
+        audit = self._rt.audit(
+            ca_id,
+            "ScheduleCertificateAuthorityVersionDeletion",
+            caller,
+            versionNumber=str(number),
+            timeOfDeletion=when.isoformat(),
+        )
+        self._store.save_authority_versions(ca, [scheduled], audit)
+        return scheduled
+
+    def cancel_version_deletion(self, ca_id: str, number: int, caller: str) -> CaVersion:
+        ca, version = self._version_of(ca_id, number)
+        if ca_version_state(version) is not LifecycleState.PENDING_DELETION:
+            raise ConflictError(f"version {number} is not pending deletion", code="InvalidState")
+        ensure_not_due(version.deletion_time, self._rt.clock())
+        kept = replace(version, deletion_time=None)
+        audit = self._rt.audit(ca_id, "CancelCertificateAuthorityVersionDeletion", caller, versionNumber=str(number))
+        self._store.save_authority_versions(ca, [kept], audit)
+        return kept
 
     def schedule_deletion(self, ca_id: str, command: ScheduleDeletion, caller: str) -> CertificateAuthority:
         ca = self.get(ca_id)
@@ -632,17 +677,21 @@ class AuthorityService:
         if ca.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.PENDING_DELETION):
             raise ConflictError(f"certificate authority {ca_id} is {ca.lifecycle_state.value}", code="InvalidState")
         rules = ca.rules if command.rules is None else updated_rules(ca, command.rules)
+        crls = ca.crl_settings if command.crl_settings is None else updated_crl_settings(ca, command.crl_settings)
         updated = replace(
             ca,
             name=ca.name if command.name is None else command.name,
             description=ca.description if command.description is None else command.description,
             rules=rules,
+            crl_settings=crls,
         )
         if updated == ca:
             return ca
         ca = self._store.save_authority(updated)
         changed = sorted(
-            [k for k in ("name", "description") if getattr(command, k) is not None] + list(command.rules or {})
+            [k for k in ("name", "description") if getattr(command, k) is not None]
+            + list(command.rules or {})
+            + (["crlSettings"] if command.crl_settings is not None else [])
         )
         self._store.record(self._rt.audit(ca.id, "UpdateCertificateAuthority", caller, changed=",".join(changed)))
         return ca
@@ -706,6 +755,20 @@ def ca_rules(spec: CaRulesSpec | None) -> CaRules:
             permitted_email=constraint.permitted_email,
             excluded_email=constraint.excluded_email,
         ),
+    )
+
+
+def updated_crl_settings(ca: CertificateAuthority, patch: CrlSettingsPatch) -> CrlSettings:
+    """`ca`'s CRL settings with what a PATCH named changed, checked as at create. They bound what the CA signs
+    from now on and its next CRL; what it already signed keeps the distribution points it was signed with."""
+    if not ca.holds_key:
+        raise ConflictError(
+            f"certificate authority {ca.id} publishes no CRL here (its key is held outside)", code="CrlNotPublished"
+        )
+    return ca.crl_settings.updated(
+        enabled=patch.enabled,
+        validity_duration=patch.validity_duration if patch.validity_named else KEEP,
+        custom_urls=patch.custom_formatted_urls,
     )
 
 

@@ -50,6 +50,17 @@ class CrlSettingsSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CrlSettingsPatch:
+    """The crlSettings fields a PATCH named: None leaves enabled / the URLs as they are; the validity changes only
+    when `validity_named` (then None returns it to the service's)."""
+
+    enabled: bool | None = None
+    validity_named: bool = False
+    validity_duration: str | None = None
+    custom_formatted_urls: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreateAuthority:
     """A root (no issuer) or a subordinate of `issuer_id`; `validity_duration` None: P10Y, fitted for a subordinate."""
 
@@ -99,6 +110,7 @@ class UpdateAuthority:
     name: str | None = None
     description: str | None = None
     rules: dict[str, str | None] | None = None
+    crl_settings: CrlSettingsPatch | None = None
 
 
 # -- certificates -------------------------------------------------------------------------------------------

@@ -19,6 +19,9 @@ from certwright.domain.authority import CertificateAuthority, LifecycleState
 from certwright.domain.certificate import Certificate, CertificateVersion
 from certwright.domain.deletion import (
     BLOCKED_RETRY,
+    DueCaVersion,
+    ca_version_deprecated,
+    ca_version_state,
     ensure_authority_deletable,
     ensure_not_due,
     ensure_version_deletable,
@@ -112,7 +115,9 @@ class DeletionService:
                 break
             report.examined += 1
             try:
-                if isinstance(item, CertificateAuthority):
+                if isinstance(item, DueCaVersion):
+                    self._delete_ca_version(item.ca_id, item.version.version_number, report)
+                elif isinstance(item, CertificateAuthority):
                     self._delete_authority(item.id, report)
                 elif isinstance(item, Certificate):
                     self._delete_certificate(item.id, report)
@@ -205,6 +210,36 @@ class DeletionService:
             return
         self._store.record(self._sweep_audit(certificate_id, "DeleteCertificateVersion", "SUCCEEDED", **details))
         self._store.destroy_version_key(certificate_id, version_number, self._rt.clock())
+        report.versions_deleted += 1
+
+    def _delete_ca_version(self, ca_id: str, version_number: int, report: DeletionReport) -> None:
+        """Mark a due DEPRECATED CA version DELETED. Its key is the CA's (every version shares it), so nothing is
+        destroyed: the version's certificate is retired and can no longer be promoted."""
+        ca = self._store.get_authority(ca_id)
+        versions = self._store.list_authority_versions(ca_id)
+        version = next((v for v in versions if v.version_number == version_number), None)
+        if ca is None or version is None or ca_version_state(version) is not LifecycleState.PENDING_DELETION:
+            return
+        now = self._rt.clock()
+        if version.deletion_time is None or version.deletion_time > now:
+            return
+        details = {"versionNumber": str(version_number)}
+        if not ca_version_deprecated(version):
+            # No longer DEPRECATED alone since it was scheduled: the deletion is called off.
+            report.blocked += 1
+            self._store.save_authority_versions(
+                ca,
+                [replace(version, deletion_time=None)],
+                self._sweep_audit(
+                    ca_id, "DeleteCertificateAuthorityVersion", "FAILED", reason="VersionInUse", **details
+                ),
+            )
+            return
+        self._store.save_authority_versions(
+            ca,
+            [replace(version, deleted_at=now)],
+            self._sweep_audit(ca_id, "DeleteCertificateAuthorityVersion", "SUCCEEDED", **details),
+        )
         report.versions_deleted += 1
 
     def _sweep_audit(self, resource_id: str, action: str, result: str, **details: str) -> AuditRecord:
