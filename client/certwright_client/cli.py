@@ -454,6 +454,7 @@ def _register_ca(groups: registry.Subcommands) -> None:
     _id(_list_parser(ca, "versions", help="the CA's versions (certificates)"), "CA")
     renew = _id(_cmd(ca, "renew", "a new CA version (certificate) with the same key"), "CA")
     renew.add_argument("--validity", help="ISO-8601 duration (default: as long as the current version's)")
+    renew.add_argument("--pending", action="store_true", help="stage it PENDING (promote-version makes it CURRENT)")
     revoke = _version(_id(_cmd(ca, "revoke", "revoke version N of a CA (its issuer lists it in its CRL)"), "CA"))
     revoke.add_argument("--reason", help="RFC 5280 reason, e.g. KEY_COMPROMISE, CESSATION_OF_OPERATION")
     _wait_options(revoke, "the issuer's CRL lists the serial")
@@ -714,7 +715,10 @@ def _ca(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
     if a == "versions":
         return _list(client, f"{base}/versions", args, paged=False)
     if a == "renew":
-        return client.call("POST", f"{base}/versions", {"validityDuration": args.validity} if args.validity else {})
+        body = {"validityDuration": args.validity} if args.validity else {}
+        if args.pending:
+            body["stage"] = "PENDING"
+        return client.call("POST", f"{base}/versions", body)
     if a == "revoke":
         body = {"revocationReason": args.reason} if args.reason else {}
         status, answer = client.call("POST", f"{base}/versions/{args.version}/actions/revoke", body)

@@ -87,6 +87,10 @@ MAPPING: list[tuple[list[str], tuple[str, str, Any, Any]]] = [
             None,
         ),
     ),
+    (
+        ["ca", "renew", "ca-1", "--pending"],
+        ("POST", "/certificate-authorities/ca-1/versions", {"stage": "PENDING"}, None),
+    ),
     (["ca", "bundle", "ca-1"], ("GET", "/certificate-authorities/ca-1/bundle", None, None)),
     (
         ["ca", "schedule-deletion", "ca-1", "--at", "2027-01-01T00:00:00Z"],
