@@ -140,7 +140,7 @@ MAPPING: list[tuple[list[str], tuple[str, str, Any, Any]]] = [
             },
             None,
         ),
-    ),  # fmt: skip
+    ),
     (["ca", "disable", "ca-1"], ("POST", "/certificate-authorities/ca-1/actions/disable", {}, None)),
     (["ca", "enable", "ca-1"], ("POST", "/certificate-authorities/ca-1/actions/enable", {}, None)),
     (["ca", "csr", "ca-1"], ("GET", "/certificate-authorities/ca-1/csr", None, None)),
@@ -472,3 +472,15 @@ def test_eab_create_prints_the_hmac_key_once_on_stdout_and_never_on_stderr(
     assert out.count(secret) == 1
     assert secret not in err and "shown only this once" in err
     assert secret not in caplog.text
+
+
+def test_eab_list_table_shows_key_id_ca_and_revoked() -> None:
+    from certwright_client import output
+
+    items = [
+        {"keyId": "eab-1", "principalArn": "arn:p", "certificateAuthorityId": "ca-1", "revoked": True},
+        {"keyId": "eab-2", "principalArn": "arn:p", "certificateAuthorityId": None, "revoked": False},
+    ]
+    header, *rows = output.render({"items": items, "nextPage": None}, "table").splitlines()
+    assert header.split() == ["ID", "REVOKED", "PRINCIPAL", "CA"]
+    assert [row.split()[0] for row in rows] == ["eab-1", "eab-2"] and rows[1].split()[-1] == "-"
