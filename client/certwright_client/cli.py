@@ -389,6 +389,7 @@ def register(groups: registry.Subcommands) -> None:
     _register_cert(groups)
     _register_ca_bundle(groups)
     _register_assoc(groups)
+    _register_acme(groups)
     audit = registry.group(groups, "audit", help="audit records")
     _list_parser(audit, help="a resource's audit records, newest first").add_argument(
         "resource_id", help="a certificate, CA, CA bundle or association id"
@@ -421,7 +422,7 @@ def register(groups: registry.Subcommands) -> None:
         "shell", choices=("bash", "zsh"), help="the shell (bash: `source <(certwright completion bash)`)"
     )
     completion.set_defaults(run=_completion)
-    for name in ("ca", "cert", "ca-bundle", "assoc", "audit", "grant", "poll"):
+    for name in ("ca", "cert", "ca-bundle", "assoc", "audit", "grant", "poll", "acme"):
         groups.choices[name].set_defaults(execute=_resource)
 
 
@@ -453,6 +454,7 @@ def _register_ca(groups: registry.Subcommands) -> None:
     _id(_list_parser(ca, "versions", help="the CA's versions (certificates)"), "CA")
     renew = _id(_cmd(ca, "renew", "a new CA version (certificate) with the same key"), "CA")
     renew.add_argument("--validity", help="ISO-8601 duration (default: as long as the current version's)")
+    renew.add_argument("--pending", action="store_true", help="stage it PENDING (promote-version makes it CURRENT)")
     revoke = _version(_id(_cmd(ca, "revoke", "revoke version N of a CA (its issuer lists it in its CRL)"), "CA"))
     revoke.add_argument("--reason", help="RFC 5280 reason, e.g. KEY_COMPROMISE, CESSATION_OF_OPERATION")
     _wait_options(revoke, "the issuer's CRL lists the serial")
@@ -462,6 +464,51 @@ def _register_ca(groups: registry.Subcommands) -> None:
     _id(_cmd(ca, "cancel-deletion", "cancel a scheduled deletion"), "CA")
     tag = _id(_cmd(ca, "tag", "replace the CA's tags (no --tag removes them all)"), "CA")
     _tags_option(tag)
+    update = _id(_cmd(ca, "update", "change name, description, the updatable rules or CRL settings (PATCH)"), "CA")
+    update.add_argument("--name", help="a new name")
+    update.add_argument("--description", help="a new description")
+    update.add_argument(
+        "--max-leaf-validity", metavar="DURATION", help="leafCertificateMaxValidityDuration (ISO-8601; none removes it)"
+    )
+    update.add_argument(
+        "--max-ca-validity",
+        metavar="DURATION",
+        help="certificateAuthorityMaxValidityDuration (ISO-8601; none removes it)",
+    )
+    crl = update.add_mutually_exclusive_group()
+    crl.add_argument("--crl", dest="crl_enabled", action="store_const", const=True, help="publish CRLs")
+    crl.add_argument("--no-crl", dest="crl_enabled", action="store_const", const=False, help="stop publishing CRLs")
+    update.add_argument(
+        "--crl-validity", metavar="DURATION", help="CRL validity, PT1H..P90D (none: back to the service's)"
+    )
+    update.add_argument(
+        "--crl-url", action="append", default=None, help="a custom CRL distribution point URL, replacing the list"
+    )
+    _id(_cmd(ca, "disable", "stop the CA issuing (it stays trusted; enable undoes it)"), "CA")
+    _id(_cmd(ca, "enable", "let a disabled CA issue again"), "CA")
+    csr = _id(_cmd(ca, "csr", "the CSR of a CA waiting for its certificate from an outside CA"), "CA")
+    csr.add_argument("--out", help="write the CSR (PEM) to this file (mode 0600)")
+    imported = _id(
+        _cmd(ca, "import-certificate", "install the certificate an outside CA signed for this CA's CSR"), "CA"
+    )
+    imported.add_argument("--certificate", required=True, metavar="FILE", help="file: the signed CA certificate")
+    imported.add_argument("--chain", metavar="FILE", help="file: its chain up to the outside root")
+    _version(_id(_cmd(ca, "version", "show version N"), "CA"))
+    _version(_id(_cmd(ca, "promote-version", "make version N CURRENT (promote PENDING or roll back)"), "CA"))
+    delete = _version(_id(_cmd(ca, "schedule-version-deletion", "delete version N at a time, cancellable"), "CA"))
+    delete.add_argument("--at", help="ISO-8601 time of deletion (default: 30 days)")
+    _version(_id(_cmd(ca, "cancel-version-deletion", "cancel version N's scheduled deletion"), "CA"))
+
+
+def _register_acme(groups: registry.Subcommands) -> None:
+    acme = registry.group(groups, "acme", help="ACME: External Account Binding keys for ACME clients")
+    eab = acme.add_parser("eab", help="EAB keys: bind an ACME account to you", formatter_class=_Help)
+    keys = eab.add_subparsers(dest="eab_action", required=True)
+    create = _cmd(keys, "create", "a new EAB key; its HMAC key is shown only in this answer")
+    create.add_argument("--ca", help="only this CA's ACME directory takes it (default: any CA's)")
+    _list_parser(keys, help="your EAB keys, without their HMAC keys")
+    revoke = _cmd(keys, "revoke", "revoke an EAB key: every account bound through it stops working")
+    revoke.add_argument("key_id", help="the EAB key id (eab-…)")
 
 
 def _register_cert(groups: registry.Subcommands) -> None:
@@ -637,6 +684,7 @@ def _resource(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
         "audit": lambda a, c: _list(c, "/audit-events", a, {"resourceId": a.resource_id}),
         "grant": _grant,
         "poll": _poll,
+        "acme": _acme,
     }
     return handlers[args.group](args, client)
 
@@ -667,7 +715,10 @@ def _ca(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
     if a == "versions":
         return _list(client, f"{base}/versions", args, paged=False)
     if a == "renew":
-        return client.call("POST", f"{base}/versions", {"validityDuration": args.validity} if args.validity else {})
+        body = {"validityDuration": args.validity} if args.validity else {}
+        if args.pending:
+            body["stage"] = "PENDING"
+        return client.call("POST", f"{base}/versions", body)
     if a == "revoke":
         body = {"revocationReason": args.reason} if args.reason else {}
         status, answer = client.call("POST", f"{base}/versions/{args.version}/actions/revoke", body)
@@ -692,6 +743,30 @@ def _ca(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
         return client.call("POST", f"{base}/actions/cancel-deletion", {})
     if a == "tag":
         return client.call("PUT", f"{base}/tags", {"freeformTags": _tags(args)})
+    if a == "update":
+        return client.call("PATCH", base, _ca_update(args))
+    if a in ("disable", "enable"):
+        return client.call("POST", f"{base}/actions/{a}", {})
+    if a == "csr":
+        status, answer = client.call("GET", f"{base}/csr")
+        if status == 200 and args.out:
+            write_private(Path(args.out), answer["csrPem"])
+            answer = {k: v for k, v in answer.items() if k != "csrPem"} | {"writtenTo": args.out}
+        return status, answer
+    if a == "import-certificate":
+        body = {"certificatePem": _read(args.certificate)}
+        if args.chain:
+            body["chainPem"] = _read(args.chain)
+        return client.call("POST", f"{base}/actions/import-certificate", body)
+    if a == "version":
+        return client.call("GET", f"{base}/versions/{args.version}")
+    if a == "promote-version":
+        return client.call("POST", f"{base}/versions/{args.version}/actions/promote", {})
+    if a == "schedule-version-deletion":
+        body = {"timeOfDeletion": args.at} if args.at else {}
+        return client.call("POST", f"{base}/versions/{args.version}/actions/schedule-deletion", body)
+    if a == "cancel-version-deletion":
+        return client.call("POST", f"{base}/versions/{args.version}/actions/cancel-deletion", {})
     if a == "bundle":
         status, answer = client.call("GET", f"{base}/bundle")
         if status == 200 and args.out:
@@ -703,6 +778,50 @@ def _ca(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
             answer = {"certificateAuthorityId": answer.get("certificateAuthorityId"), "writtenTo": args.out}
         return status, answer
     return client.call("GET", base)
+
+
+def _none_or(text: str | None) -> str | None:
+    """An option's value, `none` meaning null (remove the limit, back to the default)."""
+    return None if text is None or text.lower() == "none" else text
+
+
+def _ca_update(args: argparse.Namespace) -> dict[str, Any]:
+    """The PATCH body: only what was given (an empty body changes nothing)."""
+    body: dict[str, Any] = {k: v for k, v in (("name", args.name), ("description", args.description)) if v is not None}
+    rules = {
+        field: _none_or(value)
+        for field, value in (
+            ("leafCertificateMaxValidityDuration", args.max_leaf_validity),
+            ("certificateAuthorityMaxValidityDuration", args.max_ca_validity),
+        )
+        if value is not None
+    }
+    if rules:
+        body["rules"] = rules
+    crl: dict[str, Any] = {}
+    if args.crl_enabled is not None:
+        crl["enabled"] = args.crl_enabled
+    if args.crl_validity is not None:
+        crl["validityDuration"] = _none_or(args.crl_validity)
+    if args.crl_url is not None:
+        crl["customFormattedUrls"] = args.crl_url
+    if crl:
+        body["crlSettings"] = crl
+    return body
+
+
+def _acme(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
+    a = args.eab_action
+    if a == "create":
+        body = {"certificateAuthorityId": args.ca} if args.ca else {}
+        status, answer = client.call("POST", "/acme/eab-keys", body)
+        if status < 400:
+            # The answer (with hmacKey) is printed once on stdout, never logged or kept: the user copies it now.
+            print("note: hmacKey is shown only this once: give it to your ACME client now", file=sys.stderr)
+        return status, answer
+    if a == "list":
+        return _list(client, "/acme/eab-keys", args, paged=False)
+    return client.call("DELETE", f"/acme/eab-keys/{args.key_id}")
 
 
 def _revoked_serial(answer: Any, args: argparse.Namespace) -> str:

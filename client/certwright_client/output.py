@@ -12,7 +12,7 @@ FORMATS = ("table", "json", "yaml")
 # Table columns, in order: a header and the dotted fields that fill it (the first one present wins). A column
 # shows only when some row has a value for it, so one table serves CAs, certificates, associations, audit, grants.
 COLUMNS: list[tuple[str, tuple[str, ...]]] = [
-    ("ID", ("id", "associationId")),
+    ("ID", ("id", "associationId", "keyId")),
     ("NAME", ("name", "certificateName")),
     ("VERSION", ("versionNumber",)),
     ("TYPE", ("configType",)),
@@ -27,10 +27,11 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("ASSOCIATED RESOURCE", ("associatedResourceId",)),
     ("DEPLOYMENT", ("deployment.state",)),
     ("DEPLOYED", ("deployment.deployedVersion",)),
-    ("REVOKED", ("revocationStatus.revocationReason", "currentVersion.revocationStatus.revocationReason")),
+    ("REVOKED", ("revocationStatus.revocationReason", "currentVersion.revocationStatus.revocationReason", "revoked")),
     ("RESOURCE", ("resourceId",)),
     ("ACTION", ("action",)),
     ("PRINCIPAL", ("principalArn", "caller")),
+    ("CA", ("certificateAuthorityId",)),
     ("ROLE", ("role",)),
     ("TIME", ("time",)),
 ]

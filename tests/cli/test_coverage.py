@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ MAPPING: list[tuple[list[str], tuple[str, str, Any, Any]]] = [
             None,
         ),
     ),
+    (
+        ["ca", "renew", "ca-1", "--pending"],
+        ("POST", "/certificate-authorities/ca-1/versions", {"stage": "PENDING"}, None),
+    ),
     (["ca", "bundle", "ca-1"], ("GET", "/certificate-authorities/ca-1/bundle", None, None)),
     (
         ["ca", "schedule-deletion", "ca-1", "--at", "2027-01-01T00:00:00Z"],
@@ -101,6 +106,71 @@ MAPPING: list[tuple[list[str], tuple[str, str, Any, Any]]] = [
         ["ca", "tag", "ca-1", "--tag", "env=prod", "--tag", "team="],
         ("PUT", "/certificate-authorities/ca-1/tags", {"freeformTags": {"env": "prod", "team": ""}}, None),
     ),
+    (
+        [
+            "ca",
+            "update",
+            "ca-1",
+            "--name",
+            "n",
+            "--max-leaf-validity",
+            "P30D",
+            "--max-ca-validity",
+            "none",
+            "--no-crl",
+            "--crl-validity",
+            "P1D",
+            "--crl-url",
+            "http://crl.example/a.crl",
+        ],
+        (
+            "PATCH",
+            "/certificate-authorities/ca-1",
+            {
+                "name": "n",
+                "rules": {
+                    "leafCertificateMaxValidityDuration": "P30D",
+                    "certificateAuthorityMaxValidityDuration": None,
+                },
+                "crlSettings": {
+                    "enabled": False,
+                    "validityDuration": "P1D",
+                    "customFormattedUrls": ["http://crl.example/a.crl"],
+                },
+            },
+            None,
+        ),
+    ),
+    (["ca", "disable", "ca-1"], ("POST", "/certificate-authorities/ca-1/actions/disable", {}, None)),
+    (["ca", "enable", "ca-1"], ("POST", "/certificate-authorities/ca-1/actions/enable", {}, None)),
+    (["ca", "csr", "ca-1"], ("GET", "/certificate-authorities/ca-1/csr", None, None)),
+    (
+        # An empty file (the real ones: test_ca_import_certificate_sends_the_files_and_csr_out_writes_the_pem).
+        ["ca", "import-certificate", "ca-1", "--certificate", os.devnull],
+        ("POST", "/certificate-authorities/ca-1/actions/import-certificate", {"certificatePem": ""}, None),
+    ),
+    (["ca", "version", "ca-1", "2"], ("GET", "/certificate-authorities/ca-1/versions/2", None, None)),
+    (
+        ["ca", "promote-version", "ca-1", "2"],
+        ("POST", "/certificate-authorities/ca-1/versions/2/actions/promote", {}, None),
+    ),
+    (
+        ["ca", "schedule-version-deletion", "ca-1", "1", "--at", "2027-01-01T00:00:00Z"],
+        (
+            "POST",
+            "/certificate-authorities/ca-1/versions/1/actions/schedule-deletion",
+            {"timeOfDeletion": "2027-01-01T00:00:00Z"},
+            None,
+        ),
+    ),
+    (
+        ["ca", "cancel-version-deletion", "ca-1", "1"],
+        ("POST", "/certificate-authorities/ca-1/versions/1/actions/cancel-deletion", {}, None),
+    ),
+    # ACME EAB keys
+    (["acme", "eab", "create", "--ca", "ca-1"], ("POST", "/acme/eab-keys", {"certificateAuthorityId": "ca-1"}, None)),
+    (["acme", "eab", "list"], ("GET", "/acme/eab-keys", None, {"page": None})),
+    (["acme", "eab", "revoke", "eab-1"], ("DELETE", "/acme/eab-keys/eab-1", None, None)),
     # certificates
     (
         ["cert", "create", "--name", "w", "--issuer", "ca-1", "--cn", "w.example", "--san", "DNS:w.example"],
@@ -282,7 +352,8 @@ def test_every_route_has_a_command() -> None:
 
 def test_every_command_is_in_the_mapping() -> None:
     """A new command gets a row here too, so its argument mapping is checked."""
-    mapped = {tuple(argv[:2]) if argv[0] != "poll" else ("poll",) for argv, _ in MAPPING}
+    words = {"poll": 1, "acme": 3}  # `poll` has no action; `acme eab create` has a sub-group
+    mapped = {tuple(argv[: words.get(argv[0], 2)]) for argv, _ in MAPPING}
     commands = set(_commands(build_parser()))
     assert commands - mapped - NOT_API_CALLS == set()
 
@@ -350,3 +421,66 @@ def test_a_bad_tag_or_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str
     assert "positive number of seconds" in capsys.readouterr().err
     assert main(["ca-bundle", "update", "b-1"]) == EXIT_USAGE
     assert "give --pem, --ca or both" in capsys.readouterr().err
+
+
+def test_ca_import_certificate_sends_the_files_and_csr_out_writes_the_pem(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("SIGNED\n")
+    (tmp_path / "chain.pem").write_text("OUTSIDE ROOT\n")
+    client = Recorder()
+    argv = ["ca", "import-certificate", "ca-1", "--certificate", str(tmp_path / "ca.pem")]
+    run(build_parser().parse_args([*argv, "--chain", str(tmp_path / "chain.pem")]), client)
+    run(build_parser().parse_args(argv), client)
+    path = "/certificate-authorities/ca-1/actions/import-certificate"
+    assert client.calls == [
+        ("POST", path, {"certificatePem": "SIGNED\n", "chainPem": "OUTSIDE ROOT\n"}, None),
+        ("POST", path, {"certificatePem": "SIGNED\n"}, None),
+    ]
+    client = Recorder({"certificateAuthorityId": "ca-1", "lifecycleState": "PENDING_CERTIFICATE", "csrPem": "CSR\n"})
+    _, body = run(build_parser().parse_args(["ca", "csr", "ca-1", "--out", str(tmp_path / "ca.csr")]), client)
+    assert (tmp_path / "ca.csr").read_text() == "CSR\n"
+    assert (tmp_path / "ca.csr").stat().st_mode & 0o777 == 0o600
+    assert body == {
+        "certificateAuthorityId": "ca-1",
+        "lifecycleState": "PENDING_CERTIFICATE",
+        "writtenTo": str(tmp_path / "ca.csr"),
+    }
+
+
+def test_ca_update_with_nothing_given_sends_an_empty_patch() -> None:
+    client = Recorder()
+    run(build_parser().parse_args(["ca", "update", "ca-1", "--crl-validity", "none"]), client)
+    assert client.calls == [
+        ("PATCH", "/certificate-authorities/ca-1", {"crlSettings": {"validityDuration": None}}, None)
+    ]
+    client = Recorder()
+    run(build_parser().parse_args(["ca", "update", "ca-1"]), client)
+    assert client.calls == [("PATCH", "/certificate-authorities/ca-1", {}, None)]
+
+
+def test_eab_create_prints_the_hmac_key_once_on_stdout_and_never_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from certwright_client import cli
+
+    secret = "c2VjcmV0LWhtYWMta2V5LWZvci1lYWI"
+    answer = {"keyId": "eab-1", "principalArn": "arn:aws:iam::1:role/web", "certificateAuthorityId": None,
+              "timeCreated": "2026-12-01T00:00:00+00:00", "revoked": False, "hmacKey": secret}  # fmt: skip
+    monkeypatch.setattr(cli, "Client", lambda *a, **k: Recorder(answer))
+    with caplog.at_level("DEBUG"):
+        assert cli.main(["acme", "eab", "create", "-o", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count(secret) == 1
+    assert secret not in err and "shown only this once" in err
+    assert secret not in caplog.text
+
+
+def test_eab_list_table_shows_key_id_ca_and_revoked() -> None:
+    from certwright_client import output
+
+    items = [
+        {"keyId": "eab-1", "principalArn": "arn:p", "certificateAuthorityId": "ca-1", "revoked": True},
+        {"keyId": "eab-2", "principalArn": "arn:p", "certificateAuthorityId": None, "revoked": False},
+    ]
+    header, *rows = output.render({"items": items, "nextPage": None}, "table").splitlines()
+    assert header.split() == ["ID", "REVOKED", "PRINCIPAL", "CA"]
+    assert [row.split()[0] for row in rows] == ["eab-1", "eab-2"] and rows[1].split()[-1] == "-"
