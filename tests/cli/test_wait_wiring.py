@@ -11,10 +11,10 @@ import yaml
 from certwright_client.wait import crl_url
 from cryptography import x509
 
-from infra.demo import third_party_certificate
 from infra.runtime import LocalRuntime, local_runtime
 from tests.cli.conftest import Cli
 from tests.consenting import consent
+from tests.listeners import https_listener
 
 
 @pytest.fixture(scope="module")
@@ -33,28 +33,7 @@ def runtime() -> Iterator[LocalRuntime]:
 
 
 def listener(rt: LocalRuntime) -> str:
-    """An application load balancer with one HTTPS listener serving a placeholder certificate."""
-    ec2, elbv2, acm = (rt.session.client(name) for name in ("ec2", "elbv2", "acm"))
-    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ab")
-    ]
-    lb = elbv2.create_load_balancer(Name="cli-wait", Subnets=subnets, Type="application")
-    group = elbv2.create_target_group(Name="cli-wait", Protocol="HTTP", Port=80, VpcId=vpc)
-    _, pem, key = third_party_certificate("placeholder.cli.example")
-    placeholder = acm.import_certificate(Certificate=pem.encode(), PrivateKey=key.encode())["CertificateArn"]
-    return str(
-        elbv2.create_listener(
-            LoadBalancerArn=lb["LoadBalancers"][0]["LoadBalancerArn"],
-            Protocol="HTTPS",
-            Port=443,
-            Certificates=[{"CertificateArn": placeholder}],
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}],
-        )["Listeners"][0]["ListenerArn"]
-    )
+    return https_listener(rt.session, "cli-wait", 42, "placeholder.cli.example")
 
 
 def served_serial(rt: LocalRuntime, listener_arn: str) -> str:

@@ -26,6 +26,7 @@ from infra.gateway import CALLER_HEADER
 from infra.runtime import LocalRuntime, local_runtime
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
 from tests.consenting import consent
+from tests.listeners import https_listener
 
 CHROMIUM = "/usr/bin/chromium"
 HOST_ROLE = "arn:aws:iam::123456789012:role/console-host"
@@ -66,28 +67,7 @@ def settle(rt: LocalRuntime) -> None:
 
 
 def listener(rt: LocalRuntime) -> str:
-    """An application load balancer with one HTTPS listener serving a placeholder certificate."""
-    ec2, elbv2, acm = (rt.session.client(name) for name in ("ec2", "elbv2", "acm"))
-    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.7.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ab")
-    ]
-    lb = elbv2.create_load_balancer(Name="console-shop", Subnets=subnets, Type="application")
-    group = elbv2.create_target_group(Name="console-shop", Protocol="HTTP", Port=80, VpcId=vpc)
-    _, pem, key = third_party_certificate("placeholder.example")
-    placeholder = acm.import_certificate(Certificate=pem.encode(), PrivateKey=key.encode())["CertificateArn"]
-    return str(
-        elbv2.create_listener(
-            LoadBalancerArn=lb["LoadBalancers"][0]["LoadBalancerArn"],
-            Protocol="HTTPS",
-            Port=443,
-            Certificates=[{"CertificateArn": placeholder}],
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}],
-        )["Listeners"][0]["ListenerArn"]
-    )
+    return https_listener(rt.session, "console-shop", 7, "placeholder.example")
 
 
 @dataclass

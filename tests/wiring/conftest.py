@@ -19,8 +19,8 @@ import pytest
 from certwright import bootstrap
 from certwright.services.context import Runtime
 
-from infra.demo import third_party_certificate
 from infra.runtime import LocalRuntime, local_runtime
+from tests.listeners import https_listener
 
 
 @pytest.fixture(autouse=True)
@@ -122,27 +122,7 @@ class Wiring:
         """A new application load balancer with one HTTPS listener serving a placeholder certificate."""
         self._listeners += 1
         number = self._listeners
-        ec2, elbv2, acm = (self.session.client(name) for name in ("ec2", "elbv2", "acm"))
-        vpc = ec2.create_vpc(CidrBlock=f"10.{number}.0.0/16")["Vpc"]["VpcId"]
-        subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{number}.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")[
-                "Subnet"
-            ]["SubnetId"]
-            for i, zone in enumerate("ab")
-        ]
-        lb = elbv2.create_load_balancer(Name=f"wiring-{number}", Subnets=subnets, Type="application")
-        group = elbv2.create_target_group(Name=f"wiring-{number}", Protocol="HTTP", Port=80, VpcId=vpc)
-        _, pem, key = third_party_certificate(f"placeholder-{number}.example")
-        placeholder = acm.import_certificate(Certificate=pem.encode(), PrivateKey=key.encode())["CertificateArn"]
-        return str(
-            elbv2.create_listener(
-                LoadBalancerArn=lb["LoadBalancers"][0]["LoadBalancerArn"],
-                Protocol="HTTPS",
-                Port=443,
-                Certificates=[{"CertificateArn": placeholder}],
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}],
-            )["Listeners"][0]["ListenerArn"]
-        )
+        return https_listener(self.session, f"wiring-{number}", number, f"placeholder-{number}.example")
 
     def served(self, listener: str) -> tuple[str, list[str]]:
         """(default certificate ARN, SNI certificate ARNs) as ELBv2 reports them."""
