@@ -228,6 +228,12 @@ def _cmd(actions: Any, name: str, help: str, **kwargs: Any) -> argparse.Argument
     parser: argparse.ArgumentParser = actions.add_parser(
         name, help=help, description=kwargs.pop("description", help), formatter_class=_Help, **kwargs
     )
+    _output_options(parser)
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    """--output (and --field), which may also be given after the command."""
     parser.add_argument(
         "-o",
         "--output",
@@ -237,7 +243,6 @@ def _cmd(actions: Any, name: str, help: str, **kwargs: Any) -> argparse.Argument
         help="table, json or yaml (default: CERTWRIGHT_OUTPUT, else table on a terminal and json into a pipe)",
     )
     _field_option(parser)
-    return parser
 
 
 def _field_option(parser: argparse.ArgumentParser) -> None:
@@ -408,15 +413,7 @@ def register(groups: registry.Subcommands) -> None:
     poll.add_argument(
         "--if-none-match", metavar="ETAG", help="the etag of an earlier answer: unchanged answers 304, printed as such"
     )
-    poll.add_argument(
-        "-o",
-        "--output",
-        dest="output_format",
-        choices=output.FORMATS,
-        default=argparse.SUPPRESS,
-        help="table, json or yaml (default: CERTWRIGHT_OUTPUT, else table on a terminal and json into a pipe)",
-    )
-    _field_option(poll)
+    _output_options(poll)
     completion = groups.add_parser("completion", help="print a shell completion script", formatter_class=_Help)
     completion.add_argument(
         "shell", choices=("bash", "zsh"), help="the shell (bash: `source <(certwright completion bash)`)"
