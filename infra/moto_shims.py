@@ -15,8 +15,10 @@
 - S3 conditional puts are atomic, as AWS's are (infra/moto_atomic.py).
 
 Speed only (no behaviour change): a symmetric KMS key gets its unused RSA key pair (moto makes one for every key)
-only if something asks for it, and every botocore session of the process shares one data loader (service models
-and endpoint rules are parsed once, not once per session).
+only if something asks for it; every botocore session of the process shares one data loader (service models
+and endpoint rules are parsed once, not once per session); DynamoDB's item operations answer with their JSON
+written directly (moto walks the botocore output shape for every attribute value, most of what a test spends);
+and moto's per-request list of a handler's methods is computed once per handler class.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import functools
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +35,7 @@ import botocore.loaders
 import botocore.session
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from moto.acm import models as acm_models
+from moto.core import responses as core_responses
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import get_filter_expression
@@ -44,6 +48,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.utilities import DynamoJsonEncoder
 from moto.dynamodbstreams import models as streams_models
 from moto.dynamodbstreams import responses as streams_responses
 from moto.elbv2 import models as elbv2_models
@@ -62,6 +67,21 @@ _installed = False
 DYNAMODB_LOCK = threading.RLock()
 _TRANSACT_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
 _KEPT_SHARD_ITERATORS = 2048
+# DynamoDB operations whose output is items and counts only (no timestamp, no shape-renamed member): their
+# answer is the result as JSON, binary values base64-encoded, exactly what moto's shape walk writes for them.
+_ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "TransactGetItems",
+    }
+)
+_DYNAMODB_JSON = "application/x-amz-json-1.0"
 
 
 class DisabledException(JsonRESTError):
@@ -107,6 +127,8 @@ def install() -> None:
     _patch_dynamodb()
     _patch_kms_key_generation()
     _share_botocore_loader()
+    _answer_item_operations_directly()
+    _list_handler_methods_once()
     moto_atomic.install()
 
 
@@ -152,6 +174,44 @@ def _share_botocore_loader() -> None:
     # Each botocore Session builds its own Loader and re-reads every service model's JSON (~50 ms per session and
     # service); the tests and the local runtime make a session per test or per function container.
     botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
+
+
+def _answer_item_operations_directly() -> None:
+    """DynamoDB's item operations: the answer's JSON written as is, without moto's walk of the output shape.
+
+    The walk visits every attribute value of every item through the botocore model (a third of a test's CPU). For
+    these operations it adds nothing but leaving out members the output shape lacks and None values: the result is
+    already wire-shaped, and binary values are base64-encoded by the encoder. Errors and every other operation keep moto's serializer.
+    tests/adapters/test_moto_shims.py compares the two answers.
+    """
+    result_class = dynamodb_responses.DynamoResult
+    original = result_class.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name not in _ITEM_OPERATIONS or not isinstance(self.result, dict):
+            return original(self, context)
+        members = context.operation_model.output_shape.members  # moto adds some of its own (ConsumedCapacityUnits)
+        answer = {
+            key: _without_none(value) for key, value in self.result.items() if key in members and value is not None
+        }
+        return 200, {"Content-Type": _DYNAMODB_JSON}, json.dumps(answer, cls=DynamoJsonEncoder)
+
+    result_class.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
+
+
+def _list_handler_methods_once() -> None:
+    """moto lists a handler class's methods (inspect.getmembers) on every request; a class's methods do not change."""
+    core_responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]
+        core_responses.method_names_from_class
+    )
 
 
 def _patch_ecdsa() -> None:

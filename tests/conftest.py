@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from collections import Counter
@@ -90,8 +91,37 @@ class Aws:
         """One DynamoDB client for the test's own reads (made on first use, after the fixtures' session hooks)."""
         return self.session.client("dynamodb")
 
-    def table_items(self) -> list[dict[str, Any]]:
-        return self.dynamodb.scan(TableName=self.settings.table_name)["Items"]
+    def table_items(self, table_name: str | None = None) -> list[dict[str, Any]]:
+        """Every item of the table (the service's by default), as a paginated Scan through a client returns them.
+
+        Read from the embedded AWS's memory: a Scan deep-copies, serializes and parses every item, and tests that
+        compare the whole table after each request (the authorization matrix, the crash suite) spent most of
+        their time there, quadratically as the table grew."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][self.settings.region]
+        with moto_shims.DYNAMODB_LOCK:
+            items = backend.get_table(table_name or self.settings.table_name).all_items()
+            return [{name: _as_client_reads(value.to_json()) for name, value in item.attrs.items()} for item in items]
+
+
+def _as_client_reads(value: dict[str, Any]) -> dict[str, Any]:
+    """A moto attribute value ({"S": ...}, {"B": base64 text or bytes}, nested M/L) as boto3's client returns it."""
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": inner if isinstance(inner, bytes) else base64.b64decode(inner)}
+    if kind == "BS":
+        return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in inner]}
+    if kind == "M":
+        return {"M": {k: _as_client_reads(_typed(v)) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_as_client_reads(_typed(v)) for v in inner]}
+    return {kind: inner}
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else value.to_json()  # a nested DynamoType or its JSON form
 
 
 def _staged(request: pytest.FixtureRequest) -> bool:

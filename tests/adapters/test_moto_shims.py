@@ -4,6 +4,7 @@ refuse); DynamoDB transactions that are all-or-nothing under concurrent clients 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -270,3 +271,82 @@ def test_a_symmetric_key_makes_no_rsa_pair_until_asked_and_survives_a_pickle(
     assert restored.private_key.key_size == 2048 and made == [1]
     signer_id, _ = new_key(kms, "RSA_2048")
     assert kms.describe_key(KeyId=signer_id)["KeyMetadata"]["KeySpec"] == "RSA_2048" and made == [1, 1]
+
+
+ITEM = {
+    "pk": {"S": "CERT#1"},
+    "sk": {"S": "META"},
+    "n": {"N": "42"},
+    "secret": {"B": b"\x00\x01ciphertext\xff"},
+    "blobs": {"BS": [b"a", b"\x00b"]},
+    "names": {"SS": ["x", "y"]},
+    "nested": {"M": {"b": {"B": b"\x02"}, "l": {"L": [{"S": "s"}, {"B": b"\x03"}, {"NULL": True}]}}},
+    "flag": {"BOOL": False},
+}
+
+
+def test_item_operations_answer_what_motos_serializer_would(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast answer of every item operation (infra/moto_shims.py) equals moto's own shape-walked answer."""
+    from moto.dynamodb import responses
+
+    fast = responses.DynamoResult.execute_result
+    original = next(cell.cell_contents for cell in fast.__closure__ or () if callable(cell.cell_contents))
+    compared: list[str] = []
+
+    def both(self: Any, context: Any) -> Any:
+        answer = fast(self, context)
+        expected = original(self, context)
+        assert (answer[0], json.loads(answer[2])) == (expected[0], json.loads(expected[2])), context.operation_model
+        compared.append(context.operation_model.name)
+        return answer
+
+    monkeypatch.setattr(responses.DynamoResult, "execute_result", both)
+    dynamodb, table = aws.dynamodb, aws.settings.table_name
+    key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+    dynamodb.put_item(TableName=table, Item=ITEM, ReturnValues="ALL_OLD")
+    dynamodb.put_item(TableName=table, Item=ITEM, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    assert dynamodb.get_item(TableName=table, Key=key)["Item"] == ITEM
+    assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "none"}, "sk": {"S": "none"}}).get("Item") is None
+    dynamodb.query(
+        TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": ITEM["pk"]}, Limit=1
+    )
+    dynamodb.scan(TableName=table, Limit=1)
+    dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "7"}},
+        ReturnValues="ALL_NEW",
+    )
+    dynamodb.batch_get_item(RequestItems={table: {"Keys": [key]}})
+    dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {**ITEM, "sk": {"S": "OTHER"}}}}]})
+    dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])
+    dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": ITEM}}])
+    dynamodb.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD")
+    with pytest.raises(ClientError):  # an error keeps moto's serializer
+        dynamodb.put_item(TableName=table, Item=ITEM, ConditionExpression="attribute_exists(nothing)")
+    # (BatchWriteItem and TransactWriteItems answer through moto's plain ActionResult: not on the fast path.)
+    assert set(compared) == {
+        "PutItem",
+        "GetItem",
+        "Query",
+        "Scan",
+        "UpdateItem",
+        "BatchGetItem",
+        "TransactGetItems",
+        "DeleteItem",
+    }
+
+
+def test_the_fixtures_table_read_is_what_a_paginated_scan_returns(aws: Aws) -> None:
+    """tests/conftest.py's `Aws.table_items` reads moto's memory; it must agree with the client's Scan."""
+    dynamodb, table = aws.dynamodb, aws.settings.table_name
+    for n in range(30):
+        dynamodb.put_item(TableName=table, Item={**ITEM, "sk": {"S": f"V#{n:02}"}, "pad": {"S": "x" * 40_000}})
+    scanned = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+    assert len(scanned) > 25  # more than one page (1 MB each)
+
+    def order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+    assert order(aws.table_items()) == order(scanned)

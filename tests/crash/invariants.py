@@ -32,25 +32,23 @@ class Table:
 
 
 def read_table(aws: Aws) -> Table:
-    client = aws.dynamodb
     table = Table()
-    for page in client.get_paginator("scan").paginate(TableName=aws.settings.table_name, ConsistentRead=True):
-        for item in page["Items"]:
-            kind, pk, sk = item["kind"]["S"], item["pk"]["S"], item["sk"]["S"]
-            data = json.loads(item["data"]["S"]) if "data" in item else {}
-            table.texts.append(json.dumps(item, default=str))
-            if item.get("renewal_pk", {}).get("S") == "IN_FLIGHT":
-                table.in_flight.append(f"{pk}/{sk}")
-            if kind == "CERT":
-                table.certificates[data["id"]] = data
-            elif kind == "CERT_VERSION":
-                table.versions.setdefault(data["certificateId"], {})[data["versionNumber"]] = data
-                if "secret" in item:
-                    table.secrets[(data["certificateId"], data["versionNumber"])] = bytes(item["secret"]["B"])
-            elif kind == "SERIAL":
-                table.serial_claims.add((data["issuer"], data["serialNumber"].lower()))
-            elif kind == "ASSOC":
-                table.associations.append(data)
+    for item in aws.table_items():
+        kind, pk, sk = item["kind"]["S"], item["pk"]["S"], item["sk"]["S"]
+        data = json.loads(item["data"]["S"]) if "data" in item else {}
+        table.texts.append(json.dumps(item, default=str))
+        if item.get("renewal_pk", {}).get("S") == "IN_FLIGHT":
+            table.in_flight.append(f"{pk}/{sk}")
+        if kind == "CERT":
+            table.certificates[data["id"]] = data
+        elif kind == "CERT_VERSION":
+            table.versions.setdefault(data["certificateId"], {})[data["versionNumber"]] = data
+            if "secret" in item:
+                table.secrets[(data["certificateId"], data["versionNumber"])] = bytes(item["secret"]["B"])
+        elif kind == "SERIAL":
+            table.serial_claims.add((data["issuer"], data["serialNumber"].lower()))
+        elif kind == "ASSOC":
+            table.associations.append(data)
     return table
 
 

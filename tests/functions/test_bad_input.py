@@ -43,7 +43,7 @@ class SideEffects:
 
 
 def _all_items(aws: Aws) -> list[dict[str, Any]]:
-    idempotency = aws.dynamodb.scan(TableName=aws.settings.idempotency_table_name)["Items"]
+    idempotency = aws.table_items(aws.settings.idempotency_table_name)
     return aws.table_items() + idempotency
 
 

@@ -299,9 +299,7 @@ def test_a_ciphertext_swapped_into_another_certificate_does_not_decrypt(
 
 
 def _scan(aws: Aws, table: str) -> Iterator[dict[str, Any]]:
-    paginator = aws.session.client("dynamodb").get_paginator("scan")
-    for page in paginator.paginate(TableName=table):
-        yield from page["Items"]
+    yield from aws.table_items(table)
 
 
 def _values(value: Any) -> Iterator[str | bytes]:
