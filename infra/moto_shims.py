@@ -36,6 +36,7 @@ import botocore.session
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from moto.acm import models as acm_models
 from moto.core import responses as core_responses
+from moto.core import utils as core_utils
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import get_filter_expression
@@ -209,9 +210,8 @@ def _without_none(value: Any) -> Any:
 
 def _list_handler_methods_once() -> None:
     """moto lists a handler class's methods (inspect.getmembers) on every request; a class's methods do not change."""
-    core_responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]
-        core_responses.method_names_from_class
-    )
+    listed = functools.lru_cache(maxsize=None)(core_utils.method_names_from_class)
+    core_responses.method_names_from_class = listed  # type: ignore[attr-defined]  # responses.py's imported name
 
 
 def _patch_ecdsa() -> None:
