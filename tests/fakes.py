@@ -1294,6 +1294,7 @@ class FakeAcmeStore:
         self.by_key: dict[str, str] = {}
         self.orders: dict[str, Any] = {}
         self.authorizations: dict[str, Any] = {}
+        self.authz_versions: dict[str, int] = {}  # the adapter's row version
         self.links: dict[tuple[str, tuple[str, ...]], str] = {}
         # The adapter's `ttl` of the order ("order:", "orders:{account}/" + id) and authorization ("authz:") rows.
         self.ttl: dict[str, int | None] = {}
@@ -1372,6 +1373,24 @@ class FakeAcmeStore:
     def put_authorization(self, authorization: Any) -> None:
         self.authorizations[authorization.id] = authorization
         self.ttl[f"authz:{authorization.id}"] = retention.authorization_drop_at(authorization)
+        self.authz_versions[authorization.id] = self.authz_versions.get(authorization.id, 0) + 1
+
+    def change_authorization(self, authorization_id: str, change: Any) -> Any:
+        from certwright.ports.acme import CHANGE_ATTEMPTS
+
+        for _ in range(CHANGE_ATTEMPTS):
+            read = self.authz_versions.get(authorization_id, 0)
+            current = self.get_authorization(authorization_id)  # (a test may write in between, as another writer)
+            if current is None:
+                return None
+            changed = change(current)
+            if changed == current:
+                return current
+            if self.authz_versions.get(authorization_id, 0) != read:  # written since it was read: the race is lost
+                continue
+            self.put_authorization(changed)
+            return changed
+        raise conflict("write authorization")
 
     def get_authorization(self, authorization_id: str) -> Any:
         return self.authorizations.get(authorization_id)

@@ -5,9 +5,13 @@ Each refusal is a problem document and leaves the ACME store as it was."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
+import pytest
 from certwright.acme.ari import cert_id
+from certwright.acme.resources import Status
 from certwright.errors import TransientError
 from certwright.ports.acme_challenges import ChallengeResult
 from cryptography import x509
@@ -19,7 +23,7 @@ from tests.acme.client import AcmeClient, b64, csr_der, jwk_of, jws
 from tests.acme.conftest import BASE, Acme, edge_send, problem
 from tests.acme.test_server_flow import issue
 from tests.conftest import Clock
-from tests.fakes import FakeAcmeStore
+from tests.fakes import FakeAcmeStore, FakeChallengeChecker
 
 STRANGER = "arn:aws:iam::123456789012:role/stranger"
 
@@ -235,3 +239,33 @@ def test_eab_keys_created_and_revoked_are_audited_without_their_secret(acme: Acm
     records = acme.container.store.list_for(key_id, 10)
     assert sorted(r.action for r in records) == ["CreateAcmeEabKey", "RevokeAcmeEabKey"]
     assert all(hmac_key not in repr(r) for r in records)
+
+
+def test_a_deactivation_written_while_the_validator_writes_its_decision_stays(
+    acme: Acme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account deactivates the authorization between the validator's last read and its write: the decision
+    must not overwrite the deactivation (RFC 8555 §7.1.6: deactivated is final)."""
+    client = acme.registered()
+    authz_url = client.new_order(["race.example.com"]).json()["authorizations"][0]
+    http = next(c for c in client.get(authz_url).json()["challenges"] if c["type"] == "http-01")
+    client.post(http["url"], {})
+    store, checker = acme.world.acme, acme.world.checker
+    read = store.get_authorization
+    checked: list[bool] = []
+
+    def check(*args: Any) -> Any:
+        checked.append(True)  # from now on the validator only writes its decision
+        return FakeChallengeChecker.check(checker, *args)
+
+    def racing_read(authorization_id: str) -> Any:
+        found = read(authorization_id)
+        if checked and found is not None and found.status is Status.PENDING:
+            store.put_authorization(replace(found, status=Status.DEACTIVATED))  # the account's deactivation
+        return found
+
+    monkeypatch.setattr(checker, "check", check)
+    monkeypatch.setattr(store, "get_authorization", racing_read)
+    acme.validate_all()
+    assert checked
+    assert client.get(authz_url).json()["status"] == "deactivated"

@@ -12,6 +12,7 @@ from certwright.acme import retention
 from certwright.acme.resources import Account, Authorization, Challenge, EabKey, Order, Status
 from certwright.adapters.dynamodb_models import Row as TableRow
 from certwright.errors import ConflictError
+from certwright.ports.acme import CHANGE_ATTEMPTS
 from certwright.ports.acme_challenges import ChallengeType
 
 from tests.contract import builders as b
@@ -163,3 +164,47 @@ def test_nonces_and_abandoned_orders_and_authorizations_carry_a_ttl_and_nothing_
     store.put_order(failed)
     store.update_order(failed.failed({"type": "urn:ietf:params:acme:error:badCSR"}), Status.PENDING)
     assert drop_at(ports, "order:order-f") == int((failed.expires + retention.ABANDONED_RETENTION).timestamp())
+
+
+def _pending_authorization() -> Authorization:
+    return Authorization(
+        "authz-1", "acct-1", "a.example.com", b.NOW + timedelta(days=7), (Challenge(ChallengeType.HTTP_01, "t1"),)
+    )
+
+
+def test_a_change_that_loses_a_race_is_applied_again_to_what_the_other_writer_wrote(ports: Ports) -> None:
+    """The validator's decision and a deactivation written in between: the deactivation stays (no lost write)."""
+    store = ports.acme
+    z = _pending_authorization()
+    store.put_authorization(z)
+    done = replace(z.challenges[0], status=Status.VALID, validated=b.NOW, attempts=1)
+    seen: list[Status] = []
+
+    def decide(latest: Authorization) -> Authorization:
+        seen.append(latest.status)
+        if len(seen) == 1:  # the account deactivates it between this read and this write
+            store.change_authorization(z.id, lambda other: replace(other, status=Status.DEACTIVATED))
+        return latest.with_challenge(done)
+
+    assert store.change_authorization(z.id, decide) == replace(z, status=Status.DEACTIVATED)
+    assert seen == [Status.PENDING, Status.DEACTIVATED]
+    assert store.get_authorization(z.id) == replace(z, status=Status.DEACTIVATED)
+    assert store.change_authorization("authz-none", decide) is None
+
+
+def test_a_change_that_keeps_losing_gives_up_with_a_conflict(ports: Ports) -> None:
+    store = ports.acme
+    z = _pending_authorization()
+    store.put_authorization(z)
+    tries: list[int] = []
+
+    def always_raced(latest: Authorization) -> Authorization:
+        tries.append(1)
+        store.put_authorization(replace(latest, expires=latest.expires + timedelta(seconds=1)))
+        return replace(latest, status=Status.DEACTIVATED)
+
+    with pytest.raises(ConflictError):
+        store.change_authorization(z.id, always_raced)
+    assert len(tries) == CHANGE_ATTEMPTS
+    stored = store.get_authorization(z.id)
+    assert stored is not None and stored.status is Status.PENDING

@@ -17,6 +17,7 @@ Only the authorization stands for events (AcmeChallengeRequested: adapters/dynam
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter, translate_pynamo, versioned
 from certwright.errors import ConflictError
+from certwright.ports.acme import CHANGE_ATTEMPTS
 from certwright.ports.acme_challenges import ChallengeType
 
 AUTHZ_KIND = "ACME_AUTHZ"
@@ -297,6 +299,37 @@ class DynamoDbAcme(TableAdapter):
         stored = self._get(f"ACMEAUTHZ#{authorization.id}", "Z")
         with self._errors("write authorization"):
             versioned(row, stored.row_version if stored is not None else 0).save()
+
+    def change_authorization(
+        self, authorization_id: str, change: Callable[[Authorization], Authorization]
+    ) -> Authorization | None:
+        for _ in range(CHANGE_ATTEMPTS):
+            stored = self._get(f"ACMEAUTHZ#{authorization_id}", "Z")
+            if stored is None:
+                return None
+            current = authz_from(stored.data)
+            changed = change(current)
+            if changed == current:
+                return current
+            row = self._row(
+                f"ACMEAUTHZ#{authorization_id}",
+                "Z",
+                kind=AUTHZ_KIND,
+                data=authz_to_data(changed),
+                ttl=authorization_drop_at(changed),
+            )
+            row.row_version = stored.row_version  # the write's condition: still the version read
+            try:
+                with self._errors("write authorization"):
+                    row.save()
+            except ConflictError as err:
+                if err.code != "ConcurrentModification":
+                    raise
+                continue  # someone wrote it in between: apply the change to what they wrote
+            return changed
+        raise ConflictError(
+            f"authorization {authorization_id} keeps changing concurrently; retry", code="ConcurrentModification"
+        )
 
     def get_authorization(self, authorization_id: str) -> Authorization | None:
         row = self._get(f"ACMEAUTHZ#{authorization_id}", "Z")

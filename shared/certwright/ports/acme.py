@@ -3,10 +3,14 @@ the link from an account's name set to its Certwright certificate."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from certwright.acme.resources import Account, Authorization, EabKey, Order, Status
+
+# How often change_authorization reads again after losing a race before it gives up (ConflictError).
+CHANGE_ATTEMPTS = 5
 
 
 class AcmeStore(Protocol):
@@ -59,7 +63,17 @@ class AcmeStore(Protocol):
         """The ids of the account's orders."""
         ...
 
-    def put_authorization(self, authorization: Authorization) -> None: ...
+    def put_authorization(self, authorization: Authorization) -> None:
+        """Write a new authorization (a new order's)."""
+        ...
+
+    def change_authorization(
+        self, authorization_id: str, change: Callable[[Authorization], Authorization]
+    ) -> Authorization | None:
+        """Apply `change` to the stored authorization and write the result only if nobody wrote the authorization
+        since it was read; after a lost race, read it again and apply `change` again (CHANGE_ATTEMPTS times, then
+        ConflictError). Returns what is stored afterwards; None when there is no such authorization."""
+        ...
 
     def get_authorization(self, authorization_id: str) -> Authorization | None: ...
 

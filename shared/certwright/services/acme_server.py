@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from cryptography import x509
@@ -498,8 +499,10 @@ class AcmeServer:
             if c.status is Status.PROCESSING and c.deadline is not None and now >= c.deadline + STUCK_GRACE:
                 detail = "the challenge was not decided before its deadline"
                 failed = replace(c, status=Status.INVALID, error=problem_document("connection", detail))
-                authorization = authorization.with_challenge(failed)
-                self._store.put_authorization(authorization)
+                changed = self._store.change_authorization(
+                    authorization.id, partial(Authorization.with_challenge, updated=failed)
+                )
+                authorization = changed or authorization
         return authorization
 
     def authorization(self, at: Endpoint, authz_id: str, body: bytes) -> AcmeAnswer:
@@ -509,9 +512,7 @@ class AcmeServer:
             payload = v.jws.payload_json()
             if payload.get("status") != Status.DEACTIVATED.value:
                 raise malformed("an authorization's status can only be set to deactivated")
-            if authorization.status in (Status.PENDING, Status.VALID):
-                authorization = replace(authorization, status=Status.DEACTIVATED)
-                self._store.put_authorization(authorization)
+            authorization = self._store.change_authorization(authorization.id, _deactivated) or authorization
         return AcmeAnswer(200, self._authorization_document(at, authorization))
 
     def _authorization_document(self, at: Endpoint, z: Authorization) -> dict[str, Any]:
@@ -547,11 +548,19 @@ class AcmeServer:
         if not v.jws.post_as_get:
             v.jws.payload_json()  # {} asks for validation (RFC 8555 §7.5.1); anything else must at least be JSON
             now = self._rt.clock()
-            if challenge.status is Status.PENDING and authorization.current_status(now) is Status.PENDING:
-                if any(c.status is Status.PROCESSING for c in authorization.challenges):
+
+            def start(latest: Authorization) -> Authorization:
+                pending = latest.challenge(kind)
+                if pending.status is not Status.PENDING or latest.current_status(now) is not Status.PENDING:
+                    return latest
+                if any(c.status is Status.PROCESSING for c in latest.challenges):
                     raise malformed("another challenge of this authorization is being validated")
-                challenge = replace(challenge, status=Status.PROCESSING, deadline=now + CHALLENGE_DEADLINE)
-                self._store.put_authorization(authorization.with_challenge(challenge))
+                return latest.with_challenge(
+                    replace(pending, status=Status.PROCESSING, deadline=now + CHALLENGE_DEADLINE)
+                )
+
+            authorization = self._store.change_authorization(authorization.id, start) or authorization
+            challenge = authorization.challenge(kind)
         return AcmeAnswer(200, self._challenge_document(at, authorization, challenge), links=(up,))
 
     def key_authorization_of(self, authorization: Authorization, challenge: Challenge) -> str:
@@ -769,3 +778,10 @@ def _renewable_by(certificate: Certificate, order: Order) -> bool:
     """Whether an order renews the account's earlier certificate for its names: only one of the order's own CA that
     is still ACTIVE (a deleted or retiring certificate, or one from another CA's directory, is not renewed)."""
     return certificate.lifecycle_state is LifecycleState.ACTIVE and certificate.issuer_ca_id == order.ca_id
+
+
+def _deactivated(authorization: Authorization) -> Authorization:
+    """The authorization deactivated by its account (RFC 8555 §7.5.2); final states stay."""
+    if authorization.status in (Status.PENDING, Status.VALID):
+        return replace(authorization, status=Status.DEACTIVATED)
+    return authorization

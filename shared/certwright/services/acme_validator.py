@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from aws_lambda_powertools import Logger
 
@@ -80,8 +81,7 @@ class ChallengeValidator:
                 )
                 # Bounded by what this invocation slept, so a check that never decides cannot keep it forever.
                 if waited + backoff > self._budget:
-                    authorization = authorization.with_challenge(challenge)
-                    self._store.put_authorization(authorization)
+                    self._store.change_authorization(authorization_id, partial(_with, challenge))
                     raise TransientError(
                         f"challenge {challenge_type} of {authorization_id} undecided: {err.message}"
                     ) from err
@@ -104,12 +104,16 @@ class ChallengeValidator:
                 error=problem_document(problem, detail or problem),
                 attempts=challenge.attempts + 1,
             )
-        # Read again just before writing: a deactivation while the check ran stays (with_challenge keeps final
-        # states). The write itself is last-writer-wins, so a deactivation racing this very write can still lose.
-        latest = self._store.get_authorization(authorization.id) or authorization
-        self._store.put_authorization(latest.with_challenge(done))
+        # Applied to the stored authorization, conditional on what was read: a deactivation while the check ran,
+        # even one racing this very write, stays (with_challenge keeps final states).
+        self._store.change_authorization(authorization.id, partial(_with, done))
         logger.info(
             "challenge decided",
             extra={"authorization": authorization.id, "type": challenge.type.value, "status": done.status.value},
         )
         return Outcome(authorization.id, challenge.type.value, done.status.value)
+
+
+def _with(challenge: Challenge, latest: Authorization) -> Authorization:
+    """The stored authorization with `challenge` (final states stay: Authorization.with_challenge)."""
+    return latest.with_challenge(challenge)
