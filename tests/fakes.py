@@ -23,6 +23,7 @@ from certwright.acme import retention
 from certwright.adapters.dynamodb_codec import fingerprint_key, lookup_keys, serial_key
 from certwright.adapters.dynamodb_images import decode_image
 from certwright.adapters.dynamodb_poll import HOST_PARTITION, host_key
+from certwright.adapters.page_tokens import SealedPageTokens
 from certwright.authorization.grants import Grant
 from certwright.bootstrap import Container
 from certwright.config import Settings
@@ -84,6 +85,9 @@ def runtime(clock: Callable[[], datetime] | None = None, *, first_serial: int = 
 
 
 # -- conditional writes, paging ----------------------------------------------------------------------------------
+
+
+PAGE_TOKEN_KEY = bytes(range(32))
 
 
 def conflict(action: str) -> ConflictError:
@@ -1574,5 +1578,7 @@ def build_fake(settings: Settings, rt: Runtime, world: World | None = None) -> t
         ),
         acme_validator=ChallengeValidator(w.acme, w.checker, rt, w.slept.append),
         eab_keys=EabKeyService(w.acme, w.eab_sealer, authorities, store, rt),
+        # The adapter's sealing (pure AES-GCM) under a fixed key: the key's KMS-sealed row is the adapter's own.
+        page_tokens=SealedPageTokens(lambda create: PAGE_TOKEN_KEY),
     )
     return container, w

@@ -87,8 +87,13 @@ def _eab_statement(statement: dict[str, Any]) -> bool:
     return bool(keys == ["certwright:eabKeyId"])
 
 
+def _page_token_statement(statement: dict[str, Any]) -> bool:
+    keys = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("kms:EncryptionContextKeys")
+    return bool(keys == ["certwright:purpose"])
+
+
 def test_only_the_api_and_the_deployer_may_decrypt_leaf_keys_and_only_with_certwrights_context() -> None:
-    leaf = [st for st in _key_policy() if not _eab_statement(st)]
+    leaf = [st for st in _key_policy() if not _eab_statement(st) and not _page_token_statement(st)]
     decrypters = {st["Principal"]["AWS"]["GetAtt"] for st in leaf if "kms:Decrypt" in _actions(st)}
     assert decrypters == {"IssuanceApiFunctionRole.Arn", "DeployerRole.Arn"}
     sealers = {st["Principal"]["AWS"]["GetAtt"] for st in leaf if "kms:Encrypt" in _actions(st)}
@@ -100,6 +105,11 @@ def test_only_the_api_and_the_deployer_may_decrypt_leaf_keys_and_only_with_certw
         ("AcmeServerFunctionRole.Arn", "kms:Decrypt"),
     }
     assert all(st["Condition"]["StringLike"]["kms:EncryptionContext:certwright:eabKeyId"] == "eab-*" for st in eab)
+    # The page-token key (adapters/page_tokens.py): the API alone seals and opens it, only with its purpose.
+    (tokens,) = [st for st in _key_policy() if _page_token_statement(st)]
+    assert tokens["Principal"]["AWS"]["GetAtt"] == "IssuanceApiFunctionRole.Arn"
+    assert set(_actions(tokens)) == {"kms:Encrypt", "kms:Decrypt"}
+    assert tokens["Condition"]["StringEquals"] == {"kms:EncryptionContext:certwright:purpose": "page-tokens"}
     for statement in leaf:
         if {"kms:Decrypt", "kms:Encrypt"} & set(_actions(statement)):
             keys = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]

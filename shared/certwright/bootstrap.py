@@ -32,6 +32,7 @@ from certwright.adapters.eventbridge import EventBusPublisher
 from certwright.adapters.idempotency import IdempotentRequests
 from certwright.adapters.kms import KmsCaKeys, KmsKeyVault
 from certwright.adapters.kms_eab import KmsEabSealer
+from certwright.adapters.page_tokens import SealedPageTokens, TablePageTokenKey
 from certwright.adapters.s3_objects import S3Objects
 from certwright.adapters.sns import SnsAlertPublisher
 from certwright.adapters.target_tags import AwsTargetTags
@@ -43,6 +44,7 @@ from certwright.config import Settings
 from certwright.domain.association import Association
 from certwright.ports import AssociationStore, GrantStore
 from certwright.ports.acme_challenges import ChallengeChecker, ChallengeResult, ChallengeType
+from certwright.ports.page_tokens import PageTokens
 from certwright.services.acme_eab import EabKeyService
 from certwright.services.acme_server import AcmeServer
 from certwright.services.acme_validator import ChallengeValidator
@@ -112,6 +114,7 @@ class Container:
     acme: AcmeServer
     acme_validator: ChallengeValidator
     eab_keys: EabKeyService
+    page_tokens: PageTokens
 
 
 class _TlsOnDemand:
@@ -274,6 +277,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         ),
         acme_validator=ChallengeValidator(acme_store, challenge_checker(settings), rt, time.sleep),
         eab_keys=EabKeyService(acme_store, eab_sealer, authorities, store, rt),
+        page_tokens=SealedPageTokens(TablePageTokenKey(Row, kms, settings.key_encryption_key_id)),
     )
 
 

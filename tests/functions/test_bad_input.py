@@ -1409,8 +1409,9 @@ def test_a_page_token_of_another_certificates_associations_is_refused(
 
 
 def test_an_overlong_page_token_is_refused(api: ApiClient, aws: Aws) -> None:
-    token = _token(_key("CERT#" + "x" * 3000, list_pk="CERT", list_sk="t"))
+    token = _token(_key("CERT#" + "x" * 6000, list_pk="CERT", list_sk="t"))
     assert_rejected(aws, lambda: api.get(f"/certificates?page={token}"), 400, "InvalidParameter")
+    assert_rejected(aws, lambda: api.get(f"/audit-events?resourceId=c&page={token[:3001]}"), 400, "InvalidParameter")
 
 
 @pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "%EF%BC%91", "1e2", "", "%00", "999999999999999999999999"])

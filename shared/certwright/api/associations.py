@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from certwright.api import presenters
 from certwright.api.inventory import DeploymentStateQuery, SearchLimit, SearchPageToken, SortOrderQuery
 from certwright.api.presenters import AssociationOut, AssociationPage
-from certwright.api.request import READ, WRITE, answers, caller, create, json_response, page, services
+from certwright.api.request import READ, WRITE, answers, caller, create, json_response, next_page, page_start, services
 from certwright.api.requests import CreateAssociation
 from certwright.domain.association import AssociationState
 from certwright.domain.inventory import InventoryQuery, SortBy, SortOrder
@@ -54,7 +54,7 @@ def list_associations(
 ) -> Response[str]:
     """Associations the caller may read, filtered (every given filter must hold); see docs/inventory.md."""
     if deployment_state is None and state is None and sort_order is SortOrder.ASC:
-        result = services().associations.list_page(certificate_id, limit, page_token)
+        result = services().associations.list_page(certificate_id, limit, page_start(router, page_token))
     else:
         query = InventoryQuery(
             deployment_state=deployment_state.value if deployment_state else None,
@@ -63,8 +63,8 @@ def list_associations(
             sort_by=SortBy.TIME_CREATED,
             sort_order=sort_order,
         )
-        result = services().associations.search(query, limit, page_token)
-    return json_response(page([presenters.association(a) for a in result.items], result.next_token))
+        result = services().associations.search(query, limit, page_start(router, page_token))
+    return json_response(next_page(router, [presenters.association(a) for a in result.items], result.next_token))
 
 
 @router.get("/associations/<association_id>", responses=answers(200, AssociationOut, READ))

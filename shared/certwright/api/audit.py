@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from certwright.api.presenters import AuditEventPage
-from certwright.api.request import READ, Limit, PageToken, answers, json_response, page, services
+from certwright.api.request import READ, Limit, PageToken, answers, json_response, next_page, page_start, services
 from certwright.domain.audit import AuditRecord
 from certwright.errors import InvalidInputError
 
@@ -26,7 +26,7 @@ ResourceId = Annotated[
     ),
 ]
 # nextToken is this route's name for the page token; `page` (as on the other lists) works too.
-NextToken = Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=2048, description="= page")]
+NextToken = Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=3000, description="= page")]
 
 
 def _present(r: AuditRecord) -> dict[str, Any]:
@@ -46,6 +46,6 @@ def list_audit_events(
 ) -> Response[str]:
     if not resource_id.isprintable():
         raise InvalidInputError("resourceId is required: the id of a certificate, CA or association")
-    result = services().audit.list_for(resource_id, limit, next_token or page_token)
-    body = page([_present(r) for r in result.items], result.next_token)
-    return json_response(body | {"nextToken": result.next_token})
+    result = services().audit.list_for(resource_id, limit, page_start(router, next_token or page_token))
+    body = next_page(router, [_present(r) for r in result.items], result.next_token)
+    return json_response(body | {"nextToken": body["nextPage"]})

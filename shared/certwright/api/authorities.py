@@ -42,7 +42,9 @@ from certwright.api.request import (
     caller,
     create,
     json_response,
+    next_page,
     page,
+    page_start,
     services,
 )
 from certwright.api.requests import (
@@ -98,10 +100,10 @@ def list_authorities(
         sort_order=sort_order,
     )
     if is_filtered(query):
-        result = services().authorities.search(query, limit, page_token)
+        result = services().authorities.search(query, limit, page_start(router, page_token))
     else:
-        result = services().authorities.list_page(limit, page_token)
-    return json_response(page([presenters.authority(ca) for ca in result.items], result.next_token))
+        result = services().authorities.list_page(limit, page_start(router, page_token))
+    return json_response(next_page(router, [presenters.authority(ca) for ca in result.items], result.next_token))
 
 
 @router.get("/certificate-authorities/<ca_id>", responses=answers(200, AuthorityOut, READ))

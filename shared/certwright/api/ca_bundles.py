@@ -40,7 +40,9 @@ from certwright.api.request import (
     caller,
     create,
     json_response,
+    next_page,
     page,
+    page_start,
     services,
 )
 from certwright.api.requests import CreateCaBundle, CreateCaBundleVersion, ReplaceTags
@@ -128,10 +130,10 @@ def list_ca_bundles(
         sort_order=sort_order,
     )
     if is_filtered(query):
-        result = services().ca_bundles.search(query, limit, page_token)
+        result = services().ca_bundles.search(query, limit, page_start(router, page_token))
     else:
-        result = services().ca_bundles.list_page(limit, page_token)
-    return json_response(page([present_bundle(b, None) for b in result.items], result.next_token))
+        result = services().ca_bundles.list_page(limit, page_start(router, page_token))
+    return json_response(next_page(router, [present_bundle(b, None) for b in result.items], result.next_token))
 
 
 @router.get("/ca-bundles/<bundle_id>", responses=answers(200, CaBundleOut, READ))

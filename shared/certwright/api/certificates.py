@@ -49,7 +49,9 @@ from certwright.api.request import (
     caller,
     create,
     json_response,
+    next_page,
     page,
+    page_start,
     services,
 )
 from certwright.api.requests import (
@@ -135,10 +137,10 @@ def list_certificates(
         found = services().certificates.narrow(services().lookup.find(serial_number, fingerprint_sha256), query)
         return json_response(page([_present(c) for c in found], None))
     if is_filtered(query):
-        result = services().certificates.search(query, limit, page_token)
+        result = services().certificates.search(query, limit, page_start(router, page_token))
     else:
-        result = services().certificates.list_page(limit, page_token)
-    return json_response(page([_present(c) for c in result.items], result.next_token))
+        result = services().certificates.list_page(limit, page_start(router, page_token))
+    return json_response(next_page(router, [_present(c) for c in result.items], result.next_token))
 
 
 @router.get("/certificates/<certificate_id>", responses=answers(200, CertificateOut, READ))

@@ -17,7 +17,7 @@ from certwright.errors import InvalidInputError
 
 SearchPageToken = Annotated[
     str | None,
-    Query(alias="page", min_length=1, max_length=4096, description="the previous page's nextPage (same query)"),
+    Query(alias="page", min_length=1, max_length=6000, description="the previous page's nextPage (same query)"),
 ]
 SearchLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, 1 to {MAX_LIMIT}")]
 NameQuery = Annotated[str | None, Query(min_length=1, max_length=255, description="only this exact name")]

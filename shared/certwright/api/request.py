@@ -28,7 +28,7 @@ MAX_VERSION = 10**8 - 1
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, 1 to {MAX_PAGE}")]
 PageToken = Annotated[
-    str | None, Query(alias="page", min_length=1, max_length=2048, description="the previous page's nextPage")
+    str | None, Query(alias="page", min_length=1, max_length=3000, description="the previous page's nextPage")
 ]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION, description="a version number (1, 2, ...)")]
 VersionQuery = Annotated[
@@ -88,7 +88,19 @@ def caller(router: Router) -> str:
 
 
 def page(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    """A list answer whose whole content is on this page (no next page)."""
     return {"items": items, "nextPage": token}
+
+
+def next_page(router: Router, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    """A listing's page: its next-page token sealed for the caller (it would otherwise carry the sort key of the
+    last row read, which may be one the caller cannot see)."""
+    return page(items, services().page_tokens.seal(token, caller(router)) if token else None)
+
+
+def page_start(router: Router, sealed: str | None) -> str | None:
+    """The listing's own token a `page` parameter stands for; 400 InvalidPageToken if it was not sealed for the caller."""
+    return services().page_tokens.open(sealed, caller(router)) if sealed else None
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
