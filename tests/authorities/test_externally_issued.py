@@ -274,3 +274,26 @@ def test_a_pending_ca_can_be_abandoned_and_its_kms_key_goes_with_it(
     assert api.get(f"{CA}/{pending['id']}").status == 404
     key = aws.session.client("kms").describe_key(KeyId=pending["kmsKeyId"])["KeyMetadata"]["KeyState"]
     assert key == "PendingDeletion"
+
+
+def test_an_import_is_refused_once_the_ca_is_retired_and_its_root_cannot_be_retired_meanwhile(
+    api: ApiClient, aws: Aws, tmp_path: Path, clock: Clock
+) -> None:
+    """The CSR is out; the answer arrives after the CA was scheduled for deletion: refused (409), nothing changes.
+    The outside root it chains to cannot be retired while the CA waits (a root is not revoked here, and one with
+    a live subordinate is not deleted), so the anchor an import checks against is ACTIVE."""
+    root, root_id = _anchor(api, tmp_path, clock)
+    pending = _pending(api, root_id)
+    signed = sign_csr(root, _csr(api, pending["id"]), "late")
+    catch_up(clock)
+    assert api.post(f"{CA}/{root_id}/actions/schedule-deletion", {}).body["code"] == "CertificateAuthorityInUse"
+    assert api.post(f"{CA}/{root_id}/versions/1/actions/revoke", {}).body["code"] == "CannotRevokeRoot"
+
+    assert api.post(f"{CA}/{pending['id']}/actions/schedule-deletion", {}).status == 200
+    before = {(i["pk"]["S"], i["sk"]["S"]) for i in aws.table_items()}
+    refused = api.post(f"{CA}/{pending['id']}/actions/import-certificate", {"certificatePem": signed})
+    assert (refused.status, refused.body["code"]) == (409, "CertificateAuthorityNotActive"), refused.body
+    added = {(i["pk"]["S"], i["sk"]["S"]) for i in aws.table_items()} - before
+    assert all(pk.startswith("AUDIT#") for pk, _ in added), added  # at most the refusal on the record
+    shown = api.get(f"{CA}/{pending['id']}").body
+    assert (shown["lifecycleState"], shown.get("currentVersion")) == ("PENDING_DELETION", None)

@@ -61,6 +61,8 @@ from certwright.x509.external_subordinate import build_csr, check_issued_subordi
 MIN_DELETION_GRACE = timedelta(days=1)
 DEFAULT_DELETION_GRACE = timedelta(days=30)
 DEFAULT_CA_VALIDITY = "P10Y"
+# A CA signed by an outside CA takes an imported certificate only while waiting for it or in service.
+_IMPORTABLE = frozenset({LifecycleState.PENDING_ACTIVATION, LifecycleState.ACTIVE})
 
 
 class AuthorityService:
@@ -206,6 +208,12 @@ class AuthorityService:
             raise ConflictError(f"certificate authority {ca_id} has no outstanding CSR", code="NoPendingCsr")
         assert ca.issuer_id is not None
         parent = self.get(ca.issuer_id)
+        # The CA, and the outside root it chains to, must still be in service when the answer comes back.
+        for retired in (c for c in (ca, parent) if c.lifecycle_state not in _IMPORTABLE):
+            raise ConflictError(
+                f"certificate authority {retired.id} is {retired.lifecycle_state.value}",
+                code="CertificateAuthorityNotActive",
+            )
         anchors = tuple(v.certificate_pem for v in self._store.list_authority_versions(parent.id))
         checked = check_issued_subordinate(
             certificate_pem=certificate_pem,
