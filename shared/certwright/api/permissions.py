@@ -31,6 +31,7 @@ from certwright.domain.association import Association
 from certwright.domain.authority import CertificateAuthority
 from certwright.domain.ca_bundle import CaBundle
 from certwright.domain.certificate import Certificate, CertificateConfigType
+from certwright.domain.names import common_dns_suffix
 from certwright.errors import AccessDeniedError, InvalidInputError, NotFoundError
 
 
@@ -142,24 +143,9 @@ def requested_names(body: BaseModel | None) -> list[str]:
     return sorted({n.strip().lower().rstrip(".") for n in names if n and n.strip()})
 
 
-def common_suffix(names: list[str]) -> str:
-    """The longest run of whole trailing DNS labels every name shares: {a.pay.example, b.pay.example} → pay.example."""
-    if not names:
-        return ""
-    split = [n.split(".") for n in names]
-    shared: list[str] = []
-    for labels in zip(*(reversed(s) for s in split), strict=False):
-        if len(set(labels)) != 1:
-            break
-        shared.append(labels[0])
-    shortest = min(len(s) for s in split)
-    shared = shared[:shortest]
-    return ".".join(reversed(shared))
-
-
 def _issue_context(call: Call, issuing: str) -> dict[str, Any]:
     names = requested_names(call.body)
-    return {"issuing": issuing, "names": names, "namesSuffix": common_suffix(names)}
+    return {"issuing": issuing, "names": names, "namesSuffix": common_dns_suffix(names)}
 
 
 # -- resolvers ----------------------------------------------------------------------------------------

@@ -354,3 +354,17 @@ def looks_like_dns_name(value: str) -> bool:
     except InvalidInputError:
         return False
     return True
+
+
+def common_dns_suffix(names: list[str]) -> str:
+    """The longest run of whole trailing DNS labels every name shares: {a.pay.example, b.pay.example} → pay.example
+    (the `namesSuffix` Issue policies read, for the API and the ACME server alike)."""
+    if not names:
+        return ""
+    split = [n.split(".") for n in names]
+    shared: list[str] = []
+    for labels in zip(*(reversed(s) for s in split), strict=False):
+        if len(set(labels)) != 1:
+            break
+        shared.append(labels[0])
+    return ".".join(reversed(shared[: min(len(s) for s in split)]))

@@ -49,7 +49,13 @@ from certwright.authorization.enforcement import Authorizer
 from certwright.authorization.identity import Principal, principal_from_arn
 from certwright.domain.authority import CertificateAuthority, LifecycleState, check_name_constraints, ensure_can_issue
 from certwright.domain.certificate import Certificate, CertificateVersion, Profile
-from certwright.domain.names import SanType, Subject, SubjectAlternativeName, normalize_dns_name
+from certwright.domain.names import (
+    SanType,
+    Subject,
+    SubjectAlternativeName,
+    common_dns_suffix,
+    normalize_dns_name,
+)
 from certwright.errors import (
     AccessDeniedError,
     CertwrightError,
@@ -665,7 +671,7 @@ class AcmeServer:
 
     def _may_issue(self, account: Account, ca: CertificateAuthority, names: tuple[str, ...]) -> None:
         """The account's principal must be allowed to have `ca` issue `names` (as POST /certificates would)."""
-        context = {"issuing": "CERTIFICATE", "names": list(names), "namesSuffix": _common_suffix(list(names))}
+        context = {"issuing": "CERTIFICATE", "names": list(names), "namesSuffix": common_dns_suffix(list(names))}
         try:
             self._authorizer.require(
                 _principal(account),
@@ -759,19 +765,6 @@ def _spki(key: Any) -> bytes:
 
 def _same_pem(a: str, b: str) -> bool:
     return a.strip() == b.strip()
-
-
-def _common_suffix(names: list[str]) -> str:
-    """The trailing DNS labels every name shares (the `namesSuffix` the Issue policies read, as the API sets it)."""
-    if not names:
-        return ""
-    split = [n.split(".") for n in names]
-    shared: list[str] = []
-    for labels in zip(*(reversed(s) for s in split), strict=False):
-        if len(set(labels)) != 1:
-            break
-        shared.append(labels[0])
-    return ".".join(reversed(shared[: min(len(s) for s in split)]))
 
 
 def _renewable_by(certificate: Certificate, order: Order) -> bool:
