@@ -96,3 +96,37 @@ def test_revoke_by_account_reaches_the_revocation_ledger(acme: Acme) -> None:
     assert any(e.serial_number.lower() == format(leaf.serial_number, "x") for e in acme.world.memory.revoked.values())
     again = client.post(client.directory["revokeCert"], {"certificate": b64(der)})
     assert problem(again) == "alreadyRevoked"
+
+
+def test_replaces_names_a_certificate_the_account_may_renew_once(acme: Acme) -> None:
+    """RFC 9773 §5: `replaces` must name a certificate this CA issued to the account that shares an identifier
+    with the order; once an order replaced it, another gets 409 alreadyReplaced (an abandoned one
+    does not count). Each refusal writes no order."""
+    from certwright.acme.ari import cert_id
+
+    client = acme.registered()
+    first = issue(acme, client, ["www.example.com"])
+    leaf = x509.load_pem_x509_certificates(str(first["pem"]).encode())[0]
+    replaced = cert_id(leaf)
+    orders = len(acme.world.acme.orders)
+
+    other = acme.registered()  # another account (another key), even of the same principal
+    assert problem(other.new_order(["www.example.com"], replaces=replaced)) == "unauthorized"
+    assert problem(client.new_order(["api.example.com"], replaces=replaced)) == "malformed"  # no shared name
+    unknown = replaced.split(".")[0] + ".AQID"
+    assert problem(client.new_order(["www.example.com"], replaces=unknown)) == "malformed"
+    assert len(acme.world.acme.orders) == orders
+
+    abandoned = client.new_order(["www.example.com"], replaces=replaced)  # pending, never finished
+    assert abandoned.status == 201, abandoned.body
+    renewal = client.new_order(["www.example.com"], replaces=replaced)
+    assert renewal.status == 201 and renewal.json()["replaces"] == replaced
+    for authz_url in renewal.json()["authorizations"]:
+        http = next(c for c in client.get(authz_url).json()["challenges"] if c["type"] == "http-01")
+        client.post(http["url"], {})
+    acme.validate_all()
+    ready = client.get(str(renewal.header("Location"))).json()
+    der, _ = csr_der(["www.example.com"])
+    assert client.post(ready["finalize"], {"csr": b64(der)}).json()["status"] == "valid"
+    again = client.new_order(["www.example.com"], replaces=replaced)
+    assert (again.status, problem(again)) == (409, "alreadyReplaced")

@@ -11,6 +11,7 @@ ERROR_NS = "urn:ietf:params:acme:error:"
 # The HTTP status of each problem type (RFC 8555 §6.7 and the statuses certbot and lego expect).
 STATUS: dict[str, int] = {
     "accountDoesNotExist": 400,
+    "alreadyReplaced": 409,
     "alreadyRevoked": 400,
     "badCSR": 400,
     "badNonce": 400,

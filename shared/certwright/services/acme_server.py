@@ -342,13 +342,13 @@ class AcmeServer:
             raise malformed("notBefore and notAfter are not supported: the CA's rules decide the validity")
         names = normalize_identifiers(payload.get("identifiers"))
         replaces = payload.get("replaces")
-        if replaces is not None:
-            if not isinstance(replaces, str):
-                raise malformed("replaces is a renewalInfo CertID")
-            ari.CertId.parse(replaces)
+        if replaces is not None and not isinstance(replaces, str):
+            raise malformed("replaces is a renewalInfo CertID")
         ca = self._issuing_ca(at.ca_id)
         sans = _checked_names(ca, names, self._rt.clock())
         self._may_issue(account, ca, names)
+        if replaces is not None:
+            self._check_replaces(account, names, replaces, ca.id)
         now = self._rt.clock()
         authorizations = [self._new_authorization(account, san.value, now) for san in sans]
         order = Order(
@@ -627,25 +627,54 @@ class AcmeServer:
 
     def renewal_info(self, at: Endpoint, cert_id: str) -> AcmeAnswer:
         self._issuing_ca(at.ca_id)
+        found = self._issued(cert_id, at.ca_id)
+        if found is None:
+            raise AcmeProblem("notFound", "no certificate of this certificate authority has this CertID")
+        certificate, version, _ = found
+        superseded = certificate.current_version_number != version.version_number
+        window = ari.suggested_window(
+            version.validity.not_before,
+            version.validity.not_after,
+            self._rt.clock(),
+            renew_now=version.revocation is not None or superseded,
+        )
+        body = {"suggestedWindow": {"start": iso(window.start), "end": iso(window.end)}}
+        return AcmeAnswer(200, body, retry_after=int(ari.RETRY_AFTER.total_seconds()))
+
+    def _issued(self, cert_id: str, ca_id: str) -> tuple[Certificate, CertificateVersion, x509.Certificate] | None:
+        """The certificate version of CA `ca_id` a renewalInfo CertID names (malformed if it is no CertID)."""
         wanted = ari.CertId.parse(cert_id)
         for certificate_id, number in self._versions.by_serial(wanted.serial_hex):
             version = self._certs.get_version(certificate_id, number)
             certificate = self._certs.get_certificate(certificate_id)
-            if version is None or certificate is None or version.issuer_ca_id != at.ca_id:
+            if version is None or certificate is None or version.issuer_ca_id != ca_id:
                 continue
             issued = x509.load_pem_x509_certificate(version.certificate_pem.encode("ascii"))
-            if ari.cert_id(issued) != cert_id:
-                continue
-            superseded = certificate.current_version_number != number
-            window = ari.suggested_window(
-                version.validity.not_before,
-                version.validity.not_after,
-                self._rt.clock(),
-                renew_now=version.revocation is not None or superseded,
-            )
-            body = {"suggestedWindow": {"start": iso(window.start), "end": iso(window.end)}}
-            return AcmeAnswer(200, body, retry_after=int(ari.RETRY_AFTER.total_seconds()))
-        raise AcmeProblem("notFound", "no certificate of this certificate authority has this CertID")
+            if ari.cert_id(issued) == cert_id:
+                return certificate, version, issued
+        return None
+
+    def _check_replaces(self, account: Account, names: tuple[str, ...], replaces: str, ca_id: str) -> None:
+        """RFC 9773 §5: the replaced certificate is one this CA issued to this account (its name set's link), it
+        shares an identifier with the order, and no other order has replaced it (409 alreadyReplaced). Only an order that
+        issued or is issuing counts: one a client abandoned (pending, ready) must not block its next renewal."""
+        found = self._issued(replaces, ca_id)
+        if found is None:
+            raise malformed("replaces names no certificate of this certificate authority")
+        certificate, _, issued = found
+        try:
+            san = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            held = {n.lower() for n in san.get_values_for_type(x509.DNSName)}
+        except x509.ExtensionNotFound:
+            held = set()
+        if self._store.certificate_for(account.id, tuple(sorted(held))) != certificate.id:
+            raise AcmeProblem("unauthorized", "the certificate it replaces was not issued to this account")
+        if not held & set(names):
+            raise malformed("the order shares no identifier with the certificate it replaces")
+        for order_id in self._store.orders_of(account.id):
+            other = self._store.get_order(order_id)
+            if other is not None and other.replaces == replaces and other.status in (Status.PROCESSING, Status.VALID):
+                raise AcmeProblem("alreadyReplaced", f"order {other.id} already replaces this certificate")
 
     # -- policy ---------------------------------------------------------------------------------------------
 
