@@ -98,7 +98,7 @@ def test_revoke_by_account_reaches_the_revocation_ledger(acme: Acme) -> None:
     assert problem(again) == "alreadyRevoked"
 
 
-def test_replaces_names_a_certificate_the_account_may_renew_once(acme: Acme) -> None:
+def test_replaces_names_a_certificate_issued_to_the_account_and_is_replaced_once(acme: Acme) -> None:
     """RFC 9773 §5: `replaces` must name a certificate this CA issued to the account that shares an identifier
     with the order; once an order replaced it, another gets 409 alreadyReplaced (an abandoned one
     does not count). Each refusal writes no order."""
