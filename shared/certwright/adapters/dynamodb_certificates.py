@@ -96,11 +96,14 @@ class DynamoDbCertificates(TableAdapter):
         if reservation is not None:
             entries.append(items.put(table, reservation_item(reservation), reservation.row_version))
         self._transact(action, entries, checks)
-        self._index_certificate(certificate, None if is_new_certificate else KEEP)
+        self._index_certificate(certificate, None if is_new_certificate else KEEP, fresh=is_new_certificate)
         return replace(certificate, row_version=certificate.row_version + 1)
 
-    def _index_certificate(self, certificate: Certificate, not_after: datetime | Keep | None) -> None:
-        """Bring the certificate's inventory index rows in line with what was just written (dynamodb_inventory)."""
+    def _index_certificate(
+        self, certificate: Certificate, not_after: datetime | Keep | None, *, fresh: bool = False
+    ) -> None:
+        """Bring the certificate's inventory index rows in line with what was just written (dynamodb_inventory);
+        `fresh`: the certificate row was just created, so it has no index rows to read."""
         InventoryIndex(self._row, self._connection, "CERT").sync(
             certificate.id,
             certificate_facets(certificate),
@@ -108,6 +111,7 @@ class DynamoDbCertificates(TableAdapter):
             created=certificate.created_at,
             not_after=not_after,
             listed=certificate.lifecycle_state is not LifecycleState.DELETED,
+            fresh=fresh,
         )
 
     def search_certificates(

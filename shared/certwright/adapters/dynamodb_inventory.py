@@ -80,14 +80,19 @@ class InventoryIndex(TableAdapter):
         created: datetime,
         not_after: datetime | Keep | None,
         listed: bool = True,
+        fresh: bool = False,
     ) -> int:
         """Make the resource's index rows exactly these facets with these sort keys (none when not `listed`);
-        the number of index rows written or deleted (0: they were already in line)."""
+        the number of index rows written or deleted (0: they were already in line). `fresh`: the caller has just
+        created the resource row (a conditional put on a new id), so no index row of it can exist: no read."""
         pk = f"{self._prefix}#{resource_id}"
-        with self._errors("read inventory index rows"):
-            existing = {
-                str(r.sk): r for r in self._row.query(pk, self._row.sk.startswith(INDEX_PREFIX), consistent_read=True)
-            }
+        existing: dict[str, Row] = {}
+        if not fresh:
+            with self._errors("read inventory index rows"):
+                existing = {
+                    str(r.sk): r
+                    for r in self._row.query(pk, self._row.sk.startswith(INDEX_PREFIX), consistent_read=True)
+                }
         if isinstance(not_after, Keep):
             stored = existing.get(f"{INDEX_PREFIX}ALL")
             expiry_at = not_after_of(stored.ix_expiry if stored is not None else None)
