@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
 
+from certwright.adapters import dynamodb_items
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter
 from certwright.domain import inventory
@@ -266,6 +267,31 @@ def index_rows(
     sorts = inventory.sort_values(name, created, not_after, resource_id)
     return [
         model(
+            f"{prefix}#{resource_id}",
+            f"{INDEX_PREFIX}{facet}",
+            kind=INDEX_KIND,
+            data={},
+            ix_pk=f"{prefix}#{facet}",
+            ix_name=sorts[SortBy.NAME],
+            ix_created=sorts[SortBy.TIME_CREATED],
+            ix_expiry=sorts[SortBy.NOT_AFTER],
+        )
+        for facet in facets
+    ]
+
+
+def index_items(
+    prefix: str,
+    resource_id: str,
+    facets: Iterable[str],
+    name: str,
+    created: datetime,
+    not_after: datetime | None,
+) -> list[dict[str, Any]]:
+    """index_rows as low-level items (dynamodb_items), to write in the resource's own transaction."""
+    sorts = inventory.sort_values(name, created, not_after, resource_id)
+    return [
+        dynamodb_items.item(
             f"{prefix}#{resource_id}",
             f"{INDEX_PREFIX}{facet}",
             kind=INDEX_KIND,
