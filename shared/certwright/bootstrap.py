@@ -77,7 +77,9 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeo
 # KMS signs and seals on every issuance: the hot path's User-Agent, and no re-validation of parameters the
 # adapter builds itself (PynamoDB's DynamoDB client skips it too).
 _KMS = _RETRIES.merge(HOT_PATH).merge(Config(parameter_validation=False))
+# Every other client: the same fixed User-Agent (botocore would rebuild its structured one for every call).
 _CONFIGS = {"kms": _KMS}
+_DEFAULT = _RETRIES.merge(HOT_PATH)
 
 
 class _LazyClient:
@@ -111,7 +113,7 @@ class _Clients:
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
-            config = _CONFIGS.get(service, _RETRIES)
+            config = _CONFIGS.get(service, _DEFAULT)
             self._clients[service] = _LazyClient(lambda: self._session.client(service, config=config), self._lock)
         return self._clients[service]
 
