@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -77,6 +79,45 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeo
 # KMS signs and seals on every issuance: the hot path's User-Agent, and no re-validation of parameters the
 # adapter builds itself (PynamoDB's DynamoDB client skips it too).
 _KMS = _RETRIES.merge(HOT_PATH).merge(Config(parameter_validation=False))
+# Every other client: the same fixed User-Agent (botocore would rebuild its structured one for every call).
+_CONFIGS = {"kms": _KMS}
+_DEFAULT = _RETRIES.merge(HOT_PATH)
+
+
+class _LazyClient:
+    """A boto3 client made on its first use (an attribute read): a function that never calls a service never
+    builds its client. The real client copies the session's event handlers when it is made, not at `build`."""
+
+    __slots__ = ("_client", "_lock", "_make")
+
+    def __init__(self, make: Callable[[], Any], lock: threading.Lock) -> None:
+        self._make = make
+        self._lock = lock
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:  # botocore client creation is not thread-safe
+                if self._client is None:
+                    self._client = self._make()
+                client = self._client
+        return getattr(client, name)
+
+
+class _Clients:
+    """One lazy client per AWS service for the whole container (the adapters that use a service share it)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+        self._clients: dict[str, _LazyClient] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            config = _CONFIGS.get(service, _DEFAULT)
+            self._clients[service] = _LazyClient(lambda: self._session.client(service, config=config), self._lock)
+        return self._clients[service]
 
 
 @dataclass(frozen=True)
@@ -166,9 +207,10 @@ class _NetworkOnDemand:
 
 def build(settings: Settings, session: Any | None = None, runtime: Runtime | None = None) -> Container:
     session = session or boto3.session.Session(region_name=settings.region)
-    kms = session.client("kms", config=_KMS)
-    dynamodb = session.client("dynamodb", config=_RETRIES)
-    connection = bind(settings.table_name, session, settings.region, dynamodb.meta.endpoint_url)
+    client = _Clients(session)
+    kms = client("kms")
+    # PynamoDB's own client (the table's, made now) resolves the endpoint as every client does (host None).
+    connection = bind(settings.table_name, session, settings.region, None)
     # Services that need several aggregates get the composed store; the others only the port they use.
     store = DynamoDbStore(Row, connection)
     associations = DynamoDbAssociations(Row, connection)
@@ -179,9 +221,9 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     issuance = IssuanceService(store, authorities, vault, rt, settings.publication, backdate=backdate)
     certificates = CertificateService(store, issuance, rt)
     target_tags = AwsTargetTags(
-        session.client("elbv2", config=_RETRIES),
-        session.client("acm", config=_RETRIES),
-        session.client("iam", config=_RETRIES),
+        client("elbv2"),
+        client("acm"),
+        client("iam"),
     )
     # One notion of the stack's account for consent, key reads and authorization (settings.account).
     consent = ConsentService(target_tags, associations, settings.account)
@@ -200,8 +242,8 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
     deployment = DeploymentService(
         store,
         bundles,
-        AcmCertificates(session.client("acm", config=_RETRIES)),
-        Elbv2Listeners(session.client("elbv2", config=_RETRIES)),
+        AcmCertificates(client("acm")),
+        Elbv2Listeners(client("elbv2")),
         rt,
         settings.deployer_role_arn,
         time.sleep,
@@ -217,7 +259,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         authorities.signer_for,
         DynamoDbRevocations(Row, connection),
         crl_states,
-        S3Objects(session.client("s3", config=_RETRIES), settings.pki_bucket),
+        S3Objects(client("s3"), settings.pki_bucket),
         rt,
         settings.crl_policy,
         settings.publication.crl_url,
@@ -232,7 +274,7 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         bundles=bundles,
         associations=AssociationService(store, certificates, rt, ca_bundles, consent),
         ca_bundles=ca_bundles,
-        idempotency=IdempotentRequests(settings.idempotency_table_name, dynamodb),
+        idempotency=IdempotentRequests(settings.idempotency_table_name, client("dynamodb")),
         deployment=deployment,
         deployment_events=DeploymentEvents(deployment),
         sweep=RenewalSweep(
@@ -245,16 +287,14 @@ def build(settings: Settings, session: Any | None = None, runtime: Runtime | Non
         deletion=DeletionService(
             DynamoDbDeletionStore(Row, connection),
             KmsCaKeys(kms),
-            AcmCertificates(session.client("acm", config=_RETRIES)),
+            AcmCertificates(client("acm")),
             rt,
         ),
-        alerts=AlertNotifier(SnsAlertPublisher(session.client("sns", config=_RETRIES), settings.alert_topic_arn)),
+        alerts=AlertNotifier(SnsAlertPublisher(client("sns"), settings.alert_topic_arn)),
         audit=AuditService(store),
         revocation=revocation,
         crl_publisher=crl_publisher,
-        outbox=OutboxPublisher(
-            EventBusPublisher(session.client("events", config=_RETRIES), settings.event_bus_name), decode_image
-        ),
+        outbox=OutboxPublisher(EventBusPublisher(client("events"), settings.event_bus_name), decode_image),
         consent=consent,
         authorizer=authorizer,
         grants=GrantService(grant_store, rt),

@@ -10,7 +10,7 @@ from typing import Any
 from certwright.adapters import dynamodb_codec as codec
 from certwright.adapters import dynamodb_items as items
 from certwright.adapters.dynamodb_authorities import serial_item
-from certwright.adapters.dynamodb_inventory import KEEP, InventoryIndex, Keep, Loader
+from certwright.adapters.dynamodb_inventory import KEEP, InventoryIndex, Keep, Loader, index_items
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import (
     IN_FLIGHT_PARTITION,
@@ -69,6 +69,24 @@ def reserved_version_item(version: CertificateVersion) -> dict[str, Any]:
     )
 
 
+# A certificate with at most this many index rows has them written in its creating and completing transactions
+# (TransactWriteItems takes 100 entries); one with more syncs them after each (InventoryIndex.sync).
+INLINE_INDEX_ROWS = 40
+
+
+def _inline_index(certificate: Certificate) -> bool:
+    return (
+        certificate.lifecycle_state is not LifecycleState.DELETED
+        and len(certificate_facets(certificate)) <= INLINE_INDEX_ROWS
+    )
+
+
+def _index_items(certificate: Certificate, not_after: datetime | None) -> list[dict[str, Any]]:
+    return index_items(
+        "CERT", certificate.id, certificate_facets(certificate), certificate.name, certificate.created_at, not_after
+    )
+
+
 class DynamoDbCertificates(TableAdapter):
     """Certificates and their versions (CERT#{id} / C and / V#{n}) and reservations (REQ#{token})."""
 
@@ -95,12 +113,20 @@ class DynamoDbCertificates(TableAdapter):
                 entries.append(items.condition_check(table, f"CA#{claim.issuer_ca_id}", "A", claim.issuer_row_version))
         if reservation is not None:
             entries.append(items.put(table, reservation_item(reservation), reservation.row_version))
+        created = is_new_certificate and not certificate.row_version  # (a resumed creation rewrites its row)
+        inline = created and _inline_index(certificate)
+        if inline:
+            entries += [items.put_unversioned(table, row) for row in _index_items(certificate, None)]
         self._transact(action, entries, checks)
-        self._index_certificate(certificate, None if is_new_certificate else KEEP)
+        if not inline:
+            self._index_certificate(certificate, None if is_new_certificate else KEEP, fresh=created)
         return replace(certificate, row_version=certificate.row_version + 1)
 
-    def _index_certificate(self, certificate: Certificate, not_after: datetime | Keep | None) -> None:
-        """Bring the certificate's inventory index rows in line with what was just written (dynamodb_inventory)."""
+    def _index_certificate(
+        self, certificate: Certificate, not_after: datetime | Keep | None, *, fresh: bool = False
+    ) -> None:
+        """Bring the certificate's inventory index rows in line with what was just written (dynamodb_inventory);
+        `fresh`: the certificate row was just created, so it has no index rows to read."""
         InventoryIndex(self._row, self._connection, "CERT").sync(
             certificate.id,
             certificate_facets(certificate),
@@ -108,6 +134,7 @@ class DynamoDbCertificates(TableAdapter):
             created=certificate.created_at,
             not_after=not_after,
             listed=certificate.lifecycle_state is not LifecycleState.DELETED,
+            fresh=fresh,
         )
 
     def search_certificates(
@@ -174,9 +201,16 @@ class DynamoDbCertificates(TableAdapter):
                 )
             )
         entries.append(items.put(table, audit_item(audit)))
-        self._transact("complete certificate version", entries)
         current = certificate.current_version_number == version.version_number
-        self._index_certificate(certificate, version.validity.not_after if current else KEEP)
+        # Row version 1: the row's one write is the creation that wrote its index rows in the same transaction
+        # (notAfter unknown then), so they need no read: the CURRENT version's notAfter goes into this one.
+        inline = certificate.row_version == 1 and _inline_index(certificate)
+        if inline and current:
+            not_after = version.validity.not_after
+            entries += [items.put_unversioned(table, row) for row in _index_items(certificate, not_after)]
+        self._transact("complete certificate version", entries)
+        if not inline:
+            self._index_certificate(certificate, version.validity.not_after if current else KEEP)
         return replace(certificate, row_version=certificate.row_version + 1)
 
     def fail_version(

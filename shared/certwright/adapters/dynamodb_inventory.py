@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
 
+from certwright.adapters import dynamodb_items
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import TableAdapter
 from certwright.domain import inventory
@@ -80,14 +81,19 @@ class InventoryIndex(TableAdapter):
         created: datetime,
         not_after: datetime | Keep | None,
         listed: bool = True,
+        fresh: bool = False,
     ) -> int:
         """Make the resource's index rows exactly these facets with these sort keys (none when not `listed`);
-        the number of index rows written or deleted (0: they were already in line)."""
+        the number of index rows written or deleted (0: they were already in line). `fresh`: the caller has just
+        created the resource row (a conditional put on a new id), so no index row of it can exist: no read."""
         pk = f"{self._prefix}#{resource_id}"
-        with self._errors("read inventory index rows"):
-            existing = {
-                str(r.sk): r for r in self._row.query(pk, self._row.sk.startswith(INDEX_PREFIX), consistent_read=True)
-            }
+        existing: dict[str, Row] = {}
+        if not fresh:
+            with self._errors("read inventory index rows"):
+                existing = {
+                    str(r.sk): r
+                    for r in self._row.query(pk, self._row.sk.startswith(INDEX_PREFIX), consistent_read=True)
+                }
         if isinstance(not_after, Keep):
             stored = existing.get(f"{INDEX_PREFIX}ALL")
             expiry_at = not_after_of(stored.ix_expiry if stored is not None else None)
@@ -261,6 +267,31 @@ def index_rows(
     sorts = inventory.sort_values(name, created, not_after, resource_id)
     return [
         model(
+            f"{prefix}#{resource_id}",
+            f"{INDEX_PREFIX}{facet}",
+            kind=INDEX_KIND,
+            data={},
+            ix_pk=f"{prefix}#{facet}",
+            ix_name=sorts[SortBy.NAME],
+            ix_created=sorts[SortBy.TIME_CREATED],
+            ix_expiry=sorts[SortBy.NOT_AFTER],
+        )
+        for facet in facets
+    ]
+
+
+def index_items(
+    prefix: str,
+    resource_id: str,
+    facets: Iterable[str],
+    name: str,
+    created: datetime,
+    not_after: datetime | None,
+) -> list[dict[str, Any]]:
+    """index_rows as low-level items (dynamodb_items), to write in the resource's own transaction."""
+    sorts = inventory.sort_values(name, created, not_after, resource_id)
+    return [
+        dynamodb_items.item(
             f"{prefix}#{resource_id}",
             f"{INDEX_PREFIX}{facet}",
             kind=INDEX_KIND,

@@ -63,6 +63,11 @@ def put(table: str, row: dict[str, Any], row_version: int = 0) -> dict[str, Any]
     }
 
 
+def put_unversioned(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A transaction Put of a row that carries no `row_version` (an inventory index row): unconditional."""
+    return {"Put": {"TableName": table, "Item": row}}
+
+
 def condition_check(table: str, pk: str, sk: str, row_version: int) -> dict[str, Any]:
     """A transaction ConditionCheck: the row `pk`/`sk` is still at `row_version` (nothing is written to it)."""
     return {

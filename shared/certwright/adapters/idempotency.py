@@ -25,7 +25,11 @@ MAX_RETRY_AFTER = 900  # Lambda's longest timeout
 
 class IdempotentRequests:
     def __init__(self, table_name: str, dynamodb_client: Any, expires_after_seconds: int = 24 * 3600) -> None:
-        self._store = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb_client)
+        self._table_name = table_name
+        self._client = dynamodb_client
+        # Made on the first request with a key: Powertools reads the client (its events) when the layer is made,
+        # and the container's clients are made on first use (bootstrap), so a request without a key builds none.
+        self._layer: DynamoDBPersistenceLayer | None = None
         self._config = IdempotencyConfig(
             event_key_jmespath="[caller, operation, key]",
             payload_validation_jmespath="body",
@@ -56,7 +60,7 @@ class IdempotentRequests:
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             raise InvalidInputError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=self._store, config=self._config)
+        @idempotent_function(data_keyword_argument="request", persistence_store=self._store(), config=self._config)
         def once(request: dict[str, Any]) -> dict[str, Any]:
             return action()
 
@@ -73,6 +77,11 @@ class IdempotentRequests:
                 "retry after the time given in Retry-After",
                 retry_after_seconds=self._retry_after(),
             ) from err
+
+    def _store(self) -> DynamoDBPersistenceLayer:
+        if self._layer is None:
+            self._layer = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
+        return self._layer
 
     def _retry_after(self) -> int:
         context = self._config.lambda_context
