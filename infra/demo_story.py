@@ -38,14 +38,19 @@ class Story:
         return Client(self.api_url, caller, sign=False).call(method, path, body)
 
     def wait_for(self, what: str, probe: Callable[[], Any], timeout: float) -> Any:
-        """Poll `probe` until it returns something truthy or `timeout` seconds pass (then the step fails)."""
+        """Poll `probe` until it returns something truthy or `timeout` seconds pass (then the step fails).
+
+        The first polls come 0.1 s apart (most waits are for one router delivery), then further apart up to
+        1 s (a long wait, such as for the sweep, costs no more polls than it did)."""
         output.waiting(what, timeout)
         deadline = time.monotonic() + timeout
+        pause = 0.1
         while time.monotonic() < deadline:
             result = probe()
             if result:
                 return result
-            time.sleep(1)
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(1.0, pause * 1.5)
         self.check(what, False, f"not within {timeout:.0f} s")
         return None
 

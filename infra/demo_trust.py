@@ -245,12 +245,12 @@ def alert_story(story: Story, core: dict[str, Any]) -> None:
             "profile": "TLS_SERVER",
             "csrPem": csr_pem,
             "validityDuration": "PT10M",
-            # Alert 9 min 40 s before expiry (default: 30 and 7 days), i.e. 20 s from now.
-            "expiryAlertThresholds": ["PT9M40S"],
+            # Alert 9 min 57 s before expiry (default: 30 and 7 days), i.e. 3 s from now.
+            "expiryAlertThresholds": ["PT9M57S"],
         },
     )
     story.check(
-        "a CSR-managed certificate valid 10 minutes, alerting 9 min 40 s before expiry (it cannot renew itself)",
+        "a CSR-managed certificate valid 10 minutes, alerting 9 min 57 s before expiry (it cannot renew itself)",
         status == 201,
         edge.get("id", ""),
     )

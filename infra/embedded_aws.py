@@ -216,7 +216,8 @@ def embedded_moto(port: int = 0) -> Iterator[MotoServer]:
         )
     finally:
         listening.close()  # the server serves a duplicate of the descriptor
-    thread = threading.Thread(target=server.serve_forever, name="certwright-embedded-aws", daemon=True)
+    # serve_forever checks for shutdown every poll_interval (0.5 s by default): each stop waited that long.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="certwright-embedded-aws", daemon=True)
     thread.start()
     bound = int(server.server_address[1])
     endpoint = f"http://127.0.0.1:{bound}"

@@ -241,7 +241,10 @@ class Gateway:
         return list(self._server.routes)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="certwright-gateway", daemon=True)
+        # serve_forever checks for shutdown every poll_interval (0.5 s by default): each stop waited that long.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="certwright-gateway", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

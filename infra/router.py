@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from infra import template_model as tm
@@ -63,12 +64,23 @@ class Router:
         *,
         schedule_seconds: float | None = None,
         poll_interval: float = 0.25,
+        changes: Callable[[], int] | None = None,
+        quiet_poll_seconds: float = 2.0,
     ) -> None:
-        """`schedule_seconds`: run every Schedule event this often (None: the template's rate; 0: never)."""
+        """`schedule_seconds`: run every Schedule event this often (None: the template's rate; 0: never).
+
+        `changes`: a count of the writes the embedded AWS has answered (its gate's). When given, the background loop
+        polls the streams and rule queues only after a write since its last empty pass, or every
+        `quiet_poll_seconds` (what no write announces: a message whose visibility timeout ran out); in between it
+        only fires due schedules, every `poll_interval`. An idle router then costs next to no CPU (polling every
+        source each 0.25 s cost about 14% of a core) and notices a change within `poll_interval`.
+        """
         self.deployment = deployment
         self.handlers = handlers or Handlers(deployment)
         self.schedule_seconds = schedule_seconds
         self.poll_interval = poll_interval
+        self._changes = changes
+        self.quiet_poll_seconds = quiet_poll_seconds
         self._log = DeliveryLog()
         self.deliveries: deque[Delivery] = self._log.entries
         destinations = Destinations(deployment, session)
@@ -174,9 +186,18 @@ class Router:
             self._thread = None
 
     def _loop(self) -> None:
+        quiet_at: int | None = None  # the change count when the last pass over every source began and found nothing
+        polled = 0.0
         while not self._stop.is_set():
             try:
-                calls = self.run_once()
+                count = self._changes() if self._changes is not None else None
+                if count is not None and count == quiet_at and time.monotonic() - polled < self.quiet_poll_seconds:
+                    with self._lock:
+                        calls = self._schedules.fire_due()  # nothing was written: no stream record, no bus event
+                else:
+                    polled = time.monotonic()
+                    calls = self.run_once()
+                    quiet_at = count if calls == 0 else None
             except Exception as err:  # noqa: BLE001 - keep routing; the embedded AWS may be stopping
                 if self._stop.is_set():
                     return

@@ -126,7 +126,15 @@ def local_runtime(
         stack.enter_context(environment(handlers.base_environment))
         bootstrap.install(None)  # handlers build their services from this environment, as in Lambda
         stack.callback(bootstrap.install, None)
-        router = Router(deployment, session, handlers, schedule_seconds=interval)
+        # The router polls every source only after the embedded AWS answered a write (or each second): idle, it waits.
+        router = Router(
+            deployment,
+            session,
+            handlers,
+            schedule_seconds=interval,
+            poll_interval=0.05,
+            changes=lambda: moto.gate.changes,
+        )
         gateway = Gateway(handlers, port=api_port)
         snapshots = (
             persistence.Snapshotter(state, moto.gate, moto.port, deployment.resources, router, save_seconds)

@@ -134,6 +134,24 @@ def _with_real_ids(case: Any, known: Known) -> None:
                 body[name] = known.ids[name]
 
 
+@pytest.fixture(scope="module")
+def sent() -> set[str]:
+    """The requests sent so far (method, path, query, headers, body and media type of each)."""
+    return set()
+
+
+def _first_time(case: Any, sent: set[str]) -> bool:
+    """Is this the first case to send exactly this request? Generated cases repeat one another (the same minimal
+    example, or a coverage case equal to a fuzzed one); checking the same request twice proves nothing more."""
+    body = case.body.hex() if isinstance(case.body, bytes) else case.body
+    request = [case.method, case.formatted_path, case.query, case.headers, body, str(case.media_type)]
+    key = json.dumps(request, sort_keys=True, default=repr)
+    if key in sent:
+        return False
+    sent.add(key)
+    return True
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -143,6 +161,8 @@ def _with_real_ids(case: Any, known: Known) -> None:
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_every_answer_is_the_documented_one(case: Any, runtime: LocalRuntime, known: Known) -> None:
+def test_every_answer_is_the_documented_one(case: Any, runtime: LocalRuntime, known: Known, sent: set[str]) -> None:
     _with_real_ids(case, known)
+    if not _first_time(case, sent):
+        return  # the same request was sent and checked already (about one generated case in eight repeats one)
     case.call_and_validate(base_url=runtime.api_url, checks=CHECKS, timeout=60)

@@ -29,11 +29,19 @@ ROOT_CA = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api() -> Iterator[LocalRuntime]:
-    """The real template and the real API handler; the router stays still (these tests are about HTTP)."""
+    """The real template and the real API handler; the router stays still (these tests are about HTTP).
+
+    One runtime for the module: no test here needs an empty account (each creates what it reads)."""
     with local_runtime(start_router=False, sweep_seconds=0) as rt:
         yield rt
+
+
+@pytest.fixture(autouse=True)
+def _runtime_environment(_aws_environment: None, api: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime outlives each test; give back the endpoint the per-test AWS environment takes away."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", api.endpoint)
 
 
 def call(

@@ -326,7 +326,7 @@ def test_make_up_survives_kill_9_losing_nothing_saved(tmp_path: Path) -> None:
         assert status == 201, root
         created = time.time()
         # Saved within the interval of the change, and an idle runtime writes nothing more.
-        quiet_for(state / persistence.STATE_FILE, seconds=5.0, after=created)
+        quiet_for(state / persistence.STATE_FILE, seconds=2.5, after=created)  # five save intervals
         first.process.send_signal(signal.SIGKILL)
     finally:
         first.close()

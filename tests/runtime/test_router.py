@@ -224,3 +224,35 @@ def test_the_background_router_runs_schedules_at_the_local_interval(caplog: pyte
     skipped = [r.getMessage() for r in caplog.records if "NotWrittenYetFunction" in r.getMessage()]
     assert len(skipped) == 1 and "does not exist" in skipped[0]
     recorder.reset()
+
+
+def test_an_idle_background_router_waits_for_a_write_and_delivers_it_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Idle, the router does not poll every source each pass (that cost 14% of a core): it polls again when the
+    embedded AWS has answered a write, or every quiet_poll_seconds; the write's stream record still arrives."""
+    from infra.runtime import local_runtime
+    from tests.runtime.conftest import TEST_TEMPLATE
+
+    recorder.reset()
+    with local_runtime(template=TEST_TEMPLATE, sweep_seconds=0) as rt:
+        rt.router.drain()
+        polls: list[float] = []
+        full_pass = rt.router.run_once
+
+        def counted(schedules: bool = True) -> int:
+            polls.append(time.monotonic())
+            return full_pass(schedules)
+
+        monkeypatch.setattr(rt.router, "run_once", counted)
+        time.sleep(1.5)  # idle: at most the one pass that finds nothing (the 0.25 s loop polled six times)
+        assert len(polls) <= 1, polls
+        written = time.monotonic()
+        put(rt, "cert-idle")
+        deadline = written + 10
+        while not recorder.of("StreamFunction") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (call,) = recorder.of("StreamFunction")
+        assert keys(call) == ["cert-idle"]
+        assert any(written <= at for at in polls), "the write woke the router"
+    recorder.reset()
