@@ -27,6 +27,7 @@ def issue(acme: Acme, client: object, names: list[str]) -> dict[str, object]:
         answered = client.post(http["url"], {})
         assert answered.status == 200, answered.body
         assert answered.json()["status"] == "processing"
+        assert answered.header("Retry-After") == "1"  # poll again soon (lego waits 5 s otherwise)
         assert any('rel="up"' in link for link in answered.headers["link"])
     acme.validate_all()
     ready = client.get(order_url).json()

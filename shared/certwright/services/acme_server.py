@@ -93,6 +93,10 @@ REASONS = {
 CERTIFICATE_KEY_ACTOR = "acme:certificate-key"
 
 
+# Seconds a client should wait before polling a challenge that is being validated again.
+CHALLENGE_RETRY_AFTER = 1
+
+
 @dataclass(frozen=True)
 class AcmeAnswer:
     """What the edge sends: a status, a JSON body (or PEM text), and the Location and Link headers."""
@@ -567,7 +571,9 @@ class AcmeServer:
 
             authorization = self._store.change_authorization(authorization.id, start) or authorization
             challenge = authorization.challenge(kind)
-        return AcmeAnswer(200, self._challenge_document(at, authorization, challenge), links=(up,))
+        # A challenge being validated: poll again soon (RFC 8555 §8.2; lego waits 5 s without it).
+        again = CHALLENGE_RETRY_AFTER if challenge.status is Status.PROCESSING else None
+        return AcmeAnswer(200, self._challenge_document(at, authorization, challenge), links=(up,), retry_after=again)
 
     def key_authorization_of(self, authorization: Authorization, challenge: Challenge) -> str:
         account = self._store.get_account(authorization.account_id)
