@@ -125,7 +125,8 @@ def _typed(value: Any) -> dict[str, Any]:
 
 
 def _staged(request: pytest.FixtureRequest) -> bool:
-    """Whether the test's module shares one Stage (tests/staging.py, `pytestmark = pytest.mark.staged`)."""
+    """Whether the test's module shares one Stage (tests/staging.py): every test on this file's `aws` is staged
+    unless its module says `pytestmark = pytest.mark.fresh(reason=...)` (see pytest_collection_modifyitems)."""
     return request.node.get_closest_marker("staged") is not None
 
 
@@ -307,8 +308,8 @@ def build_hierarchy(api: ApiClient) -> Hierarchy:
 
 
 @pytest.fixture
-def hierarchy(api: ApiClient, request: pytest.FixtureRequest) -> Hierarchy:
-    if _staged(request):
+def hierarchy(api: ApiClient, container: bootstrap.Container, request: pytest.FixtureRequest) -> Hierarchy:
+    if _staged(request) and container is request.getfixturevalue("stage").container:  # not a module's own container
         return request.getfixturevalue("stage").hierarchy()  # type: ignore[no-any-return]
     return build_hierarchy(api)
 
@@ -335,6 +336,20 @@ SLOWEST_FIRST = (
 )
 
 
+def _on_the_embedded_aws(item: pytest.Item) -> bool:
+    """Whether the test's `aws` is this file's fixture (tests/services/ and tests/acme/ bring fakes of their own)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("aws") if info is not None else None
+    return bool(defs) and getattr(defs[-1].func, "__module__", None) == __name__
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Staged by default: one Stage per module, rewound before every test (tests/staging.py). A module with one such
+    # test would pay the stage's checkpoint and rewind on top of the build it saves nothing on: it stays fresh.
+    on_aws = [item for item in items if item.get_closest_marker("fresh") is None and _on_the_embedded_aws(item)]
+    per_module = Counter(item.nodeid.split("::", 1)[0] for item in on_aws)
+    for item in on_aws:
+        if per_module[item.nodeid.split("::", 1)[0]] > 1:
+            item.add_marker(pytest.mark.staged)
     rank = {path: n for n, path in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest keep order

@@ -1,11 +1,13 @@
 """A stage shared by the tests of one module: one embedded AWS, session and container, rewound before every test.
 
 Building a container costs a dozen boto3 clients and a hierarchy two CA creations; a module of many short tests
-that each start from the same state pays that once here. A module opts in with `pytestmark = pytest.mark.staged`;
-tests/conftest.py's `aws`, `clock`, `container` and `hierarchy` then come from its Stage. `rewind()` puts moto's
-backends back exactly as they were at a checkpoint (every table item, KMS key, object and queue), the clock back
-to its start and the call counts to zero, so each test still starts from a fresh account; the container, its
-clients and their caches (public keys by KMS key id, which a rewind restores unchanged) are reused.
+that each start from the same state pays that once here. Every test on tests/conftest.py's `aws` is staged unless
+its module opts out with `pytestmark = pytest.mark.fresh(reason=...)`: its `aws`, `clock`, `container` and
+`hierarchy` then come from the module's Stage. `rewind()` puts moto's backends back exactly as they were at a
+checkpoint (every table item, KMS key, object and queue), the clock back to its start and the call counts to zero,
+so each test still starts from a fresh account; the container, its clients and their caches keyed by content
+(public keys by KMS key id, which a rewind restores unchanged) are reused; what the container remembers of the
+rewound state (issuers as last read, alert ids sent) is emptied.
 
 The clock starts each test at the stage's start (when the module's first test began), not at the wall clock.
 A `before-send` hook a test registers on the session would miss the container's clients, which exist already:
@@ -76,6 +78,7 @@ class Stage:
         persistence.restore_backends(backends)
         self.clock.now = self.start
         self.aws.calls.calls.clear()
+        forget_the_timeline(self.container)
         bootstrap.install(self.container)
         if Row._connection is not self.table:  # a test built a container of its own, which bound the model to it
             settings = self.aws.settings
@@ -90,6 +93,14 @@ class Stage:
             self.checkpoint("hierarchy", build_hierarchy(ApiClient()))
         made: Hierarchy = self.rewind("hierarchy")
         return made
+
+
+def forget_the_timeline(container: bootstrap.Container) -> None:
+    """Empty what a warm container remembers of state a rewind undoes: the issuers as last read (a row version in
+    the next test's timeline may equal the cached copy's while its content differs) and the alert ids sent.
+    Caches keyed by content (public keys by KMS key id, signers by CA certificate) stay: they hold in every timeline."""
+    container.issuance._plans._issuers.clear()
+    container.alerts._sent.clear()
 
 
 @contextmanager

@@ -24,6 +24,8 @@ from tests.crash.crashes import CrashHook, ProcessKilled, When
 from tests.crash.invariants import assert_invariants, orphans, published_versions, read_table
 from tests.lifecycle.conftest import make_load_balancer
 
+pytestmark = pytest.mark.fresh(reason="the crash hook hooks the session before the container's clients are made")
+
 HOST_ROLE = "arn:aws:iam::123456789012:role/web-host"
 REPAIRED = REPAIR_AFTER + timedelta(minutes=1)
 
