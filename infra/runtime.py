@@ -126,7 +126,8 @@ def local_runtime(
         stack.enter_context(environment(handlers.base_environment))
         bootstrap.install(None)  # handlers build their services from this environment, as in Lambda
         stack.callback(bootstrap.install, None)
-        # The router polls every source only after the embedded AWS answered a write (or each second): idle, it waits.
+        # The router polls every source only after the embedded AWS answered a write (or every quiet_poll_seconds,
+        # 2 s by default): idle, it waits.
         router = Router(
             deployment,
             session,

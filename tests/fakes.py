@@ -1300,6 +1300,7 @@ class FakeAcmeStore:
         self.authorizations: dict[str, Any] = {}
         self.authz_versions: dict[str, int] = {}  # the adapter's row version
         self.links: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.replaced: dict[str, str] = {}  # renewalInfo CertID -> the order that replaced it
         # The adapter's `ttl` of the order ("order:", "orders:{account}/" + id) and authorization ("authz:") rows.
         self.ttl: dict[str, int | None] = {}
 
@@ -1398,6 +1399,17 @@ class FakeAcmeStore:
 
     def get_authorization(self, authorization_id: str) -> Any:
         return self.authorizations.get(authorization_id)
+
+    def claim_replacement(self, cert_id: str, order_id: str) -> str | None:
+        holder = self.replaced.setdefault(cert_id, order_id)
+        return None if holder == order_id else holder
+
+    def release_replacement(self, cert_id: str, order_id: str) -> None:
+        if self.replaced.get(cert_id) == order_id:
+            del self.replaced[cert_id]
+
+    def replacement_of(self, cert_id: str) -> str | None:
+        return self.replaced.get(cert_id)
 
     def certificate_for(self, account_id: str, names: tuple[str, ...]) -> str | None:
         return self.links.get((account_id, names))

@@ -1,6 +1,6 @@
 """A stage shared by the tests of one module: one embedded AWS, session and container, rewound before every test.
 
-Building a container costs a dozen boto3 clients and a hierarchy two CA creations; a module of many short tests
+Building a container costs its clients (made on first use) and a hierarchy two CA creations; a module of many short tests
 that each start from the same state pays that once here. Every test on tests/conftest.py's `aws` is staged unless
 its module opts out with `pytestmark = pytest.mark.fresh(reason=...)`: its `aws`, `clock`, `container` and
 `hierarchy` then come from the module's Stage. `rewind()` puts moto's backends back exactly as they were at a
@@ -97,10 +97,12 @@ class Stage:
 
 def forget_the_timeline(container: bootstrap.Container) -> None:
     """Empty what a warm container remembers of state a rewind undoes: the issuers as last read (a row version in
-    the next test's timeline may equal the cached copy's while its content differs) and the alert ids sent.
+    the next test's timeline may equal the cached copy's while its content differs), the alert ids sent and the
+    page-token key (its row is rewound away: another container would make a different one).
     Caches keyed by content (public keys by KMS key id, signers by CA certificate) stay: they hold in every timeline."""
     container.issuance._plans._issuers.clear()
     container.alerts._sent.clear()
+    container.page_tokens._key._key = None  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from certwright.domain.authority import LifecycleState
 from cryptography import x509
 
@@ -118,16 +119,53 @@ def test_replaces_names_a_certificate_issued_to_the_account_and_is_replaced_once
     assert problem(client.new_order(["www.example.com"], replaces=unknown)) == "malformed"
     assert len(acme.world.acme.orders) == orders
 
-    abandoned = client.new_order(["www.example.com"], replaces=replaced)  # pending, never finished
-    assert abandoned.status == 201, abandoned.body
+    second = client.new_order(["www.example.com"], replaces=replaced)  # both may be ordered...
     renewal = client.new_order(["www.example.com"], replaces=replaced)
-    assert renewal.status == 201 and renewal.json()["replaces"] == replaced
-    for authz_url in renewal.json()["authorizations"]:
+    assert second.status == renewal.status == 201 and renewal.json()["replaces"] == replaced
+    for made in (second, renewal):
+        for authz_url in made.json()["authorizations"]:
+            http = next(c for c in client.get(authz_url).json()["challenges"] if c["type"] == "http-01")
+            client.post(http["url"], {})
+    acme.validate_all()
+    der, _ = csr_der(["www.example.com"])
+    ready = client.get(str(renewal.header("Location"))).json()
+    assert client.post(ready["finalize"], {"csr": b64(der)}).json()["status"] == "valid"
+    late = client.get(str(second.header("Location"))).json()  # ...but only the first to finalize replaces it
+    refused = client.post(late["finalize"], {"csr": b64(der)})
+    assert (refused.status, problem(refused)) == (409, "alreadyReplaced")
+    assert client.get(str(second.header("Location"))).json()["status"] == "ready"
+    again = client.new_order(["www.example.com"], replaces=replaced)
+    assert (again.status, problem(again)) == (409, "alreadyReplaced")
+
+
+def test_a_replacement_whose_finalize_failed_does_not_block_the_next(
+    acme: Acme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from certwright.acme.ari import cert_id
+    from certwright.errors import InvalidInputError
+
+    client = acme.registered()
+    leaf = x509.load_pem_x509_certificates(str(issue(acme, client, ["www.example.com"])["pem"]).encode())[0]
+    replaced = cert_id(leaf)
+    order = client.new_order(["www.example.com"], replaces=replaced)
+    for authz_url in order.json()["authorizations"]:
         http = next(c for c in client.get(authz_url).json()["challenges"] if c["type"] == "http-01")
         client.post(http["url"], {})
     acme.validate_all()
-    ready = client.get(str(renewal.header("Location"))).json()
+    ready = client.get(str(order.header("Location"))).json()
     der, _ = csr_der(["www.example.com"])
+    claimed: list[str | None] = []
+
+    def refused(*args: object, **kwargs: object) -> None:
+        claimed.append(acme.world.acme.replacement_of(replaced))
+        raise InvalidInputError("the issuance refuses this one")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(acme.container.issuance, "create_version", refused)
+        assert problem(client.post(ready["finalize"], {"csr": b64(der)})) == "badCSR"
+    assert claimed == [order.header("Location").rsplit("/", 1)[1]]  # claimed while issuing...
+    assert acme.world.acme.replacement_of(replaced) is None  # ...and released when it did not issue
     assert client.post(ready["finalize"], {"csr": b64(der)}).json()["status"] == "valid"
-    again = client.new_order(["www.example.com"], replaces=replaced)
-    assert (again.status, problem(again)) == (409, "alreadyReplaced")
+    # A claim a crashed finalize left behind (its order back to ready) is dropped by the next replacement.
+    acme.world.acme.replaced[replaced] = "order-that-crashed"
+    assert client.new_order(["www.example.com"], replaces=replaced).status == 201

@@ -89,3 +89,5 @@ def test_a_listing_token_is_for_its_caller_and_names_no_row(api: ApiClient, hier
     assert api.get(f"/certificates?sortBy=name&limit=1&page={token}").body["items"][0]["name"] == "beta-hidden-name"
     other = api.get(f"/certificates?sortBy=name&limit=1&page={token}", caller=BOB)
     assert (other.status, other.body["code"]) == (400, "InvalidPageToken")
+    elsewhere = api.get(f"/certificate-authorities?sortBy=name&limit=1&page={token}")
+    assert (elsewhere.status, elsewhere.body["code"]) == (400, "InvalidPageToken")

@@ -142,7 +142,10 @@ def sent() -> set[str]:
 
 def _first_time(case: Any, sent: set[str]) -> bool:
     """Is this the first case to send exactly this request? Generated cases repeat one another (the same minimal
-    example, or a coverage case equal to a fuzzed one); checking the same request twice proves nothing more."""
+    example, or a coverage case equal to a fuzzed one); checking the same read twice proves nothing more. Only
+    reads are skipped: a repeated write (an Idempotency-Key replay, a second DELETE) meets another state."""
+    if str(case.method).upper() != "GET":
+        return True
     body = case.body.hex() if isinstance(case.body, bytes) else case.body
     request = [case.method, case.formatted_path, case.query, case.headers, body, str(case.media_type)]
     key = json.dumps(request, sort_keys=True, default=repr)
@@ -164,5 +167,5 @@ def _first_time(case: Any, sent: set[str]) -> bool:
 def test_every_answer_is_the_documented_one(case: Any, runtime: LocalRuntime, known: Known, sent: set[str]) -> None:
     _with_real_ids(case, known)
     if not _first_time(case, sent):
-        return  # the same request was sent and checked already (about one generated case in eight repeats one)
+        return  # the same read was sent and checked already
     case.call_and_validate(base_url=runtime.api_url, checks=CHECKS, timeout=60)

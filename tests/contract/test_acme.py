@@ -208,3 +208,17 @@ def test_a_change_that_keeps_losing_gives_up_with_a_conflict(ports: Ports) -> No
     assert len(tries) == CHANGE_ATTEMPTS
     stored = store.get_authorization(z.id)
     assert stored is not None and stored.status is Status.PENDING
+
+
+def test_a_certificate_is_replaced_by_one_order_and_a_released_claim_frees_it(ports: Ports) -> None:
+    store = ports.acme
+    assert store.replacement_of("aki.serial") is None
+    assert store.claim_replacement("aki.serial", "order-1") is None
+    assert store.claim_replacement("aki.serial", "order-1") is None  # again: still its own
+    assert store.claim_replacement("aki.serial", "order-2") == "order-1"
+    assert store.replacement_of("aki.serial") == "order-1"
+    store.release_replacement("aki.serial", "order-2")  # not the holder: nothing changes
+    assert store.replacement_of("aki.serial") == "order-1"
+    store.release_replacement("aki.serial", "order-1")
+    assert store.replacement_of("aki.serial") is None
+    assert store.claim_replacement("aki.serial", "order-2") is None

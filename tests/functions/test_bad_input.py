@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from certwright import bootstrap
 from certwright.api.app import handle
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -445,9 +446,13 @@ def test_bad_query_parameters_are_refused(api: ApiClient, aws: Aws, hierarchy: H
     assert_rejected(aws, lambda: api.get(f"/certificates/{cert_id}/bundle?{query}"), 400, "InvalidParameter")
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=ten", "limit=-5", "page=%%%not-base64"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=1001", "limit=ten", "limit=-5", "page=%%%not-base64", "page=bm90LXNlYWxlZA"]
+)
 def test_bad_paging_is_refused(api: ApiClient, aws: Aws, hierarchy: Hierarchy, query: str) -> None:
-    code = "InvalidPageToken" if query.startswith("page") else "InvalidParameter"
+    # A token outside base64url's alphabet is refused by the schema; a well-formed one this service did not seal
+    # for the caller is refused when opened.
+    code = "InvalidPageToken" if query == "page=bm90LXNlYWxlZA" else "InvalidParameter"
     assert_rejected(aws, lambda: api.get(f"/certificates?{query}"), 400, code)
 
 
@@ -1386,12 +1391,16 @@ BAD_TOKENS: list[tuple[str, str]] = [
 @pytest.mark.parametrize(("case", "token"), BAD_TOKENS, ids=[c for c, _ in BAD_TOKENS])
 @pytest.mark.parametrize("listing", ["/certificates", "/associations", "/ca-bundles", "/audit-events?resourceId=c"])
 def test_a_garbage_or_foreign_page_token_is_refused(
-    api: ApiClient, aws: Aws, case: str, token: str, listing: str
+    api: ApiClient, aws: Aws, container: bootstrap.Container, case: str, token: str, listing: str
 ) -> None:
     if listing == "/certificates" and "certificates listing" in case:
         token = _token(_key("CA#x", list_pk="CA", list_sk="t#x"))  # the CA listing's token here instead
     separator = "&" if "?" in listing else "?"
-    assert_rejected(aws, lambda: api.get(f"{listing}{separator}page={token}"), 400, "InvalidPageToken")
+    code = "InvalidParameter" if case == "garbage" else "InvalidPageToken"  # outside base64url: the schema refuses
+    assert_rejected(aws, lambda: api.get(f"{listing}{separator}page={token}"), 400, code)
+    # Sealed for the caller and the route, as the edge would: the listing's own check refuses it too.
+    sealed = container.page_tokens.seal(token, f"{api.caller} {listing.split('?')[0]}")
+    assert_rejected(aws, lambda: api.get(f"{listing}{separator}page={sealed}"), 400, "InvalidPageToken")
 
 
 def test_a_page_token_of_another_certificates_associations_is_refused(

@@ -9,6 +9,7 @@ Keys (beside those in dynamodb_models):
   ACMEORDER#{id}        / O             an order;  ACMEORDERS#{account} / {order id} its account's list
   ACMEAUTHZ#{id}        / Z             an authorization with its challenges
   ACMECERT#{account}    / {names}       the Certwright certificate an account's name set issued
+  ACMEREPLACED#{certId} / R             the order that replaced a certificate (RFC 9773 `replaces`), once
 Nonces, and orders (with their account's reference) and authorizations that can no longer issue, carry `ttl`
 (certwright.acme.retention): the table's TTL deletes them later; no check depends on that deletion.
 Only the authorization stands for events (AcmeChallengeRequested: adapters/dynamodb_images.py decodes it).
@@ -334,6 +335,29 @@ class DynamoDbAcme(TableAdapter):
     def get_authorization(self, authorization_id: str) -> Authorization | None:
         row = self._get(f"ACMEAUTHZ#{authorization_id}", "Z")
         return None if row is None else authz_from(row.data)
+
+    def claim_replacement(self, cert_id: str, order_id: str) -> str | None:
+        row = self._row(f"ACMEREPLACED#{cert_id}", "R", kind="ACME_REPLACED", data={"orderId": order_id})
+        try:
+            with self._errors("claim replacement"):
+                row.save(condition=self._row.pk.does_not_exist())
+        except ConflictError as err:
+            if err.code != "ConcurrentModification":
+                raise
+            holder = self.replacement_of(cert_id)
+            return None if holder in (order_id, None) else holder
+        return None
+
+    def release_replacement(self, cert_id: str, order_id: str) -> None:
+        stored = self._get(f"ACMEREPLACED#{cert_id}", "R")
+        if stored is None or stored.data.get("orderId") != order_id:
+            return
+        with self._errors("release replacement"):
+            stored.delete()
+
+    def replacement_of(self, cert_id: str) -> str | None:
+        row = self._get(f"ACMEREPLACED#{cert_id}", "R")
+        return None if row is None else str(row.data["orderId"])
 
     def certificate_for(self, account_id: str, names: tuple[str, ...]) -> str | None:
         row = self._get(f"ACMECERT#{account_id}", _names_key(names))

@@ -2,7 +2,8 @@
 sealed by the key-encryption key (KMS, context certwright:purpose=page-tokens) and each container opens once.
 
 A listing's own token carries the sort key of the last row its page read, which may be a row the caller may
-not see; sealed, it shows nothing. The caller's ARN is the associated data, so a token works for its caller only.
+not see; sealed, it shows nothing. Whom it is for (the API edge passes the caller's ARN and the route) is the
+associated data, so a token works for its caller on its listing only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pynamodb.exceptions import DoesNotExist
 from certwright.adapters.aws_errors import translate
 from certwright.adapters.dynamodb_models import Row
 from certwright.adapters.dynamodb_table import errors
-from certwright.errors import ConflictError, InvalidInputError
+from certwright.errors import ConflictError, DependencyError, InvalidInputError
 
 KEY_PK, KEY_SK = "CONFIG#PAGE_TOKEN_KEY", "K"
 _CONTEXT = {"certwright:purpose": "page-tokens"}
@@ -30,7 +31,7 @@ _AAD = "certwright page token for {caller}"
 
 
 class SealedPageTokens:
-    """The PageTokens port: base64url(nonce || AES-GCM(token, associated data = the caller))."""
+    """The PageTokens port: base64url(nonce || AES-GCM(token, associated data = whom it is for))."""
 
     def __init__(self, key: Callable[[bool], bytes | None]) -> None:
         self._key = key  # key(True) makes the key if there is none yet; key(False) answers None then
@@ -84,10 +85,10 @@ class TablePageTokenKey:
         try:
             with errors("store the page-token key"):
                 row.save(condition=self._model.pk.does_not_exist())
-        except ConflictError:
+        except ConflictError as err:
             winner = self._read()  # another container made it first: use theirs
-            if winner is None:
-                raise
+            if winner is None:  # a row without its sealed key: nothing can page until it is fixed
+                raise DependencyError(f"the page-token key row {KEY_PK}/{KEY_SK} holds no key") from err
             return self._open(winner)
         return key
 

@@ -9,7 +9,17 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from certwright.api.presenters import AuditEventPage
-from certwright.api.request import READ, Limit, PageToken, answers, json_response, next_page, page_start, services
+from certwright.api.request import (
+    PAGE_ALPHABET,
+    READ,
+    Limit,
+    PageToken,
+    answers,
+    json_response,
+    next_page,
+    page_start,
+    services,
+)
 from certwright.domain.audit import AuditRecord
 from certwright.errors import InvalidInputError
 
@@ -26,7 +36,9 @@ ResourceId = Annotated[
     ),
 ]
 # nextToken is this route's name for the page token; `page` (as on the other lists) works too.
-NextToken = Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=3000, description="= page")]
+NextToken = Annotated[
+    str | None, Query(alias="nextToken", min_length=1, max_length=3000, pattern=PAGE_ALPHABET, description="= page")
+]
 
 
 def _present(r: AuditRecord) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from certwright.api.request import PAGE_ALPHABET
 from certwright.domain.association import DeploymentState
 from certwright.domain.authority import LifecycleState
 from certwright.domain.inventory import MAX_LIMIT, InventoryQuery, SortBy, SortOrder
@@ -17,7 +18,13 @@ from certwright.errors import InvalidInputError
 
 SearchPageToken = Annotated[
     str | None,
-    Query(alias="page", min_length=1, max_length=6000, description="the previous page's nextPage (same query)"),
+    Query(
+        alias="page",
+        min_length=1,
+        max_length=6000,
+        pattern=PAGE_ALPHABET,
+        description="the previous page's nextPage (same query)",
+    ),
 ]
 SearchLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, 1 to {MAX_LIMIT}")]
 NameQuery = Annotated[str | None, Query(min_length=1, max_length=255, description="only this exact name")]

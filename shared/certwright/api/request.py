@@ -26,9 +26,14 @@ MAX_VERSION = 10**8 - 1
 
 # -- parameters, declared so the resolver checks them and the OpenAPI document lists them -------------------
 
+# A page token is base64url (adapters/page_tokens.py): anything else is 400 InvalidParameter before it is opened.
+PAGE_ALPHABET = "^[A-Za-z0-9_=-]+$"
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, 1 to {MAX_PAGE}")]
 PageToken = Annotated[
-    str | None, Query(alias="page", min_length=1, max_length=3000, description="the previous page's nextPage")
+    str | None,
+    Query(
+        alias="page", min_length=1, max_length=3000, pattern=PAGE_ALPHABET, description="the previous page's nextPage"
+    ),
 ]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION, description="a version number (1, 2, ...)")]
 VersionQuery = Annotated[
@@ -93,14 +98,20 @@ def page(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
 
 
 def next_page(router: Router, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    """A listing's page: its next-page token sealed for the caller (it would otherwise carry the sort key of the
-    last row read, which may be one the caller cannot see)."""
-    return page(items, services().page_tokens.seal(token, caller(router)) if token else None)
+    """A listing's page: its next-page token sealed for the caller and the route (it would otherwise carry the
+    sort key of the last row read, which may be one the caller cannot see)."""
+    return page(items, services().page_tokens.seal(token, _token_holder(router)) if token else None)
 
 
 def page_start(router: Router, sealed: str | None) -> str | None:
-    """The listing's own token a `page` parameter stands for; 400 InvalidPageToken if it was not sealed for the caller."""
-    return services().page_tokens.open(sealed, caller(router)) if sealed else None
+    """The listing's own token a `page` parameter stands for; 400 InvalidPageToken unless it was sealed for this
+    caller on this route."""
+    return services().page_tokens.open(sealed, _token_holder(router)) if sealed else None
+
+
+def _token_holder(router: Router) -> str:
+    """Whom a page token is for: the caller, on one listing route (a second binding beside the listing's own)."""
+    return f"{caller(router)} {router.current_event.path}"
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:

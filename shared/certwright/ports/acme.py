@@ -77,6 +77,19 @@ class AcmeStore(Protocol):
 
     def get_authorization(self, authorization_id: str) -> Authorization | None: ...
 
+    def claim_replacement(self, cert_id: str, order_id: str) -> str | None:
+        """Record that order `order_id` replaces the certificate `cert_id` (its renewalInfo CertID), once: None
+        when the claim is this order's (also again), else the id of the order that holds it (nothing written)."""
+        ...
+
+    def release_replacement(self, cert_id: str, order_id: str) -> None:
+        """Drop the claim if `order_id` holds it (its finalize failed: the certificate is not replaced)."""
+        ...
+
+    def replacement_of(self, cert_id: str) -> str | None:
+        """The order that replaced (or is replacing) the certificate `cert_id`, if any."""
+        ...
+
     def certificate_for(self, account_id: str, names: tuple[str, ...]) -> str | None:
         """The Certwright certificate an earlier order of the account issued for exactly `names`."""
         ...

@@ -1,5 +1,5 @@
-"""The page-token port: the API edge seals the token a listing returns for the caller it answered, so a token
-reveals nothing of the rows behind it and only its caller can use it."""
+"""The page-token port: the API edge seals the token a listing returns for the caller it answered (and the route),
+so a token reveals nothing of the rows behind it and only its caller can use it, on that listing."""
 
 from __future__ import annotations
 

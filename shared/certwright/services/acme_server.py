@@ -443,23 +443,36 @@ class AcmeServer:
         if existing is not None:
             self._allow(account, "Renew", existing, "AcmeFinalize")
         processing = order.processing()
-        self._store.update_order(processing, Status.READY)
+        if order.replaces is not None:  # the one order that replaces the certificate is the first to finalize
+            self._claim_replacement(order)
+        try:
+            self._store.update_order(processing, Status.READY)
+        except Exception:
+            self._release(order)
+            raise
         try:
             certificate, version = self._issue(account, order, ca, csr_pem, existing)
         except (InvalidInputError, PolicyViolationError, ConflictError, AccessDeniedError, NotFoundError) as err:
             self._store.update_order(order, Status.PROCESSING)  # back to ready: a refused CSR changes nothing
+            self._release(order)
             kind = "rejectedIdentifier" if isinstance(err, PolicyViolationError) else "badCSR"
             if isinstance(err, AccessDeniedError | NotFoundError):
                 kind = "unauthorized"
             raise AcmeProblem(kind, err.message) from err
         except Exception:
             self._store.update_order(order, Status.PROCESSING)
+            self._release(order)
             raise
         if existing is None:
             self._store.link_certificate(account.id, order.identifiers, certificate.id)
         issued = processing.issued(certificate.id, version.version_number)
         self._store.update_order(issued, Status.PROCESSING)
         return AcmeAnswer(200, self._order_document(at, issued), location=at.at(f"order/{order.id}"))
+
+    def _release(self, order: Order) -> None:
+        """A finalize that did not issue: the certificate it meant to replace is not replaced."""
+        if order.replaces is not None:
+            self._store.release_replacement(order.replaces, order.id)
 
     def _issue(
         self, account: Account, order: Order, ca: CertificateAuthority, csr_pem: str, existing: Certificate | None
@@ -662,8 +675,9 @@ class AcmeServer:
 
     def _check_replaces(self, account: Account, names: tuple[str, ...], replaces: str, ca_id: str) -> None:
         """RFC 9773 §5: the replaced certificate is one this CA issued to this account (its name set's link), it
-        shares an identifier with the order, and no other order has replaced it (409 alreadyReplaced). Only an order that
-        issued or is issuing counts: one a client abandoned (pending, ready) must not block its next renewal."""
+        shares an identifier with the order, and no other order has replaced it (409 alreadyReplaced). An order replaces the
+        certificate when it finalizes (AcmeStore.claim_replacement, once, race-free); one a client abandoned
+        (pending, ready) does not count: it must not block the next renewal."""
         found = self._issued(replaces, ca_id)
         if found is None:
             raise malformed("replaces names no certificate of this certificate authority")
@@ -677,10 +691,32 @@ class AcmeServer:
             raise AcmeProblem("unauthorized", "the certificate it replaces was not issued to this account")
         if not held & set(names):
             raise malformed("the order shares no identifier with the certificate it replaces")
-        for order_id in self._store.orders_of(account.id):
-            other = self._store.get_order(order_id)
-            if other is not None and other.replaces == replaces and other.status in (Status.PROCESSING, Status.VALID):
-                raise AcmeProblem("alreadyReplaced", f"order {other.id} already replaces this certificate")
+        holder = self._replacing_order(replaces)
+        if holder is not None:
+            raise AcmeProblem("alreadyReplaced", f"order {holder} already replaces this certificate")
+
+    def _replacing_order(self, cert_id: str) -> str | None:
+        """The order that replaced the certificate or is issuing its replacement; a claim left by a finalize that
+        did not issue (the order is back to ready, or invalid) is dropped."""
+        holder = self._store.replacement_of(cert_id)
+        if holder is None:
+            return None
+        other = self._store.get_order(holder)
+        if other is not None and other.status in (Status.PROCESSING, Status.VALID):
+            return holder
+        self._store.release_replacement(cert_id, holder)
+        return None
+
+    def _claim_replacement(self, order: Order) -> None:
+        """Make `order` the one that replaces its `replaces` certificate, or 409 alreadyReplaced."""
+        assert order.replaces is not None
+        for _ in range(2):  # a stale claim is dropped once, then claimed again
+            holder = self._store.claim_replacement(order.replaces, order.id)
+            if holder is None:
+                return
+            if self._replacing_order(order.replaces) is not None:
+                break
+        raise AcmeProblem("alreadyReplaced", "another order already replaces this certificate")
 
     # -- policy ---------------------------------------------------------------------------------------------
 
