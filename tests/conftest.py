@@ -317,22 +317,22 @@ def hierarchy(api: ApiClient, container: bootstrap.Container, request: pytest.Fi
 # The slowest files (measured: `pytest --durations=0`), run first: a long file handed out last would leave the
 # other worker idle until it ends. (Not `--dist loadfile`: with it, xdist runs 2 of schemathesis' 45 cases.)
 SLOWEST_FIRST = (
-    "tests/scenarios/test_demo.py",
-    "tests/runtime/test_gateway.py",
-    "tests/lifecycle/test_sweep.py",
-    "tests/lifecycle/test_deployment_faults.py",
     "tests/crash/test_crash_at_every_call.py",
-    "tests/runtime/test_persistence.py",
-    "tests/functions/test_idempotency.py",
-    "tests/lifecycle/test_expiry_thresholds.py",
-    "tests/wiring/test_outbox_events.py",
-    "tests/lifecycle/test_outbox.py",
-    "tests/wiring/test_concurrency.py",
-    "tests/runtime/test_router.py",
-    "tests/authz/test_matrix.py",
+    "tests/scenarios/test_demo.py",
     "tests/api_contract/test_schemathesis.py",
+    "tests/acme_clients/test_certwright.py",
+    "tests/console/test_browser.py",
+    "tests/wiring/test_outbox_events.py",
+    "tests/lifecycle/test_deployment_faults.py",
+    "tests/acme_clients/test_reference_pebble.py",
+    "tests/runtime/test_persistence.py",
+    "tests/runtime/test_gateway.py",
     "tests/functions/test_bad_input.py",
-    "tests/runtime/test_process.py",
+    "tests/conformance/test_pkilint.py",
+    "tests/authz/test_matrix.py",
+    "tests/conformance/test_openssl.py",
+    "tests/probes/test_probe_wiring.py",
+    "tests/conformance/test_tls_handshake.py",
 )
 
 
