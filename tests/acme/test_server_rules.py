@@ -269,3 +269,20 @@ def test_a_deactivation_written_while_the_validator_writes_its_decision_stays(
     acme.validate_all()
     assert checked
     assert client.get(authz_url).json()["status"] == "deactivated"
+
+
+def test_an_admin_revokes_another_principals_eab_key_and_nobody_else_can(acme: Acme) -> None:
+    """Offboarding: the stack's admin revokes a key someone else holds; to a third principal it does not exist."""
+    from tests.conftest import ApiClient
+
+    api = ApiClient()
+    alice, bob = "arn:aws:iam::123456789012:role/alice", "arn:aws:iam::123456789012:role/bob"
+    key_id = api.post("/acme/eab-keys", {}, caller=alice).body["keyId"]
+    refused = api.call("DELETE", f"/acme/eab-keys/{key_id}", caller=bob)
+    assert (refused.status, refused.body["code"]) == (404, "NotFound")
+    assert not acme.world.acme.eab[key_id].revoked
+    revoked = api.call("DELETE", f"/acme/eab-keys/{key_id}")  # the local admin
+    assert (revoked.status, revoked.body["revoked"]) == (200, True)
+    audit = [r for r in acme.world.memory.audit if r.resource_id == key_id]
+    assert [(r.action, r.result) for r in audit][-1] == ("RevokeAcmeEabKey", "SUCCEEDED")
+    assert audit[-1].details.get("principal") == "arn:aws:iam::123456789012:role/alice"

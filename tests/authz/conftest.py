@@ -49,6 +49,7 @@ class World:
     bundle: str
     grants: dict[str, str]
     callers: dict[str, str]
+    eab_key: str = ""  # an ACME EAB key of the owner
 
 
 def created(answer: Any) -> dict[str, Any]:
@@ -88,7 +89,8 @@ def world(api: ApiClient, aws: Aws, container: Container) -> World:
         "host": HOST,
         "deployer": deployer_session(container),
     }
-    return World(root, issuing, cert, host, listener["id"], bundle, grants, callers)
+    eab_key = created(api.post("/acme/eab-keys", {}, caller=OWNER))["keyId"]
+    return World(root, issuing, cert, host, listener["id"], bundle, grants, callers, eab_key)
 
 
 @dataclass

@@ -254,7 +254,8 @@ def _matrix() -> dict[tuple[str, str], tuple[Callable[[World], str], Body | None
             "",
         ),
         ("GET", "/acme/eab-keys"): (lambda w: "/acme/eab-keys", None, "AOGBXHD", ""),
-        ("DELETE", "/acme/eab-keys/{key_id}"): (lambda w: "/acme/eab-keys/eab-none", None, "AOGBXHD", ""),
+        # Revoking one: its owner or an admin; to anyone else it does not exist.
+        ("DELETE", "/acme/eab-keys/{key_id}"): (lambda w: f"/acme/eab-keys/{w.eab_key}", None, "AO", ""),
     }
 
 

@@ -284,6 +284,16 @@ def _eab_key(call: Call) -> list[Check]:
     return [call.authority("Read", ca_id)] if ca_id else []
 
 
+def _eab_key_revocation(call: Call) -> list[Check]:
+    """Revoke on the key: its owner (the principal it binds accounts to) or an admin; to anyone else it does not
+    exist."""
+    key_id = call.args["key_id"]
+    key = call.services.eab_keys.get(key_id)
+    if key is None:
+        raise NotFoundError(f"EAB key {key_id} not found")
+    return [Check("Revoke", call.services.authorizer.entities.eab_key(key), key_id, f"EAB key {key_id} not found")]
+
+
 def _on(kind: str, action: str, arg: str) -> Resolver:
     def resolve(call: Call) -> list[Check]:
         return [getattr(call, kind)(action, call.args[arg])]
@@ -407,10 +417,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/associations/{association_id}/actions/report-deployment"): Rule(
         "ReportDeployment", _on(_ASSOC, "Read", "association_id")
     ),
-    # ACME External Account Binding keys: the caller's own (services/acme_eab.py lets only their owner revoke).
+    # ACME External Account Binding keys: anyone holds their own; the owner or an admin revokes one.
     ("POST", "/acme/eab-keys"): Rule("CreateAcmeEabKey", _eab_key),
     ("GET", "/acme/eab-keys"): Rule("ListAcmeEabKeys", _none),
-    ("DELETE", "/acme/eab-keys/{key_id}"): Rule("RevokeAcmeEabKey", _none),
+    ("DELETE", "/acme/eab-keys/{key_id}"): Rule("RevokeAcmeEabKey", _eab_key_revocation),
 }
 
 

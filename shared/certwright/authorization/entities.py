@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from certwright.acme.resources import EabKey
 from certwright.authorization.grants import Grant, Role
 from certwright.authorization.identity import Principal, normalize_arn
 from certwright.domain.association import Association, AssociationType
@@ -128,6 +129,10 @@ class EntityBuilder:
             associations=[a for a in associations if a.ca_bundle_id is None],
             tags=c.freeform_tags,
         )
+
+    def eab_key(self, key: EabKey) -> Entity:
+        """An ACME EAB key, owned by the principal it binds accounts to (its owner or an admin may revoke it)."""
+        return self._resource("EabKey", key.key_id, owner=key.principal, name=key.key_id)
 
     def ca_bundle(self, b: CaBundle) -> Entity:
         return self._resource("CaBundle", b.id, owner=b.owner, name=b.name, tags=b.freeform_tags)

@@ -55,12 +55,18 @@ class EabKeyService:
     def list(self, caller: str) -> list[EabKey]:
         return self._store.eab_keys_of(normalize_arn(caller))
 
+    def get(self, key_id: str) -> EabKey | None:
+        """The key (for the API's authorization: its owner is the principal it binds accounts to)."""
+        return self._store.get_eab_key(key_id)
+
     def revoke(self, key_id: str, caller: str) -> EabKey:
+        """Revoke the key: accounts bound through it stop working. Who may (its owner or an admin) the API's rule
+        decides (api/permissions.py, Cedar `Revoke` on the EabKey)."""
         key = self._store.get_eab_key(key_id)
-        if key is None or key.principal != normalize_arn(caller):
+        if key is None:
             raise NotFoundError(f"EAB key {key_id} not found")
         self._store.revoke_eab_key(key_id)
-        self._audit.record(self._rt.audit(key_id, "RevokeAcmeEabKey", caller))
+        self._audit.record(self._rt.audit(key_id, "RevokeAcmeEabKey", caller, principal=key.principal))
         found = self._store.get_eab_key(key_id)
         assert found is not None
         return found
