@@ -264,20 +264,8 @@ def index_rows(
     not_after: datetime | None,
 ) -> list[Row]:
     """The index rows of one listed resource: one per facet, each with the resource's three sort keys."""
-    sorts = inventory.sort_values(name, created, not_after, resource_id)
-    return [
-        model(
-            f"{prefix}#{resource_id}",
-            f"{INDEX_PREFIX}{facet}",
-            kind=INDEX_KIND,
-            data={},
-            ix_pk=f"{prefix}#{facet}",
-            ix_name=sorts[SortBy.NAME],
-            ix_created=sorts[SortBy.TIME_CREATED],
-            ix_expiry=sorts[SortBy.NOT_AFTER],
-        )
-        for facet in facets
-    ]
+    entries = _index_entries(prefix, resource_id, facets, name, created, not_after)
+    return [model(pk, sk, kind=INDEX_KIND, data={}, **keys) for pk, sk, keys in entries]
 
 
 def index_items(
@@ -289,17 +277,31 @@ def index_items(
     not_after: datetime | None,
 ) -> list[dict[str, Any]]:
     """index_rows as low-level items (dynamodb_items), to write in the resource's own transaction."""
+    entries = _index_entries(prefix, resource_id, facets, name, created, not_after)
+    return [dynamodb_items.item(pk, sk, kind=INDEX_KIND, data={}, **keys) for pk, sk, keys in entries]
+
+
+def _index_entries(
+    prefix: str,
+    resource_id: str,
+    facets: Iterable[str],
+    name: str,
+    created: datetime,
+    not_after: datetime | None,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The one layout of an index row, per facet: its key and its index attributes (the facet's partition and the
+    resource's three sort keys)."""
     sorts = inventory.sort_values(name, created, not_after, resource_id)
     return [
-        dynamodb_items.item(
+        (
             f"{prefix}#{resource_id}",
             f"{INDEX_PREFIX}{facet}",
-            kind=INDEX_KIND,
-            data={},
-            ix_pk=f"{prefix}#{facet}",
-            ix_name=sorts[SortBy.NAME],
-            ix_created=sorts[SortBy.TIME_CREATED],
-            ix_expiry=sorts[SortBy.NOT_AFTER],
+            {
+                "ix_pk": f"{prefix}#{facet}",
+                "ix_name": sorts[SortBy.NAME],
+                "ix_created": sorts[SortBy.TIME_CREATED],
+                "ix_expiry": sorts[SortBy.NOT_AFTER],
+            },
         )
         for facet in facets
     ]
