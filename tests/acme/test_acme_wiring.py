@@ -58,8 +58,8 @@ def _authorize(w: Wiring, client: AcmeClient, order: dict[str, Any]) -> None:
             w.settle()
 
 
-def _issue(w: Wiring, client: AcmeClient, names: list[str]) -> tuple[str, str]:
-    created = client.new_order(names)
+def _issue(w: Wiring, client: AcmeClient, names: list[str], **extra: str) -> tuple[str, str]:
+    created = client.new_order(names, **extra)
     assert created.status == 201, created.body
     order_url = str(created.header("Location"))
     _authorize(w, client, created.json())
@@ -117,8 +117,13 @@ def test_eab_order_http01_finalize_renew_revoke(wiring: Wiring, tmp_path: Path) 
     (certificate,) = found["items"]
     assert certificate["configType"] == "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA"
 
-    # Renewal: the same names again are a new version of the same certificate.
-    _, second = _issue(w, client, ["api.acme.example", "www.acme.example"])
+    # Renewal, as an ARI client asks for it (RFC 9773 `replaces`): the same names again are a new version of the
+    # same certificate, and the first certificate is replaced once only.
+    from certwright.acme.ari import cert_id
+
+    _, second = _issue(w, client, ["api.acme.example", "www.acme.example"], replaces=cert_id(leaf))
+    twice = client.new_order(["www.acme.example"], replaces=cert_id(leaf))
+    assert (twice.status, _problem(twice)) == (409, "alreadyReplaced"), twice.body
     renewed = x509.load_pem_x509_certificates(second.encode())[0]
     status, again = w.call("GET", f"/certificates/{certificate['id']}")
     assert status == 200 and again["currentVersion"]["versionNumber"] == 2, again
@@ -127,8 +132,6 @@ def test_eab_order_http01_finalize_renew_revoke(wiring: Wiring, tmp_path: Path) 
     )
 
     # ARI: the superseded first certificate should be renewed now; the current one later.
-    from certwright.acme.ari import cert_id
-
     old_window = client.send("GET", client.directory["renewalInfo"] + "/" + cert_id(leaf), None, {})
     new_window = client.send("GET", client.directory["renewalInfo"] + "/" + cert_id(renewed), None, {})
     assert old_window.status == new_window.status == 200
