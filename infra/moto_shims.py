@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import functools
+import inspect
 import json
 import threading
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import table as dynamodb_table
 from moto.dynamodb.models.utilities import DynamoJsonEncoder
 from moto.dynamodbstreams import models as streams_models
 from moto.dynamodbstreams import responses as streams_responses
@@ -130,6 +132,7 @@ def install() -> None:
     _share_botocore_loader()
     _answer_item_operations_directly()
     _list_handler_methods_once()
+    _query_one_partition()
     moto_atomic.install()
 
 
@@ -198,6 +201,64 @@ def _answer_item_operations_directly() -> None:
         return 200, {"Content-Type": _DYNAMODB_JSON}, json.dumps(answer, cls=DynamoJsonEncoder)
 
     result_class.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _query_one_partition() -> None:
+    """A Query reads one partition, not the whole table.
+
+    moto's `Table.query` starts from `all_items()` (every item of the table, sorted) and keeps the partition's: every
+    Query costs the table's size, and a test whose table grows (the crash suite, the authorization matrix) went
+    quadratic; nearly half of the crash suite's time was there. Here moto's own query runs over candidates instead:
+    for the table, the partition's items (moto's own dict of them, keyed by the partition value); for an index, the
+    items whose index partition-key attributes hold the queried values (compared raw for strings, as moto would
+    for anything else). moto's filtering, sorting, paging and limits then run unchanged on those, so the answer is
+    the same (tests/adapters/test_moto_shims.py compares it with moto's for table and index queries).
+    """
+    table_class = dynamodb_table.Table
+    original = table_class.query
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        candidates = _partition_items(
+            self, bound.get("index_name"), bound["hash_key"], bound.get("hash_key_conditions")
+        )
+        if candidates is None:
+            return original(self, *args, **kwargs)
+        with DYNAMODB_LOCK:  # the instance's all_items is narrowed for this call only
+            self.all_items = lambda: candidates
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                del self.all_items
+
+    table_class.query = query  # type: ignore[method-assign]
+
+
+def _partition_items(table: Any, index_name: str | None, hash_key: Any, conditions: Any) -> list[Any] | None:
+    """The items a Query can answer with, a superset of moto's own choice; None = no narrowing (moto reads all)."""
+    if not index_name:
+        if hash_key is None:
+            return None
+        partition = table.items.get(hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if table.range_key_attr else [partition]
+    if not conditions:
+        return None
+    items = [
+        item
+        for partition in table.items.values()
+        for item in (partition.values() if table.range_key_attr else [partition])
+    ]
+    for name, expected in conditions:
+        if expected.type == "S":  # a string's cast value is the string itself
+            items = [
+                i for i in items if (v := i.attrs.get(name)) is not None and v.type == "S" and v.value == expected.value
+            ]
+        else:
+            items = [i for i in items if (v := i.attrs.get(name)) is not None and v == expected]
+    return items
 
 
 def _without_none(value: Any) -> Any:

@@ -350,3 +350,68 @@ def test_the_fixtures_table_read_is_what_a_paginated_scan_returns(aws: Aws) -> N
         return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
     assert order(aws.table_items()) == order(scanned)
+
+
+def test_a_query_answers_what_motos_whole_table_query_would(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-partition Query (infra/moto_shims.py) answers exactly as moto's own, which reads the whole table:
+    table and index queries, key conditions, filters, limits, pages, both directions."""
+    from moto.dynamodb.models import table as dynamodb_table
+
+    narrowed = dynamodb_table.Table.query
+    original = next(cell.cell_contents for cell in narrowed.__closure__ or () if callable(cell.cell_contents))
+    compared: list[str | None] = []
+
+    def both(self: Any, *args: Any, **kwargs: Any) -> Any:
+        items, scanned, last = narrowed(self, *args, **kwargs)
+        expected_items, expected_scanned, expected_last = original(self, *args, **kwargs)
+        assert [i.to_json() for i in items] == [i.to_json() for i in expected_items]
+        assert (scanned, last) == (expected_scanned, expected_last)
+        compared.append(kwargs.get("index_name", args[7] if len(args) > 7 else None))
+        return items, scanned, last
+
+    monkeypatch.setattr(dynamodb_table.Table, "query", both)
+    dynamodb, table = aws.dynamodb, aws.settings.table_name
+    for p in range(4):
+        for n in range(12):
+            item = {"pk": {"S": f"P#{p}"}, "sk": {"S": f"V#{n:02}"}, "n": {"N": str(n % 5)}}
+            if n % 3:  # some rows are not in the index (sparse), some share its partition across table partitions
+                item |= {"list_pk": {"S": f"KIND#{n % 2}"}, "list_sk": {"S": f"{n:02}#{p}"}}
+            dynamodb.put_item(TableName=table, Item=item)
+
+    def pages(**query: Any) -> list[Any]:
+        return [page["Items"] for page in dynamodb.get_paginator("query").paginate(TableName=table, **query)]
+
+    values = {":p": {"S": "P#1"}, ":k": {"S": "KIND#1"}, ":a": {"S": "V#03"}, ":b": {"S": "V#09"}, ":n": {"N": "2"}}
+    assert sum(map(len, pages(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": values[":p"]}))) == 12
+    pages(
+        KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+        ExpressionAttributeValues={k: values[k] for k in (":p", ":a", ":b")},
+        ScanIndexForward=False,
+        PaginationConfig={"PageSize": 2},
+    )
+    pages(
+        KeyConditionExpression="pk = :p",
+        FilterExpression="n >= :n",
+        ExpressionAttributeValues={k: values[k] for k in (":p", ":n")},
+        PaginationConfig={"PageSize": 3},
+    )
+    pages(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "P#none"}})
+    found = pages(
+        IndexName="ByKind", KeyConditionExpression="list_pk = :k", ExpressionAttributeValues={":k": values[":k"]}
+    )
+    assert sum(map(len, found)) == 16
+    pages(
+        IndexName="ByKind",
+        KeyConditionExpression="list_pk = :k AND begins_with(list_sk, :s)",
+        ExpressionAttributeValues={":k": values[":k"], ":s": {"S": "0"}},
+        ScanIndexForward=False,
+        PaginationConfig={"PageSize": 4},
+    )
+    pages(
+        IndexName="ByKind",
+        KeyConditionExpression="list_pk = :k",
+        FilterExpression="n < :n",
+        ExpressionAttributeValues={":k": values[":k"], ":n": values[":n"]},
+        PaginationConfig={"PageSize": 5},
+    )
+    assert None in compared and "ByKind" in compared
