@@ -193,6 +193,15 @@ class CertificateDeleted(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CertificateAuthorityCrlSettingsChanged(DomainEvent):
+    """A CA's crlSettings changed (PATCH): the CRL publisher makes its next CRL due under the new settings."""
+
+    detail_type: ClassVar[str] = "CertificateAuthorityCrlSettingsChanged"
+    name: str
+    crl_enabled: bool
+
+
+@dataclass(frozen=True)
 class CertificateAuthorityDeleted(DomainEvent):
     detail_type: ClassVar[str] = "CertificateAuthorityDeleted"
     name: str
@@ -290,6 +299,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CertificateVersionRevoked,
         CertificateAuthorityVersionRevoked,
         CertificateAuthorityVersionCreated,
+        CertificateAuthorityCrlSettingsChanged,
         CrlPublished,
         CrlStale,
         CertificateDeleted,

@@ -29,6 +29,7 @@ from certwright.events import (
     AssociationSuspended,
     CaBundleVersionCreated,
     CertificateAuthorityCreated,
+    CertificateAuthorityCrlSettingsChanged,
     CertificateAuthorityDeleted,
     CertificateAuthorityVersionCreated,
     CertificateAuthorityVersionRevoked,
@@ -204,6 +205,12 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
             )
         ]
     old_state = old.lifecycle_state if old is not None else None
+    if old is not None and old.crl_settings != ca.crl_settings and ca.lifecycle_state is not LifecycleState.DELETED:
+        return [
+            CertificateAuthorityCrlSettingsChanged(
+                "", ca.id, version, name=ca.name, crl_enabled=ca.crl_settings.enabled
+            )
+        ]
     if ca.lifecycle_state is LifecycleState.DELETED and old_state is not LifecycleState.DELETED:
         return [CertificateAuthorityDeleted("", ca.id, version, name=ca.name)]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.

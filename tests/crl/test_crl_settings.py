@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,10 +11,37 @@ from botocore.exceptions import ClientError
 from certwright import bootstrap
 from cryptography import x509
 
+from infra import template_model
 from tests.conftest import ApiClient, Aws, leaf_body, root_ca_body, sub_ca_body
 from tests.crl.conftest import Bucket
+from tests.lifecycle.handlers import LambdaContext, eventbridge_envelope, load_function
+from tests.lifecycle.table_stream import TableStream
 
 CUSTOM = "https://example.internal/crl/{caVersion}.crl"
+
+
+def crl_publisher_detail_types() -> set[str]:
+    """The detail-types the CRL publisher's EventBridge rules take (template.yaml)."""
+    function = template_model.load().function("CrlPublisherFunction")
+    rules = [e for e in function.events if isinstance(e, template_model.EventBridgeRuleEvent)]
+    return {detail_type for rule in rules for detail_type in rule.pattern.get("detail-type", [])}
+
+
+@pytest.fixture
+def deliver(aws: Aws, container: bootstrap.Container) -> Callable[[], list[str]]:
+    """Hands what the table's stream holds since the last call, made into events by the outbox (through the table's
+    codec), to the CRL publisher's real handler, as the stream publisher and the template's rule would; returns
+    the detail-types delivered."""
+    stream, types, handler = TableStream(aws), crl_publisher_detail_types(), load_function("crl_publisher")
+    stream.skip()
+
+    def run() -> list[str]:
+        events = [e for record in stream.read() for e in record.events() if e.detail_type in types]
+        for event in events:
+            handler.lambda_handler(eventbridge_envelope(event), LambdaContext())
+        return [e.detail_type for e in events]
+
+    return run
 
 
 def create_ca(api: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
@@ -124,12 +152,12 @@ def patch(api: ApiClient, ca_id: str, settings: dict[str, Any]) -> Any:
 
 
 def test_patched_crl_settings_bind_what_the_ca_signs_next_and_its_next_crl(
-    api: ApiClient, container: bootstrap.Container, bucket: Bucket
+    api: ApiClient, container: bootstrap.Container, bucket: Bucket, deliver: Callable[[], list[str]]
 ) -> None:
     ca = create_ca(api, root_ca_body())
     ca_id = ca["id"]
     bucket_url = f"http://pki.certwright.test/crl/{ca_id}/0.crl"
-    container.crl_publisher.publish(ca_id)
+    assert deliver() == ["CertificateAuthorityCreated"]  # its first CRL
     first = bucket.crl_number(ca_id)
     before = leaf_cdp(api, ca_id)
     assert before == [bucket_url]
@@ -139,7 +167,10 @@ def test_patched_crl_settings_bind_what_the_ca_signs_next_and_its_next_crl(
     assert answer.body["crlSettings"] == {"enabled": True, "validityDuration": "PT6H", "customFormattedUrls": [CUSTOM]}
     assert leaf_cdp(api, ca_id) == [bucket_url, "https://example.internal/crl/1.crl"]
 
-    # The change makes the CA's CRL due: the next scheduled run rebuilds it with the new validity.
+    # The change is announced; the CRL publisher makes the CA's CRL due: the next scheduled run rebuilds it with
+    # the new validity (not the API handler: a PATCH whose process dies after its write still gets there).
+    assert not container.crl_publisher.publish_due().published, "not due before the event"
+    assert deliver() == ["CertificateAuthorityCrlSettingsChanged"]
     assert container.crl_publisher.publish_due().published
     assert bucket.crl_number(ca_id) > first
     crl = bucket.crl(ca_id)
@@ -153,14 +184,15 @@ def test_patched_crl_settings_bind_what_the_ca_signs_next_and_its_next_crl(
 
 
 def test_crls_disabled_by_patch_stop_and_enabled_again_are_published_on_the_next_run(
-    api: ApiClient, container: bootstrap.Container, bucket: Bucket
+    api: ApiClient, container: bootstrap.Container, bucket: Bucket, deliver: Callable[[], list[str]]
 ) -> None:
     ca_id = create_ca(api, root_ca_body())["id"]
-    container.crl_publisher.publish(ca_id)
+    assert deliver() == ["CertificateAuthorityCreated"]
     first = bucket.crl_number(ca_id)
 
     off = patch(api, ca_id, {"enabled": False})
     assert off.status == 200 and off.body["crlSettings"]["enabled"] is False
+    assert deliver() == ["CertificateAuthorityCrlSettingsChanged"]
     assert leaf_cdp(api, ca_id) is None
     assert not container.crl_publisher.publish_due().published
     assert not container.crl_publisher.publish_due().published
@@ -168,6 +200,7 @@ def test_crls_disabled_by_patch_stop_and_enabled_again_are_published_on_the_next
 
     on = patch(api, ca_id, {"enabled": True})
     assert on.status == 200 and on.body["crlSettings"]["enabled"] is True
+    assert deliver() == ["CertificateAuthorityCrlSettingsChanged"]
     assert container.crl_publisher.publish_due().published
     assert bucket.crl_number(ca_id) > first
     assert leaf_cdp(api, ca_id) == [f"http://pki.certwright.test/crl/{ca_id}/0.crl"]
@@ -185,13 +218,19 @@ def test_crls_disabled_by_patch_stop_and_enabled_again_are_published_on_the_next
     ],
 )
 def test_bad_patched_crl_settings_are_refused_with_no_change(
-    api: ApiClient, container: bootstrap.Container, bucket: Bucket, settings: dict[str, Any], code: str
+    api: ApiClient,
+    container: bootstrap.Container,
+    bucket: Bucket,
+    deliver: Callable[[], list[str]],
+    settings: dict[str, Any],
+    code: str,
 ) -> None:
     ca = create_ca(api, root_ca_body(crlSettings={"validityDuration": "PT6H"}))
-    container.crl_publisher.publish(ca["id"])
+    assert deliver() == ["CertificateAuthorityCreated"]  # its first CRL
     first = bucket.crl_number(ca["id"])
     answer = patch(api, ca["id"], settings)
     assert (answer.status, answer.body["code"]) == (400, code), answer.body
+    assert deliver() == [], "nothing written, nothing announced"
     assert api.get(f"/certificate-authorities/{ca['id']}").body["crlSettings"] == ca["crlSettings"]
     assert not container.crl_publisher.publish_due().published  # nor made due
     assert bucket.crl_number(ca["id"]) == first

@@ -26,6 +26,7 @@ from certwright.domain.certificate import (
     RevocationReason,
 )
 from certwright.domain.crl import CrlState
+from certwright.domain.crl_settings import CrlSettings
 from certwright.domain.durations import Duration
 from certwright.domain.renewal import RenewalRule
 from certwright.domain.stages import Stage
@@ -40,6 +41,7 @@ from certwright.events import (
     AssociationSuspended,
     CaBundleVersionCreated,
     CertificateAuthorityCreated,
+    CertificateAuthorityCrlSettingsChanged,
     CertificateAuthorityDeleted,
     CertificateAuthorityVersionCreated,
     CertificateAuthorityVersionRevoked,
@@ -120,6 +122,23 @@ def test_an_authority_renewal_revocation_and_deletion() -> None:
     deleted = only(events_for("v4", active, authority_row(LifecycleState.DELETED, 7)))
     assert deleted == CertificateAuthorityDeleted("v4:0", "ca-1", 7, name="issuing")
     assert events_for("v5", active, None) == [], "a removed row is no event"
+
+
+def with_crls(row: AuthorityRow, row_version: int, settings: CrlSettings) -> AuthorityRow:
+    return AuthorityRow(replace(row.authority, crl_settings=settings, row_version=row_version), row_version)
+
+
+def test_changed_crl_settings_are_announced_for_the_crl_publisher() -> None:
+    active = authority_row(LifecycleState.ACTIVE, 3)
+    off = with_crls(active, 4, CrlSettings(enabled=False))
+    assert only(events_for("s1", active, off)) == CertificateAuthorityCrlSettingsChanged(
+        "s1:0", "ca-1", 4, name="issuing", crl_enabled=False
+    )
+    shorter = with_crls(active, 4, CrlSettings(validity=Duration.parse("PT6H")))
+    assert only(events_for("s2", active, shorter)).crl_enabled is True  # type: ignore[attr-defined]
+    assert events_for("s3", off, replace(off, row_version=5)) == [], "unchanged settings are no event"
+    gone = with_crls(authority_row(LifecycleState.DELETED, 5), 5, CrlSettings(enabled=False))
+    assert only(events_for("s4", active, gone)) == CertificateAuthorityDeleted("s4:0", "ca-1", 5, name="issuing")
 
 
 def test_impossible_authority_rows_are_corrupt_not_silent() -> None:
@@ -394,6 +413,10 @@ ALL_CHANGES: list[tuple[Row | None, Row | None]] = [
     (authority_row(LifecycleState.ACTIVE, 2), authority_row(LifecycleState.ACTIVE, 3, version=2)),
     (authority_row(LifecycleState.ACTIVE, 2), authority_row(LifecycleState.ACTIVE, 3, revoked=True)),
     (authority_row(LifecycleState.ACTIVE, 2), authority_row(LifecycleState.DELETED, 3)),
+    (
+        authority_row(LifecycleState.ACTIVE, 2),
+        with_crls(authority_row(LifecycleState.ACTIVE, 3), 3, CrlSettings(False)),
+    ),
     (version_row(1), published(2)),
     (published(2), version_row(3, certificate_pem=PEM, stages=frozenset({Stage.PREVIOUS}))),
     (version_row(1), version_row(2, stages=frozenset({Stage.FAILED}), failure_reason="boom")),

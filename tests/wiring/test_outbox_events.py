@@ -20,6 +20,7 @@ import pytest
 from certwright import outbox
 from certwright.events import EVENT_TYPES, DomainEvent, from_detail
 from certwright.services.authorities import DEFAULT_DELETION_GRACE
+from cryptography import x509
 
 from tests.alerts.vendor import vendor_import
 from tests.conftest import leaf_body, root_ca_body, sub_ca_body
@@ -113,6 +114,14 @@ def _crl_published(world: World) -> str:
 def _authority_version_created(world: World) -> str:
     ca = world.sub_ca()
     world.w.post(f"/certificate-authorities/{ca['id']}/versions")
+    return str(ca["id"])
+
+
+@scenario("CertificateAuthorityCrlSettingsChanged")
+def _authority_crl_settings_changed(world: World) -> str:
+    ca = world.sub_ca()
+    status, answer = world.w.call("PATCH", f"/certificate-authorities/{ca['id']}", {"crlSettings": {"enabled": False}})
+    assert status == 200, answer
     return str(ca["id"])
 
 
@@ -400,3 +409,36 @@ def test_the_event_arrives_on_the_bus_through_the_stream_publisher(
         for record in delivery.payload["Records"]
     }
     assert record_id in fed
+
+
+def test_changed_crl_settings_reach_the_crl_publisher_and_the_next_scheduled_crl_follows_them(
+    wiring: Wiring, world: World
+) -> None:
+    """PATCH crlSettings -> the outbox's event -> the bus -> the CRL publisher's real handler, which makes the CRL
+    due: the next scheduled run signs it under the new validity."""
+    ca = world.sub_ca()
+    wiring.wait_for("CrlPublished", ca["id"])
+    status, answer = wiring.call(
+        "PATCH", f"/certificate-authorities/{ca['id']}", {"crlSettings": {"validityDuration": "PT6H"}}
+    )
+    assert status == 200, answer
+    wiring.wait_for("CertificateAuthorityCrlSettingsChanged", ca["id"])
+    handled = [
+        d
+        for d in wiring.rt.router.deliveries
+        if d.function == "CrlPublisherFunction"
+        and d.ok
+        and d.payload.get("detail-type") == "CertificateAuthorityCrlSettingsChanged"
+        and d.payload["detail"]["resource_id"] == ca["id"]
+    ]
+    assert handled, "the CRL publisher's handler was not fed the event"
+    # Due once the revocation batch delay has passed, as after a revocation: a run then signs it anew.
+    later = wiring.services_at(datetime.now(UTC) + timedelta(minutes=10))
+    assert f"{ca['id']}/0#2" in later.crl_publisher.publish_due().published  # (other scenarios' CAs may be due too)
+    crl = x509.load_der_x509_crl(
+        wiring.session.client("s3")
+        .get_object(Bucket=wiring.rt.settings.pki_bucket, Key=f"crl/{ca['id']}/0.crl")["Body"]
+        .read()
+    )
+    assert crl.next_update_utc is not None
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(hours=6)

@@ -171,11 +171,8 @@ def replace_authority_tags(ca_id: str, request: ReplaceTags) -> Response[str]:
 
 @router.patch("/certificate-authorities/<ca_id>", responses=answers(200, AuthorityOut, WRITE))
 def update_authority(ca_id: str, request: UpdateAuthority) -> Response[str]:
-    command = request.command()
-    ca = services().authorities.update(ca_id, command, caller(router))
-    if command.crl_settings is not None:
-        # The next CRL follows the new settings: due at the next scheduled run (re-enabled ones included).
-        services().crl_publisher.mark_dirty(ca.id)
+    # A crlSettings change reaches the CRL publisher as CertificateAuthorityCrlSettingsChanged (the outbox).
+    ca = services().authorities.update(ca_id, request.command(), caller(router))
     return json_response(presenters.authority(ca))
 
 

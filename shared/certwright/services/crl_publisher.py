@@ -31,6 +31,7 @@ from certwright.domain.revocation import CrlPolicy, RevokedEntry, partition_of
 from certwright.errors import CertwrightError, ConflictError, TransientError
 from certwright.events import (
     CertificateAuthorityCreated,
+    CertificateAuthorityCrlSettingsChanged,
     CertificateAuthorityVersionCreated,
     CertificateAuthorityVersionRevoked,
     CertificateVersionRevoked,
@@ -101,9 +102,13 @@ class CrlPublisher:
     # -- events ----------------------------------------------------------------------------------------
 
     def on_event(self, event: DomainEvent) -> PublishReport:
-        """A revocation marks its issuer dirty (published now or batched); a new CA (version) is published."""
+        """A revocation marks its issuer dirty (published now or batched); a new CA (version) is published; changed
+        crlSettings make the CA's CRL due at the next scheduled run, under the new settings (re-enabled ones too)."""
         if isinstance(event, CertificateVersionRevoked | CertificateAuthorityVersionRevoked):
             return self.on_revocation(event.issuer_ca_id)
+        if isinstance(event, CertificateAuthorityCrlSettingsChanged):
+            self.mark_dirty(event.resource_id)
+            return PublishReport(skipped=[f"{event.resource_id}: crlSettings changed, due at the next scheduled run"])
         if isinstance(event, CertificateAuthorityCreated | CertificateAuthorityVersionCreated):
             return self.publish(event.resource_id)
         return PublishReport(skipped=[f"{event.detail_type}: nothing to publish"])
