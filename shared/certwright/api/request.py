@@ -58,7 +58,7 @@ IdempotencyKey = Annotated[
             f"run this create once: 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters, chosen by the caller and "
             "kept for 24 hours per caller and operation. A repeat with the same key and the same body answers the "
             "first answer (201, the same resource) and creates nothing; the same key with a different body is "
-            "409 IdempotencyKeyReused; while the first request still runs, 409 InProgress with Retry-After. A "
+            "409 IdempotencyKeyReused; while the first request still runs, 409 RequestInProgress with Retry-After. A "
             "malformed key is 400 InvalidParameter and nothing is created. Refused requests do not use up the key."
         ),
     ),
