@@ -1219,8 +1219,8 @@ class FakeIdempotentRequests:
     ) -> dict[str, Any]:
         if key is None:
             return action()
-        if not key or len(key) > 255 or not key.isprintable():
-            raise InvalidInputError("Idempotency-Key must be 1 to 255 printable characters")
+        if not key or len(key) > 255 or not (key.isascii() and key.isprintable()):
+            raise InvalidInputError("Idempotency-Key must be 1 to 255 printable ASCII characters")
         fingerprint = json.dumps(body, sort_keys=True, default=str)
         known = self._answers.get((caller, operation, key))
         if known is not None:

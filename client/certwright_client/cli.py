@@ -503,7 +503,12 @@ def _register_acme(groups: registry.Subcommands) -> None:
     keys = eab.add_subparsers(dest="eab_action", required=True)
     create = _cmd(keys, "create", "a new EAB key; its HMAC key is shown only in this answer")
     create.add_argument("--ca", help="only this CA's ACME directory takes it (default: any CA's)")
-    _list_parser(keys, help="your EAB keys, without their HMAC keys")
+    listing = _list_parser(keys, help="your EAB keys (or another principal's), without their HMAC keys")
+    listing.add_argument(
+        "--principal",
+        metavar="ARN",
+        help="this IAM principal's keys instead of yours (admins: to find and revoke someone's keys)",
+    )
     revoke = _cmd(keys, "revoke", "revoke an EAB key: every account bound through it stops working")
     revoke.add_argument("key_id", help="the EAB key id (eab-…)")
 
@@ -817,7 +822,7 @@ def _acme(args: argparse.Namespace, client: Client) -> tuple[int, Any]:
             print("note: hmacKey is shown only this once: give it to your ACME client now", file=sys.stderr)
         return status, answer
     if a == "list":
-        return _list(client, "/acme/eab-keys", args, paged=False)
+        return _list(client, "/acme/eab-keys", args, {"principal": args.principal} if args.principal else None)
     return client.call("DELETE", f"/acme/eab-keys/{args.key_id}")
 
 

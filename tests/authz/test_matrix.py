@@ -20,6 +20,7 @@ from certwright.api.app import app
 from tests.authz.conftest import (
     HOST_ROLE,
     OTHER_ROLE,
+    OWNER_ROLE,
     World,
     assert_only_a_denial_audit,
     snapshot,
@@ -283,6 +284,15 @@ EXTRA_ROWS: dict[str, tuple[str, Callable[[World], str], Body | None, str, str]]
         lambda w: {"caBundleId": w.bundle, "associatedResourceId": OTHER_ROLE},
         "AO",
         "G",
+    ),
+    # Another principal's EAB keys: never refused; the page holds only the keys the caller may read (the admin:
+    # all, the owner: its own, anyone else: none; tests/acme/test_eab_keys.py).
+    "list the owner's EAB keys": (
+        "GET",
+        lambda w: f"/acme/eab-keys?principal={OWNER_ROLE}",
+        None,
+        "AOGBXHD",
+        "",
     ),
 }
 

@@ -169,7 +169,11 @@ MAPPING: list[tuple[list[str], tuple[str, str, Any, Any]]] = [
     ),
     # ACME EAB keys
     (["acme", "eab", "create", "--ca", "ca-1"], ("POST", "/acme/eab-keys", {"certificateAuthorityId": "ca-1"}, None)),
-    (["acme", "eab", "list"], ("GET", "/acme/eab-keys", None, {"page": None})),
+    (["acme", "eab", "list"], ("GET", "/acme/eab-keys", None, PAGE)),
+    (
+        ["acme", "eab", "list", "--principal", "arn:aws:iam::1:role/web"],
+        ("GET", "/acme/eab-keys", None, {"principal": "arn:aws:iam::1:role/web", **PAGE}),
+    ),
     (["acme", "eab", "revoke", "eab-1"], ("DELETE", "/acme/eab-keys/eab-1", None, None)),
     # certificates
     (

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from certwright.api.app import handle
+from certwright.api import request as api_request
+from certwright.api.app import app, handle, openapi_document
 
 from infra.api_events import api_event
 from tests.conftest import Answer, ApiClient, Aws, Hierarchy, leaf_body, root_ca_body, sub_ca_body
@@ -191,7 +192,7 @@ def test_a_refused_request_leaves_its_key_unused(api: ApiClient, aws: Aws, hiera
     assert api.post("/certificates", leaf_body(ca_id), headers=keyed("k1")).body["id"] == fixed.body["id"]
 
 
-@pytest.mark.parametrize("key", ["", "k" * 256, "bell\x07", "new\nline", "tab\tkey"])
+@pytest.mark.parametrize("key", ["", "k" * 256, "bell\x07", "new\nline", "tab\tkey", "caf\u00e9"])
 def test_malformed_keys_are_refused(api: ApiClient, aws: Aws, hierarchy: Hierarchy, key: str) -> None:
     body = leaf_body(hierarchy.issuing["id"])
     assert_rejected(aws, lambda: api.post("/certificates", body, headers=keyed(key)), 400, "InvalidParameter")
@@ -264,3 +265,68 @@ def test_a_request_still_running_is_not_run_twice(
     concurrent = _invoke(body, "busy", FakeLambdaContext(remaining_millis=60_000))
     assert (concurrent.status, concurrent.body["code"]) == (409, "RequestInProgress")
     assert aws.calls["kms.Sign"] == signs
+
+
+# -- the header in the OpenAPI document ---------------------------------------------------------------------------
+
+
+def _honouring() -> set[tuple[str, str]]:
+    """The operations that honour the key, from the code: the routes whose function calls the create wrapper."""
+    found = set()
+    for route in (*app._static_routes, *app._dynamic_routes):
+        code = route.func.__code__
+        if any(route.func.__globals__.get(name) is api_request.create for name in code.co_names):
+            found.add((route.method, route.openapi_path))
+    return found
+
+
+def test_the_document_declares_the_header_on_exactly_the_operations_that_honour_it() -> None:
+    honouring = _honouring()
+    assert ("POST", "/certificates") in honouring and ("POST", "/acme/eab-keys") not in honouring
+    document = json.loads(openapi_document())
+    declared: set[tuple[str, str]] = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+            for header in headers:
+                if header["name"].lower() != "idempotency-key":
+                    continue
+                declared.add((method.upper(), path))
+                assert header.get("required", False) is False
+                string = next(s for s in header["schema"]["anyOf"] if s.get("type") == "string")
+                assert (string["minLength"], string["maxLength"], string["pattern"]) == (1, 255, "^[ -~]+$")
+                assert "IdempotencyKeyReused" in header["description"]
+    assert declared == honouring
+
+
+def _bodies(api: ApiClient, hierarchy: Hierarchy) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """A valid request for every operation that honours the key (so only the key can make it a 400)."""
+    root, issuing = hierarchy.root["id"], hierarchy.issuing["id"]
+    cert = api.post("/certificates", leaf_body(issuing, name="keyed")).body["id"]
+    bundle = api.post("/ca-bundles", {"name": "keyed", "certificateAuthorityIds": [root]}).body["id"]
+    ca, c, b = "/certificate-authorities", "/certificates", "/ca-bundles"
+    return {
+        ("POST", ca): (ca, root_ca_body(name="keyed-root")),
+        ("POST", ca + "/{ca_id}/versions"): (f"{ca}/{root}/versions", {}),
+        ("POST", c): (c, leaf_body(issuing, name="keyed-2")),
+        ("POST", c + "/{certificate_id}/versions"): (f"{c}/{cert}/versions", {}),
+        ("POST", "/associations"): ("/associations", {"certificateId": cert, "associatedResourceId": HOST_ROLE}),
+        ("POST", b): (b, {"name": "keyed-2", "certificateAuthorityIds": [root]}),
+        ("POST", b + "/{bundle_id}/versions"): (f"{b}/{bundle}/versions", {"certificateAuthorityIds": [issuing]}),
+        ("POST", "/grants"): ("/grants", {"resourceId": cert, "principalArn": OTHER_ADMIN, "role": "READER"}),
+    }
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "new\nline", "caf\u00e9"])
+def test_a_malformed_key_is_refused_on_every_operation_that_honours_it(
+    api: ApiClient, aws: Aws, hierarchy: Hierarchy, key: str
+) -> None:
+    bodies = _bodies(api, hierarchy)
+    assert set(bodies) == _honouring(), "give a valid request for each operation that honours Idempotency-Key"
+    for path, body in bodies.values():
+        refused = assert_rejected(aws, lambda: api.post(path, body, headers=keyed(key)), 400, "InvalidParameter")  # noqa: B023
+        assert "idempotency-key" in refused.body["message"].lower(), refused.body
+    # The same requests with a good key are created: the key alone was wrong.
+    for path, body in bodies.values():
+        created = api.post(path, body, headers=keyed("good"))
+        assert created.status == 201, (path, created.body)

@@ -57,8 +57,8 @@ class IdempotentRequests:
         """Run `action` once per (caller, operation, key); a repeat returns the first answer."""
         if key is None:
             return action()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            raise InvalidInputError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
+        if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+            raise InvalidInputError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
 
         @idempotent_function(data_keyword_argument="request", persistence_store=self._store(), config=self._config)
         def once(request: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from certwright.api import presenters
 from certwright.api.inventory import DeploymentStateQuery, SearchLimit, SearchPageToken, SortOrderQuery
 from certwright.api.presenters import AssociationOut, AssociationPage
-from certwright.api.request import READ, WRITE, answers, caller, create, json_response, next_page, page_start, services
+from certwright.api.request import (
+    READ,
+    WRITE,
+    IdempotencyKey,
+    answers,
+    caller,
+    create,
+    json_response,
+    next_page,
+    page_start,
+    services,
+)
 from certwright.api.requests import CreateAssociation
 from certwright.domain.association import AssociationState
 from certwright.domain.inventory import InventoryQuery, SortBy, SortOrder
@@ -25,12 +36,13 @@ CertificateFilter = Annotated[
 
 
 @router.post("/associations", responses=answers(201, AssociationOut, WRITE))
-def create_association(request: CreateAssociation) -> Response[str]:
+def create_association(request: CreateAssociation, idempotency_key: IdempotencyKey = None) -> Response[str]:
     return create(
         router,
         "CreateAssociation",
         request,
         lambda: presenters.association(services().associations.create(request.command(), caller(router))),
+        idempotency_key,
     )
 
 

@@ -37,6 +37,7 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
+    IdempotencyKey,
     VersionNumber,
     answers,
     caller,
@@ -62,12 +63,15 @@ router = Router()
 
 
 @router.post("/certificate-authorities", responses=answers(201, AuthorityOut, WRITE))
-def create_authority(request: Annotated[CreateAuthorityRequest, Body()]) -> Response[str]:
+def create_authority(
+    request: Annotated[CreateAuthorityRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     return create(
         router,
         "CreateCertificateAuthority",
         request,
         lambda: presenters.authority(services().authorities.create_any(request.command(), caller(router))),
+        idempotency_key,
     )
 
 
@@ -118,7 +122,9 @@ def list_authority_versions(ca_id: str) -> Response[str]:
 
 
 @router.post("/certificate-authorities/<ca_id>/versions", responses=answers(201, AuthorityOut, WRITE))
-def create_authority_version(ca_id: str, request: CreateAuthorityVersion) -> Response[str]:
+def create_authority_version(
+    ca_id: str, request: CreateAuthorityVersion, idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     return create(
         router,
         f"CreateCertificateAuthorityVersion:{ca_id}",
@@ -132,6 +138,7 @@ def create_authority_version(ca_id: str, request: CreateAuthorityVersion) -> Res
                 stage=request.stage,
             )
         ),
+        idempotency_key,
     )
 
 

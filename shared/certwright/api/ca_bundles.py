@@ -33,6 +33,7 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
+    IdempotencyKey,
     StageQuery,
     VersionNumber,
     VersionQuery,
@@ -99,12 +100,12 @@ def _present(bundle: CaBundle) -> dict[str, Any]:
 
 
 @router.post("/ca-bundles", responses=answers(201, CaBundleOut, WRITE))
-def create_ca_bundle(request: CreateCaBundle) -> Response[str]:
+def create_ca_bundle(request: CreateCaBundle, idempotency_key: IdempotencyKey = None) -> Response[str]:
     def action() -> dict[str, Any]:
         bundle, version = services().ca_bundles.create(request.command(), caller(router))
         return present_bundle(bundle, version)
 
-    return create(router, "CreateCaBundle", request, action)
+    return create(router, "CreateCaBundle", request, action, idempotency_key)
 
 
 @router.get("/ca-bundles", responses=answers(200, CaBundlePage, LIST))
@@ -148,12 +149,14 @@ def delete_ca_bundle(bundle_id: str) -> Response[str]:
 
 
 @router.post("/ca-bundles/<bundle_id>/versions", responses=answers(201, CaBundleVersionOut, WRITE))
-def create_ca_bundle_version(bundle_id: str, request: CreateCaBundleVersion) -> Response[str]:
+def create_ca_bundle_version(
+    bundle_id: str, request: CreateCaBundleVersion, idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     def action() -> dict[str, Any]:
         _, version = services().ca_bundles.create_version(bundle_id, request.command(), caller(router))
         return present_version(version)
 
-    return create(router, f"CreateCaBundleVersion:{bundle_id}", request, action)
+    return create(router, f"CreateCaBundleVersion:{bundle_id}", request, action, idempotency_key)
 
 
 @router.get("/ca-bundles/<bundle_id>/versions", responses=answers(200, CaBundleVersionPage, READ))

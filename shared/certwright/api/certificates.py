@@ -41,6 +41,7 @@ from certwright.api.request import (
     LIST,
     READ,
     WRITE,
+    IdempotencyKey,
     IncludePrivateKey,
     StageQuery,
     VersionNumber,
@@ -76,12 +77,14 @@ def _now() -> datetime:
 
 
 @router.post("/certificates", responses=answers(201, CertificateOut, WRITE))
-def create_certificate(request: Annotated[CreateCertificateRequest, Body()]) -> Response[str]:
+def create_certificate(
+    request: Annotated[CreateCertificateRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     def action() -> dict[str, Any]:
         certificate, version = services().issuance.create(request.command(), caller(router))
         return presenters.certificate(certificate, version, _now())
 
-    return create(router, "CreateCertificate", request, action)
+    return create(router, "CreateCertificate", request, action, idempotency_key)
 
 
 SerialQuery = Annotated[
@@ -155,12 +158,14 @@ def update_certificate(certificate_id: str, request: UpdateCertificate) -> Respo
 
 
 @router.post("/certificates/<certificate_id>/versions", responses=answers(201, VersionOut, WRITE))
-def create_version(certificate_id: str, request: CreateVersion) -> Response[str]:
+def create_version(
+    certificate_id: str, request: CreateVersion, idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     def action() -> dict[str, Any]:
         _, version = services().issuance.create_version(request.command(certificate_id), caller(router))
         return presenters.version(version, _now())
 
-    return create(router, f"CreateCertificateVersion:{certificate_id}", request, action)
+    return create(router, f"CreateCertificateVersion:{certificate_id}", request, action, idempotency_key)
 
 
 @router.get("/certificates/<certificate_id>/versions", responses=answers(200, VersionPage, READ))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from certwright.api.audit import ResourceId
 from certwright.api.presenters import GrantOut, GrantPage
-from certwright.api.request import READ, WRITE, answers, caller, create, json_response, page, services
+from certwright.api.request import READ, WRITE, IdempotencyKey, answers, caller, create, json_response, page, services
 from certwright.api.requests import CreateGrant
 from certwright.authorization.grants import Grant
 
@@ -28,9 +28,13 @@ def present(g: Grant) -> dict[str, Any]:
 
 
 @router.post("/grants", responses=answers(201, GrantOut, WRITE))
-def create_grant(request: CreateGrant) -> Response[str]:
+def create_grant(request: CreateGrant, idempotency_key: IdempotencyKey = None) -> Response[str]:
     return create(
-        router, "CreateGrant", request, lambda: present(services().grants.create(request.command(), caller(router)))
+        router,
+        "CreateGrant",
+        request,
+        lambda: present(services().grants.create(request.command(), caller(router))),
+        idempotency_key,
     )
 
 

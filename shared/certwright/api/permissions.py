@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from cryptography import x509
 from pydantic import BaseModel
 
+from certwright.acme.resources import EabKey
 from certwright.authorization import visibility
 from certwright.authorization.enforcement import Authorizer
 from certwright.authorization.entities import SERVICE_ID, Entity
@@ -419,7 +420,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # ACME External Account Binding keys: anyone holds their own; the owner or an admin revokes one.
     ("POST", "/acme/eab-keys"): Rule("CreateAcmeEabKey", _eab_key),
-    ("GET", "/acme/eab-keys"): Rule("ListAcmeEabKeys", _none),
+    # Anyone lists their own; ?principal= another's lists only the keys the caller may Read (admins: all).
+    ("GET", "/acme/eab-keys"): Rule("ListAcmeEabKeys", _none, lists=True),
     ("DELETE", "/acme/eab-keys/{key_id}"): Rule("RevokeAcmeEabKey", _eab_key_revocation),
 }
 
@@ -448,6 +450,8 @@ def _visible(services: Container, principal: Principal) -> visibility.Predicate:
             entity = entities.ca_bundle(item)
         elif isinstance(item, Association):
             entity = association_entity(services, item)
+        elif isinstance(item, EabKey):
+            entity = entities.eab_key(item)
         else:
             return False
         return authorizer.may_read(principal, entity)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
@@ -43,6 +43,25 @@ StageQuery = Annotated[Stage | None, Query(description="the version in this stag
 IncludePrivateKey = Annotated[
     Literal["true", "false"],
     Query(alias="includePrivateKey", description="also return the private key (only to its associated reader)"),
+]
+# Create calls run once per key (adapters/idempotency.py): printable ASCII, 1 to 255 characters.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        pattern="^[ -~]+$",
+        description=(
+            f"run this create once: 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters, chosen by the caller and "
+            "kept for 24 hours per caller and operation. A repeat with the same key and the same body answers the "
+            "first answer (201, the same resource) and creates nothing; the same key with a different body is "
+            "409 IdempotencyKeyReused; while the first request still runs, 409 RequestInProgress with Retry-After. A "
+            "malformed key is 400 InvalidParameter and nothing is created. Refused requests do not use up the key."
+        ),
+    ),
 ]
 
 # -- the answers each route may give ---------------------------------------------------------------------------
@@ -97,34 +116,44 @@ def page(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
     return {"items": items, "nextPage": token}
 
 
-def next_page(router: Router, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+def next_page(router: Router, items: list[dict[str, Any]], token: str | None, scope: str = "") -> dict[str, Any]:
     """A listing's page: its next-page token sealed for the caller and the route (it would otherwise carry the
-    sort key of the last row read, which may be one the caller cannot see)."""
-    return page(items, services().page_tokens.seal(token, _token_holder(router)) if token else None)
+    sort key of the last row read, which may be one the caller cannot see), and for `scope` if given (what the
+    listing is of when a parameter names it, e.g. whose EAB keys)."""
+    return page(items, services().page_tokens.seal(token, _token_holder(router, scope)) if token else None)
 
 
-def page_start(router: Router, sealed: str | None) -> str | None:
+def page_start(router: Router, sealed: str | None, scope: str = "") -> str | None:
     """The listing's own token a `page` parameter stands for; 400 InvalidPageToken unless it was sealed for this
-    caller on this route."""
-    return services().page_tokens.open(sealed, _token_holder(router)) if sealed else None
+    caller on this route (and this `scope`)."""
+    return services().page_tokens.open(sealed, _token_holder(router, scope)) if sealed else None
 
 
-def _token_holder(router: Router) -> str:
-    """Whom a page token is for: the caller, on one listing route (a second binding beside the listing's own)."""
-    return f"{caller(router)} {router.current_event.path}"
+def _token_holder(router: Router, scope: str = "") -> str:
+    """Whom a page token is for: the caller, on one listing route (a second binding beside the listing's own),
+    and the listing's scope when it has one (a token for one scope never opens for another)."""
+    holder = f"{caller(router)} {router.current_event.path}"
+    return f"{holder} {scope}" if scope else holder
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
-def create(router: Router, operation: str, request: BaseModel, action: Callable[[], dict[str, Any]]) -> Response[str]:
-    """Run a create call once per Idempotency-Key (if given) and answer 201.
+def create(
+    router: Router,
+    operation: str,
+    request: BaseModel,
+    action: Callable[[], dict[str, Any]],
+    key: str | None,
+) -> Response[str]:
+    """Run a create call once per Idempotency-Key (`key`: the route's IdempotencyKey parameter) and answer 201.
 
-    With a key, the action runs under the request's reservation token (certwright.services.reservation): if an
-    earlier attempt crashed after reserving, the retry finishes from what it reserved instead of creating twice.
+    A route that calls this declares the header (tests/api_contract checks the document names it on exactly
+    those routes). With a key, the action runs under the request's reservation token
+    (certwright.services.reservation): if an earlier attempt crashed after reserving, the retry finishes from
+    what it reserved instead of creating twice.
     """
-    key = router.current_event.headers.get("Idempotency-Key")
     who, body = caller(router), request.model_dump(mode="json")
     token = request_token(who, operation, key, body) if key else None
     with reserving(token):

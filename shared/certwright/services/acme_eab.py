@@ -1,16 +1,20 @@
 """External Account Binding keys (RFC 8555 §7.3.4) through the authenticated API: created for the calling
-principal (the HMAC key shown once, stored only sealed), listed for their owner, revoked by their owner; both
-changes are audited (the key id and principal, never the HMAC key)."""
+principal (the HMAC key shown once, stored only sealed), listed for their owner (and, as far as the policies
+let them read them, another principal's for an admin), revoked by their owner or an admin; both changes are
+audited (the key id and principal, never the HMAC key)."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from certwright.acme.jws import b64url
 from certwright.acme.resources import EabKey
-from certwright.authorization.identity import normalize_arn
-from certwright.errors import NotFoundError
+from certwright.authorization.identity import normalize_arn, principal_from_arn
+from certwright.authorization.visibility import visible
+from certwright.errors import AccessDeniedError, InvalidInputError, NotFoundError
+from certwright.ports import Page
 from certwright.ports.acme import AcmeStore, EabSealer
 from certwright.ports.audit import AuditLog
 from certwright.services.authorities import AuthorityService
@@ -52,8 +56,36 @@ class EabKeyService:
         self._audit.record(self._rt.audit(key_id, "CreateAcmeEabKey", caller, **details))
         return CreatedEabKey(key, b64url(secret))
 
-    def list(self, caller: str) -> list[EabKey]:
-        return self._store.eab_keys_of(normalize_arn(caller))
+    @staticmethod
+    def owner(caller: str, principal: str | None) -> str:
+        """Whose keys a listing is of: `principal` (normalized: a session ARN means its role) or else the caller;
+        InvalidInputError (InvalidParameter) for a principal that is not an IAM ARN, before anything is read."""
+        if principal is None:
+            return normalize_arn(caller)
+        try:
+            return principal_from_arn(principal).arn
+        except AccessDeniedError as err:
+            raise InvalidInputError(
+                "principal must be an IAM ARN (arn:aws:iam::ACCOUNT:role/NAME, user/NAME or root, an assumed-role "
+                "session or a federated user)"
+            ) from err
+
+    def list_page(self, caller: str, principal: str | None, limit: int, token: str | None) -> Page[EabKey]:
+        """A page of `principal`'s keys (the caller's own without one), oldest first; `token` is the last page's.
+
+        The caller's own keys are all listed (anyone holds their own). Another principal's are only those the
+        caller may Read (Cedar, through the request's visibility: the stack's admins, or whom an extra policy
+        lets read EabKey entities); to anyone else that principal has none. They are filtered before paging,
+        so a page (and whether there is a next one) tells nothing of keys the caller may not see.
+        """
+        owner = self.owner(caller, principal)
+        keys = self._store.eab_keys_of(owner)
+        if owner != normalize_arn(caller):
+            keys = [k for k in keys if visible(k)]
+        start = _after(keys, token) if token else 0
+        chunk = keys[start : start + limit]
+        more = start + limit < len(keys)
+        return Page(chunk, _position(chunk[-1]) if more and chunk else None)
 
     def get(self, key_id: str) -> EabKey | None:
         """The key (for the API's authorization: its owner is the principal it binds accounts to)."""
@@ -70,3 +102,18 @@ class EabKeyService:
         found = self._store.get_eab_key(key_id)
         assert found is not None
         return found
+
+
+def _position(key: EabKey) -> str:
+    """Where a page ended: the last key's sort key (the listing's order: time created, then id)."""
+    return f"{key.created_at.isoformat()} {key.key_id}"
+
+
+def _after(keys: list[EabKey], token: str) -> int:
+    """The index of the first key after the position `token` names."""
+    created, _, key_id = token.partition(" ")
+    try:
+        position = (datetime.fromisoformat(created), key_id)
+    except ValueError as err:
+        raise InvalidInputError("page token is not valid", code="InvalidPageToken") from err
+    return next((i for i, k in enumerate(keys) if (k.created_at, k.key_id) > position), len(keys))
