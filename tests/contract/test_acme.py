@@ -87,8 +87,8 @@ def test_orders_move_only_from_the_state_read_and_are_listed_by_account(ports: P
     store.update_order(ready, Status.PENDING)
     with pytest.raises(ConflictError):
         store.update_order(replace(order, status=Status.INVALID), Status.PENDING)
-    store.update_order(ready.processing(), Status.READY)
-    issued = ready.processing().issued("cert-1", 2)
+    store.update_order(ready.processing(b.NOW), Status.READY)
+    issued = ready.processing(b.NOW).issued("cert-1", 2)
     store.update_order(issued, Status.PROCESSING)
     assert store.get_order("order-1") == issued
 
@@ -154,9 +154,9 @@ def test_nonces_and_abandoned_orders_and_authorizations_carry_a_ttl_and_nothing_
     ready = replace(order, status=Status.READY)
     store.update_order(ready, Status.PENDING)
     assert drop_at(ports, "order:order-t") == abandoned, "a ready order is still abandoned if never finalized"
-    store.update_order(ready.processing(), Status.READY)
+    store.update_order(ready.processing(b.NOW), Status.READY)
     assert drop_at(ports, "order:order-t") is None and drop_at(ports, "orders:acct-1/order-t") is None
-    store.update_order(ready.processing().issued("cert-1", 1), Status.PROCESSING)
+    store.update_order(ready.processing(b.NOW).issued("cert-1", 1), Status.PROCESSING)
     assert drop_at(ports, "order:order-t") is None and drop_at(ports, "orders:acct-1/order-t") is None
     assert store.orders_of("acct-1") == ["order-t"]
 
