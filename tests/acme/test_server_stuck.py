@@ -53,7 +53,7 @@ def _replaced(acme: Acme, client: AcmeClient) -> tuple[str, str]:
 
 
 def test_an_order_whose_finalize_died_before_issuing_is_invalid_and_frees_its_replacement(
-    acme: Acme, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    acme: Acme, clock: Clock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = acme.registered()
     certificate_id, replaced = _replaced(acme, client)
@@ -72,6 +72,9 @@ def test_an_order_whose_finalize_died_before_issuing_is_invalid_and_frees_its_re
     assert "did not complete" in decided["error"]["detail"]
     assert "certificate" not in decided
     assert acme.world.acme.replacement_of(replaced) is None, "released"
+    assert [r.getMessage() for r in caplog.records if "finalize died" in r.getMessage()] == [
+        "order decided after its finalize died"
+    ]
     assert problem(_finalize(client, decided, NAMES)) == "orderNotReady", "invalid is final"
 
     # The certificate can be replaced again: a new order names it and finalizes, a new version of it.

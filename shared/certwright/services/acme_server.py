@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -75,6 +76,8 @@ from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
 from certwright.services.reservation import request_token, reserving
 from certwright.services.revocation import RevocationService
+
+logger = Logger(child=True)
 
 NONCE_LIFETIME = timedelta(hours=1)
 # After a challenge's deadline the validator fails it; if its retries ran out first, a read fails it this long after.
@@ -497,16 +500,28 @@ class AcmeServer:
         if published is not None:
             self._link(order, published[0])
 
+        made: list[Order] = []
+
         def decide(latest: Order) -> Order:
             if latest.status is not Status.PROCESSING or latest.processing_since != order.processing_since:
                 return latest  # finished, or another attempt: not the finalize that died
             if published is not None:
-                return latest.issued(published[0].id, published[1].version_number)
-            return latest.failed(problem_document("serverInternal", FINALIZE_DIED))
+                made.append(latest.issued(published[0].id, published[1].version_number))
+            else:
+                made.append(latest.failed(problem_document("serverInternal", FINALIZE_DIED)))
+            return made[-1]
 
         settled = self._store.change_order(order.id, decide) or decide(order)
         if settled.status is Status.INVALID:
             self._release(settled)
+        if made and settled == made[-1]:
+            logger.warning(
+                "order decided after its finalize died",
+                order=order.id,
+                status=settled.status.value,
+                processing_since=iso(order.processing_since or order.created_at),
+                certificate=settled.certificate_id,
+            )
         return settled
 
     def _published(self, order: Order) -> tuple[Certificate, CertificateVersion] | None:
