@@ -527,7 +527,7 @@ class AcmeServer:
     def _published(self, order: Order) -> tuple[Certificate, CertificateVersion] | None:
         """The certificate version the order's finalize attempt issued, if it was published."""
         if order.processing_since is None:
-            return None  # processing since before finalize kept a reservation token: nothing to find
+            return None  # made processing before finalizes recorded when: no reservation token to look under
         reservation = self._certs.get_reservation(finalize_token(order))
         if reservation is None:
             return None  # it died before issuance reserved a version
