@@ -1297,6 +1297,7 @@ class FakeAcmeStore:
         self.accounts: dict[str, Any] = {}
         self.by_key: dict[str, str] = {}
         self.orders: dict[str, Any] = {}
+        self.order_versions: dict[str, int] = {}  # the adapter's row version
         self.authorizations: dict[str, Any] = {}
         self.authz_versions: dict[str, int] = {}  # the adapter's row version
         self.links: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -1350,7 +1351,11 @@ class FakeAcmeStore:
 
     def put_order(self, order: Any) -> None:
         absent(order.id in self.orders, "create order")
+        self._write_order(order)
+
+    def _write_order(self, order: Any) -> None:
         self.orders[order.id] = order
+        self.order_versions[order.id] = self.order_versions.get(order.id, 0) + 1
         self._order_drop_at(order)
 
     def drop_at(self, row: str) -> int | None:
@@ -1369,8 +1374,24 @@ class FakeAcmeStore:
         stored = self.orders.get(order.id)
         if stored is None or stored.status is not expected:
             raise conflict("update order")
-        self.orders[order.id] = order
-        self._order_drop_at(order)
+        self._write_order(order)
+
+    def change_order(self, order_id: str, change: Any) -> Any:
+        from certwright.ports.acme import CHANGE_ATTEMPTS
+
+        for _ in range(CHANGE_ATTEMPTS):
+            read = self.order_versions.get(order_id, 0)
+            current = self.get_order(order_id)  # (a test may write in between, as another writer)
+            if current is None:
+                return None
+            changed = change(current)
+            if changed == current:
+                return current
+            if self.order_versions.get(order_id, 0) != read:  # written since it was read: the race is lost
+                continue
+            self._write_order(changed)
+            return changed
+        raise conflict("update order")
 
     def orders_of(self, account_id: str) -> list[str]:
         return sorted(o.id for o in self.orders.values() if o.account_id == account_id)

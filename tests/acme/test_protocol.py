@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from certwright.acme import ari, jws
 from certwright.acme.problems import AcmeProblem
-from certwright.acme.resources import Authorization, Challenge, Order, Status, normalize_identifiers
+from certwright.acme.resources import FINALIZE_BOUND, Authorization, Challenge, Order, Status, normalize_identifiers
 from certwright.ports.acme_challenges import ChallengeType
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -204,9 +204,16 @@ def test_order_state_machine() -> None:
     assert order.advanced([_authz(Status.INVALID)], NOW).status is Status.INVALID
     assert order.advanced([_authz(Status.PENDING, NOW)], NOW).status is Status.INVALID  # expired authorization
     with pytest.raises(AcmeProblem) as early:
-        order.processing()
+        order.processing(NOW)
     assert early.value.kind == "orderNotReady"
-    assert ready.processing().issued("cert-1", 1).status is Status.VALID
+    assert ready.processing(NOW).issued("cert-1", 1).status is Status.VALID
+    # Processing for longer than any finalize takes: its finalize died (counted from when it began).
+    later = NOW + timedelta(days=1)
+    processing = ready.processing(later)
+    assert processing.processing_since == later
+    assert not processing.stuck(later + FINALIZE_BOUND - timedelta(seconds=1))
+    assert processing.stuck(later + FINALIZE_BOUND)
+    assert not ready.stuck(later + FINALIZE_BOUND) and not processing.issued("cert-1", 1).stuck(later + FINALIZE_BOUND)
 
 
 def test_identifiers() -> None:

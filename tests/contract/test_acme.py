@@ -87,8 +87,8 @@ def test_orders_move_only_from_the_state_read_and_are_listed_by_account(ports: P
     store.update_order(ready, Status.PENDING)
     with pytest.raises(ConflictError):
         store.update_order(replace(order, status=Status.INVALID), Status.PENDING)
-    store.update_order(ready.processing(), Status.READY)
-    issued = ready.processing().issued("cert-1", 2)
+    store.update_order(ready.processing(b.NOW), Status.READY)
+    issued = ready.processing(b.NOW).issued("cert-1", 2)
     store.update_order(issued, Status.PROCESSING)
     assert store.get_order("order-1") == issued
 
@@ -154,9 +154,9 @@ def test_nonces_and_abandoned_orders_and_authorizations_carry_a_ttl_and_nothing_
     ready = replace(order, status=Status.READY)
     store.update_order(ready, Status.PENDING)
     assert drop_at(ports, "order:order-t") == abandoned, "a ready order is still abandoned if never finalized"
-    store.update_order(ready.processing(), Status.READY)
+    store.update_order(ready.processing(b.NOW), Status.READY)
     assert drop_at(ports, "order:order-t") is None and drop_at(ports, "orders:acct-1/order-t") is None
-    store.update_order(ready.processing().issued("cert-1", 1), Status.PROCESSING)
+    store.update_order(ready.processing(b.NOW).issued("cert-1", 1), Status.PROCESSING)
     assert drop_at(ports, "order:order-t") is None and drop_at(ports, "orders:acct-1/order-t") is None
     assert store.orders_of("acct-1") == ["order-t"]
 
@@ -222,3 +222,57 @@ def test_a_certificate_is_replaced_by_one_order_and_a_released_claim_frees_it(po
     store.release_replacement("aki.serial", "order-1")
     assert store.replacement_of("aki.serial") is None
     assert store.claim_replacement("aki.serial", "order-2") is None
+
+
+def test_an_order_changes_only_if_unwritten_since_it_was_read_and_keeps_when_its_finalize_began(ports: Ports) -> None:
+    """The decision on a stuck order (AcmeServer._settled) and a finalize writing the order in between: the
+    change is applied again to what the finalize wrote, so the finalize's write stays."""
+    store = ports.acme
+    order = Order("order-c", "acct-1", "ca-1", ("a.example.com",), ("authz-c",), b.NOW + timedelta(days=7), b.NOW)
+    store.put_order(order)
+    ready = replace(order, status=Status.READY)
+    store.update_order(ready, Status.PENDING)
+    processing = ready.processing(b.NOW + timedelta(microseconds=123456))
+    store.update_order(processing, Status.READY)
+    assert store.get_order("order-c") == processing, "when its finalize began, to the microsecond"
+    failed = processing.failed({"type": "urn:ietf:params:acme:error:serverInternal"})
+    seen: list[Status] = []
+
+    def decide(latest: Order) -> Order:
+        seen.append(latest.status)
+        if len(seen) == 1:  # the finalize finishes between this read and this write
+            store.update_order(processing.issued("cert-1", 1), Status.PROCESSING)
+        same = latest.status is Status.PROCESSING and latest.processing_since == processing.processing_since
+        return failed if same else latest
+
+    assert store.change_order("order-c", decide) == processing.issued("cert-1", 1)
+    assert seen == [Status.PROCESSING, Status.VALID]
+    assert store.get_order("order-c") == processing.issued("cert-1", 1)
+    assert drop_at(ports, "order:order-c") is None, "an issued order stays"
+    assert store.change_order("order-none", decide) is None
+
+    # Unraced, the change is written (with the ttl of an order that can no longer issue, on its reference too).
+    other = replace(processing, id="order-d")
+    store.put_order(other)
+    assert store.change_order("order-d", lambda latest: replace(failed, id="order-d")) == replace(failed, id="order-d")
+    assert store.get_order("order-d") == replace(failed, id="order-d")
+    abandoned = int((order.expires + retention.ABANDONED_RETENTION).timestamp())
+    assert drop_at(ports, "order:order-d") == drop_at(ports, "orders:acct-1/order-d") == abandoned
+
+
+def test_an_order_change_that_keeps_losing_gives_up_with_a_conflict(ports: Ports) -> None:
+    store = ports.acme
+    order = Order("order-r", "acct-1", "ca-1", ("a.example.com",), (), b.NOW + timedelta(days=7), b.NOW)
+    store.put_order(order)
+    tries: list[int] = []
+
+    def always_raced(latest: Order) -> Order:
+        tries.append(1)
+        store.update_order(replace(latest, expires=latest.expires + timedelta(seconds=1)), Status.PENDING)
+        return replace(latest, status=Status.INVALID)
+
+    with pytest.raises(ConflictError):
+        store.change_order("order-r", always_raced)
+    assert len(tries) == CHANGE_ATTEMPTS
+    stored = store.get_order("order-r")
+    assert stored is not None and stored.status is Status.PENDING

@@ -15,6 +15,11 @@ ORDER_LIFETIME = timedelta(days=7)
 AUTHORIZATION_LIFETIME = timedelta(days=7)
 # How long the validator keeps retrying a challenge that could not be decided.
 CHALLENGE_DEADLINE = timedelta(minutes=10)
+# An order still processing this long after its finalize began was left by a finalize that died (RFC 8555 §7.1.6
+# wants it decided): ten times the ACME server function's timeout (29 s, API Gateway's limit), so no invocation
+# is still working on it, and a version it reserved but did not publish never will be (its key and signed
+# certificate lived only in that invocation's memory). Its next read decides it (AcmeServer._settled).
+FINALIZE_BOUND = timedelta(minutes=5)
 
 
 class Status(StrEnum):
@@ -125,6 +130,8 @@ class Order:
     version_number: int | None = None
     error: dict[str, Any] | None = None
     replaces: str | None = None
+    # When the finalize that made it processing began (None: an order never finalized, or one from before it).
+    processing_since: datetime | None = None
 
     def advanced(self, authorizations: list[Authorization], now: datetime) -> Order:
         """The order's state from its authorizations: ready once all are valid, invalid once one is not."""
@@ -139,10 +146,17 @@ class Order:
             return replace(self, status=Status.READY)
         return self
 
-    def processing(self) -> Order:
+    def processing(self, now: datetime) -> Order:
         if self.status is not Status.READY:
             raise AcmeProblem("orderNotReady", f"the order is {self.status.value}, not ready")
-        return replace(self, status=Status.PROCESSING)
+        return replace(self, status=Status.PROCESSING, processing_since=now)
+
+    def stuck(self, now: datetime) -> bool:
+        """Processing for longer than any finalize can take (FINALIZE_BOUND): its finalize died."""
+        if self.status is not Status.PROCESSING:
+            return False
+        since = self.processing_since or self.created_at
+        return now >= since + FINALIZE_BOUND
 
     def issued(self, certificate_id: str, version_number: int) -> Order:
         return replace(self, status=Status.VALID, certificate_id=certificate_id, version_number=version_number)

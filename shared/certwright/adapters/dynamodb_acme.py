@@ -107,6 +107,7 @@ def order_to_data(o: Order) -> dict[str, Any]:
         "versionNumber": o.version_number,
         "error": o.error,
         "replaces": o.replaces,
+        "processingSince": _t(o.processing_since),
     }
 
 
@@ -126,6 +127,7 @@ def order_from(d: dict[str, Any]) -> Order:
         version_number=d.get("versionNumber"),
         error=d.get("error"),
         replaces=d.get("replaces"),
+        processing_since=_pt(d.get("processingSince")),
     )
 
 
@@ -274,11 +276,32 @@ class DynamoDbAcme(TableAdapter):
         stored = self._get(f"ACMEORDER#{order.id}", "O")
         if stored is None or stored.data.get("status") != expected.value:
             raise ConflictError(f"order {order.id} is no longer {expected.value}", code="ConcurrentModification")
+        self._write_order(order, stored.row_version)
+
+    def change_order(self, order_id: str, change: Callable[[Order], Order]) -> Order | None:
+        for _ in range(CHANGE_ATTEMPTS):
+            stored = self._get(f"ACMEORDER#{order_id}", "O")
+            if stored is None:
+                return None
+            current = order_from(stored.data)
+            changed = change(current)
+            if changed == current:
+                return current
+            try:
+                self._write_order(changed, stored.row_version)
+            except ConflictError as err:
+                if err.code != "ConcurrentModification":
+                    raise
+                continue  # someone wrote it in between: apply the change to what they wrote
+            return changed
+        raise ConflictError(f"order {order_id} keeps changing concurrently; retry", code="ConcurrentModification")
+
+    def _write_order(self, order: Order, row_version: int) -> None:
         ttl = order_drop_at(order)
         # Conditional on the row version read: a concurrent transition makes this write fail.
         row = self._row(f"ACMEORDER#{order.id}", "O", kind="ACME_ORDER", data=order_to_data(order), ttl=ttl)
         row = versioned(row, 1)
-        row.row_version = stored.row_version
+        row.row_version = row_version
         ref = self._get(f"ACMEORDERS#{order.account_id}", order.id)
         if ref is None or ref.ttl == ttl:
             with self._errors("update order"):

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from certwright.acme.resources import Account, Authorization, EabKey, Order, Status
 
-# How often change_authorization reads again after losing a race before it gives up (ConflictError).
+# How often change_authorization (and change_order) reads again after losing a race before it gives up (ConflictError).
 CHANGE_ATTEMPTS = 5
 
 
@@ -57,6 +57,13 @@ class AcmeStore(Protocol):
 
     def update_order(self, order: Order, expected: Status) -> None:
         """Write `order` only if the stored one is still in `expected`; else ConflictError."""
+        ...
+
+    def change_order(self, order_id: str, change: Callable[[Order], Order]) -> Order | None:
+        """Apply `change` to the stored order and write the result only if nobody wrote the order since it was
+        read; after a lost race, read it again and apply `change` again (CHANGE_ATTEMPTS times, then
+        ConflictError), as change_authorization does. Returns what is stored afterwards; None when there is no
+        such order."""
         ...
 
     def orders_of(self, account_id: str) -> list[str]:

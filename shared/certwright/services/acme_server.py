@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -56,6 +57,7 @@ from certwright.domain.names import (
     common_dns_suffix,
     normalize_dns_name,
 )
+from certwright.domain.stages import Stage
 from certwright.errors import (
     AccessDeniedError,
     CertwrightError,
@@ -72,7 +74,10 @@ from certwright.services.authorities import AuthorityService
 from certwright.services.commands import RenewWithCsr, RevokeVersion, SignCsr
 from certwright.services.context import Runtime
 from certwright.services.issuance import IssuanceService
+from certwright.services.reservation import request_token, reserving
 from certwright.services.revocation import RevocationService
+
+logger = Logger(child=True)
 
 NONCE_LIFETIME = timedelta(hours=1)
 # After a challenge's deadline the validator fails it; if its retries ran out first, a read fails it this long after.
@@ -91,6 +96,8 @@ REASONS = {
 }
 # The audit actor of a revocation signed by the certificate's own key (no account, no principal).
 CERTIFICATE_KEY_ACTOR = "acme:certificate-key"
+# The error of an order whose finalize died before its certificate was published (AcmeServer._settled).
+FINALIZE_DIED = "the finalize of this order did not complete and nothing was issued from it; create a new order"
 
 
 # Seconds a client should wait before polling a challenge that is being validated again.
@@ -383,7 +390,10 @@ class AcmeServer:
         )
 
     def _current_order(self, order: Order) -> Order:
-        """The order with its state advanced from its authorizations (and written if it moved)."""
+        """The order with its state advanced from its authorizations (and written if it moved), or decided if its
+        finalize died (`_settled`)."""
+        if order.status is Status.PROCESSING:
+            return self._settled(order)
         if order.status is not Status.PENDING:
             return order
         authorizations = [self._store.get_authorization(a) for a in order.authorization_ids]
@@ -442,7 +452,7 @@ class AcmeServer:
         self._may_issue(account, ca, order.identifiers)
         if existing is not None:
             self._allow(account, "Renew", existing, "AcmeFinalize")
-        processing = order.processing()
+        processing = order.processing(self._rt.clock())
         if order.replaces is not None:  # the one order that replaces the certificate is the first to finalize
             self._claim_replacement(order)
         try:
@@ -451,7 +461,9 @@ class AcmeServer:
             self._release(order)
             raise
         try:
-            certificate, version = self._issue(account, order, ca, csr_pem, existing)
+            # Under a reservation token of this attempt: if the finalize dies, `_settled` finds what it issued.
+            with reserving(finalize_token(processing)):
+                certificate, version = self._issue(account, order, ca, csr_pem, existing)
         except (InvalidInputError, PolicyViolationError, ConflictError, AccessDeniedError, NotFoundError) as err:
             self._store.update_order(order, Status.PROCESSING)  # back to ready: a refused CSR changes nothing
             self._release(order)
@@ -473,6 +485,67 @@ class AcmeServer:
         """A finalize that did not issue: the certificate it meant to replace is not replaced."""
         if order.replaces is not None:
             self._store.release_replacement(order.replaces, order.id)
+
+    def _settled(self, order: Order) -> Order:
+        """An order its finalize left processing past FINALIZE_BOUND (the finalize died) decided, as RFC 8555
+        §7.1.6 wants of every order: valid with its certificate if the issuance that finalize started was published
+        (found by the attempt's reservation token), else invalid (serverInternal) with its replacement claim
+        released. The write is conditional (AcmeStore.change_order) on the order still being that attempt's: a
+        finalize that did finish meanwhile wins. Each step may crash: before the write the next read decides again
+        (the same way, the issuance being over), after it the claim of an invalid order counts as free anyway
+        (`_replacing_order`)."""
+        if not order.stuck(self._rt.clock()):
+            return order
+        published = self._published(order)
+        if published is not None:
+            self._link(order, published[0])
+
+        made: list[Order] = []
+
+        def decide(latest: Order) -> Order:
+            if latest.status is not Status.PROCESSING or latest.processing_since != order.processing_since:
+                return latest  # finished, or another attempt: not the finalize that died
+            if published is not None:
+                made.append(latest.issued(published[0].id, published[1].version_number))
+            else:
+                made.append(latest.failed(problem_document("serverInternal", FINALIZE_DIED)))
+            return made[-1]
+
+        settled = self._store.change_order(order.id, decide) or decide(order)
+        if settled.status is Status.INVALID:
+            self._release(settled)
+        if made and settled == made[-1]:
+            logger.warning(
+                "order decided after its finalize died",
+                order=order.id,
+                status=settled.status.value,
+                processing_since=iso(order.processing_since or order.created_at),
+                certificate=settled.certificate_id,
+            )
+        return settled
+
+    def _published(self, order: Order) -> tuple[Certificate, CertificateVersion] | None:
+        """The certificate version the order's finalize attempt issued, if it was published."""
+        if order.processing_since is None:
+            return None  # made processing before finalizes recorded when: no reservation token to look under
+        reservation = self._certs.get_reservation(finalize_token(order))
+        if reservation is None:
+            return None  # it died before issuance reserved a version
+        certificate = self._certs.get_certificate(reservation.certificate_id)
+        version = self._certs.get_version(reservation.certificate_id, reservation.version_number)
+        if certificate is None or version is None or not version.certificate_pem or Stage.FAILED in version.stages:
+            return None  # reserved, never published: it never will be (its key died with the finalize)
+        return certificate, version
+
+    def _link(self, order: Order, certificate: Certificate) -> None:
+        """What finalize does after issuing: a certificate of the order's own is the account's for its names,
+        unless a renewable one is linked already (this one renewed it, or a later order linked another)."""
+        linked_id = self._store.certificate_for(order.account_id, order.identifiers)
+        if linked_id == certificate.id:
+            return
+        linked = self._certs.get_certificate(linked_id) if linked_id else None
+        if linked is None or not _renewable_by(linked, order):
+            self._store.link_certificate(order.account_id, order.identifiers, certificate.id)
 
     def _issue(
         self, account: Account, order: Order, ca: CertificateAuthority, csr_pem: str, existing: Certificate | None
@@ -496,7 +569,7 @@ class AcmeServer:
 
     def certificate(self, at: Endpoint, order_id: str, body: bytes) -> AcmeAnswer:
         v = self._verified(at, body, key="kid")
-        order = self._owned_order(v, order_id)
+        order = self._current_order(self._owned_order(v, order_id))
         if order.status is not Status.VALID or order.certificate_id is None or order.version_number is None:
             raise AcmeProblem("orderNotReady", "the order has no certificate yet")
         version = self._certs.get_version(order.certificate_id, order.version_number)
@@ -697,11 +770,13 @@ class AcmeServer:
 
     def _replacing_order(self, cert_id: str) -> str | None:
         """The order that replaced the certificate or is issuing its replacement; a claim left by a finalize that
-        did not issue (the order is back to ready, or invalid) is dropped."""
+        did not issue (the order is back to ready, or invalid, or decided invalid here: `_settled`) is dropped."""
         holder = self._store.replacement_of(cert_id)
         if holder is None:
             return None
         other = self._store.get_order(holder)
+        if other is not None:
+            other = self._settled(other)
         if other is not None and other.status in (Status.PROCESSING, Status.VALID):
             return holder
         self._store.release_replacement(cert_id, holder)
@@ -757,6 +832,14 @@ class AcmeServer:
             raise AcmeProblem(
                 "unauthorized", f"the account's principal may not have {ca.id} issue these names"
             ) from err
+
+
+def finalize_token(order: Order) -> str:
+    """The reservation token (certwright.services.reservation) a finalize attempt issues under: one per attempt
+    (the order and when it became processing), so `_settled` finds what that attempt reserved."""
+    assert order.processing_since is not None
+    since = order.processing_since.isoformat()
+    return request_token(order.account_id, "AcmeFinalize", order.id, {"processingSince": since})
 
 
 def _owned(v: _Verified, account_id: str) -> Account:
