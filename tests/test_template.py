@@ -150,6 +150,21 @@ def test_the_deployer_touches_only_consented_listeners_and_acm_targets_and_its_o
             assert statement.get("Condition"), (name, statement["Sid"])
 
 
+def test_the_internet_facing_acme_server_holds_no_whole_table_grant() -> None:
+    """Its DynamoDB statements name partitions (LeadingKeys) or one index; tests/runtime/test_dynamodb_access.py
+    checks what they allow, and the local runtime enforces them on every ACME test."""
+    policies = _template()["Resources"]["AcmeServerFunction"]["Properties"]["Policies"]
+    assert all(set(p) == {"Statement"} for p in policies), "no SAM policy template (they grant whole tables)"
+    for p in policies:
+        for statement in p["Statement"]:
+            if any(a.startswith("dynamodb:") for a in _actions(statement)):
+                assert "dynamodb:Scan" not in _actions(statement)
+                leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+                index_only = statement["Resource"] == {"Sub": "${CertificatesTable.Arn}/index/BySerial"}
+                assert leading or index_only, statement["Sid"]
+                assert not leading or "*" not in leading, statement["Sid"]
+
+
 def test_the_endpoint_prober_reads_and_records_probes_and_nothing_else() -> None:
     """Its own role: GetItem/Query on the rows a probe reads, UpdateItem on associations; no KMS, ACM, SNS, S3."""
     function = _template()["Resources"]["EndpointProberFunction"]["Properties"]

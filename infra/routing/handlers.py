@@ -17,6 +17,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from infra import dynamodb_access
 from infra import template_model as tm
 from infra.resources import Deployment
 
@@ -59,6 +60,9 @@ class Handlers:
         self._modules: list[str] = []
         self._load_lock = threading.Lock()
         self._env_lock = threading.RLock()
+        # Each invocation's DynamoDB requests are checked against its function's grants, as IAM would.
+        self.access = dynamodb_access.Enforcer(deployment)
+        dynamodb_access.install(self.access)
         # One warm instance per function, as a Lambda function with reserved concurrency 1: a handler's module
         # state (Powertools keeps the current event, route arguments and Lambda context on the resolver class)
         # belongs to one invocation at a time. Different functions still run in parallel.
@@ -174,7 +178,11 @@ class Handlers:
         function are serialised, so concurrent requests never see each other's event, caller or path.
         """
         handler = self._handler(function)
-        with self._instance_locks[function.logical_id], self.environment_of(function):
+        with (
+            self._instance_locks[function.logical_id],
+            self.environment_of(function),
+            self.access.acting_as(function.logical_id),
+        ):
             return handler(event, self.context(function))
 
     def close(self) -> None:
