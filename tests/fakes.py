@@ -1287,6 +1287,26 @@ class FakeTlsEndpoints:
 # -- ACME ----------------------------------------------------------------------------------------------------------
 
 
+def _changed(versions: dict[str, int], key: str, get: Any, change: Any, write: Any, action: str) -> Any:
+    """The fakes' AcmeStore change_*: `change` applied to the stored value and written unless someone wrote it since
+    it was read (`versions` counts the writes); after a lost race, again (CHANGE_ATTEMPTS times, then a conflict)."""
+    from certwright.ports.acme import CHANGE_ATTEMPTS
+
+    for _ in range(CHANGE_ATTEMPTS):
+        read = versions.get(key, 0)
+        current = get(key)  # (a test may write in between, as another writer)
+        if current is None:
+            return None
+        changed = change(current)
+        if changed == current:
+            return current
+        if versions.get(key, 0) != read:  # written since it was read: the race is lost
+            continue
+        write(changed)
+        return changed
+    raise conflict(action)
+
+
 class FakeAcmeStore:
     """AcmeStore in memory, with the adapter's rules: nonces good once until they expire, one account per key,
     conditional order transitions."""
@@ -1377,21 +1397,7 @@ class FakeAcmeStore:
         self._write_order(order)
 
     def change_order(self, order_id: str, change: Any) -> Any:
-        from certwright.ports.acme import CHANGE_ATTEMPTS
-
-        for _ in range(CHANGE_ATTEMPTS):
-            read = self.order_versions.get(order_id, 0)
-            current = self.get_order(order_id)  # (a test may write in between, as another writer)
-            if current is None:
-                return None
-            changed = change(current)
-            if changed == current:
-                return current
-            if self.order_versions.get(order_id, 0) != read:  # written since it was read: the race is lost
-                continue
-            self._write_order(changed)
-            return changed
-        raise conflict("update order")
+        return _changed(self.order_versions, order_id, self.get_order, change, self._write_order, "update order")
 
     def orders_of(self, account_id: str) -> list[str]:
         return sorted(o.id for o in self.orders.values() if o.account_id == account_id)
@@ -1402,21 +1408,14 @@ class FakeAcmeStore:
         self.authz_versions[authorization.id] = self.authz_versions.get(authorization.id, 0) + 1
 
     def change_authorization(self, authorization_id: str, change: Any) -> Any:
-        from certwright.ports.acme import CHANGE_ATTEMPTS
-
-        for _ in range(CHANGE_ATTEMPTS):
-            read = self.authz_versions.get(authorization_id, 0)
-            current = self.get_authorization(authorization_id)  # (a test may write in between, as another writer)
-            if current is None:
-                return None
-            changed = change(current)
-            if changed == current:
-                return current
-            if self.authz_versions.get(authorization_id, 0) != read:  # written since it was read: the race is lost
-                continue
-            self.put_authorization(changed)
-            return changed
-        raise conflict("write authorization")
+        return _changed(
+            self.authz_versions,
+            authorization_id,
+            self.get_authorization,
+            change,
+            self.put_authorization,
+            "write authorization",
+        )
 
     def get_authorization(self, authorization_id: str) -> Any:
         return self.authorizations.get(authorization_id)

@@ -67,3 +67,16 @@ class CrashHook:
     def _fire(self, where: str) -> None:
         self.target, self.fired = None, where
         raise ProcessKilled(where)
+
+
+def killed_at(crash: CrashHook, index: int, when: When, request: Callable[[], object]) -> str:
+    """Run `request` with the process killed at AWS call `index`; returns where it died."""
+    crash.arm(index, when)
+    try:
+        request()
+    except ProcessKilled:
+        pass
+    finally:
+        crash.disarm()
+    assert crash.fired, f"the request made fewer than {index + 1} AWS calls this time"
+    return crash.fired

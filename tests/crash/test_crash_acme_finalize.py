@@ -10,7 +10,6 @@ call k - 1 (killed before call k leaves the same, nothing is stored in between),
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from infra.api_events import LOCAL_ADMIN
 from tests.acme.client import AcmeClient, b64, csr_der
 from tests.acme.conftest import BASE, edge_send
 from tests.conftest import Aws, Clock, Hierarchy
-from tests.crash.crashes import CrashHook, ProcessKilled, When
+from tests.crash.crashes import CrashHook, When, killed_at
 from tests.crash.invariants import assert_invariants
 from tests.fakes import FakeChallengeChecker
 
@@ -67,18 +66,6 @@ class Acme:
 def cases(calls: list[str]) -> list[tuple[int, When]]:
     """Every prefix of the calls a request makes: none (before call 0), then up to and including each call."""
     return [(0, When.BEFORE), *((index, When.AFTER) for index in range(len(calls)))]
-
-
-def killed_at(crash: CrashHook, index: int, when: When, request: Callable[[], object]) -> str:
-    crash.arm(index, when)
-    try:
-        request()
-    except ProcessKilled:
-        pass
-    finally:
-        crash.disarm()
-    assert crash.fired, f"the request made fewer than {index + 1} AWS calls this time"
-    return crash.fired
 
 
 def claim_of(aws: Aws, leaf: x509.Certificate) -> str | None:

@@ -20,7 +20,7 @@ from certwright.domain.repair import REPAIR_AFTER
 from infra.api_events import api_event
 from tests.conftest import Answer, Aws, Clock, Hierarchy, leaf_body
 from tests.consenting import consent
-from tests.crash.crashes import CrashHook, ProcessKilled, When
+from tests.crash.crashes import CrashHook, When, killed_at
 from tests.crash.invariants import assert_invariants, orphans, published_versions, read_table
 from tests.lifecycle.conftest import make_load_balancer
 
@@ -46,19 +46,6 @@ def call(method: str, path: str, body: Any = None, key: str | None = None) -> An
     result = handle(api_event(method, path, body, headers=headers), Context())
     text = result.get("body") or ""
     return Answer(result["statusCode"], json.loads(text) if text else None, result.get("headers") or {})
-
-
-def killed_at(crash: CrashHook, index: int, when: When, request: Callable[[], object]) -> str:
-    """Run `request` with the process killed at AWS call `index`; returns where it died."""
-    crash.arm(index, when)
-    try:
-        request()
-    except ProcessKilled:
-        pass
-    finally:
-        crash.disarm()
-    assert crash.fired, f"the request made fewer than {index + 1} AWS calls this time"
-    return crash.fired
 
 
 def warmed(issuer: str) -> str:

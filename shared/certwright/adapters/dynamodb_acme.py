@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, PutError
 
@@ -34,6 +34,7 @@ from certwright.ports.acme import CHANGE_ATTEMPTS
 from certwright.ports.acme_challenges import ChallengeType
 
 AUTHZ_KIND = "ACME_AUTHZ"
+T = TypeVar("T")
 
 
 def _t(at: datetime | None) -> str | None:
@@ -279,22 +280,11 @@ class DynamoDbAcme(TableAdapter):
         self._write_order(order, stored.row_version)
 
     def change_order(self, order_id: str, change: Callable[[Order], Order]) -> Order | None:
-        for _ in range(CHANGE_ATTEMPTS):
+        def read() -> tuple[Order, int] | None:
             stored = self._get(f"ACMEORDER#{order_id}", "O")
-            if stored is None:
-                return None
-            current = order_from(stored.data)
-            changed = change(current)
-            if changed == current:
-                return current
-            try:
-                self._write_order(changed, stored.row_version)
-            except ConflictError as err:
-                if err.code != "ConcurrentModification":
-                    raise
-                continue  # someone wrote it in between: apply the change to what they wrote
-            return changed
-        raise ConflictError(f"order {order_id} keeps changing concurrently; retry", code="ConcurrentModification")
+            return None if stored is None else (order_from(stored.data), stored.row_version)
+
+        return _changed(f"order {order_id}", read, change, self._write_order)
 
     def _write_order(self, order: Order, row_version: int) -> None:
         ttl = order_drop_at(order)
@@ -327,33 +317,18 @@ class DynamoDbAcme(TableAdapter):
     def change_authorization(
         self, authorization_id: str, change: Callable[[Authorization], Authorization]
     ) -> Authorization | None:
-        for _ in range(CHANGE_ATTEMPTS):
+        def read() -> tuple[Authorization, int] | None:
             stored = self._get(f"ACMEAUTHZ#{authorization_id}", "Z")
-            if stored is None:
-                return None
-            current = authz_from(stored.data)
-            changed = change(current)
-            if changed == current:
-                return current
-            row = self._row(
-                f"ACMEAUTHZ#{authorization_id}",
-                "Z",
-                kind=AUTHZ_KIND,
-                data=authz_to_data(changed),
-                ttl=authorization_drop_at(changed),
-            )
-            row.row_version = stored.row_version  # the write's condition: still the version read
-            try:
-                with self._errors("write authorization"):
-                    row.save()
-            except ConflictError as err:
-                if err.code != "ConcurrentModification":
-                    raise
-                continue  # someone wrote it in between: apply the change to what they wrote
-            return changed
-        raise ConflictError(
-            f"authorization {authorization_id} keeps changing concurrently; retry", code="ConcurrentModification"
-        )
+            return None if stored is None else (authz_from(stored.data), stored.row_version)
+
+        def write(changed: Authorization, row_version: int) -> None:
+            data, ttl = authz_to_data(changed), authorization_drop_at(changed)
+            row = self._row(f"ACMEAUTHZ#{authorization_id}", "Z", kind=AUTHZ_KIND, data=data, ttl=ttl)
+            row.row_version = row_version  # the write's condition: still the version read
+            with self._errors("write authorization"):
+                row.save()
+
+        return _changed(f"authorization {authorization_id}", read, change, write)
 
     def get_authorization(self, authorization_id: str) -> Authorization | None:
         row = self._get(f"ACMEAUTHZ#{authorization_id}", "Z")
@@ -399,6 +374,33 @@ def _condition_failed(err: PutError | DeleteError) -> bool:
     response = getattr(cause, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return code == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in str(err)
+
+
+def _changed(
+    what: str,
+    read: Callable[[], tuple[T, int] | None],
+    change: Callable[[T], T],
+    write: Callable[[T, int], None],
+) -> T | None:
+    """`change` applied to what `read` finds (a value and its row version), written by `write` on that version;
+    after a lost race (ConcurrentModification) read again and apply it again: CHANGE_ATTEMPTS times, then
+    ConflictError. None when there is nothing to change; the stored value when `change` changes nothing."""
+    for _ in range(CHANGE_ATTEMPTS):
+        found = read()
+        if found is None:
+            return None
+        current, row_version = found
+        changed = change(current)
+        if changed == current:
+            return current
+        try:
+            write(changed, row_version)
+        except ConflictError as err:
+            if err.code != "ConcurrentModification":
+                raise
+            continue  # someone wrote it in between: apply the change to what they wrote
+        return changed
+    raise ConflictError(f"{what} keeps changing concurrently; retry", code="ConcurrentModification")
 
 
 __all__ = ["DynamoDbAcme", "Row"]
