@@ -6,7 +6,9 @@ the local runtime checks each DynamoDB request a handler makes against the state
 its actions, its table and index resources and the `dynamodb:LeadingKeys` condition, the way IAM evaluates them
 (an explicit Deny wins, else an Allow is needed; a transaction needs the action of each of its items, a Query on an
 index the index's resource, whose leading key is the index's partition-key value; `ForAllValues` over no key at
-all, a Scan's, holds). A request outside fails with the AccessDeniedException AWS would answer.
+all, a Scan's, holds). A request outside fails with the AccessDeniedException AWS would answer; a key this module
+cannot read counts as outside every LeadingKeys grant (a parse gap denies, never allows). Each invocation is
+checked by its own runtime's grants (several runtimes may share a process).
 
 A function whose grants this module cannot read exactly (a policy template or managed policy it does not know, a
 condition other than LeadingKeys, NotAction/NotResource) is not checked: `FunctionAccess.checked` says which are.
@@ -29,8 +31,11 @@ from botocore.exceptions import ClientError
 from infra import template_model as tm
 from infra.resources import ACCOUNT, PARTITION, REGION, Deployment
 
-# The function whose handler runs in this context (set by infra.routing.handlers around each invocation).
-_CURRENT: ContextVar[FunctionAccess | None] = ContextVar("certwright_function_access", default=None)
+# The runtime and function whose handler runs in this context (set by infra.routing.handlers around each call).
+_CURRENT: ContextVar[tuple[Enforcer, FunctionAccess] | None] = ContextVar("certwright_function_access", default=None)
+# The partition-key value of a request whose key this module could not read: no LeadingKeys value matches it, so
+# a parse gap is a denial (as a real leading key outside the grant would be), never a silent allow.
+UNREAD_KEY = "<unread partition key>"
 
 # SAM's policy templates that grant DynamoDB, as SAM expands them (table and its indexes).
 _SAM_TEMPLATES = {
@@ -144,16 +149,13 @@ class Enforcer:
     def acting_as(self, function: str) -> Iterator[None]:
         """Requests made inside are checked against `function`'s grants (if it has checked ones)."""
         access = self.functions.get(function)
-        token = _CURRENT.set(access if access is not None and access.checked else None)
+        token = _CURRENT.set((self, access) if access is not None and access.checked else None)
         try:
             yield
         finally:
             _CURRENT.reset(token)
 
-    def check(self, operation: str, params: dict[str, Any]) -> None:
-        access = _CURRENT.get()
-        if access is None:
-            return
+    def check(self, access: FunctionAccess, operation: str, params: dict[str, Any]) -> None:
         denied = access.denied(requests_of(operation, params, self.tables))
         if denied is not None:
             keys = ", ".join(sorted(denied.leading_keys)) or "no leading key"
@@ -165,21 +167,23 @@ class Enforcer:
             raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
 
 
-_ACTIVE: list[Enforcer] = []
+_INSTALLED: list[bool] = []
 
 
-def install(enforcer: Enforcer) -> None:
+def install() -> None:
     """Check the DynamoDB requests of every botocore session made from now on in this process (botocore copies its
-    built-in handlers into a session when the session is made); one hook, installed once; the latest enforcer decides.
-    Only requests made inside `Enforcer.acting_as` (a handler's invocation, in its thread) are checked."""
-    if not _ACTIVE:
+    built-in handlers into a session when the session is made); one hook, installed once. Only requests made inside
+    `Enforcer.acting_as` (a handler's invocation, in its thread) are checked, by that invocation's runtime."""
+    if not _INSTALLED:
         botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.dynamodb", _hook))
-    _ACTIVE[:] = [enforcer]
+        _INSTALLED.append(True)
 
 
 def _hook(model: Any, params: dict[str, Any], **_: Any) -> None:
-    if _CURRENT.get() is not None and _ACTIVE:
-        _ACTIVE[0].check(model.name, params)
+    acting = _CURRENT.get()
+    if acting is not None:
+        enforcer, access = acting
+        enforcer.check(access, model.name, params)
 
 
 # -- reading the template ----------------------------------------------------------------------------------
@@ -287,7 +291,7 @@ def requests_of(operation: str, params: dict[str, Any], tables: dict[str, TableK
     def item(action: str, table: str, key: dict[str, Any] | None) -> Request:
         keys = tables.get(table)
         value = _string(key.get(keys.partition)) if key and keys else None
-        return Request(action, _table_arn(table), frozenset({value} if value is not None else ()))
+        return Request(action, _table_arn(table), frozenset({UNREAD_KEY if value is None else value}))
 
     if operation in ("GetItem", "DeleteItem", "UpdateItem"):
         return [item(operation, params["TableName"], params.get("Key"))]
@@ -322,7 +326,7 @@ def requests_of(operation: str, params: dict[str, Any], tables: dict[str, TableK
         if keys_of is not None:
             partition = keys_of.index_partitions.get(index, "") if index else keys_of.partition
         value = _query_partition(params, partition) if partition else None
-        return [Request("Query", resource, frozenset({value} if value is not None else ()))]
+        return [Request("Query", resource, frozenset({UNREAD_KEY if value is None else value}))]
     return [Request(operation, resource, frozenset())]
 
 
@@ -330,7 +334,7 @@ def _query_partition(params: dict[str, Any], attribute: str) -> str | None:
     """The partition-key value a Query's KeyConditionExpression (or legacy KeyConditions) names."""
     names = params.get("ExpressionAttributeNames", {})
     values = params.get("ExpressionAttributeValues", {})
-    for name, placeholder in re.findall(r"(#?[\w.]+)\s*=\s*(:\w+)", params.get("KeyConditionExpression", "")):
+    for name, placeholder in re.findall(r"(#?[\w.]+)\s*=\s*(:[\w-]+)", params.get("KeyConditionExpression", "")):
         if names.get(name, name) == attribute and placeholder in values:
             return _string(values[placeholder])
     legacy = params.get("KeyConditions", {}).get(attribute)

@@ -62,7 +62,7 @@ class Handlers:
         self._env_lock = threading.RLock()
         # Each invocation's DynamoDB requests are checked against its function's grants, as IAM would.
         self.access = dynamodb_access.Enforcer(deployment)
-        dynamodb_access.install(self.access)
+        dynamodb_access.install()
         # One warm instance per function, as a Lambda function with reserved concurrency 1: a handler's module
         # state (Powertools keeps the current event, route arguments and Lambda context on the resolver class)
         # belongs to one invocation at a time. Different functions still run in parallel.

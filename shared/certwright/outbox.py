@@ -136,7 +136,8 @@ def events_for(record_id: str, before: Row | None, after: Row | None) -> list[Do
     version = row.row_version
     produced: list[DomainEvent]
     if isinstance(row, AuthorityRow):
-        produced = _authority(_as(before, AuthorityRow), _as(after, AuthorityRow), version)
+        old_ca, new_ca = _as(before, AuthorityRow), _as(after, AuthorityRow)
+        produced = _authority(old_ca, new_ca, version) + _authority_crl_settings(old_ca, new_ca, version)
     elif isinstance(row, CertificateRow):
         produced = _certificate(_as(before, CertificateRow), _as(after, CertificateRow), version)
     elif isinstance(row, CertificateVersionRow):
@@ -205,12 +206,6 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
             )
         ]
     old_state = old.lifecycle_state if old is not None else None
-    if old is not None and old.crl_settings != ca.crl_settings and ca.lifecycle_state is not LifecycleState.DELETED:
-        return [
-            CertificateAuthorityCrlSettingsChanged(
-                "", ca.id, version, name=ca.name, crl_enabled=ca.crl_settings.enabled
-            )
-        ]
     if ca.lifecycle_state is LifecycleState.DELETED and old_state is not LifecycleState.DELETED:
         return [CertificateAuthorityDeleted("", ca.id, version, name=ca.name)]
     # Only the first activation creates it: a cancelled deletion also returns a CA to ACTIVE.
@@ -223,6 +218,18 @@ def _authority(before: AuthorityRow | None, after: AuthorityRow | None, version:
     if current is None:
         raise CorruptRowError(f"CA {ca.id} is stored ACTIVE without a certificate")
     return [CertificateAuthorityCreated("", ca.id, version, name=ca.name, serial_number=current.serial_number)]
+
+
+def _authority_crl_settings(before: AuthorityRow | None, after: AuthorityRow | None, version: int) -> list[DomainEvent]:
+    """Changed crlSettings of a CA that stays (beside whatever else the same write announces)."""
+    if before is None or after is None:
+        return []
+    ca = after.authority
+    if before.authority.crl_settings == ca.crl_settings or ca.lifecycle_state is LifecycleState.DELETED:
+        return []
+    return [
+        CertificateAuthorityCrlSettingsChanged("", ca.id, version, name=ca.name, crl_enabled=ca.crl_settings.enabled)
+    ]
 
 
 # -- certificate versions --------------------------------------------------------------------------------------

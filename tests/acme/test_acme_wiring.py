@@ -155,6 +155,16 @@ def test_eab_order_http01_finalize_renew_revoke(wiring: Wiring, tmp_path: Path) 
         assert time.monotonic() < deadline, "the revoked serial never reached the CRL"
         time.sleep(0.5)
 
+    # The account's orders list (RFC 8555 §7.1.2.1) names its two orders (the refused replacement made none).
+    orders = client.get(account.json()["orders"])
+    assert orders.status == 200, orders.body
+    assert len(orders.json()["orders"]) == 2, orders.body
+    # keyCompromise (reason 1) also marks the key compromised: the revocation's whole transaction is allowed.
+    compromised = client.post(
+        client.directory["revokeCert"], {"certificate": b64(leaf.public_bytes(serialization.Encoding.DER)), "reason": 1}
+    )
+    assert compromised.status == 200, compromised.body
+
 
 def test_bad_inputs_are_problem_documents_with_no_side_effect(wiring: Wiring) -> None:
     w = wiring

@@ -18,6 +18,11 @@ TABLE = "certwright-certificates"
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}"
 
 
+@pytest.fixture(autouse=True)
+def _aws_environment() -> None:
+    """Overrides tests/conftest.py's: the module's runtime set the process environment (endpoint, credentials)."""
+
+
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[LocalRuntime]:
     with local_runtime(start_router=False, sweep_seconds=0) as rt:
@@ -50,6 +55,15 @@ def test_the_acme_server_reaches_acme_rows_and_the_issuance_path_and_nothing_els
         ("GetItem", {"TableName": TABLE, "Key": key("ACMEEAB#k-1")}),
         ("UpdateItem", {"TableName": TABLE, "Key": key("CA#ca-1", "ISSUED")}),
         (
+            "Query",  # the account's orders list
+            {
+                "TableName": TABLE,
+                "KeyConditionExpression": "#0 = :0",
+                "ExpressionAttributeNames": {"#0": "pk"},
+                "ExpressionAttributeValues": {":0": {"S": "ACMEORDERS#acct-1"}},
+            },
+        ),
+        (
             "Query",
             {
                 "TableName": TABLE,
@@ -69,11 +83,23 @@ def test_the_acme_server_reaches_acme_rows_and_the_issuance_path_and_nothing_els
                 ]
             },
         ),
+        (
+            "TransactWriteItems",  # a keyCompromise revocation marks the key compromised in the same transaction
+            {
+                "TransactItems": [
+                    {"Update": {"TableName": TABLE, "Key": key("CERT#c-1", "V#00000001")}},
+                    {"Put": {"TableName": TABLE, "Item": key("COMPROMISED#ab12", "K")}},
+                ]
+            },
+        ),
     ]
     for operation, params in allowed:
         assert denied(access, acme, operation, params) is None, (operation, params)
     refused = [
         ("PutItem", {"TableName": TABLE, "Item": key("ACMEEAB#k-1")}),  # EAB keys are made by the IAM API only
+        ("PutItem", {"TableName": TABLE, "Item": key("CA#ca-1")}),  # a CA row: counted and checked, never written
+        ("PutItem", {"TableName": TABLE, "Item": {"sk": {"S": "A"}}}),  # a key it cannot read is outside every grant
+        ("Query", {"TableName": TABLE, "KeyConditionExpression": "begins_with(sk, :s)"}),
         ("GetItem", {"TableName": TABLE, "Key": key("CONFIG#PAGE_TOKEN_KEY", "K")}),
         ("PutItem", {"TableName": TABLE, "Item": key("GRANTS#arn:aws:iam::123456789012:role/x", "G")}),
         ("DeleteItem", {"TableName": TABLE, "Key": key("CERT#c-1", "C")}),
@@ -128,3 +154,20 @@ def test_a_request_the_function_may_not_make_fails_in_the_runtime_as_in_aws(runt
         client.get_item(TableName=TABLE, Key=key("ACMEORDER#none"))  # inside its grants: answered
     with runtime.handlers.access.acting_as("IssuanceApiFunction"):
         client.get_item(**item)  # the API function holds the table (and seals page tokens with that row)
+
+
+def test_a_real_invocation_outside_its_grants_fails_as_in_aws(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handlers' own containers are checked: the CRL publisher's scheduled run with no DynamoDB grant at all is
+    refused at its first read, as it would be by IAM."""
+    access = runtime.handlers.access
+    bare = dynamodb_access.FunctionAccess("CrlPublisherFunction", (), checked=True)
+    monkeypatch.setitem(access.functions, "CrlPublisherFunction", bare)
+    function = runtime.handlers.function("CrlPublisherFunction")
+    scheduled = {"version": "0", "id": "s", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    with pytest.raises(Exception) as refused:
+        runtime.handlers.invoke(function, scheduled)
+    assert "AccessDenied" in f"{refused.value!r} {refused.value.__cause__!r}"
+    monkeypatch.undo()
+    assert isinstance(runtime.handlers.invoke(function, scheduled), dict)  # its own grants: the run goes through

@@ -139,6 +139,11 @@ def test_changed_crl_settings_are_announced_for_the_crl_publisher() -> None:
     assert events_for("s3", off, replace(off, row_version=5)) == [], "unchanged settings are no event"
     gone = with_crls(authority_row(LifecycleState.DELETED, 5), 5, CrlSettings(enabled=False))
     assert only(events_for("s4", active, gone)) == CertificateAuthorityDeleted("s4:0", "ca-1", 5, name="issuing")
+    # One write that activates the CA and changes its settings announces both (neither hides the other).
+    creating = with_crls(authority_row(LifecycleState.PENDING_ACTIVATION, 1), 1, CrlSettings(enabled=False))
+    both = events_for("s5", creating, authority_row(LifecycleState.ACTIVE, 2))
+    assert [e.detail_type for e in both] == ["CertificateAuthorityCreated", "CertificateAuthorityCrlSettingsChanged"]
+    assert [e.event_id for e in both] == ["s5:0", "s5:1"]
 
 
 def test_impossible_authority_rows_are_corrupt_not_silent() -> None:
