@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from certwright import bootstrap
 from certwright.adapters.dynamodb_models import Row
-from certwright.adapters.page_tokens import KEY_PK, KEY_SK, SealedPageTokens, TablePageTokenKey
+from certwright.adapters.page_tokens import KEY_PK, KEY_SK, PREFIX, SealedPageTokens, TablePageTokenKey
 from certwright.errors import InvalidInputError
 
 from tests.conftest import ApiClient, Aws, Hierarchy, leaf_body
@@ -36,14 +36,24 @@ def test_a_token_opens_for_its_caller_only_and_shows_nothing(aws: Aws, container
     sealer, _ = tokens(aws)
     sealed = sealer.seal(INNER, ALICE)
     assert sealer.open(sealed, ALICE) == INNER
-    raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+    assert sealed.startswith(PREFIX)
+    raw = base64.urlsafe_b64decode(sealed[1:] + "=" * (-len(sealed[1:]) % 4))
     assert INNER.encode() not in raw and b"secret-cert-name" not in raw
     assert sealer.seal(INNER, ALICE) != sealed  # a fresh nonce every time
     refused(lambda: sealer.open(sealed, BOB))
     flipped = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
     refused(lambda: sealer.open(flipped, ALICE))
-    for garbage in ("", "x", "%%%", sealed[:30], INNER):
+    for garbage in ("", "x", "%%%", sealed[:30], INNER, sealed[1:]):
         refused(lambda g=garbage: sealer.open(g, ALICE))
+
+
+def test_no_token_starts_like_a_command_line_option(aws: Aws, container: bootstrap.Container) -> None:
+    """A token is passed on command lines (`certwright cert list --page-token TOKEN`): none may start with "-",
+    as one in 64 base64url texts would (tests/cli/test_paging.py failed on one)."""
+    sealer, _ = tokens(aws)
+    sealed = [sealer.seal(f"{INNER}{n}", ALICE) for n in range(300)]
+    assert all(s.startswith(PREFIX) for s in sealed)
+    assert [sealer.open(s, ALICE) for s in sealed] == [f"{INNER}{n}" for n in range(300)]
 
 
 def test_the_key_is_made_once_sealed_at_rest_and_shared_by_every_container(
@@ -84,7 +94,8 @@ def test_a_listing_token_is_for_its_caller_and_names_no_row(api: ApiClient, hier
         assert api.post("/certificates", leaf_body(hierarchy.issuing["id"], name=name)).status == 201
     first = api.get("/certificates?sortBy=name&limit=1")
     token = first.body["nextPage"]
-    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    body = token.removeprefix(PREFIX)
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     assert b"hidden-name" not in raw and b"cert-" not in raw
     assert api.get(f"/certificates?sortBy=name&limit=1&page={token}").body["items"][0]["name"] == "beta-hidden-name"
     other = api.get(f"/certificates?sortBy=name&limit=1&page={token}", caller=BOB)

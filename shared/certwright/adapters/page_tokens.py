@@ -28,10 +28,13 @@ KEY_PK, KEY_SK = "CONFIG#PAGE_TOKEN_KEY", "K"
 _CONTEXT = {"certwright:purpose": "page-tokens"}
 _NONCE = 12
 _AAD = "certwright page token for {caller}"
+# Every sealed token starts with this letter: base64url text may start with "-", which a command line reads as an
+# option (`certwright cert list --page-token -kLj...` failed for one token in 64).
+PREFIX = "p"
 
 
 class SealedPageTokens:
-    """The PageTokens port: base64url(nonce || AES-GCM(token, associated data = whom it is for))."""
+    """The PageTokens port: PREFIX + base64url(nonce || AES-GCM(token, associated data = whom it is for))."""
 
     def __init__(self, key: Callable[[bool], bytes | None]) -> None:
         self._key = key  # key(True) makes the key if there is none yet; key(False) answers None then
@@ -41,12 +44,15 @@ class SealedPageTokens:
         key = self._key(True)
         assert key is not None
         box = AESGCM(key).encrypt(nonce, token.encode(), _AAD.format(caller=caller).encode())
-        return base64.urlsafe_b64encode(nonce + box).decode().rstrip("=")
+        return PREFIX + base64.urlsafe_b64encode(nonce + box).decode().rstrip("=")
 
     def open(self, sealed: str, caller: str) -> str:
         invalid = InvalidInputError("page token is not valid", code="InvalidPageToken")
+        if not sealed.startswith(PREFIX):
+            raise invalid
+        body = sealed[len(PREFIX) :]
         try:
-            raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         except (ValueError, binascii.Error) as err:
             raise invalid from err
         key = self._key(False) if len(raw) > _NONCE + 16 else None
@@ -115,4 +121,4 @@ class TablePageTokenKey:
         return bytes(answer["Plaintext"])
 
 
-__all__ = ["KEY_PK", "KEY_SK", "SealedPageTokens", "TablePageTokenKey"]
+__all__ = ["KEY_PK", "KEY_SK", "PREFIX", "SealedPageTokens", "TablePageTokenKey"]
