@@ -46,6 +46,16 @@ def _killed(*_: object, **__: object) -> None:
     raise ProcessKilled("the finalize's invocation stopped here")
 
 
+def _finalize_dies_issuing(
+    acme: Acme, client: AcmeClient, ready: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finalize `ready` with the process killed as issuance starts: the order is left processing, nothing issued."""
+    with monkeypatch.context() as patch:
+        patch.setattr(acme.container.issuance, "create_version", _killed)
+        with pytest.raises(ProcessKilled):
+            _finalize(client, ready, NAMES)
+
+
 def _replaced(acme: Acme, client: AcmeClient) -> tuple[str, str]:
     """A certificate issued to the client's account: its Certwright id and its renewalInfo CertID."""
     leaf = x509.load_pem_x509_certificates(str(issue(acme, client, NAMES)["pem"]).encode())[0]
@@ -58,10 +68,7 @@ def test_an_order_whose_finalize_died_before_issuing_is_invalid_and_frees_its_re
     client = acme.registered()
     certificate_id, replaced = _replaced(acme, client)
     url, ready = _ready(acme, client, NAMES, replaces=replaced)
-    with monkeypatch.context() as patch:
-        patch.setattr(acme.container.issuance, "create_version", _killed)
-        with pytest.raises(ProcessKilled):
-            _finalize(client, ready, NAMES)
+    _finalize_dies_issuing(acme, client, ready, monkeypatch)
     order_id = url.rsplit("/", 1)[1]
     assert acme.world.acme.replacement_of(replaced) == order_id, "the claim the finalize took is still held"
 
@@ -92,10 +99,7 @@ def test_an_order_not_yet_past_the_bound_stays_processing_and_keeps_its_claim(
     _, replaced = _replaced(acme, client)
     url, ready = _ready(acme, client, NAMES, replaces=replaced)
     _, rival = _ready(acme, client, NAMES, replaces=replaced)
-    with monkeypatch.context() as patch:
-        patch.setattr(acme.container.issuance, "create_version", _killed)
-        with pytest.raises(ProcessKilled):
-            _finalize(client, ready, NAMES)
+    _finalize_dies_issuing(acme, client, ready, monkeypatch)
     clock.advance(seconds=FINALIZE_BOUND.total_seconds() - 1)  # its finalize may still be running
     assert client.get(url).json()["status"] == "processing"
     taken = client.new_order(NAMES, replaces=replaced)
@@ -212,10 +216,7 @@ def test_a_read_that_dies_after_failing_the_order_leaves_no_claim_that_counts(
     client = acme.registered()
     _, replaced = _replaced(acme, client)
     url, ready = _ready(acme, client, NAMES, replaces=replaced)
-    with monkeypatch.context() as patch:
-        patch.setattr(acme.container.issuance, "create_version", _killed)
-        with pytest.raises(ProcessKilled):
-            _finalize(client, ready, NAMES)
+    _finalize_dies_issuing(acme, client, ready, monkeypatch)
     clock.advance(seconds=FINALIZE_BOUND.total_seconds() + timedelta(hours=1).total_seconds())
     with monkeypatch.context() as patch:
         patch.setattr(acme.world.acme, "release_replacement", _killed)

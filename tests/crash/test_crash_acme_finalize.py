@@ -116,13 +116,19 @@ def check(acme: Acme, aws: Aws, url: str, where: str, *, released: bool = True) 
     assert_invariants(aws, repaired=False, context=where)
 
 
-def test_a_replacing_finalize_killed_at_any_call_is_decided_by_the_next_read(
-    crash: CrashHook, aws: Aws, clock: Clock, acme: Acme
-) -> None:
+def first_issued(crash: CrashHook, acme: Acme) -> list[str]:
+    """Issue the certificate the cases replace, recording the AWS calls of its clean finalize."""
     _, ready = acme.ready()
     finalized, calls = crash.record(lambda: acme.finalize(ready))
     assert finalized.status == 200, finalized.body
     acme.issued(finalized.json())
+    return calls
+
+
+def test_a_replacing_finalize_killed_at_any_call_is_decided_by_the_next_read(
+    crash: CrashHook, aws: Aws, clock: Clock, acme: Acme
+) -> None:
+    calls = first_issued(crash, acme)
     outcomes: set[str] = set()
     for index, when in cases(calls):
         url, ready = acme.ready()
@@ -136,10 +142,7 @@ def test_a_replacing_finalize_killed_at_any_call_is_decided_by_the_next_read(
 def test_the_read_that_decides_a_stuck_order_killed_at_any_call_is_decided_by_the_next(
     crash: CrashHook, aws: Aws, clock: Clock, acme: Acme
 ) -> None:
-    _, ready = acme.ready()
-    finalized, calls = crash.record(lambda: acme.finalize(ready))
-    assert finalized.status == 200, finalized.body
-    acme.issued(finalized.json())
+    calls = first_issued(crash, acme)
     signs = calls.index("kms.Sign")
 
     def stuck() -> str:
