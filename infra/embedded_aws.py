@@ -12,13 +12,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.handlers
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 from certwright import bootstrap
 from certwright.config import Settings
 from certwright.services.context import Runtime
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import EnvironBuilder
 
 from infra import moto_shims
 from infra.resources import REGION, Deployment, deploy
@@ -147,6 +157,85 @@ def _gated(app: Any, gate: Gate) -> Any:
     return application
 
 
+class InProcessTransport:
+    """This process's own requests to the embedded AWS, handed to the server's WSGI app in the calling thread.
+
+    The server answers other processes (the CLI, `make up`'s clients) over HTTP; a request made in this process
+    (the handlers, the router, the tests) would otherwise cross a socket to a thread of the same process: botocore's
+    urllib3 and http.client, then werkzeug's HTTP parsing, for each call. Here the same app (the same gate, the
+    same moto backends, the same request normalization) answers it directly: the request's method, path, query,
+    headers and body become a WSGI environ as werkzeug's server would build it, and the answer becomes botocore's
+    response. Registered on botocore's `before-send` event (the hook moto's own in-process mode uses), it applies
+    to every session made while the server runs; sessions made before it still use HTTP, as do other endpoints.
+    """
+
+    def __init__(self) -> None:
+        self._apps: dict[str, Any] = {}  # endpoint (scheme://host:port) -> its WSGI app
+        self._lock = threading.Lock()
+
+    def serve(self, endpoint: str, app: Any) -> None:
+        with self._lock:
+            self._apps[endpoint] = app
+            if ("before-send", self) not in botocore.handlers.BUILTIN_HANDLERS:
+                botocore.handlers.BUILTIN_HANDLERS.append(("before-send", self))
+
+    def stop(self, endpoint: str) -> None:
+        with self._lock:
+            self._apps.pop(endpoint, None)
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        url = urlsplit(request.url or "")
+        app = self._apps.get(f"{url.scheme}://{url.netloc}")
+        return None if app is None else _answer(app, request)
+
+
+def _answer(app: Any, request: AWSPreparedRequest) -> AWSResponse:
+    """`request` answered by the WSGI `app`, with the environ werkzeug's server would have built for it."""
+    url = urlsplit(request.url)
+    body = request.body
+    if body is not None and hasattr(body, "read"):
+        body = body.read()
+    if isinstance(body, str):
+        body = body.encode()
+    headers = [
+        (str(name), value.decode() if isinstance(value, bytes) else str(value))
+        for name, value in request.headers.items()
+    ]
+    environ = EnvironBuilder(
+        method=request.method,
+        base_url=f"{url.scheme}://{url.netloc}",
+        path=url.path or "/",
+        query_string=url.query,
+        headers=headers,
+        data=body or b"",
+    ).get_environ()
+    # As MotoRequestHandler does: moto reads the original spelling of header names (S3 metadata keys may hold "_").
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+        environ_key_for_header(name): name for name, _ in headers if should_preserve_original_header_name(name)
+    }
+    answered: list[Any] = []
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answered[:] = [int(status.split(" ", 1)[0]), response_headers]
+        return lambda _data: None
+
+    result = app(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, response_headers = answered
+    out = HTTPHeaders()
+    for name, value in response_headers:
+        out[name] = value
+    return AWSResponse(request.url, status, out, MockRawResponse(content))
+
+
+IN_PROCESS = InProcessTransport()
+
+
 def bind(port: int) -> socket.socket:
     """A listening socket on 127.0.0.1:`port` (0: a free one), with address reuse so TIME-WAIT does not block it.
 
@@ -205,11 +294,12 @@ def embedded_moto(port: int = 0) -> Iterator[MotoServer]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     gate = Gate()
     listening = bind(port)
+    app = _gated(DomainDispatcherApplication(create_backend_app), gate)
     try:
         server: BaseWSGIServer = make_server(
             "127.0.0.1",
             port,
-            _gated(DomainDispatcherApplication(create_backend_app), gate),
+            app,
             threaded=True,
             request_handler=MotoRequestHandler,
             fd=listening.fileno(),
@@ -226,9 +316,11 @@ def embedded_moto(port: int = 0) -> Iterator[MotoServer]:
         reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - our own local server
         with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - our own local server
             pass
+        IN_PROCESS.serve(endpoint, app)
         with environment({**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}):
             yield MotoServer(endpoint, bound, gate)
     finally:
+        IN_PROCESS.stop(endpoint)
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
