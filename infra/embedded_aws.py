@@ -219,13 +219,17 @@ def _answer(app: Any, request: AWSPreparedRequest) -> AWSResponse:
         answered[:] = [int(status.split(" ", 1)[0]), response_headers]
         return lambda _data: None
 
-    result = app(environ, start_response)
     try:
-        content = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+        result = app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    except Exception:  # as werkzeug's server does: the app's failure is the caller's 500, logged here
+        log.exception("embedded AWS failed to answer %s %s", request.method, url.path)
+        return AWSResponse(request.url, 500, HTTPHeaders(), MockRawResponse(b"Internal Server Error"))
     status, response_headers = answered
     out = HTTPHeaders()
     for name, value in response_headers:

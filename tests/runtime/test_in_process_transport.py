@@ -140,3 +140,20 @@ def test_a_stopped_server_is_no_longer_answered_in_process(monkeypatch: pytest.M
     with pytest.raises(botocore.exceptions.EndpointConnectionError):
         client.list_queues()
     assert answers.count == 1
+
+
+def test_a_failure_inside_the_embedded_aws_is_a_500_to_the_caller_as_over_http(
+    server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    def broken(self: Any, environ: Any) -> Any:
+        raise RuntimeError("the embedded AWS failed")
+
+    monkeypatch.setattr(DomainDispatcherApplication, "get_application", broken)
+    statuses = []
+    for client in _both(server, "sqs"):
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            client.list_queues()
+        statuses.append(raised.value.response["ResponseMetadata"]["HTTPStatusCode"])
+    assert statuses == [500, 500]
