@@ -11,11 +11,6 @@ SAM_ENV   := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv versions --bare 2>/
 
 .PHONY: help venv test lint typecheck unit demo bench clean tools sam up acme-venv
 
-# These machines set PYTHONDONTWRITEBYTECODE=1: every pytest worker and every Python subprocess a test starts
-# compiled (and pytest assertion-rewrote) each module from source again. Bytecode is cached under __pycache__/
-# (ignored by git) for everything make runs.
-unexport PYTHONDONTWRITEBYTECODE
-
 help:
 	@echo "make demo   - the whole story on the embedded AWS"
 	@echo "make test   - lint, type-check and every test"
@@ -79,8 +74,10 @@ typecheck: venv
 # --maxschedchunk 4: xdist otherwise hands each worker a quarter of its share at once, in collection order, so the
 # slowest files (run first, tests/conftest.py SLOWEST_FIRST) all went to one worker, which ran alone for the last
 # 190 s of 500 (measured); handed out four at a time, the three workers end within seconds of one another.
+# These machines set PYTHONDONTWRITEBYTECODE=1: every worker and every Python subprocess a test starts compiled
+# (and pytest assertion-rewrote) each module from source again; the tests cache bytecode in __pycache__/ (ignored).
 test: venv tools acme-venv lint typecheck sam
-	$(BIN)/pytest -n 3 --maxschedchunk 4 -q
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 3 --maxschedchunk 4 -q
 
 demo: venv tools
 	$(BIN)/python -m infra.demo

@@ -9,14 +9,17 @@ import socket
 import threading
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-import botocore.handlers
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ReadTimeoutError
+from botocore.httpsession import URLLib3Session
 from certwright import bootstrap
 from certwright.config import Settings
 from certwright.services.context import Runtime
@@ -27,6 +30,7 @@ from moto.core.request import (
     should_preserve_original_header_name,
 )
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from urllib3 import HTTPHeaderDict
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import EnvironBuilder
 
@@ -158,61 +162,117 @@ def _gated(app: Any, gate: Gate) -> Any:
 
 
 class InProcessTransport:
-    """This process's own requests to the embedded AWS, handed to the server's WSGI app in the calling thread.
+    """This process's own requests to the embedded AWS, handed to the server's WSGI app without the socket.
 
     The server answers other processes (the CLI, `make up`'s clients) over HTTP; a request made in this process
     (the handlers, the router, the tests) would otherwise cross a socket to a thread of the same process: botocore's
     urllib3 and http.client, then werkzeug's HTTP parsing, for each call. Here the same app (the same gate, the
-    same moto backends, the same request normalization) answers it directly: the request's method, path, query,
-    headers and body become a WSGI environ as werkzeug's server would build it, and the answer becomes botocore's
-    response. Registered on botocore's `before-send` event (the hook moto's own in-process mode uses), it applies
-    to every session made while the server runs; sessions made before it still use HTTP, as do other endpoints.
+    same moto backends, the same request normalization) answers it: the request's method, path, query, headers and
+    body become the WSGI environ werkzeug's server would build, and the answer becomes botocore's response.
+
+    It takes the place of the socket, nothing above it: every botocore hook (`before-send` fault injection
+    included) runs as over HTTP, and the client's read timeout holds (the app runs on a pool thread, as the server
+    runs each request on its own; a call that outlasts the timeout raises ReadTimeoutError and goes on, as a server
+    keeps working on a request whose client gave up). Other endpoints go out over HTTP as before.
     """
 
     def __init__(self) -> None:
         self._apps: dict[str, Any] = {}  # endpoint (scheme://host:port) -> its WSGI app
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def serve(self, endpoint: str, app: Any) -> None:
         with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="embedded-aws-in-process")
+                _replace_socket(self)
             self._apps[endpoint] = app
-            if ("before-send", self) not in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.append(("before-send", self))
 
     def stop(self, endpoint: str) -> None:
         with self._lock:
             self._apps.pop(endpoint, None)
 
-    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        url = urlsplit(request.url or "")
-        app = self._apps.get(f"{url.scheme}://{url.netloc}")
-        return None if app is None else _answer(app, request)
+    def app_for(self, url: str) -> Any | None:
+        parts = urlsplit(url)
+        return self._apps.get(f"{parts.scheme}://{parts.netloc}")
+
+    def answer(self, app: Any, request: AWSPreparedRequest, read_timeout: float | None) -> AWSResponse:
+        assert self._pool is not None
+        pending = self._pool.submit(_answer, app, request)
+        try:
+            return pending.result(timeout=read_timeout)
+        except FutureTimeout as err:
+            raise ReadTimeoutError(endpoint_url=request.url, error=err) from err
 
 
-def _answer(app: Any, request: AWSPreparedRequest) -> AWSResponse:
-    """`request` answered by the WSGI `app`, with the environ werkzeug's server would have built for it."""
+def _replace_socket(transport: InProcessTransport) -> None:
+    """Route botocore's HTTP send through `transport` for the endpoints it serves (once per process).
+
+    botocore takes no HTTP session of the caller's choosing, so its send method is wrapped: the one place where
+    the socket would be; the read timeout is read from the session as urllib3 would get it (`_read_timeout`)."""
+    original = URLLib3Session.send
+
+    def send(session: URLLib3Session, request: AWSPreparedRequest) -> AWSResponse:
+        app = transport.app_for(request.url or "")
+        if app is None:
+            return original(session, request)
+        return transport.answer(app, request, _read_timeout(session, request))
+
+    URLLib3Session.send = send  # type: ignore[method-assign]
+
+
+def _read_timeout(session: URLLib3Session, request: AWSPreparedRequest) -> float | None:
+    """The read timeout urllib3 would apply: the request's own override, else the session's (connect, read)."""
+    override = session._get_request_timeout(request)
+    configured: Any = override if override is not None else session._timeout
+    if isinstance(configured, tuple):
+        configured = configured[1]
+    read = getattr(configured, "read_timeout", configured)
+    return float(read) if isinstance(read, int | float) else None
+
+
+def _environ(request: AWSPreparedRequest) -> dict[str, Any]:
+    """The WSGI environ werkzeug's server builds for `request`, with moto's own additions (MotoRequestHandler)."""
     url = urlsplit(request.url)
     body = request.body
     if body is not None and hasattr(body, "read"):
         body = body.read()
     if isinstance(body, str):
         body = body.encode()
-    headers = [
-        (str(name), value.decode() if isinstance(value, bytes) else str(value))
-        for name, value in request.headers.items()
-    ]
     environ = EnvironBuilder(
         method=request.method,
         base_url=f"{url.scheme}://{url.netloc}",
         path=url.path or "/",
         query_string=url.query,
-        headers=headers,
-        data=body or b"",
+        data=bytes(body or b""),
     ).get_environ()
-    # As MotoRequestHandler does: moto reads the original spelling of header names (S3 metadata keys may hold "_").
-    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
-        environ_key_for_header(name): name for name, _ in headers if should_preserve_original_header_name(name)
-    }
+    headers = [
+        (str(name), value.decode() if isinstance(value, bytes) else str(value))
+        for name, value in request.headers.items()
+    ]
+    # werkzeug's server drops a header with "_" in its name and joins repeated ones with ","; moto then keeps
+    # S3 metadata names as sent ("x-amz-meta-my_key"), unless a dashed header of the same key came too.
+    sent: set[str] = set()
+    for name, value in headers:
+        if "_" in name:
+            continue
+        key = environ_key_for_header(name)
+        value = value.replace("\r\n", "")
+        environ[key] = f"{environ[key]},{value}" if key in sent and key.startswith("HTTP_") else value
+        sent.add(key)
+    dashed = {environ_key_for_header(name) for name, _ in headers if "_" not in name}
+    names: dict[str, str] = {}
+    for name, value in headers:
+        key = environ_key_for_header(name)
+        if should_preserve_original_header_name(name) and key not in dashed:
+            names.setdefault(key, name)
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+    return environ
+
+
+def _answer(app: Any, request: AWSPreparedRequest) -> AWSResponse:
+    """`request` answered by the WSGI `app`; the app's failure is a 500, as werkzeug's server answers it."""
     answered: list[Any] = []
 
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -220,7 +280,7 @@ def _answer(app: Any, request: AWSPreparedRequest) -> AWSResponse:
         return lambda _data: None
 
     try:
-        result = app(environ, start_response)
+        result = app(_environ(request), start_response)
         try:
             content = b"".join(result)
         finally:
@@ -228,13 +288,13 @@ def _answer(app: Any, request: AWSPreparedRequest) -> AWSResponse:
             if close is not None:
                 close()
     except Exception:  # as werkzeug's server does: the app's failure is the caller's 500, logged here
-        log.exception("embedded AWS failed to answer %s %s", request.method, url.path)
-        return AWSResponse(request.url, 500, HTTPHeaders(), MockRawResponse(b"Internal Server Error"))
+        log.exception("embedded AWS failed to answer %s %s", request.method, urlsplit(request.url).path)
+        return AWSResponse(request.url, 500, HTTPHeaderDict(), MockRawResponse(b"Internal Server Error"))
     status, response_headers = answered
-    out = HTTPHeaders()
+    headers = HTTPHeaderDict()
     for name, value in response_headers:
-        out[name] = value
-    return AWSResponse(request.url, status, out, MockRawResponse(content))
+        headers.add(name, value)  # a repeated header reads "a, b", as urllib3 gives it
+    return AWSResponse(request.url, status, headers, MockRawResponse(content))
 
 
 IN_PROCESS = InProcessTransport()

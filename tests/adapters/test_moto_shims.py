@@ -110,7 +110,7 @@ def test_a_disabled_key_refuses_to_sign_until_enabled(aws: Aws) -> None:
     public.verify(signed["Signature"], MESSAGE, ec.ECDSA(hashes.SHA256()))
 
 
-# -- DynamoDB transactions on the embedded AWS (the threaded moto server `make up` runs) --------------------------
+# -- DynamoDB transactions on the embedded AWS (the threaded moto server `make up` runs, asked in-process) --------
 
 TABLE = "shim-transactions"
 
