@@ -222,7 +222,10 @@ def _replace_socket(transport: InProcessTransport) -> None:
 
 
 def _read_timeout(session: URLLib3Session, request: AWSPreparedRequest) -> float | None:
-    """The read timeout urllib3 would apply: the request's own override, else the session's (connect, read)."""
+    """The read timeout urllib3 would apply: the request's own override, else the session's (connect, read).
+
+    Read from the session's private `_get_request_timeout` and `_timeout`: botocore keeps them nowhere public, and
+    this is the one function that reaches them."""
     override = session._get_request_timeout(request)
     configured: Any = override if override is not None else session._timeout
     if isinstance(configured, tuple):
